@@ -15,9 +15,9 @@ import (
 	_ "github.com/mattn/go-isatty"
 	_ "github.com/nikolalohinski/gonja/v2"
 	_ "github.com/rogpeppe/go-internal/testscript"
+	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/spf13/cobra"
 	_ "github.com/spf13/viper"
-	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "gopkg.in/yaml.v3"
 )

@@ -1,0 +1,52 @@
+// Package shared finds the ../shared folder that sits beside the repository
+// (docs, the promptflow fixture corpus, recordings, hash vectors). Tests read it
+// in place; nothing from it is copied into the repository. Test support only.
+package shared
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Dir returns the absolute path of ../shared beside the repository root.
+// When it is missing the test is skipped with a loud message, or fails when
+// CI=true, because CI always has it.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir, ok := Find()
+	if !ok {
+		msg := "../shared is missing beside the repository: conformance data not found (expected " + dir + ")"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED LOUDLY: " + msg)
+	}
+	return dir
+}
+
+// Path joins elements under the shared folder (see Dir).
+func Path(t testing.TB, elem ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{Dir(t)}, elem...)...)
+}
+
+// RepoRoot returns the repository root (the folder holding go.mod).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	// file is <root>/internal/testutil/shared/shared.go
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// Find reports where ../shared should be and whether it is there. PFZ_SHARED
+// overrides the location.
+func Find() (string, bool) {
+	dir := os.Getenv("PFZ_SHARED")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(), "..", "shared")
+	}
+	dir, _ = filepath.Abs(dir)
+	st, err := os.Stat(filepath.Join(dir, "conformance"))
+	return dir, err == nil && st.IsDir()
+}
