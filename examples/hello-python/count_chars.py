@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def count_chars(text: str) -> int:
+    return len(text)
