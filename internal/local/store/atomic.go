@@ -1,0 +1,172 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// tempMarker sits in every temp file name: ".<base>.tmp-<pid>-<random>".
+// The pid lets recovery tell a live writer's file from a dead one's.
+const tempMarker = ".tmp-"
+
+// WriteFile replaces path atomically: the data goes to a temp file in the
+// same folder, is synced, and is renamed over path. A process killed at any
+// point leaves either the old file or the new one, never a mix; at worst a
+// temp file stays behind for CleanTemp.
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	return writeFile(path, data, perm, nil)
+}
+
+// writeFile takes a hook that runs after the temp file is written and before
+// the rename; tests use it to die halfway.
+func writeFile(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot create %s", dir)
+	}
+	f, err := os.CreateTemp(dir, "."+base+tempMarker+strconv.Itoa(os.Getpid())+"-*")
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path).WithHint("check the free space and permissions of %s", dir)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path).WithHint("check the free space and permissions of %s", dir)
+	}
+	if err := f.Chmod(perm); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		_ = os.Remove(tmp)
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
+	}
+	if beforeRename != nil {
+		if err := beforeRename(tmp); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the rename durable where the platform allows it; failure
+// only weakens durability after a power cut, so it is ignored.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}
+
+// WriteJSON writes v as indented JSON, atomically (see WriteFile).
+func WriteJSON(path string, v any, perm fs.FileMode) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot encode %s", path)
+	}
+	return WriteFile(path, append(data, '\n'), perm)
+}
+
+// ErrNotExist is matched (errors.Is) by ReadJSON errors for missing files.
+var ErrNotExist = fs.ErrNotExist
+
+// CorruptError is a state file that exists but cannot be decoded. Atomic
+// writes make this unlikely (a hand edit, a full disk on another tool); the
+// hint says how to get out.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("state file %s is damaged: %v", e.Path, e.Err) }
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// ReadJSON decodes path into v. A missing file gives an error matching
+// ErrNotExist; an undecodable one a *CorruptError inside a fault.Error.
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return fault.Wrap(fault.Failed, err, "cannot read %s", path)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &fault.Error{Kind: fault.Failed, Err: &CorruptError{Path: path, Err: err},
+			Hint: "move the file away (pfz then treats the entity as missing) or restore it; pfz writes it atomically, so another program changed it"}
+	}
+	return nil
+}
+
+// IsTemp reports whether a file name is one of WriteFile's temp files.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMarker)
+}
+
+// staleAfter bounds how long a temp file of a live pid is kept: a write
+// takes milliseconds, so an old one belongs to a reused pid.
+const staleAfter = time.Hour
+
+// CleanTemp removes the temp files in dir (not below it) that a dead
+// writer left behind. It returns the paths it removed.
+func CleanTemp(dir string, now time.Time) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot read %s", dir)
+	}
+	var removed []string
+	for _, e := range ents {
+		if e.IsDir() || !IsTemp(e.Name()) {
+			continue
+		}
+		if !tempIsStale(e, now) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed, nil
+}
+
+func tempIsStale(e fs.DirEntry, now time.Time) bool {
+	name := e.Name()
+	rest := name[strings.LastIndex(name, tempMarker)+len(tempMarker):]
+	pidText, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || !Alive(pid) {
+		return true
+	}
+	info, err := e.Info()
+	return err == nil && now.Sub(info.ModTime()) > staleAfter
+}
