@@ -1,0 +1,242 @@
+// Package dataset reads the input data of a flow run: a jsonl, json (an array
+// of objects, or one object), csv or tsv file, or a folder of such files. Rows
+// are streamed one at a time so a run over a very large file keeps bounded
+// memory. It owns format detection and value typing (numbers keep their text
+// as json.Number so big integers and 1.0 vs 1 survive the trip to Python); it
+// knows nothing about flows or column mapping.
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// Reader streams the rows of a data source.
+type Reader interface {
+	// Next returns the next row and its 0-based line number (its position
+	// across the whole source). At the end it returns io.EOF.
+	Next() (row map[string]any, line int, err error)
+	// Close releases the open file.
+	Close() error
+}
+
+// formats by file suffix (lower-cased).
+const (
+	fmtJSONL = "jsonl"
+	fmtJSON  = "json"
+	fmtCSV   = "csv"
+	fmtTSV   = "tsv"
+)
+
+func formatOf(path string) (string, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl":
+		return fmtJSONL, nil
+	case ".json":
+		return fmtJSON, nil
+	case ".csv":
+		return fmtCSV, nil
+	case ".tsv":
+		return fmtTSV, nil
+	case ".parquet":
+		return "", fault.New(fault.Validation, "data file %s is parquet, which pfz cannot read", path).
+			WithHint("convert it to jsonl, for example with pandas: pd.read_parquet(p).to_json(out, orient='records', lines=True)")
+	}
+	// promptflow users often keep jsonl under other names (.txt, no suffix):
+	// read them as jsonl rather than refuse.
+	return fmtJSONL, nil
+}
+
+// supportedInFolder reports whether a file inside a data folder is read.
+// Unlike a file named directly, unknown suffixes (images, readmes) are skipped.
+func supportedInFolder(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".json", ".csv", ".tsv":
+		return true
+	}
+	return false
+}
+
+// Open opens a data file or folder. A folder is read file by file in lexical
+// order of the relative paths (recursively), line numbers continuing across files.
+func Open(ctx context.Context, path string) (Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fault.New(fault.Validation, "data %s does not exist", path).
+				WithHint("check the data path; relative paths in run.yml are resolved from the YAML's folder")
+		}
+		return nil, fault.Wrap(fault.Failed, err, "open data %s", path)
+	}
+	if !st.IsDir() {
+		r, err := openFile(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return &numbered{src: r}, nil
+	}
+	files, err := folderFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fault.New(fault.Validation, "Couldn't find any inputs data at the given input paths: %s", path).
+			WithHint("put .jsonl, .json, .csv or .tsv files in the data folder")
+	}
+	return &numbered{src: &multi{ctx: ctx, files: files}}, nil
+}
+
+func folderFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if supportedInFolder(p) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "list data folder %s", dir)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// rowSource yields rows without numbering.
+type rowSource interface {
+	next() (map[string]any, error)
+	Close() error
+}
+
+func openFile(ctx context.Context, path string) (rowSource, error) {
+	format, err := formatOf(path)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case fmtJSON:
+		return openJSON(path)
+	case fmtCSV:
+		return openDelimited(ctx, path, ',')
+	case fmtTSV:
+		return openDelimited(ctx, path, '\t')
+	default:
+		return openJSONL(path)
+	}
+}
+
+type numbered struct {
+	src  rowSource
+	line int
+}
+
+func (n *numbered) Next() (map[string]any, int, error) {
+	row, err := n.src.next()
+	if err != nil {
+		return nil, 0, err
+	}
+	line := n.line
+	n.line++
+	return row, line, nil
+}
+
+func (n *numbered) Close() error { return n.src.Close() }
+
+// multi chains the files of a folder.
+type multi struct {
+	ctx   context.Context
+	files []string
+	cur   rowSource
+}
+
+func (m *multi) next() (map[string]any, error) {
+	for {
+		if m.cur == nil {
+			if len(m.files) == 0 {
+				return nil, io.EOF
+			}
+			if err := m.ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := openFile(m.ctx, m.files[0])
+			if err != nil {
+				return nil, err
+			}
+			m.files = m.files[1:]
+			m.cur = r
+		}
+		row, err := m.cur.next()
+		if err == io.EOF {
+			_ = m.cur.Close()
+			m.cur = nil
+			continue
+		}
+		return row, err
+	}
+}
+
+func (m *multi) Close() error {
+	if m.cur != nil {
+		return m.cur.Close()
+	}
+	return nil
+}
+
+// Columns returns the sorted names of the columns seen in the first n rows
+// (n <= 0: 10). It is what `run create` shows when a column mapping names a
+// column the data lacks.
+func Columns(ctx context.Context, path string, n int) ([]string, error) {
+	if n <= 0 {
+		n = 10
+	}
+	r, err := Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		row, _, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for k := range row {
+			seen[k] = true
+		}
+	}
+	cols := make([]string, 0, len(seen))
+	for k := range seen {
+		cols = append(cols, k)
+	}
+	sort.Strings(cols)
+	return cols, nil
+}
+
+func lineErr(path string, line int, err error) error {
+	return fault.Wrap(fault.Validation, err, "%s: line %d is not valid", path, line).
+		WithHint("each line of a .jsonl file must be one JSON object")
+}
+
+func fmtErr(path string, format string, args ...any) error {
+	return fault.New(fault.Validation, "%s: %s", path, fmt.Sprintf(format, args...))
+}
