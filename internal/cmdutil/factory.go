@@ -1,0 +1,275 @@
+// Package cmdutil holds what every command shares: the Factory of lazy
+// dependencies, the error values and the one place that prints them, the
+// output printer (table, json, yaml with --query), argument and flag helpers
+// (KEY=VALUE lists, nargs-style flags, prefix matching), and the progress
+// reporter. It imports no backend: backends reach commands only through the
+// Factory's Backends map.
+package cmdutil
+
+import (
+	"context"
+	"os/user"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/config"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// Backend opens the workspace of one target from the effective configuration.
+// The local and azureml backends register one each in Factory.Backends.
+type Backend func(ctx context.Context, cfg *config.Config) (workspace.Workspace, error)
+
+// GlobalFlags are the root command's persistent flags. The root binds them;
+// Config reads the ones the user set.
+type GlobalFlags struct {
+	Output        string
+	Query         string
+	Debug         bool
+	Verbose       bool
+	Target        string
+	Subscription  string
+	ResourceGroup string
+	WorkspaceName string
+
+	// Changed reports whether the user gave the flag; the root sets it.
+	Changed func(name string) bool
+}
+
+// Factory hands commands their dependencies. Every func is lazy: --help,
+// completion and version never read configuration or open a workspace.
+//
+// Dependency order: IOStreams, Getenv and WorkDir are plain values; Config
+// reads Getenv, WorkDir and Global; Workspace reads Config and Backends;
+// UserAlias reads Config.
+type Factory struct {
+	AppVersion     string
+	ExecutableName string
+
+	IOStreams *iostreams.IOStreams
+	// Getenv reads the environment; tests pass a map.
+	Getenv func(string) string
+	// WorkDir is the working directory, the default --flow and the start of
+	// the .azureml/config.json search.
+	WorkDir string
+	Now     func() time.Time
+	// PollInterval is how often waiting commands (run stream) poll.
+	PollInterval time.Duration
+
+	Global GlobalFlags
+
+	// Config returns the effective configuration.
+	Config func() (*config.Config, error)
+
+	// Backends maps a target name (workspace.TargetLocal,
+	// workspace.TargetAzureML) to the func that opens it. This is the
+	// registration point for the backends; a target without an entry fails
+	// with fault.Unsupported.
+	Backends map[string]Backend
+
+	// Workspace opens the workspace of the configured target (once).
+	Workspace func(ctx context.Context) (workspace.Workspace, error)
+
+	// UserAlias returns the user part of session ids: on azureml the alias
+	// from the token's claims, on local the OS user.
+	UserAlias func(ctx context.Context) (string, error)
+
+	// Connections returns the connection store of the configured target.
+	Connections func(ctx context.Context) (ConnectionStore, error)
+
+	// AuthStatus says which credential pfz uses and who it is.
+	AuthStatus func(ctx context.Context) (*AuthStatus, error)
+}
+
+// FactoryOptions are the plain inputs of New.
+type FactoryOptions struct {
+	AppVersion string
+	IO         *iostreams.IOStreams
+	Getenv     func(string) string
+	WorkDir    string
+	Backends   map[string]Backend
+	Now        func() time.Time
+}
+
+// New builds the default Factory.
+func New(o FactoryOptions) *Factory {
+	f := &Factory{
+		AppVersion:     o.AppVersion,
+		ExecutableName: "pfz",
+		IOStreams:      o.IO,
+		Getenv:         o.Getenv,
+		WorkDir:        o.WorkDir,
+		Now:            o.Now,
+		PollInterval:   5 * time.Second,
+		Backends:       o.Backends,
+	}
+	if f.Getenv == nil {
+		f.Getenv = func(string) string { return "" }
+	}
+	if f.Now == nil {
+		f.Now = time.Now
+	}
+	if f.Backends == nil {
+		f.Backends = map[string]Backend{}
+	}
+	f.Config = memoConfig(f)
+	f.Workspace = memoWorkspace(f)
+	f.UserAlias = func(ctx context.Context) (string, error) { return defaultUserAlias(ctx, f) }
+	f.Connections = func(context.Context) (ConnectionStore, error) {
+		return nil, notAvailable("connections", "connection commands are not available in this build yet")
+	}
+	f.AuthStatus = func(context.Context) (*AuthStatus, error) {
+		return nil, notAvailable("auth status", "`pfz auth status` is not available in this build yet")
+	}
+	return f
+}
+
+func notAvailable(what, msg string) *fault.Error {
+	return fault.New(fault.Unsupported, "%s", msg).
+		WithHint("%s will come in a later release; see `pfz help` for what works today", what)
+}
+
+// flagKeys maps global flag names to configuration keys.
+func flagKeys() map[string]string {
+	return map[string]string{
+		"output":         config.KeyOutput,
+		"target":         config.KeyTarget,
+		"subscription":   config.KeySubscription,
+		"resource-group": config.KeyResourceGroup,
+		"workspace-name": config.KeyWorkspaceName,
+	}
+}
+
+// flagValues returns the configuration keys the user set with flags.
+func (f *Factory) flagValues() (map[string]string, map[string]string) {
+	values, names := map[string]string{}, map[string]string{}
+	if f.Global.Changed == nil {
+		return values, names
+	}
+	g := f.Global
+	byFlag := map[string]string{
+		"output": g.Output, "target": g.Target, "subscription": g.Subscription,
+		"resource-group": g.ResourceGroup, "workspace-name": g.WorkspaceName,
+	}
+	for flag, key := range flagKeys() {
+		if g.Changed(flag) {
+			values[key] = byFlag[flag]
+			names[key] = "--" + flag
+		}
+	}
+	return values, names
+}
+
+func memoConfig(f *Factory) func() (*config.Config, error) {
+	var (
+		mu  sync.Mutex
+		cfg *config.Config
+		err error
+	)
+	return func() (*config.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cfg == nil && err == nil {
+			values, names := f.flagValues()
+			cfg, err = config.Load(config.LoadOptions{
+				Getenv: f.Getenv, WorkDir: f.WorkDir, Flags: values, FlagNames: names,
+			})
+			if err == nil {
+				for _, w := range cfg.Warnings {
+					Warnf(f.IOStreams, "%s", w)
+				}
+			}
+		}
+		return cfg, err
+	}
+}
+
+func memoWorkspace(f *Factory) func(ctx context.Context) (workspace.Workspace, error) {
+	var (
+		mu sync.Mutex
+		ws workspace.Workspace
+	)
+	return func(ctx context.Context) (workspace.Workspace, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ws != nil {
+			return ws, nil
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		open := f.Backends[cfg.Target]
+		if open == nil {
+			return nil, fault.New(fault.Unsupported, "the %s target is not available in this build yet", cfg.Target).
+				WithHint("%s", targetHint(cfg))
+		}
+		w, err := open(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		ws = w
+		return ws, nil
+	}
+}
+
+func targetHint(cfg *config.Config) string {
+	v, _ := cfg.Get(config.KeyTarget)
+	why := string(v.Source)
+	if v.Origin != "" {
+		why += ": " + v.Origin
+	}
+	return "the target was chosen by " + why + "; `pfz run create --dry-run` and `pfz flow validate` work offline meanwhile"
+}
+
+// defaultUserAlias is the OS user on the local target. On azureml the alias
+// comes from the token, which the auth wiring supplies by replacing
+// Factory.UserAlias.
+func defaultUserAlias(_ context.Context, f *Factory) (string, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Target != config.TargetLocal {
+		return "", fault.New(fault.Unsupported, "the user alias of the %s target needs a credential, which this build cannot get yet", cfg.Target)
+	}
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		return "", fault.Wrap(fault.Failed, err, "cannot tell the current user")
+	}
+	name := u.Username
+	if i := strings.LastIndexAny(name, `\/`); i >= 0 {
+		name = name[i+1:] // DOMAIN\user on Windows
+	}
+	return name, nil
+}
+
+// ConnectionStore lists and edits the connections of a target.
+type ConnectionStore interface {
+	List(ctx context.Context) ([]Connection, error)
+	Get(ctx context.Context, name string) (*Connection, error)
+	Create(ctx context.Context, c Connection) (*Connection, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// Connection is a named set of settings a flow node uses (an API base, a key).
+// Secrets are never printed: stores return them masked.
+type Connection struct {
+	Name    string            `json:"name" yaml:"name"`
+	Type    string            `json:"type" yaml:"type"`
+	Configs map[string]string `json:"configs,omitempty" yaml:"configs,omitempty"`
+	Secrets map[string]string `json:"secrets,omitempty" yaml:"secrets,omitempty"`
+}
+
+// AuthStatus is what `pfz auth status` prints.
+type AuthStatus struct {
+	Mode       string     `json:"mode" yaml:"mode"`
+	Credential string     `json:"credential" yaml:"credential"`
+	Tenant     string     `json:"tenant,omitempty" yaml:"tenant,omitempty"`
+	Principal  string     `json:"principal,omitempty" yaml:"principal,omitempty"`
+	UserAlias  string     `json:"user_alias,omitempty" yaml:"user_alias,omitempty"`
+	ExpiresOn  *time.Time `json:"expires_on,omitempty" yaml:"expires_on,omitempty"`
+}

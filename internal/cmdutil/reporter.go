@@ -1,0 +1,41 @@
+package cmdutil
+
+import (
+	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// Reporter renders workspace progress events on stderr: a spinner and a
+// progress bar on a terminal, one line per state change otherwise. Call Stop
+// when the work ends.
+type Reporter struct {
+	p *iostreams.Progress
+}
+
+var _ workspace.Reporter = (*Reporter)(nil)
+
+// NewReporter returns a reporter on io's stderr.
+func NewReporter(io *iostreams.IOStreams) *Reporter {
+	return &Reporter{p: io.NewProgress()}
+}
+
+// Report shows one event.
+func (r *Reporter) Report(e workspace.Event) {
+	switch e.Kind {
+	case workspace.EventStatus:
+		r.p.Status(e.Message)
+	case workspace.EventLines:
+		r.p.Count("lines", e.Done, e.Failed, e.Total)
+	case workspace.EventBytes:
+		r.p.Count("bytes", e.Done, e.Failed, e.Total)
+	case workspace.EventLog:
+		r.p.Log(e.Message)
+	default:
+		if e.Message != "" {
+			r.p.Log(e.Message)
+		}
+	}
+}
+
+// Stop clears the spinner or bar.
+func (r *Reporter) Stop() { r.p.Stop() }

@@ -1,0 +1,195 @@
+package cmdutil
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// StripQuotes removes one pair of matching outer quotes, as pfazure does for
+// KEY=VALUE tokens.
+func StripQuotes(s string) string {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// KV is one KEY=VALUE pair in the order given.
+type KV struct {
+	Key   string
+	Value string
+}
+
+// ParseKeyValues splits KEY=VALUE tokens the way pfazure does: outer quotes
+// are stripped from the token and from the value, the split is at the first
+// "=". flag names the option in errors.
+func ParseKeyValues(flag string, items []string) ([]KV, error) {
+	out := make([]KV, 0, len(items))
+	for _, it := range items {
+		k, v, ok := strings.Cut(StripQuotes(it), "=")
+		if !ok || k == "" {
+			return nil, fault.New(fault.Usage, "%s expects KEY=VALUE [KEY=VALUE ...], got %q", flag, it).
+				WithHint("write each value as KEY=VALUE, e.g. %s question='${data.question}'", flag)
+		}
+		out = append(out, KV{Key: k, Value: StripQuotes(v)})
+	}
+	return out, nil
+}
+
+// KeyValueMap merges pairs into a map; a later key wins.
+func KeyValueMap(kvs []KV) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
+}
+
+// NestedKeyValues turns NODE.KEY=VALUE pairs into {node: {key: value}}, as
+// pfazure does for --connections.
+func NestedKeyValues(flag string, kvs []KV) (map[string]map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]map[string]string{}
+	for _, kv := range kvs {
+		node, key, ok := strings.Cut(kv.Key, ".")
+		if !ok || node == "" || key == "" {
+			return nil, fault.New(fault.Usage, "%s expects NODE.KEY=VALUE, got %q", flag, kv.Key+"="+kv.Value).
+				WithHint("e.g. %s classify.connection=my_aoai classify.deployment_name=gpt-4o", flag)
+		}
+		if out[node] == nil {
+			out[node] = map[string]string{}
+		}
+		out[node][key] = kv.Value
+	}
+	return out, nil
+}
+
+// ParseIdentity reads --identity: user (the default), managed (the
+// workspace's primary user-assigned identity) or managed:CLIENT_ID.
+func ParseIdentity(s string) (workspace.Identity, error) {
+	typ, clientID, hasID := strings.Cut(strings.TrimSpace(s), ":")
+	switch strings.ToLower(typ) {
+	case "user", "user_identity":
+		if hasID {
+			return workspace.Identity{}, fault.New(fault.Usage, "--identity %q: a user identity takes no client id", s).
+				WithHint("use --identity managed:CLIENT_ID for a user-assigned managed identity")
+		}
+		return workspace.Identity{Type: "user_identity"}, nil
+	case "managed":
+		if hasID && strings.TrimSpace(clientID) == "" {
+			return workspace.Identity{}, fault.New(fault.Usage, "--identity %q: the client id after \"managed:\" is empty", s).
+				WithHint("use --identity managed for the workspace's primary identity")
+		}
+		return workspace.Identity{Type: "managed", ClientID: strings.TrimSpace(clientID)}, nil
+	}
+	return workspace.Identity{}, fault.New(fault.Usage, "--identity must be user, managed or managed:CLIENT_ID, got %q", s).
+		WithHint("e.g. --identity managed:00000000-0000-0000-0000-000000000000")
+}
+
+// ParseDuration reads a positive duration such as 90m or 1h30m. A bare
+// number is rejected with a hint rather than guessed at.
+func ParseDuration(flag, s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fault.New(fault.Usage, "%s %q has no unit", flag, s).
+			WithHint("add a unit: %ss, %sm or %sh", s, s, s)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fault.New(fault.Usage, "%s %q is not a duration", flag, s).
+			WithHint("use a duration such as 30m, 1h or 1h30m")
+	}
+	if d <= 0 {
+		return 0, fault.New(fault.Usage, "%s must be positive, got %s", flag, s)
+	}
+	return d, nil
+}
+
+// ParseDotenv reads KEY=VALUE lines: blank lines and # comments are skipped,
+// an "export " prefix is allowed, values may be single-quoted (literal) or
+// double-quoted (with \n, \t, \" and \\ escapes), and unquoted values end
+// at " #".
+func ParseDotenv(name string, data []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if line == 1 {
+			s = strings.TrimPrefix(s, "\ufeff")
+		}
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		s = strings.TrimPrefix(s, "export ")
+		k, v, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fault.New(fault.Validation, "%s:%d: expected KEY=VALUE", name, line)
+		}
+		v = strings.TrimSpace(v)
+		switch {
+		case strings.HasPrefix(v, `"`):
+			val, err := unquoteDouble(v)
+			if err != nil {
+				return nil, fault.New(fault.Validation, "%s:%d: %v", name, line, err)
+			}
+			v = val
+		case strings.HasPrefix(v, "'"):
+			end := strings.IndexByte(v[1:], '\'')
+			if end < 0 {
+				return nil, fault.New(fault.Validation, "%s:%d: unterminated single quote", name, line)
+			}
+			v = v[1 : end+1]
+		default:
+			if i := strings.Index(v, " #"); i >= 0 {
+				v = strings.TrimSpace(v[:i])
+			}
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fault.Wrap(fault.Validation, err, "cannot read %s", name)
+	}
+	return out, nil
+}
+
+func unquoteDouble(v string) (string, error) {
+	var b strings.Builder
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			return b.String(), nil
+		case c == '\\' && i+1 < len(v):
+			i++
+			switch v[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				b.WriteByte(v[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", fmt.Errorf("unterminated double quote")
+}

@@ -1,0 +1,180 @@
+package cmdutil
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+func TestParseKeyValues(t *testing.T) {
+	tests := []struct {
+		in      []string
+		want    []KV
+		wantErr bool
+	}{
+		{[]string{"a=b"}, []KV{{"a", "b"}}, false},
+		{[]string{`url='${data.url}'`}, []KV{{"url", "${data.url}"}}, false},
+		{[]string{`"a=b=c"`}, []KV{{"a", "b=c"}}, false},
+		{[]string{"a="}, []KV{{"a", ""}}, false},
+		{[]string{`a="x'`}, []KV{{"a", `"x'`}}, false},
+		{[]string{"novalue"}, nil, true},
+		{[]string{"=v"}, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseKeyValues("--column-mapping", tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: err %v", tt.in, err)
+			continue
+		}
+		if err != nil {
+			if fault.KindOf(err) != fault.Usage || fault.HintOf(err) == "" {
+				t.Errorf("%q: want a usage error with a hint, got %v", tt.in, err)
+			}
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%q: %s", tt.in, diff)
+		}
+	}
+	m := KeyValueMap([]KV{{"a", "1"}, {"a", "2"}})
+	if m["a"] != "2" {
+		t.Errorf("last must win: %v", m)
+	}
+}
+
+func TestNestedKeyValues(t *testing.T) {
+	got, err := NestedKeyValues("--connections", []KV{{"n.connection", "c"}, {"n.deployment_name", "d"}, {"m.model", "x.y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{"n": {"connection": "c", "deployment_name": "d"}, "m": {"model": "x.y"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+	if _, err := NestedKeyValues("--connections", []KV{{"flat", "c"}}); fault.KindOf(err) != fault.Usage {
+		t.Errorf("flat key: %v", err)
+	}
+}
+
+func TestParseIdentity(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    workspace.Identity
+		wantErr bool
+	}{
+		{"user", workspace.Identity{Type: "user_identity"}, false},
+		{"user_identity", workspace.Identity{Type: "user_identity"}, false},
+		{"managed", workspace.Identity{Type: "managed"}, false},
+		{"Managed:abc", workspace.Identity{Type: "managed", ClientID: "abc"}, false},
+		{"managed:", workspace.Identity{}, true},
+		{"user:abc", workspace.Identity{}, true},
+		{"system", workspace.Identity{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseIdentity(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%q: got %+v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"90m", 90 * time.Minute, false},
+		{"1h30m", 90 * time.Minute, false},
+		{"60", 0, true},
+		{"0s", 0, true},
+		{"-1h", 0, true},
+		{"soon", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration("--idle-time", tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%q: got %v, %v", tt.in, got, err)
+		}
+		if err != nil && fault.KindOf(err) != fault.Usage {
+			t.Errorf("%q: kind %v", tt.in, fault.KindOf(err))
+		}
+	}
+}
+
+func TestParseDotenv(t *testing.T) {
+	in := "\ufeff# comment\n\nexport A=1\nB = two words # note\nC=\"x\\ny\"\nD='lit\\n'\nE=\n"
+	got, err := ParseDotenv(".env", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "1", "B": "two words", "C": "x\ny", "D": `lit\n`, "E": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+	for _, bad := range []string{"NOEQUALS\n", "A=\"open\n", "A='open\n", "two words=1\n"} {
+		if _, err := ParseDotenv(".env", []byte(bad)); fault.KindOf(err) != fault.Validation {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseKeyValues(f *testing.F) {
+	for _, s := range []string{"a=b", `"a=b"`, "'x'", "=", "a==b", `k="v'`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		kvs, err := ParseKeyValues("--set", []string{s})
+		if err != nil {
+			return
+		}
+		if len(kvs) != 1 || kvs[0].Key == "" {
+			t.Fatalf("%q parsed to %+v", s, kvs)
+		}
+	})
+}
+
+func FuzzParseIdentity(f *testing.F) {
+	for _, s := range []string{"user", "managed", "managed:id", "managed:", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseIdentity(s)
+		if err == nil && id.Type != "user_identity" && id.Type != "managed" {
+			t.Fatalf("%q gave type %q", s, id.Type)
+		}
+	})
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"1h", "90", "1.5h", "-3m", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration("--timeout", s)
+		if err == nil && d <= 0 {
+			t.Fatalf("%q gave %v", s, d)
+		}
+	})
+}
+
+func FuzzParseDotenv(f *testing.F) {
+	for _, s := range []string{"A=1\n", "export B=\"x\\\"y\"\n", "# c\nC='z'", "D=1 # x", "\"", "=\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseDotenv("f.env", data)
+		if err != nil {
+			return
+		}
+		for k := range m {
+			if k == "" {
+				t.Fatalf("empty key from %q", data)
+			}
+		}
+	})
+}

@@ -1,0 +1,197 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// Keys of the configuration.
+const (
+	KeySubscription    = "subscription"
+	KeyResourceGroup   = "resource_group"
+	KeyWorkspaceName   = "workspace_name"
+	KeyTarget          = "target"
+	KeyCloud           = "cloud"
+	KeyARMEndpoint     = "arm_endpoint"
+	KeyServiceEndpoint = "service_endpoint"
+	KeyBlobEndpoint    = "blob_endpoint"
+	KeyAuthMode        = "auth.mode"
+	KeyHome            = "home"
+	KeyPython          = "python"
+	KeyOutput          = "output"
+)
+
+// Targets, clouds and output formats pfz accepts.
+const (
+	TargetLocal   = "local"
+	TargetAzureML = "azureml"
+
+	CloudPublic = "AzureCloud"
+	CloudChina  = "AzureChinaCloud"
+	CloudUSGov  = "AzureUSGovernment"
+
+	OutputTable = "table"
+	OutputJSON  = "json"
+	OutputYAML  = "yaml"
+)
+
+// EnvConfigDir names the folder holding config.yaml.
+const EnvConfigDir = "PFZ_CONFIG_DIR"
+
+// KeyInfo describes one configuration key.
+type KeyInfo struct {
+	Name        string
+	Env         string // PFZ_ + the key upper-cased, "." → "_"
+	Flag        string // the global flag that sets it, if any
+	Description string
+	// normalize validates a value and returns its canonical form.
+	normalize func(string) (string, error)
+}
+
+// EnvName returns the environment variable of a key.
+func EnvName(key string) string {
+	return "PFZ_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Keys lists every configuration key in display order.
+func Keys() []KeyInfo {
+	k := func(name, flag, desc string, norm func(string) (string, error)) KeyInfo {
+		if norm == nil {
+			norm = func(s string) (string, error) { return s, nil }
+		}
+		return KeyInfo{Name: name, Env: EnvName(name), Flag: flag, Description: desc, normalize: norm}
+	}
+	return []KeyInfo{
+		k(KeySubscription, "--subscription", "Azure subscription id of the workspace", nil),
+		k(KeyResourceGroup, "-g/--resource-group", "resource group of the workspace", nil),
+		k(KeyWorkspaceName, "-w/--workspace-name", "Azure ML workspace name", nil),
+		k(KeyTarget, "--target", "local or azureml (default: azureml when a workspace is configured, else local)", normTarget),
+		k(KeyCloud, "", "AzureCloud, AzureChinaCloud or AzureUSGovernment", normCloud),
+		k(KeyARMEndpoint, "", "resource manager URL (default: the cloud's)", normURL),
+		k(KeyServiceEndpoint, "", "flow service base URL (default: from the workspace's discovery URL)", normURL),
+		k(KeyBlobEndpoint, "", "blob endpoint template with {account} (default: https://{account}.blob.<cloud suffix>)", normBlob),
+		k(KeyAuthMode, "", "which credential to use (empty: the default chain; see pfz auth status)", nil),
+		k(KeyHome, "", "folder of the local target's state (default: the user data folder)", nil),
+		k(KeyPython, "", "Python interpreter for local sessions", nil),
+		k(KeyOutput, "-o/--output", "default output format: table, json or yaml", normOutput),
+	}
+}
+
+// Lookup returns the key named name.
+func Lookup(name string) (KeyInfo, bool) {
+	for _, k := range Keys() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return KeyInfo{}, false
+}
+
+// Normalize validates value for key and returns its canonical form.
+func Normalize(key, value string) (string, error) {
+	k, ok := Lookup(key)
+	if !ok {
+		return "", unknownKey(key)
+	}
+	return k.normalize(value)
+}
+
+func unknownKey(key string) *fault.Error {
+	e := fault.New(fault.Usage, "unknown configuration key %q", key)
+	if near := Nearest(key); near != "" {
+		return e.WithHint("did you mean %q? `pfz config list` shows every key", near)
+	}
+	return e.WithHint("`pfz config list` shows every key")
+}
+
+func normTarget(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case TargetLocal:
+		return TargetLocal, nil
+	case TargetAzureML:
+		return TargetAzureML, nil
+	}
+	return "", fmt.Errorf("target must be %s or %s, got %q", TargetLocal, TargetAzureML, s)
+}
+
+func normCloud(s string) (string, error) {
+	for _, c := range []string{CloudPublic, CloudChina, CloudUSGov} {
+		if strings.EqualFold(strings.TrimSpace(s), c) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("cloud must be %s, %s or %s, got %q", CloudPublic, CloudChina, CloudUSGov, s)
+}
+
+func normOutput(s string) (string, error) {
+	switch v := strings.ToLower(strings.TrimSpace(s)); v {
+	case OutputTable, OutputJSON, OutputYAML:
+		return v, nil
+	}
+	return "", fmt.Errorf("output must be table, json or yaml, got %q", s)
+}
+
+func normURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return s, nil
+}
+
+func normBlob(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "{account}") {
+		return "", fmt.Errorf("blob endpoint %q must contain {account}, e.g. http://127.0.0.1:10000/{account}", s)
+	}
+	if _, err := normURL(strings.ReplaceAll(s, "{account}", "account")); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// cloudEndpoints are the public facts of each sovereign cloud.
+func cloudEndpoints(cloud string) (arm, blobSuffix string) {
+	switch cloud {
+	case CloudChina:
+		return "https://management.chinacloudapi.cn/", "core.chinacloudapi.cn"
+	case CloudUSGov:
+		return "https://management.usgovcloudapi.net/", "core.usgovcloudapi.net"
+	}
+	return "https://management.azure.com/", "core.windows.net"
+}
+
+// Nearest returns the known key closest to name, or "" when none is close.
+func Nearest(name string) string {
+	best, bestD := "", 4
+	for _, k := range Keys() {
+		if d := editDistance(strings.ToLower(name), k.Name); d < bestD {
+			best, bestD = k.Name, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// Set validates value for key and writes it to config.yaml in dir, keeping
+// the file's other keys and comments. The file is replaced atomically and is
+// readable by its owner only. It returns the canonical value written.
+func Set(dir, key, value string) (string, error) {
+	k, ok := Lookup(key)
+	if !ok {
+		return "", unknownKey(key)
+	}
+	canon, err := k.normalize(value)
+	if err != nil {
+		return "", fault.Wrap(fault.Usage, err, "invalid value for %s", key)
+	}
+	return canon, edit(dir, func(doc *yaml.Node) { setPath(doc, strings.Split(key, "."), canon) })
+}
+
+// Unset removes key from config.yaml in dir; removing an absent key is fine.
+func Unset(dir, key string) error {
+	if _, ok := Lookup(key); !ok {
+		return unknownKey(key)
+	}
+	return edit(dir, func(doc *yaml.Node) { deletePath(doc, strings.Split(key, ".")) })
+}
+
+func edit(dir string, change func(*yaml.Node)) error {
+	path := filepath.Join(dir, "config.yaml")
+	doc := &yaml.Node{Kind: yaml.MappingNode}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fault.Wrap(fault.Failed, err, "cannot read %s", path)
+	default:
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return fault.Wrap(fault.Validation, err, "cannot parse %s", path).
+				WithHint("fix the YAML or delete the file")
+		}
+		if len(root.Content) == 1 && root.Content[0].Kind == yaml.MappingNode {
+			doc = root.Content[0]
+			// Keep the document's head comment.
+			if root.HeadComment != "" && doc.HeadComment == "" {
+				doc.HeadComment = root.HeadComment
+			}
+		} else if len(root.Content) > 0 && !(root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Tag == "!!null") {
+			return fault.New(fault.Validation, "%s is not a mapping of keys to values", path).
+				WithHint("fix the YAML or delete the file")
+		}
+	}
+	change(doc)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if len(doc.Content) > 0 {
+		if err := enc.Encode(doc); err != nil {
+			return fault.Wrap(fault.Failed, err, "cannot encode the configuration")
+		}
+	}
+	_ = enc.Close()
+	return writeAtomic(path, buf.Bytes())
+}
+
+func setPath(m *yaml.Node, path []string, value string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			m.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Value: value, Tag: "!!str",
+				LineComment: m.Content[i+1].LineComment}
+			return
+		}
+		if m.Content[i+1].Kind != yaml.MappingNode {
+			m.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode}
+		}
+		setPath(m.Content[i+1], path[1:], value)
+		return
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Value: path[0]}
+	if len(path) == 1 {
+		m.Content = append(m.Content, key, &yaml.Node{Kind: yaml.ScalarNode, Value: value, Tag: "!!str"})
+		return
+	}
+	child := &yaml.Node{Kind: yaml.MappingNode}
+	m.Content = append(m.Content, key, child)
+	setPath(child, path[1:], value)
+}
+
+func deletePath(m *yaml.Node, path []string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+		if m.Content[i+1].Kind == yaml.MappingNode {
+			deletePath(m.Content[i+1], path[1:])
+			if len(m.Content[i+1].Content) == 0 {
+				m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			}
+		}
+		return
+	}
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// folder, so a reader never sees half a file, with mode 0600.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot create %s", dir)
+	}
+	tmp, err := os.CreateTemp(dir, ".config-*.yaml")
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write in %s", dir)
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil && !isUnsupportedChmod(err) {
+		tmp.Close()
+		return fault.Wrap(fault.Failed, err, "cannot set permissions on %s", name)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
+	}
+	if err := tmp.Close(); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
+	}
+	return nil
+}
+
+// isUnsupportedChmod tolerates file systems (Windows) where Chmod on an open
+// file is not supported; CreateTemp already made it private to the user.
+func isUnsupportedChmod(err error) bool { return errors.Is(err, errors.ErrUnsupported) }
