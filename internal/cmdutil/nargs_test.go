@@ -122,10 +122,10 @@ func TestFlagPrefixes(t *testing.T) {
 		args    []string
 		wantErr bool
 	}{
-		{[]string{"run", "create", "--str"}, false},        // --stream
-		{[]string{"run", "create", "--run", "r"}, false},   // exact beats --runtime
-		{[]string{"run", "create", "--runt", "x"}, false},  // --runtime
-		{[]string{"run", "create", "--ru", "x"}, true},     // ambiguous: run, runtime
+		{[]string{"run", "create", "--str"}, false},          // --stream
+		{[]string{"run", "create", "--run", "r"}, false},     // exact beats --runtime
+		{[]string{"run", "create", "--runt", "x"}, false},    // --runtime
+		{[]string{"run", "create", "--ru", "x"}, true},       // ambiguous: run, runtime
 		{[]string{"run", "create", "--outp", "json"}, false}, // inherited --output
 		{[]string{"run", "create", "--nope"}, true},
 	}

@@ -76,9 +76,9 @@ func TestTable(t *testing.T) {
 
 func TestExitCodeAndPrintError(t *testing.T) {
 	tests := []struct {
-		err      error
-		code     int
-		stderr   string
+		err    error
+		code   int
+		stderr string
 	}{
 		{nil, 0, ""},
 		{errors.New("boom"), 1, "error: boom\n"},
