@@ -1,0 +1,260 @@
+package requirements
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/pfz-cli/pfz/internal/diag"
+)
+
+// Requirements returns the requirement lines that parsed, in file order,
+// editable ones included.
+func (f *File) Requirements() []Requirement {
+	var out []Requirement
+	for _, e := range f.entries {
+		if e.kind == kindRequirement && e.reqErr == nil {
+			out = append(out, e.req)
+		}
+	}
+	return out
+}
+
+// IndexURLs returns the package indexes named by -i/--index-url and
+// --extra-index-url, in file order.
+func (f *File) IndexURLs() []IndexURL {
+	var out []IndexURL
+	for _, e := range f.entries {
+		if e.kind != kindOptions {
+			continue
+		}
+		for _, o := range e.opts {
+			if !o.hasValue || (o.name != "--index-url" && o.name != "--extra-index-url") {
+				continue
+			}
+			line, col := f.pos.pos(o.valOff())
+			out = append(out, IndexURL{
+				URL: o.value, Extra: o.name == "--extra-index-url",
+				HasPrivate: strings.Contains(o.value, PrivatePlaceholder),
+				Line:       line, Column: col,
+			})
+		}
+	}
+	return out
+}
+
+// Includes returns the nested files named by -r/--requirement and
+// -c/--constraint, in file order. Paths are as written (pip resolves them
+// from this file's folder).
+func (f *File) Includes() []Include {
+	var out []Include
+	for _, e := range f.entries {
+		if e.kind != kindOptions {
+			continue
+		}
+		for _, o := range e.opts {
+			if !o.hasValue || (o.name != "--requirement" && o.name != "--constraint") {
+				continue
+			}
+			line, col := f.pos.pos(o.valOff())
+			out = append(out, Include{Path: o.value, Constraint: o.name == "--constraint", Line: line, Column: col})
+		}
+	}
+	return out
+}
+
+// customImageHint is what the compute-session guide tells users to do with
+// local wheels and paths.
+const customImageHint = "requirements.txt cannot install local wheels or paths in a compute session: build them into a custom base image " +
+	"and set environment.image in flow.dag.yaml, then reset the session (compute-session guide: \"Change the base image\")"
+
+// pinnedPackages are the packages the session base image already has; the
+// compute-session guide says not to pin them.
+var pinnedPackages = map[string]bool{"promptflow": true, "promptflow-tools": true}
+
+// Check reports what would go wrong in a compute session: pinned promptflow
+// or promptflow-tools (warning), local wheels, paths and editable paths
+// (error, with the custom base image hint), unknown or misplaced options,
+// duplicate requirements, and credentials written into index URLs.
+// Syntax errors are Parse's diagnostics and are not repeated here.
+func (f *File) Check() diag.List {
+	var ds diag.List
+	seen := map[string]int{}
+	for _, e := range f.entries {
+		for _, o := range e.opts {
+			ds = append(ds, f.checkOption(e, o)...)
+		}
+		if e.kind != kindRequirement || e.reqErr != nil {
+			continue
+		}
+		r := e.req
+		at := e.args.at(0)
+		if r.Local {
+			what := "local path"
+			switch {
+			case r.Editable:
+				what = "editable local path"
+			case strings.HasSuffix(strings.ToLower(r.URL), ".whl"):
+				what = "local wheel"
+			case strings.HasPrefix(strings.ToLower(r.URL), "file:"):
+				what = "file: URL"
+			case isArchive(r.URL):
+				what = "local archive"
+			}
+			ds = append(ds, f.diagAt(at, diag.Error, CodeLocalPath,
+				fmt.Sprintf("%s %s is not supported in a compute session", what, quote(r.URL)), customImageHint))
+			continue
+		}
+		if pinnedPackages[r.Normalized] && (r.Specifier != "" || r.URL != "") {
+			pin := r.Specifier
+			if pin == "" {
+				pin = "@ " + r.URL
+			}
+			ds = append(ds, f.diagAt(at, diag.Warning, CodePinnedPromptflow,
+				fmt.Sprintf("%s is pinned (%s), but the session base image already includes it", r.Normalized, pin),
+				fmt.Sprintf("remove the version and write just %s, or build a custom base image with the version you need", r.Normalized)))
+		}
+		if r.Normalized != "" && r.Marker == "" {
+			if prev, ok := seen[r.Normalized]; ok {
+				ds = append(ds, f.diagAt(at, diag.Warning, CodeDuplicate,
+					fmt.Sprintf("%s is required again (first on line %d)", r.Normalized, prev),
+					"keep one line per package; pip fails when the two versions conflict"))
+			} else {
+				seen[r.Normalized] = r.Line
+			}
+		}
+	}
+	return ds
+}
+
+func (f *File) checkOption(e entry, o option) diag.List {
+	var ds diag.List
+	if o.problem != "" {
+		return nil // reported by Parse
+	}
+	if o.positional {
+		if e.kind == kindOptions {
+			ds = append(ds, f.diagAt(o.off, diag.Warning, CodeIgnoredOption,
+				fmt.Sprintf("pip ignores %s on an option line", quote(o.token)),
+				"put each requirement and each option on its own line"))
+		}
+		return ds
+	}
+	if !o.known {
+		hint := "the options pip accepts in requirements files are " + knownOptionList()
+		if near := nearestOption(o.name); near != "" {
+			hint = "did you mean " + near + "? " + hint
+		}
+		return append(ds, f.diagAt(o.off, diag.Error, CodeUnknownOption,
+			fmt.Sprintf("unknown option %s: pip stops with \"no such option\"", o.name), hint))
+	}
+	spec := lookupOpt(o.name)
+	editableLine := e.kind == kindRequirement && e.req.Editable
+	switch {
+	case e.kind == kindRequirement && !editableLine && !spec.perReq:
+		ds = append(ds, f.diagAt(o.off, diag.Warning, CodeIgnoredOption,
+			fmt.Sprintf("pip ignores %s on a requirement line", o.name),
+			"put "+o.name+" on a line of its own"))
+	case e.kind == kindOptions && spec.perReq:
+		ds = append(ds, f.diagAt(o.off, diag.Warning, CodeIgnoredOption,
+			fmt.Sprintf("%s applies to a requirement, but this line has none", o.name),
+			"write it after the requirement on the same line, e.g. pkg==1.0 "+o.name+"=…"))
+	case editableLine && o.name != "--editable" && !spec.perReq:
+		ds = append(ds, f.diagAt(o.off, diag.Warning, CodeIgnoredOption,
+			fmt.Sprintf("pip ignores %s on an editable line", o.name),
+			"put "+o.name+" on a line of its own"))
+	}
+	if !o.hasValue {
+		return ds
+	}
+	switch o.name {
+	case "--index-url", "--extra-index-url", "--find-links":
+		ds = append(ds, f.checkURL(o)...)
+	}
+	return ds
+}
+
+func (f *File) checkURL(o option) diag.List {
+	v := o.value
+	if o.name == "--find-links" && urlScheme(v) == "" {
+		return diag.List{f.diagAt(o.valOff(), diag.Error, CodeLocalPath,
+			fmt.Sprintf("--find-links %s points at a local folder, which the compute session does not have", quote(v)), customImageHint)}
+	}
+	if o.name == "--find-links" && strings.HasPrefix(strings.ToLower(v), "file:") {
+		return diag.List{f.diagAt(o.valOff(), diag.Error, CodeLocalPath,
+			fmt.Sprintf("--find-links %s is a file: URL, which the compute session cannot reach", quote(v)), customImageHint)}
+	}
+	u, err := url.Parse(strings.ReplaceAll(v, PrivatePlaceholder, "private"))
+	if err != nil || u.User == nil {
+		return nil
+	}
+	if strings.Contains(v, PrivatePlaceholder) {
+		if u.Scheme != "https" {
+			return diag.List{f.diagAt(o.valOff(), diag.Warning, CodeInsecurePrivate,
+				fmt.Sprintf("%s sends the session's token over %s", o.name, u.Scheme),
+				"use https://{private}@host/… so the token is encrypted in transit")}
+		}
+		return nil
+	}
+	if strings.HasPrefix(u.User.String(), "$") || strings.Contains(v, "${") {
+		return nil // taken from an environment variable at install time
+	}
+	return diag.List{f.diagAt(o.valOff(), diag.Warning, CodeCredentials,
+		fmt.Sprintf("%s %s has credentials written into the file", o.name, redactURL(u)),
+		"do not commit secrets; for an Azure DevOps feed write https://{private}@host/… and give the session a user-assigned managed identity")}
+}
+
+// redactURL prints u with its user-info replaced by ***, so the secret never
+// reaches output.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	s := c.String()
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[:i+3] + "***@" + s[i+3:]
+	}
+	return s
+}
+
+func knownOptionList() string {
+	var names []string
+	for _, s := range optSpecs {
+		n := s.long
+		if s.short != "" {
+			n = s.short + "/" + n
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
+}
+
+func nearestOption(name string) string {
+	best, bestD := "", 4
+	for _, s := range optSpecs {
+		if d := editDistance(name, s.long); d < bestD {
+			best, bestD = s.long, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, by bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
