@@ -1,0 +1,453 @@
+# pfz python worker: a long-lived process that imports flow tool modules once
+# and calls their functions on request. Standard library only.
+#
+# Protocol: requests arrive as JSON lines on fd 3, responses leave as JSON
+# lines on fd 4, so whatever user code prints on stdout/stderr (fd 1 and 2,
+# captured line by line by pfz) can never corrupt the protocol. After each
+# request the worker writes an end marker on fd 1 and fd 2 so pfz knows every
+# line printed during that call has arrived.
+#
+#   -> {"id": 1, "op": "inspect", "source": {"path": "tool.py"}}
+#   <- {"id": 1, "ok": true, "result": {"function": "f", "params": [...]}}
+#   -> {"id": 2, "op": "call", "source": {...}, "inputs": {...}, "connections": {...}}
+#   <- {"id": 2, "ok": true, "output": ..., "metrics": [...]}
+#   <- {"id": 2, "ok": false, "error": {"type": ..., "message": ..., "traceback": ...}}
+import asyncio
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import json
+import math
+import os
+import sys
+import traceback
+import types
+
+END_MARK = "\x1epfz-end-%d\n"
+REQ_FD, RESP_FD = 3, 4
+MISSING = object()
+
+
+def _setup_paths(flow_dir):
+    here = os.path.dirname(os.path.abspath(__file__))
+    # The script folder is sys.path[0]; drop it so nothing of pfz shadows
+    # user or site packages.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    if flow_dir:
+        sys.path.insert(0, flow_dir)
+    # A real promptflow in the environment wins; pfz's stand-in goes last.
+    kind = "builtin"
+    try:
+        if importlib.util.find_spec("promptflow") is not None:
+            importlib.import_module("promptflow.core")
+            kind = "real"
+    except Exception:
+        for name in [m for m in sys.modules if m == "promptflow" or m.startswith("promptflow.")]:
+            del sys.modules[name]
+    if kind == "builtin":
+        sys.path.append(os.path.join(here, "shim"))
+    return kind
+
+
+class Worker:
+    def __init__(self):
+        self.req = os.fdopen(REQ_FD, "rb", buffering=1 << 16)
+        self.resp = os.fdopen(RESP_FD, "wb", buffering=1 << 16)
+        try:
+            os.set_inheritable(REQ_FD, False)
+            os.set_inheritable(RESP_FD, False)
+        except OSError:
+            pass
+        self.modules = {}   # source key -> module or resolved package attribute
+        self.tools = {}     # source key -> (callable or class, method name)
+        self.instances = {}  # (source key, init json) -> instance
+        self.metrics = []
+        self.loop = None
+
+    # ---- output
+
+    def send(self, msg):
+        try:
+            data = json.dumps(msg, allow_nan=False, default=_default)
+        except (ValueError, TypeError):
+            data = json.dumps(_sanitize(msg), allow_nan=False, default=_default)
+        self.resp.write(data.encode("utf-8", "surrogatepass") + b"\n")
+        self.resp.flush()
+
+    def end_marks(self, rid):
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        mark = (END_MARK % rid).encode()
+        os.write(1, mark)
+        os.write(2, mark)
+
+    # ---- tools
+
+    def on_metric(self, key, value, variant_id=None):
+        self.metrics.append({"name": key, "value": value, "variant_id": variant_id})
+
+    def load(self, source):
+        key = source.get("path") or source.get("tool")
+        if key in self.tools:
+            return key, self.tools[key]
+        if source.get("path"):
+            path = os.path.abspath(source["path"])
+            stem = os.path.splitext(os.path.basename(path))[0]
+            modname = "__pfz_tool_%d_%s" % (len(self.modules), "".join(c if c.isalnum() else "_" for c in stem))
+            spec = importlib.util.spec_from_file_location(modname, path)
+            if spec is None or spec.loader is None:
+                raise ImportError("cannot load python module from %s" % path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = mod
+            try:
+                spec.loader.exec_module(mod)
+            except BaseException:
+                del sys.modules[modname]
+                raise
+            entry = _find_tool(mod, path)
+        else:
+            entry = _resolve_package_tool(source["tool"])
+        self.modules[key] = entry
+        self.tools[key] = entry
+        return key, entry
+
+    def inspect_tool(self, source):
+        _, (target, method) = self.load(source)
+        info = {"function": getattr(target, "__name__", str(target)), "class": None, "params": [], "init_params": []}
+        if method is not None:
+            info["class"] = target.__name__
+            info["function"] = method
+            info["params"] = _params(getattr(target, method), skip_self=True)
+            info["init_params"] = _params(target.__init__, skip_self=True)
+        else:
+            info["params"] = _params(target)
+        return info
+
+    def call(self, msg):
+        key, (target, method) = self.load(msg["source"])
+        inputs = dict(msg.get("inputs") or {})
+        conns = msg.get("connections") or {}
+        if method is not None:
+            fn_params = _signature(getattr(target, method))
+            init_params = _signature(target.__init__)
+            init_kwargs = {k: v for k, v in inputs.items() if k in init_params.parameters and k != "self"}
+            call_kwargs = {k: v for k, v in inputs.items() if k not in init_kwargs}
+            _convert(init_kwargs, init_params, conns)
+            _convert(call_kwargs, fn_params, conns)
+            ikey = (key, json.dumps(init_kwargs, sort_keys=True, default=str))
+            inst = self.instances.get(ikey)
+            if inst is None:
+                inst = target(**init_kwargs)
+                self.instances[ikey] = inst
+            fn = getattr(inst, method)
+            kwargs = call_kwargs
+        else:
+            fn = target
+            kwargs = inputs
+            _convert(kwargs, _signature(fn), conns)
+        result = fn(**kwargs)
+        return self.settle(result)
+
+    def settle(self, result):
+        if inspect.isawaitable(result):
+            result = self.run_async(result)
+        if inspect.isasyncgen(result):
+            result = self.run_async(_collect_async(result))
+        elif isinstance(result, types.GeneratorType):
+            result = list(result)
+            if result and all(isinstance(x, str) for x in result):
+                result = "".join(result)
+        return result
+
+    def run_async(self, aw):
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+        return self.loop.run_until_complete(aw)
+
+    # ---- main loop
+
+    def serve(self, info):
+        self.send({"ready": True, **info})
+        while True:
+            line = self.req.readline()
+            if not line:
+                return
+            line = line.strip()
+            if not line:
+                continue
+            msg = json.loads(line)
+            rid = msg.get("id", 0)
+            op = msg.get("op")
+            if op == "exit":
+                self.end_marks(rid)
+                self.send({"id": rid, "ok": True})
+                return
+            self.metrics = []
+            reply = {"id": rid, "ok": True}
+            try:
+                if op == "call":
+                    reply["output"] = self.call(msg)
+                elif op == "inspect":
+                    reply["result"] = self.inspect_tool(msg["source"])
+                elif op == "ping":
+                    pass
+                else:
+                    raise ValueError("unknown op %r" % op)
+            except BaseException as e:  # noqa: B902 - a tool's SystemExit must not end the worker
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                reply = {"id": rid, "ok": False, "error": _error(e, msg)}
+            if self.metrics:
+                reply["metrics"] = self.metrics
+            self.end_marks(rid)
+            self.send(reply)
+
+
+async def _collect_async(agen):
+    out = [x async for x in agen]
+    if out and all(isinstance(x, str) for x in out):
+        return "".join(out)
+    return out
+
+
+def _find_tool(mod, path):
+    """The function (or class method) decorated with @tool in a module."""
+    funcs, classes = [], []
+    for name, obj in vars(mod).items():
+        if inspect.isclass(obj) and obj.__module__ == mod.__name__:
+            for mname, m in vars(obj).items():
+                if callable(m) and _is_tool(m):
+                    classes.append((obj, mname))
+        elif callable(obj) and _is_tool(obj):
+            if getattr(obj, "__module__", None) == mod.__name__ or inspect.isfunction(obj):
+                funcs.append(obj)
+    own = [f for f in funcs if getattr(f, "__module__", None) == mod.__name__]
+    if len(own) == 1 or (len(funcs) == 1 and not own):
+        return (own or funcs)[0], None
+    if len(own) > 1:
+        raise ValueError(
+            "found %d functions decorated with @tool in %s (%s); a tool file must have exactly one"
+            % (len(own), path, ", ".join(f.__name__ for f in own))
+        )
+    if len(classes) == 1:
+        return classes[0]
+    if len(classes) > 1:
+        raise ValueError("found several @tool methods in %s; a tool file must have exactly one" % path)
+    # A real promptflow may mark tools differently than the built-in runtime:
+    # fall back to the single function the module itself defines.
+    plain = [o for o in vars(mod).values() if inspect.isfunction(o) and o.__module__ == mod.__name__
+             and not o.__name__.startswith("_")]
+    if len(plain) == 1:
+        return plain[0], None
+    raise ValueError(
+        "no function decorated with @tool in %s; add `from promptflow.core import tool` and put @tool on the entry function"
+        % path
+    )
+
+
+def _is_tool(obj):
+    try:
+        return hasattr(obj, "__tool") or hasattr(getattr(obj, "__wrapped__", None), "__tool")
+    except Exception:
+        return False
+
+
+def _resolve_package_tool(tool_id):
+    # "pkg.module.func" or "pkg.module.Class.method": import the longest module prefix.
+    parts = tool_id.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            mod = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        rest = parts[i:]
+        obj = mod
+        for p in rest[:-1]:
+            obj = getattr(obj, p)
+        if inspect.isclass(obj):
+            return obj, rest[-1]
+        return getattr(obj, rest[-1]), None
+    raise ImportError("Package tool '%s' is not found in the current environment." % tool_id)
+
+
+def _signature(fn):
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return inspect.Signature()
+
+
+def _annotation_name(ann):
+    if ann is inspect.Parameter.empty:
+        return ""
+    if isinstance(ann, str):
+        return ann
+    return getattr(ann, "__name__", None) or str(ann)
+
+
+def _connection_classes(ann):
+    """The connection classes an annotation names (a class, or a Union of them)."""
+    if ann is inspect.Parameter.empty or isinstance(ann, str):
+        return []
+    args = getattr(ann, "__args__", None)
+    cands = list(args) if args else [ann]
+    return [c for c in cands if inspect.isclass(c) and any(
+        b.__name__.endswith("Connection") for b in inspect.getmro(c))]
+
+
+def _params(fn, skip_self=False):
+    out = []
+    for i, (name, p) in enumerate(_signature(fn).parameters.items()):
+        if skip_self and i == 0 and name in ("self", "cls"):
+            continue
+        out.append({
+            "name": name,
+            "annotation": _annotation_name(p.annotation),
+            "connection": bool(_connection_classes(p.annotation)) or (
+                isinstance(p.annotation, str) and p.annotation.endswith("Connection")),
+            "has_default": p.default is not inspect.Parameter.empty,
+            "kind": p.kind.name.lower(),
+        })
+    return out
+
+
+def _convert(kwargs, sig, conns):
+    """Build connection objects and coerce literal strings to annotated types."""
+    for name, value in list(kwargs.items()):
+        p = sig.parameters.get(name)
+        if name in conns:
+            kwargs[name] = _make_connection(p.annotation if p else None, conns[name])
+            continue
+        if p is None or not isinstance(value, str):
+            continue
+        ann = p.annotation
+        try:
+            if ann is bool:
+                if value.lower() in ("true", "false"):
+                    kwargs[name] = value.lower() == "true"
+            elif ann is int:
+                kwargs[name] = int(value)
+            elif ann is float:
+                kwargs[name] = float(value)
+            elif ann in (list, dict) or getattr(ann, "__origin__", None) in (list, dict):
+                v = json.loads(value)
+                if isinstance(v, (list, dict)):
+                    kwargs[name] = v
+        except ValueError:
+            pass
+
+
+def _make_connection(ann, conn):
+    values = dict(conn.get("values") or {})
+    secret_keys = set(conn.get("secret_keys") or [])
+    ctype = (conn.get("type") or "").lower().replace("connection", "")
+    classes = _connection_classes(ann) if ann is not None else []
+    cls = None
+    for c in classes:
+        if c.__name__.lower().replace("connection", "") == ctype:
+            cls = c
+    if cls is None and classes:
+        cls = classes[0]
+    if cls is None:
+        import promptflow.connections as pc
+        for c in vars(pc).values():
+            if inspect.isclass(c) and c.__name__.lower().replace("connection", "") == ctype:
+                cls = c
+        cls = cls or pc.CustomConnection
+    params = _signature(cls.__init__).parameters
+    name = conn.get("name")
+    if "secrets" in params:
+        secrets = {k: v for k, v in values.items() if k in secret_keys}
+        configs = {k: v for k, v in values.items() if k not in secret_keys}
+        obj = cls(secrets=secrets, configs=configs)
+        try:
+            obj.name = name
+        except Exception:
+            pass
+        return obj
+    accepts_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in values.items() if accepts_any or k in params}
+    if "name" in params or accepts_any:
+        kwargs.setdefault("name", name)
+    return cls(**kwargs)
+
+
+def _error(e, msg):
+    tb = e.__traceback__
+    # Drop the worker's own frames so the traceback starts in user code.
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(__file__):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(e), e, tb))
+    return {"type": type(e).__name__, "module": type(e).__module__, "message": str(e), "traceback": text}
+
+
+def _default(o):
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    for attr in ("model_dump", "to_dict", "dict"):
+        f = getattr(o, attr, None)
+        if callable(f):
+            try:
+                return f()
+            except Exception:
+                pass
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "replace")
+    return str(o)
+
+
+def _sanitize(o):
+    """NaN and infinities travel as strings: JSON has no spelling for them."""
+    if isinstance(o, float):
+        if math.isnan(o):
+            return "NaN"
+        if math.isinf(o):
+            return "Infinity" if o > 0 else "-Infinity"
+        return o
+    if isinstance(o, dict):
+        return {str(k): _sanitize(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple, set, frozenset)):
+        return [_sanitize(v) for v in o]
+    if isinstance(o, (str, int, bool)) or o is None:
+        return o
+    return _sanitize(json.loads(json.dumps(o, default=_default)))
+
+
+def main():
+    flow_dir = sys.argv[1] if len(sys.argv) > 1 else os.getcwd()
+    kind = _setup_paths(flow_dir)
+    try:
+        sys.stdin = open(os.devnull)
+    except OSError:
+        pass
+    # Line buffering: what a tool printed before it hung is not lost when the
+    # worker is killed.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except Exception:
+            pass
+    w = Worker()
+    try:
+        from promptflow._core.metric_logger import add_metric_logger
+        add_metric_logger(w.on_metric)
+    except Exception:
+        pass
+    version = ""
+    try:
+        import promptflow
+        version = getattr(promptflow, "__version__", "")
+    except Exception:
+        pass
+    w.serve({"python": sys.version.split()[0], "promptflow": kind, "promptflow_version": version, "pid": os.getpid()})
+
+
+if __name__ == "__main__":
+    main()

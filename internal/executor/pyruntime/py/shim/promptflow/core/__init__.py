@@ -1,0 +1,6 @@
+# pfz built-in stand-in for promptflow.core, used only when the real promptflow
+# is not installed in the session (a real one always wins).
+from promptflow._core.metric_logger import log_metric
+from promptflow._core.tool import ToolProvider, tool
+
+__all__ = ["tool", "ToolProvider", "log_metric"]
