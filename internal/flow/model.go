@@ -25,6 +25,8 @@ type Flow struct {
 	Path string `json:"path"`
 	Dir  string `json:"dir"`
 	Kind Kind   `json:"kind"`
+	// File is the flow file path as the caller gave it; diagnostics name it.
+	File string `json:"-"`
 
 	Inputs   []Input                  `json:"inputs,omitempty"`  // in file order
 	Outputs  []Output                 `json:"outputs,omitempty"` // in file order
@@ -41,6 +43,12 @@ type Flow struct {
 	DisplayName string            `json:"display_name,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
 	Entry       string            `json:"entry,omitempty"` // flex flows
+	Name        string            `json:"name,omitempty"`
+	// MessageFormat is basic (the default when empty) or openai-vision.
+	MessageFormat string `json:"message_format,omitempty"`
+
+	// KeyPos holds the position of each top-level key's value, for diagnostics.
+	KeyPos map[string]Pos `json:"-"`
 
 	// Raw is the whole document as decoded generic YAML (map[string]any), kept so
 	// the snapshot can write a patched copy and the session id can hash the
@@ -63,6 +71,8 @@ type Input struct {
 	IsChatHistory *bool     `json:"is_chat_history,omitempty"`
 	Enum          []any     `json:"enum,omitempty"`
 	Pos           Pos       `json:"-"`
+	// KeyPos holds the position of each key's value (type, default, …).
+	KeyPos map[string]Pos `json:"-"`
 }
 
 // Output is one flow output.
@@ -75,6 +85,9 @@ type Output struct {
 	EvaluationOnly bool      `json:"evaluation_only,omitempty"`
 	Pos            Pos       `json:"-"`
 	ReferencePos   Pos       `json:"-"`
+	// HasReference is false when the key is absent (promptflow reads it as "").
+	HasReference bool           `json:"-"`
+	KeyPos       map[string]Pos `json:"-"`
 }
 
 // ToolType is a node's type.
@@ -121,13 +134,18 @@ type Node struct {
 	UseVariants bool        `json:"use_variants,omitempty"`
 	EnableCache bool        `json:"enable_cache,omitempty"`
 	Comment     string      `json:"comment,omitempty"`
-	Pos         Pos         `json:"-"`
+	// VariantID is set by WithVariant on a node whose body came from a variant.
+	VariantID string `json:"variant_id,omitempty"`
+	Pos       Pos    `json:"-"`
+	// KeyPos holds the position of each key's value (name, type, source, …).
+	KeyPos map[string]Pos `json:"-"`
 }
 
 // NodeInput is one named input of a node.
 type NodeInput struct {
 	Name  string `json:"name"`
 	Value Value  `json:"value"`
+	Pos   Pos    `json:"-"` // of the key
 }
 
 // RefKind says what a value refers to.
@@ -156,6 +174,7 @@ type NodeVariants struct {
 	Variants         map[string]*Variant `json:"variants"`
 	Order            []string            `json:"-"` // variant ids in file order
 	Pos              Pos                 `json:"-"`
+	KeyPos           map[string]Pos      `json:"-"`
 }
 
 // Variant is one variant of a node.

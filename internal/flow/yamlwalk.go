@@ -1,0 +1,501 @@
+package flow
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pfz-cli/pfz/internal/diag"
+)
+
+// walker reads yaml.v3 nodes and records diagnostics with positions. It is the
+// only place that knows YAML node kinds and tags.
+type walker struct {
+	file  string
+	diags diag.List
+}
+
+func posOf(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{}
+	}
+	return Pos{Line: n.Line, Column: n.Column}
+}
+
+func (w *walker) add(sev diag.Severity, code string, p Pos, hint, format string, args ...any) {
+	w.diags = append(w.diags, diag.Diagnostic{
+		Severity: sev, Code: code, File: w.file, Line: p.Line, Column: p.Column,
+		Message: fmt.Sprintf(format, args...), Hint: hint,
+	})
+}
+
+func (w *walker) errorf(code string, p Pos, hint, format string, args ...any) {
+	w.add(diag.Error, code, p, hint, format, args...)
+}
+
+func (w *walker) warnf(code string, p Pos, hint, format string, args ...any) {
+	w.add(diag.Warning, code, p, hint, format, args...)
+}
+
+// deref follows aliases. yaml.v3 rejects an anchor that contains itself, so
+// the chain is finite; the bound is a second guard.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 64; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// kindName names a node's YAML type the way a user thinks of it.
+func kindName(n *yaml.Node) string {
+	n = deref(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return fmt.Sprintf("the text %q", clip(n.Value))
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return "the boolean " + n.Value
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		default:
+			return "the value " + clip(n.Value)
+		}
+	}
+	return "an unexpected YAML value"
+}
+
+func clip(s string) string {
+	const max = 60
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
+}
+
+// pair is one key and value of a mapping.
+type pair struct {
+	Key  string
+	K, V *yaml.Node
+}
+
+// pairs returns the entries of a mapping in file order. Null gives none. Merge
+// keys (<<) are expanded the way YAML 1.1 merge works in ruamel: explicit keys
+// win. Duplicate keys are an error, as ruamel reports them.
+func (w *walker) pairs(n *yaml.Node, where string) ([]pair, bool) {
+	n = deref(n)
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.MappingNode {
+		w.errorf(CodeWrongType, posOf(n), "write it as `key: value` lines indented under "+lastSeg(where),
+			"%s must be a mapping, got %s", where, kindName(n))
+		return nil, false
+	}
+	var out []pair
+	seen := map[string]Pos{}
+	var merged []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merged = append(merged, w.mergeSource(v, where)...)
+			continue
+		}
+		if k == nil || k.Kind != yaml.ScalarNode {
+			w.errorf(CodeWrongType, posOf(k), "use a plain name as the key", "%s has a key that is %s, not a name", where, kindName(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			w.errorf(CodeDuplicateKey, posOf(k), fmt.Sprintf("remove one of them; the first is at line %d", first.Line),
+				"key %q appears more than once in %s", k.Value, where)
+			continue
+		}
+		seen[k.Value] = posOf(k)
+		out = append(out, pair{Key: k.Value, K: k, V: v})
+	}
+	for _, m := range merged {
+		if _, ok := seen[m.Key]; ok {
+			continue
+		}
+		seen[m.Key] = posOf(m.K)
+		out = append(out, m)
+	}
+	return out, true
+}
+
+func (w *walker) mergeSource(v *yaml.Node, where string) []pair {
+	v = deref(v)
+	var srcs []*yaml.Node
+	switch {
+	case v != nil && v.Kind == yaml.MappingNode:
+		srcs = []*yaml.Node{v}
+	case v != nil && v.Kind == yaml.SequenceNode:
+		srcs = v.Content
+	default:
+		w.errorf(CodeWrongType, posOf(v), "merge (<<) takes an alias of a mapping, such as <<: *defaults", "%s: merge key value must be a mapping, got %s", where, kindName(v))
+		return nil
+	}
+	var out []pair
+	for _, s := range srcs {
+		ps, _ := w.pairs(s, where)
+		out = append(out, ps...)
+	}
+	return out
+}
+
+func lastSeg(where string) string {
+	if i := strings.LastIndexAny(where, ".]"); i >= 0 && i+1 < len(where) {
+		return where[i+1:]
+	}
+	return where
+}
+
+// unknownKeys warns about keys not in known and names the nearest known key.
+func (w *walker) unknownKeys(ps []pair, where string, known []string) {
+	for _, p := range ps {
+		if contains(known, p.Key) {
+			continue
+		}
+		hint := "remove it, or check the spelling; known keys: " + strings.Join(known, ", ")
+		if s := nearest(p.Key, known); s != "" {
+			hint = fmt.Sprintf("did you mean %q? prompt flow ignores unknown keys", s)
+		}
+		w.warnf(CodeUnknownKey, posOf(p.K), hint, "unknown key %q in %s", p.Key, where)
+	}
+}
+
+// str reads a string scalar. Null gives "", false without a diagnostic; any
+// other type is an error.
+func (w *walker) str(n *yaml.Node, where string) (string, bool) {
+	n = deref(n)
+	if isNull(n) {
+		return "", false
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		return n.Value, true
+	}
+	hint := "write a text value"
+	if n.Kind == yaml.ScalarNode {
+		hint = fmt.Sprintf("quote it: %s: %q", lastSeg(where), n.Value)
+	}
+	w.errorf(CodeWrongType, posOf(n), hint, "%s must be a string, got %s", where, kindName(n))
+	return "", false
+}
+
+// name reads a scalar used as a name (node, connection, id): numbers and
+// booleans are accepted as their text, as Python would keep them and compare
+// them as strings later on.
+func (w *walker) name(n *yaml.Node, where string) (string, bool) {
+	n = deref(n)
+	if isNull(n) {
+		return "", false
+	}
+	if n.Kind == yaml.ScalarNode {
+		return n.Value, true
+	}
+	w.errorf(CodeWrongType, posOf(n), "write a plain name", "%s must be a name, got %s", where, kindName(n))
+	return "", false
+}
+
+var yaml11Bools = map[string]bool{"yes": true, "no": true, "on": true, "off": true, "y": true, "n": true}
+
+// boolean reads a YAML 1.2 boolean (true/false only).
+func (w *walker) boolean(n *yaml.Node, where string) (bool, bool) {
+	n = deref(n)
+	if isNull(n) {
+		return false, false
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		b, err := strconv.ParseBool(strings.ToLower(n.Value))
+		return b, err == nil
+	}
+	hint := "write true or false"
+	if n.Kind == yaml.ScalarNode && yaml11Bools[strings.ToLower(n.Value)] {
+		hint = fmt.Sprintf("prompt flow reads YAML 1.2, where %q is text (and any text counts as true); write true or false", n.Value)
+	}
+	w.errorf(CodeWrongType, posOf(n), hint, "%s must be true or false, got %s", where, kindName(n))
+	return false, false
+}
+
+// value decodes a node into plain Go values (string, int, float64, bool, nil,
+// []any, map[string]any). yaml.v3 guards against alias bombs while decoding.
+func (w *walker) value(n *yaml.Node, where string) any {
+	if n == nil {
+		return nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		w.errorf(CodeYAMLSyntax, posOf(n), "simplify the value (anchors and aliases may not expand without bound)", "%s cannot be read: %s", where, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil
+	}
+	return normalize(v)
+}
+
+// normalize turns map[any]any (non-string keys) into map[string]any so that
+// values can be marshalled to JSON, and non-finite floats into strings.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = normalize(x)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[fmt.Sprint(k)] = normalize(x)
+		}
+		return m
+	case []any:
+		for i, x := range t {
+			t[i] = normalize(x)
+		}
+		return t
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return pyStr(t)
+		}
+		return t
+	}
+	return v
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// syntaxPos finds the line in a yaml.v3 error message and points at the first
+// non-blank column of that line (yaml.v3 does not report columns).
+func syntaxPos(msg string, data []byte) Pos {
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return Pos{}
+	}
+	line, err := strconv.Atoi(m[1])
+	if err != nil || line < 1 {
+		return Pos{}
+	}
+	lines := strings.Split(string(data), "\n")
+	col := 1
+	if line <= len(lines) {
+		l := lines[line-1]
+		col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+	}
+	return Pos{Line: line, Column: col}
+}
+
+// pyStr renders a value the way Python's str() does for YAML-decoded values,
+// and dicts/lists the way json.dumps does (promptflow stringifies
+// environment_variables values so).
+func pyStr(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if t {
+			return "True"
+		}
+		return "False"
+	case string:
+		return t
+	case int:
+		return strconv.Itoa(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case uint64:
+		return strconv.FormatUint(t, 10)
+	case float64:
+		switch {
+		case math.IsInf(t, 1):
+			return "inf"
+		case math.IsInf(t, -1):
+			return "-inf"
+		case math.IsNaN(t):
+			return "nan"
+		}
+		return pyFloat(t)
+	case map[string]any, []any:
+		return pyJSON(t)
+	}
+	return fmt.Sprint(v)
+}
+
+// pyJSON is json.dumps with Python's default separators (", " and ": ") and
+// ASCII escaping.
+func pyJSON(v any) string {
+	var b strings.Builder
+	writePyJSON(&b, v)
+	return b.String()
+}
+
+func writePyJSON(b *strings.Builder, v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		// Python dicts keep insertion order; decoded maps have lost it, so
+		// sort for a stable result.
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyJSON(b, k)
+			b.WriteString(": ")
+			writePyJSON(b, t[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, x := range t {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyJSON(b, x)
+		}
+		b.WriteByte(']')
+	case string:
+		b.WriteByte('"')
+		for _, r := range t {
+			switch {
+			case r == '"':
+				b.WriteString(`\"`)
+			case r == '\\':
+				b.WriteString(`\\`)
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			case r < 0x20 || r > 0x7e:
+				if r > 0xffff {
+					r -= 0x10000
+					fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+				} else {
+					fmt.Fprintf(b, `\u%04x`, r)
+				}
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('"')
+	case nil:
+		b.WriteString("null")
+	case bool:
+		if t {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case float64:
+		switch {
+		case math.IsInf(t, 1):
+			b.WriteString("Infinity")
+		case math.IsInf(t, -1):
+			b.WriteString("-Infinity")
+		case math.IsNaN(t):
+			b.WriteString("NaN")
+		default:
+			b.WriteString(pyStr(t))
+		}
+	default:
+		if raw, err := json.Marshal(t); err == nil {
+			b.Write(raw)
+		} else {
+			writePyJSON(b, fmt.Sprint(t))
+		}
+	}
+}
+
+// pyFloat is Python's repr of a float: shortest digits, positional notation
+// for exponents in [-4, 16), else d.ddde+XX.
+func pyFloat(f float64) string {
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
+	i := strings.LastIndexByte(e, 'e')
+	exp, _ := strconv.Atoi(e[i+1:])
+	if exp >= -4 && exp < 16 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.ContainsAny(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	mant := e[:i]
+	sign := "+"
+	if exp < 0 {
+		sign, exp = "-", -exp
+	}
+	return fmt.Sprintf("%se%s%02d", mant, sign, exp)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest returns the candidate closest to s by edit distance when it is close
+// enough to be a likely typo, else "".
+func nearest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := len([]rune(s)) / 3
+	if limit < 2 {
+		limit = 2
+	}
+	if bestD < 0 || bestD > limit {
+		return ""
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
