@@ -1,0 +1,212 @@
+// Package fakeopenai is a fake OpenAI and Azure OpenAI server on 127.0.0.1 for
+// tests: chat and completion endpoints in both URL shapes, key checks, a
+// scripted or echoing reply, recorded requests and fault injection (a number
+// of failing answers with a status and Retry-After). Test support only.
+package fakeopenai
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Request is one request the server received.
+type Request struct {
+	API        string // "chat" or "completion"
+	Flavor     string // "azure" or "openai"
+	Deployment string // azure deployment from the URL
+	APIVersion string // azure api-version query
+	Body       map[string]any
+	Header     http.Header
+}
+
+// Messages returns the chat messages of a chat request.
+func (r Request) Messages() []map[string]any {
+	var out []map[string]any
+	list, _ := r.Body["messages"].([]any)
+	for _, m := range list {
+		if mm, ok := m.(map[string]any); ok {
+			out = append(out, mm)
+		}
+	}
+	return out
+}
+
+// ReplyFunc computes the assistant text for a request.
+type ReplyFunc func(Request) string
+
+// Server is a running fake.
+type Server struct {
+	URL string // http://127.0.0.1:port (azure api_base; openai base_url is URL+"/v1")
+	Key string // the accepted api key
+
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	reply    ReplyFunc
+	requests []Request
+	faults   []fault
+}
+
+type fault struct {
+	status     int
+	retryAfter string
+}
+
+// Echo answers "echo: " followed by the last user message (chat) or the prompt
+// (completion).
+func Echo(r Request) string {
+	if r.API == "completion" {
+		p, _ := r.Body["prompt"].(string)
+		return "echo: " + p
+	}
+	msgs := r.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i]["role"] == "user" {
+			c, _ := msgs[i]["content"].(string)
+			return "echo: " + c
+		}
+	}
+	return "echo:"
+}
+
+// New starts a fake on 127.0.0.1 that accepts key and echoes; it stops when
+// the test ends.
+func New(t testing.TB, key string) *Server {
+	t.Helper()
+	s := &Server{Key: key, reply: Echo}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("fakeopenai: %v", err)
+	}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.handle)}}
+	s.srv.Start()
+	s.URL = s.srv.URL
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// SetReply changes how the server answers.
+func (s *Server) SetReply(f ReplyFunc) {
+	s.mu.Lock()
+	s.reply = f
+	s.mu.Unlock()
+}
+
+// FailNext makes the next n requests fail with status (and a Retry-After
+// header when retryAfter is not empty).
+func (s *Server) FailNext(n, status int, retryAfter string) {
+	s.mu.Lock()
+	for i := 0; i < n; i++ {
+		s.faults = append(s.faults, fault{status, retryAfter})
+	}
+	s.mu.Unlock()
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		apiError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	req := Request{Header: r.Header.Clone()}
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/openai/deployments/"):
+		req.Flavor = "azure"
+		rest := strings.TrimPrefix(path, "/openai/deployments/")
+		dep, op, _ := strings.Cut(rest, "/")
+		req.Deployment, req.APIVersion = dep, r.URL.Query().Get("api-version")
+		path = "/" + op
+		if r.Header.Get("api-key") != s.Key {
+			apiError(w, http.StatusUnauthorized, "Access denied due to invalid subscription key or wrong API endpoint.")
+			return
+		}
+		if req.APIVersion == "" {
+			apiError(w, http.StatusNotFound, "Resource not found")
+			return
+		}
+	default:
+		req.Flavor = "openai"
+		path = strings.TrimPrefix(path, "/v1")
+		if r.Header.Get("Authorization") != "Bearer "+s.Key {
+			apiError(w, http.StatusUnauthorized, "Incorrect API key provided.")
+			return
+		}
+	}
+	switch path {
+	case "/chat/completions":
+		req.API = "chat"
+	case "/completions":
+		req.API = "completion"
+	default:
+		apiError(w, http.StatusNotFound, "unknown path "+r.URL.Path)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &req.Body); err != nil {
+		apiError(w, http.StatusBadRequest, "body is not JSON: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	var f *fault
+	if len(s.faults) > 0 {
+		f = &s.faults[0]
+		s.faults = s.faults[1:]
+	}
+	reply := s.reply
+	s.mu.Unlock()
+	if f != nil {
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		apiError(w, f.status, fmt.Sprintf("injected failure %d", f.status))
+		return
+	}
+	if req.Flavor == "openai" && req.Body["model"] == nil {
+		apiError(w, http.StatusBadRequest, "you must provide a model parameter")
+		return
+	}
+	text := reply(req)
+	usage := map[string]any{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+	var resp map[string]any
+	if req.API == "chat" {
+		if req.Body["messages"] == nil {
+			apiError(w, http.StatusBadRequest, "'messages' is a required property")
+			return
+		}
+		resp = map[string]any{
+			"id": "chatcmpl-fake", "object": "chat.completion", "model": "fake",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": text}}},
+			"usage": usage,
+		}
+	} else {
+		resp = map[string]any{
+			"id": "cmpl-fake", "object": "text_completion", "model": "fake",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "text": text}},
+			"usage":   usage,
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "code": fmt.Sprint(status)}})
+}
