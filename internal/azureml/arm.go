@@ -1,0 +1,289 @@
+package azureml
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// ARM api-versions (protocol §1.2).
+const (
+	apiWorkspace = "2023-08-01-preview"
+	apiDatastore = "2023-04-01-preview"
+	apiCompute   = "2023-04-01"
+)
+
+// wsInfo is what pfz needs from the workspace GET (A1). It holds no secret,
+// so it may be cached on disk.
+type wsInfo struct {
+	ID           string                 `json:"id"`
+	Name         string                 `json:"name"`
+	Location     string                 `json:"location"`
+	Kind         string                 `json:"kind"`
+	DiscoveryURL string                 `json:"discovery_url"`
+	WorkspaceID  string                 `json:"workspace_id"`
+	PrimaryUAI   string                 `json:"primary_user_assigned_identity,omitempty"`
+	UAIs         map[string]uaiIdentity `json:"user_assigned_identities,omitempty"`
+	FetchedAt    time.Time              `json:"fetched_at"`
+}
+
+type uaiIdentity struct {
+	PrincipalID string `json:"principalId"`
+	ClientID    string `json:"clientId"`
+}
+
+func (i *wsInfo) serviceBase() (string, error) {
+	if i.DiscoveryURL == "" {
+		return "", fault.New(fault.Failed, "workspace %s has no discoveryUrl", i.Name).
+			WithHint("set the service endpoint override (service_endpoint / PFZ_SERVICE_ENDPOINT) to https://<region>.api.azureml.ms")
+	}
+	// The Python client keeps what comes before "discovery"; for a private-link
+	// workspace the discovery URL carries more segments after it.
+	base := strings.SplitN(i.DiscoveryURL, "discovery", 2)[0]
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base, nil
+}
+
+type armWorkspace struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	Kind     string `json:"kind"`
+	Identity *struct {
+		Type                   string                 `json:"type"`
+		UserAssignedIdentities map[string]uaiIdentity `json:"userAssignedIdentities"`
+	} `json:"identity"`
+	Properties struct {
+		DiscoveryURL                string `json:"discoveryUrl"`
+		WorkspaceID                 string `json:"workspaceId"`
+		PrimaryUserAssignedIdentity string `json:"primaryUserAssignedIdentity"`
+	} `json:"properties"`
+}
+
+func (w *Workspace) cachePath() string {
+	if w.opts.CacheDir == "" || w.opts.WorkspaceCacheTTL < 0 {
+		return ""
+	}
+	h := sha256.Sum256([]byte(strings.ToLower(w.armBase() + "|" + w.opts.Subscription + "|" + w.opts.ResourceGroup + "|" + w.opts.Workspace)))
+	return filepath.Join(w.opts.CacheDir, "azureml", "workspaces", hex.EncodeToString(h[:8])+".json")
+}
+
+// workspaceInfo returns the workspace lookup: from memory, from the disk cache
+// when younger than the TTL, else from ARM.
+func (w *Workspace) workspaceInfo(ctx context.Context) (*wsInfo, error) {
+	w.infoMu.Lock()
+	defer w.infoMu.Unlock()
+	if w.info != nil {
+		return w.info, nil
+	}
+	if p := w.cachePath(); p != "" {
+		if data, err := os.ReadFile(p); err == nil {
+			var info wsInfo
+			if json.Unmarshal(data, &info) == nil && info.DiscoveryURL != "" {
+				age := w.opts.Now().Sub(info.FetchedAt)
+				if age >= 0 && age < w.opts.WorkspaceCacheTTL {
+					w.info = &info
+					return w.info, nil
+				}
+			}
+		}
+	}
+	resp, err := w.c.do(ctx, call{
+		method: http.MethodGet, url: w.armBase() + w.wsPath(),
+		query: url.Values{"api-version": {apiWorkspace}}, scope: w.cloud.armScope(),
+	})
+	if err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return nil, fault.Wrap(fault.NotFound, err, "workspace %s not found in resource group %s of subscription %s", w.opts.Workspace, w.opts.ResourceGroup, w.opts.Subscription).
+				WithHint("check the names with `az ml workspace list -g %s`", w.opts.ResourceGroup)
+		}
+		return nil, w.fail(err, "getting workspace %s", w.opts.Workspace)
+	}
+	var aw armWorkspace
+	if err := resp.json(&aw); err != nil {
+		return nil, w.fail(err, "reading workspace %s", w.opts.Workspace)
+	}
+	info := &wsInfo{
+		ID: aw.ID, Name: aw.Name, Location: aw.Location, Kind: aw.Kind,
+		DiscoveryURL: aw.Properties.DiscoveryURL, WorkspaceID: aw.Properties.WorkspaceID,
+		PrimaryUAI: aw.Properties.PrimaryUserAssignedIdentity, FetchedAt: w.opts.Now().UTC(),
+	}
+	if aw.Identity != nil {
+		info.UAIs = aw.Identity.UserAssignedIdentities
+	}
+	w.info = info
+	if p := w.cachePath(); p != "" {
+		_ = writeFileAtomic(p, mustJSON(info))
+	}
+	return info, nil
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return b
+}
+
+// writeFileAtomic writes through a temporary file so a reader never sees half
+// a file, even when two pfz processes write at once.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// datastore is a datastore with, once resolved, its credentials (held in
+// memory only, never cached on disk or logged).
+type datastore struct {
+	Name      string
+	Type      string // AzureBlob, AzureDataLakeGen2, AzureFile, …
+	Account   string
+	Container string
+	Suffix    string // storage endpoint suffix
+	Protocol  string
+	CredType  string // AccountKey, Sas, None, ServicePrincipal, Certificate
+	IsDefault bool
+
+	key string // account key
+	sas string // SAS query string
+}
+
+type armDatastore struct {
+	Name       string `json:"name"`
+	Properties struct {
+		DatastoreType string `json:"datastoreType"`
+		AccountName   string `json:"accountName"`
+		ContainerName string `json:"containerName"`
+		Filesystem    string `json:"filesystem"`
+		FileShareName string `json:"fileShareName"`
+		Endpoint      string `json:"endpoint"`
+		Protocol      string `json:"protocol"`
+		IsDefault     bool   `json:"isDefault"`
+		Credentials   struct {
+			CredentialsType string `json:"credentialsType"`
+		} `json:"credentials"`
+	} `json:"properties"`
+}
+
+func (a armDatastore) toDatastore() *datastore {
+	p := a.Properties
+	d := &datastore{Name: a.Name, Type: p.DatastoreType, Account: p.AccountName, Container: p.ContainerName,
+		Suffix: p.Endpoint, Protocol: p.Protocol, CredType: p.Credentials.CredentialsType, IsDefault: p.IsDefault}
+	if d.Container == "" {
+		d.Container = p.Filesystem
+	}
+	if d.Container == "" {
+		d.Container = p.FileShareName
+	}
+	return d
+}
+
+// defaultDatastore is A2: the first datastore of the isDefault listing.
+func (w *Workspace) defaultDatastore(ctx context.Context) (*datastore, error) {
+	resp, err := w.c.do(ctx, call{
+		method: http.MethodGet, url: w.armBase() + w.wsPath() + "/datastores",
+		query: url.Values{"api-version": {apiDatastore}, "count": {"30"}, "isDefault": {"true"}, "orderByAsc": {"false"}},
+		scope: w.cloud.armScope(),
+	})
+	if err != nil {
+		return nil, w.fail(err, "getting the default datastore of workspace %s", w.opts.Workspace)
+	}
+	var list struct {
+		Value []armDatastore `json:"value"`
+	}
+	if err := resp.json(&list); err != nil {
+		return nil, w.fail(err, "reading the datastores of workspace %s", w.opts.Workspace)
+	}
+	if len(list.Value) == 0 {
+		return nil, fault.New(fault.Failed, "workspace %s has no default datastore", w.opts.Workspace).
+			WithHint("set a default blob datastore: `az ml datastore update` or the studio's Data page")
+	}
+	return list.Value[0].toDatastore(), nil
+}
+
+// getDatastore is A3.
+func (w *Workspace) getDatastore(ctx context.Context, name string) (*datastore, error) {
+	resp, err := w.c.do(ctx, call{
+		method: http.MethodGet, url: w.armBase() + w.wsPath() + "/datastores/" + url.PathEscape(name),
+		query: url.Values{"api-version": {apiDatastore}}, scope: w.cloud.armScope(),
+	})
+	if err != nil {
+		return nil, w.fail(err, "getting datastore %s", name)
+	}
+	var a armDatastore
+	if err := resp.json(&a); err != nil {
+		return nil, w.fail(err, "reading datastore %s", name)
+	}
+	return a.toDatastore(), nil
+}
+
+// datastoreWithSecrets is A3 + A4, once per datastore and process.
+func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*datastore, error) {
+	w.dsMu.Lock()
+	defer w.dsMu.Unlock()
+	if d, ok := w.ds[name]; ok {
+		return d, nil
+	}
+	d, err := w.getDatastore(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if d.Type != "AzureBlob" && d.Type != "AzureDataLakeGen2" {
+		return nil, fault.New(fault.Failed, "datastore %s is of type %s; pfz uploads only to blob datastores", name, d.Type).
+			WithHint("make a blob datastore the workspace default")
+	}
+	switch d.CredType {
+	case "AccountKey", "Sas":
+		resp, err := w.c.do(ctx, call{
+			method: http.MethodPost, url: w.armBase() + w.wsPath() + "/datastores/" + url.PathEscape(name) + "/listSecrets",
+			query: url.Values{"api-version": {apiDatastore}}, scope: w.cloud.armScope(), idempotent: true,
+		})
+		if err != nil {
+			if he := statusOf(err); he == http.StatusForbidden {
+				return nil, fault.Wrap(fault.Auth, err, "reading the credentials of datastore %s: %s may not list its secrets", name, w.c.principalName()).
+					WithHint("assign the AzureML Data Scientist role on workspace %s to %s, or switch the datastore to identity-based access and grant Storage Blob Data Contributor", w.opts.Workspace, w.c.principalName())
+			}
+			return nil, w.fail(err, "reading the credentials of datastore %s", name)
+		}
+		var sec struct {
+			SecretsType string `json:"secretsType"`
+			Key         string `json:"key"`
+			SasToken    string `json:"sasToken"`
+		}
+		if err := resp.json(&sec); err != nil {
+			return nil, w.fail(err, "reading the credentials of datastore %s", name)
+		}
+		d.key, d.sas = sec.Key, strings.TrimPrefix(sec.SasToken, "?")
+	case "None", "":
+		// Identity-based datastore: the user's own token goes to storage.
+	default:
+		return nil, fault.New(fault.Unsupported, "datastore %s uses %s credentials, which pfz cannot upload with", name, d.CredType).
+			WithHint("use an account-key, SAS or identity-based blob datastore")
+	}
+	w.ds[name] = d
+	return d, nil
+}

@@ -1,0 +1,321 @@
+package azureml
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// retryPolicy follows protocol §1.4: a few status retries with exponential
+// backoff from 0.8 s, Retry-After honoured, 500 never retried for a POST (a
+// retried submit would make the service answer 409 or, worse, run twice).
+type retryPolicy struct {
+	maxRetries int
+	base       time.Duration
+	maxDelay   time.Duration
+	tryTimeout time.Duration
+}
+
+var defaultRetry = retryPolicy{maxRetries: 3, base: 800 * time.Millisecond, maxDelay: 60 * time.Second, tryTimeout: 100 * time.Second}
+
+func retryableStatus(code int, method string) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests,
+		code == http.StatusBadGateway, code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
+		return true
+	case code == http.StatusInternalServerError:
+		return method == http.MethodGet || method == http.MethodHead
+	case code >= 506 && code <= 599:
+		return true
+	}
+	return false
+}
+
+// tokenInvalidator is implemented by auth.Cache.
+type tokenInvalidator interface{ Invalidate(scopes ...string) }
+
+// client sends the JSON calls of ARM and the *.api.azureml.ms services.
+type client struct {
+	hc        *http.Client
+	cred      azcore.TokenCredential
+	userAgent string
+	debug     *debugLog
+	retry     retryPolicy
+	sleep     func(context.Context, time.Duration) error
+
+	mu        sync.Mutex
+	principal string // who the ARM token belongs to, for error hints
+}
+
+// call is one request.
+type call struct {
+	method  string
+	url     string // absolute
+	query   url.Values
+	body    any    // marshalled as JSON unless []byte
+	scope   string // token scope; "" sends no Authorization
+	mlScope string // when set, the aml-user-token header carries a token of this scope
+	accept  string
+	header  map[string]string
+	// idempotent lets a transport error be retried (GET/HEAD/PUT/DELETE are).
+	idempotent bool
+	// noRetry disables status retries (submit handles its own).
+	noRetry bool
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) json(v any) error {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("the service answered with unexpected JSON: %w", err)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (c *client) token(ctx context.Context, scope string) (string, error) {
+	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.principal == "" {
+		c.principal = principalOf(tok.Token)
+	}
+	c.mu.Unlock()
+	return tok.Token, nil
+}
+
+func (c *client) principalName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.principal == "" {
+		return "the signed-in identity"
+	}
+	return c.principal
+}
+
+// do sends the call with retries and returns a 2xx response, or an *HTTPError.
+func (c *client) do(ctx context.Context, cl call) (*response, error) {
+	var payload []byte
+	if cl.body != nil {
+		switch b := cl.body.(type) {
+		case []byte:
+			payload = b
+		default:
+			var err error
+			if payload, err = json.Marshal(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	u := cl.url
+	if len(cl.query) > 0 {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + cl.query.Encode()
+	}
+	idempotent := cl.idempotent || cl.method == http.MethodGet || cl.method == http.MethodHead ||
+		cl.method == http.MethodPut || cl.method == http.MethodDelete
+	reauthed := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.once(ctx, cl, u, payload)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ce *credentialError
+			if errors.As(err, &ce) {
+				return nil, credentialFault(ce.err)
+			}
+			if !idempotent || cl.noRetry || attempt >= c.retry.maxRetries || !transient(err) {
+				return nil, &TransportError{Method: cl.method, URL: redactURL(u), Err: err}
+			}
+			if err := c.sleep(ctx, c.backoff(attempt, nil)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if resp.status >= 200 && resp.status < 300 {
+			return resp, nil
+		}
+		if resp.status == http.StatusUnauthorized && !reauthed && cl.scope != "" {
+			// A token revoked or rotated before its expiry: fetch a new one, once.
+			reauthed = true
+			if inv, ok := c.cred.(tokenInvalidator); ok {
+				inv.Invalidate(cl.scope)
+				if cl.mlScope != "" {
+					inv.Invalidate(cl.mlScope)
+				}
+			}
+			attempt--
+			continue
+		}
+		if !cl.noRetry && attempt < c.retry.maxRetries && retryableStatus(resp.status, cl.method) {
+			if err := c.sleep(ctx, c.backoff(attempt, resp.header)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return nil, newHTTPError(cl.method, u, resp)
+	}
+}
+
+func transient(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection reset")
+}
+
+func (c *client) backoff(attempt int, h http.Header) time.Duration {
+	if d, ok := retryAfter(h); ok {
+		if d > c.retry.maxDelay {
+			d = c.retry.maxDelay
+		}
+		return d
+	}
+	d := time.Duration(float64(c.retry.base) * math.Pow(2, float64(attempt)))
+	// ±20% jitter keeps many clients from retrying in step.
+	d = time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
+	if d > c.retry.maxDelay {
+		d = c.retry.maxDelay
+	}
+	return d
+}
+
+// retryAfter reads the headers azure-core honours: retry-after-ms,
+// x-ms-retry-after-ms and Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header) (time.Duration, bool) {
+	if h == nil {
+		return 0, false
+	}
+	for _, k := range []string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
+		if v := h.Get(k); v != "" {
+			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+				return time.Duration(ms * float64(time.Millisecond)), true
+			}
+		}
+	}
+	if v := h.Get("Retry-After"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			return time.Duration(s * float64(time.Second)), true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			d := time.Until(t)
+			if d < 0 {
+				d = 0
+			}
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+func (c *client) once(ctx context.Context, cl call, u string, payload []byte) (*response, error) {
+	tctx, cancel := context.WithTimeout(ctx, c.retry.tryTimeout)
+	defer cancel()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(tctx, cl.method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if cl.scope != "" {
+		tok, err := c.token(ctx, cl.scope)
+		if err != nil {
+			return nil, authError(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if cl.mlScope != "" {
+		tok, err := c.token(ctx, cl.mlScope)
+		if err != nil {
+			return nil, authError(err)
+		}
+		req.Header.Set("aml-user-token", tok)
+	}
+	req.Header.Set("x-ms-client-request-id", newRequestID())
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	} else if cl.method == http.MethodPost || cl.method == http.MethodPatch {
+		req.ContentLength = 0
+	}
+	accept := cl.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	for k, v := range cl.header {
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	c.debug.request(req, payload)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.debug.failure(req, err)
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	c.debug.response(resp, data, time.Since(start))
+	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// authErrorMarker lets do() tell a credential failure (not retried) apart.
+type credentialError struct{ err error }
+
+func (e *credentialError) Error() string { return e.err.Error() }
+func (e *credentialError) Unwrap() error { return e.err }
+
+func authError(err error) error { return &credentialError{err} }
