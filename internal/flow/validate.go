@@ -70,7 +70,11 @@ func (f *Flow) Validate(opts ValidateOptions) diag.List {
 	v.requirements()
 	v.envConnections()
 	if len(f.Nodes) == 0 {
-		v.warnf(CodeEmptyFlow, f.KeyPos["nodes"], "add at least one node under nodes:", "the flow has no nodes")
+		p := f.KeyPos["nodes"]
+		if p.Line == 0 {
+			p = Pos{Line: 1, Column: 1}
+		}
+		v.warnf(CodeEmptyFlow, p, "add at least one node under nodes:", "the flow has no nodes")
 	}
 	v.diags.Sort()
 	return v.diags
@@ -187,8 +191,10 @@ func (v *validator) node(n *Node, idx int) {
 				"node %q sets use_variants but node_variants has no entry for it", n.Name)
 		}
 		if nv == nil || len(nv.Variants) == 0 {
-			// No variant to take the body from: the node must stand alone.
-			v.checkBody(n, "")
+			// Without variants there is no body to check beyond what the
+			// node references; the missing variants are the error.
+			v.checkActivate(n, label(n, ""))
+			v.checkRefs(n, label(n, ""))
 			return
 		}
 		for _, b := range v.bodies(n) {
