@@ -22,6 +22,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -263,10 +264,41 @@ func RemoveAll(dir string) error {
 	return nil
 }
 
+// Discard deletes a folder tree crash-safely: it is first renamed into
+// PFZ_HOME/trash (one atomic step, after which the entity is gone), then
+// removed. A process killed during the removal leaves only trash, which
+// Recover deletes.
+func (s *Store) Discard(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	trash := filepath.Join(s.home, "trash")
+	if err := os.MkdirAll(trash, dirPerm); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot create %s", trash)
+	}
+	dst := filepath.Join(trash, fmt.Sprintf("%s-%d-%d", filepath.Base(dir), os.Getpid(), time.Now().UnixNano()))
+	if err := os.Rename(dir, dst); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot delete %s", dir).
+			WithHint("delete the folder by hand; pfz keeps no other reference to it")
+	}
+	return RemoveAll(dst)
+}
+
 // Recover removes the temp files that killed writers left in the entity
-// folders (one level: the entity's own files). Entity-specific repair, such
-// as a session stuck in Starting, is the owner's job. It returns what it removed.
+// folders (one level: the entity's own files) and the trash of interrupted
+// deletions. Entity-specific repair, such as a session stuck in Starting,
+// is the owner's job. It returns what it removed.
 func (s *Store) Recover(now time.Time) ([]string, error) {
+	var removed []string
+	trash := filepath.Join(s.home, "trash")
+	if ents, err := os.ReadDir(trash); err == nil {
+		for _, e := range ents {
+			p := filepath.Join(trash, e.Name())
+			if RemoveAll(p) == nil {
+				removed = append(removed, p)
+			}
+		}
+	}
 	dirs := []string{s.ConnectionsDir()}
 	for _, k := range []Kind{Sessions, Runs, Computes} {
 		names, err := s.List(k)
@@ -277,7 +309,6 @@ func (s *Store) Recover(now time.Time) ([]string, error) {
 			dirs = append(dirs, s.Dir(k, n))
 		}
 	}
-	var removed []string
 	for _, d := range dirs {
 		r, err := CleanTemp(d, now)
 		if err != nil {

@@ -452,3 +452,33 @@ func TestListSkipsFilesAndBadNames(t *testing.T) {
 		t.Fatalf("empty kind = %v, %v", got, err)
 	}
 }
+
+func TestDiscardAndTrashRecovery(t *testing.T) {
+	s, _ := New(t.TempDir())
+	dir := s.SessionDir("gone")
+	if err := EnsureDir(filepath.Join(dir, "env", "lib")); err != nil {
+		t.Fatal(err)
+	}
+	ro := filepath.Join(dir, "env", "lib", "ro.txt")
+	_ = os.WriteFile(ro, []byte("x"), 0o400)
+	_ = os.Chmod(filepath.Join(dir, "env", "lib"), 0o500)
+	if err := s.Discard(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("folder still there")
+	}
+	if err := s.Discard(dir); err != nil {
+		t.Fatalf("discarding a missing folder: %v", err)
+	}
+	// A removal killed halfway leaves trash; Recover deletes it.
+	left := filepath.Join(s.Home(), "trash", "gone-1-2", "env")
+	_ = EnsureDir(left)
+	removed, err := s.Recover(time.Now())
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("Recover removed %v, %v", removed, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Home(), "trash")); len(ents) != 0 {
+		t.Fatalf("trash not emptied: %d entries", len(ents))
+	}
+}

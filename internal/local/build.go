@@ -1,0 +1,340 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/local/pyenv"
+	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// privateVar is the environment variable that carries the private feed
+// token to pip: {private} becomes ${privateVar} in the file pip reads, and
+// pip expands it in memory.
+const privateVar = "PFZ_PIP_PRIVATE_TOKEN"
+
+// build makes the environment of a Starting record and installs its
+// requirements. The caller holds the session lock.
+func (s *Sessions) build(ctx context.Context, rec *record, opts workspace.StartOptions) (*workspace.Session, error) {
+	lg, err := s.openLog(rec, rec.Op, opts)
+	if err != nil {
+		return nil, s.fail(rec, err)
+	}
+	defer lg.Close()
+	rep := reporterOf(opts)
+
+	fresh := rec.Op == opReset
+	env, release, err := s.prepareEnv(ctx, rec, fresh, lg, rep)
+	if err != nil {
+		return nil, s.fail(rec, err)
+	}
+	defer release()
+	rec.Env = env
+	if err := s.install(ctx, rec, rec.Spec.Requirements, lg, rep); err != nil {
+		return nil, s.fail(rec, err)
+	}
+	now := s.now()
+	rec.Status, rec.PID, rec.Op, rec.Message = workspace.SessionRunning, 0, "", ""
+	rec.Requirements = meaningful(rec.Spec.Requirements)
+	rec.LastUsed = now
+	if err := s.save(rec); err != nil {
+		return nil, err
+	}
+	_ = s.touch(rec.Spec.ID)
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Session %s is running (Python %s)", rec.Spec.ID, env.PythonVersion)})
+	return rec.toSession(), nil
+}
+
+// fail records a failed build and returns its error with the log named.
+func (s *Sessions) fail(rec *record, err error) error {
+	rec.Status, rec.PID, rec.Op = workspace.SessionFailed, 0, ""
+	var fe *fault.Error
+	msg := err.Error()
+	if errors.As(err, &fe) && fe.Msg != "" {
+		msg = fe.Msg
+	}
+	if fault.Is(err, fault.Timeout) {
+		msg = "the start did not finish in time: " + msg
+	}
+	rec.Message = firstLine(msg)
+	// The record must say Failed even when the command was cancelled.
+	_ = s.save(rec)
+	if fe != nil && fe.Hint == "" {
+		fe.Hint = fmt.Sprintf("`pfz session reset %s` tries again", rec.Spec.ID)
+		if rec.LogFile != "" {
+			fe.Hint = fmt.Sprintf("the full log is %s; `pfz session reset %s` tries again", rec.LogFile, rec.Spec.ID)
+		}
+	}
+	return err
+}
+
+// prepareEnv returns the environment the session runs in, creating it as
+// needed. For a compute-instance session it holds the compute's lock until
+// release, so that two sessions never run pip on the shared environment at once.
+func (s *Sessions) prepareEnv(ctx context.Context, rec *record, fresh bool, lg *logSink, rep workspace.Reporter) (envInfo, func(), error) {
+	if rec.ComputeType == workspace.ComputeComputeInstance {
+		return s.computeEnv(ctx, rec, fresh, lg, rep)
+	}
+	dir := filepath.Join(s.st.SessionDir(rec.Spec.ID), "env")
+	// A serverless build always starts from nothing: a new session, a
+	// reset, or a retry after a failure whose environment is suspect.
+	if err := s.st.Discard(dir); err != nil {
+		return envInfo{}, nil, err
+	}
+	env, err := s.createEnv(ctx, dir, lg, rep)
+	return env, func() {}, err
+}
+
+// createEnv makes a fresh environment in dir and records what it holds
+// before any requirement: those are the base packages.
+func (s *Sessions) createEnv(ctx context.Context, dir string, lg *logSink, rep workspace.Reporter) (envInfo, error) {
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "Creating the Python environment"})
+	info, err := s.env.Create(ctx, dir, lg)
+	if err != nil {
+		return envInfo{}, err
+	}
+	dists, err := s.env.List(ctx, info.Python)
+	if err != nil {
+		return envInfo{}, err
+	}
+	base := make([]string, 0, len(dists))
+	for _, d := range dists {
+		base = append(base, normalizeName(d.Name))
+	}
+	return envInfo{Dir: dir, Python: info.Python, PythonVersion: info.Version, BasePython: info.Base, BasePackages: base}, nil
+}
+
+// install runs pip install -r with the given requirement lines in the
+// session's environment. The caller holds what prepareEnv returned.
+func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg *logSink, rep workspace.Reporter) error {
+	lines = meaningful(lines)
+	if len(lines) == 0 {
+		return nil
+	}
+	id := rec.Spec.ID
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Installing %d requirement line(s) with pip", len(lines))})
+
+	var extraEnv []string
+	if needsPrivate(lines) {
+		tok, err := s.privateToken(ctx, rec)
+		if err != nil {
+			return err
+		}
+		ui := userinfo(tok)
+		lg.addSecret(tok, ui)
+		if _, pw, ok := strings.Cut(tok, ":"); ok {
+			lg.addSecret(pw)
+		}
+		extraEnv = append(extraEnv, privateVar+"="+ui)
+	}
+	baseDir := requirementsDir(rec)
+	content := pipFile(lines, baseDir)
+	tmp := filepath.Join(s.st.SessionDir(id), "requirements.pip.txt")
+	if err := store.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+
+	err := s.env.Install(ctx, rec.Env.Python, pyenv.InstallRequest{File: tmp, Dir: baseDir, Env: extraEnv}, lg)
+	if err == nil {
+		return nil
+	}
+	var pe *pyenv.PipError
+	if errors.As(err, &pe) {
+		return &fault.Error{Kind: fault.Failed,
+			Msg:  fmt.Sprintf("pip could not install the requirements of session %s:\n%s", id, lg.redact(pe.Summary)),
+			Hint: fmt.Sprintf("the full pip log is %s; fix the requirements file, then `pfz packages install` or `pfz session reset %s`", lg.path, id)}
+	}
+	return err
+}
+
+func (s *Sessions) privateToken(ctx context.Context, rec *record) (string, error) {
+	hint := "set PFZ_PRIVATE_FEED_TOKEN to a token the feed accepts (\"token\" or \"user:token\"); pfz puts it in place of {private} at install time only"
+	if s.opts.PrivateToken == nil {
+		return "", fault.New(fault.Auth, "the requirements use a private feed ({private}) but no token is available for identity %s", identityText(rec.Identity)).
+			WithHint("%s", hint)
+	}
+	tok, err := s.opts.PrivateToken(ctx, rec.Identity)
+	if err != nil {
+		return "", fault.Wrap(fault.Auth, err, "cannot get a private feed token for identity %s", identityText(rec.Identity)).WithHint("%s", hint)
+	}
+	if tok == "" {
+		return "", fault.New(fault.Auth, "the requirements use a private feed ({private}) but the token for identity %s is empty", identityText(rec.Identity)).
+			WithHint("%s", hint)
+	}
+	return tok, nil
+}
+
+func needsPrivate(lines []string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, "{private}") {
+			return true
+		}
+	}
+	return false
+}
+
+// userinfo escapes a token for the user-info part of a URL; "user:secret"
+// keeps its colon as the user/password separator.
+func userinfo(tok string) string {
+	if u, p, ok := strings.Cut(tok, ":"); ok {
+		return url.UserPassword(u, p).String()
+	}
+	return url.User(tok).String()
+}
+
+// requirementsDir is where relative paths in the requirements resolve.
+func requirementsDir(rec *record) string {
+	if rec.Spec.RequirementsFile != "" {
+		return filepath.Dir(rec.Spec.RequirementsFile)
+	}
+	if rec.Spec.FlowDir != "" {
+		return rec.Spec.FlowDir
+	}
+	return ""
+}
+
+// pipFile is the text pip reads: {private} turned into a variable pip
+// expands, and nested -r/-c files made absolute because the file pip reads
+// is not beside the original.
+func pipFile(lines []string, baseDir string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		l = strings.ReplaceAll(l, "{private}", "${"+privateVar+"}")
+		if baseDir != "" {
+			l = absNested(l, baseDir)
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func absNested(line, baseDir string) string {
+	t := strings.TrimSpace(line)
+	for _, opt := range []string{"-r", "--requirement", "-c", "--constraint"} {
+		rest, ok := strings.CutPrefix(t, opt)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '=' && rest[0] != '\t') {
+			continue
+		}
+		p := strings.TrimSpace(strings.TrimLeft(rest, "= \t"))
+		if p == "" || strings.Contains(p, "://") || filepath.IsAbs(p) {
+			return line
+		}
+		return opt + " " + filepath.Join(baseDir, p)
+	}
+	return line
+}
+
+func reporterOf(opts workspace.StartOptions) workspace.Reporter {
+	if opts.Reporter == nil {
+		return workspace.NopReporter{}
+	}
+	return opts.Reporter
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+// openLog opens a new log file for an operation on the session.
+func (s *Sessions) openLog(rec *record, op string, opts workspace.StartOptions) (*logSink, error) {
+	if op == "" {
+		op = "start"
+	}
+	dir := filepath.Join(s.st.SessionDir(rec.Spec.ID), "logs")
+	if err := store.EnsureDir(dir); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(dir, fmt.Sprintf("%s-%s.log", op, time.Now().UTC().Format("20060102T150405.000000000Z")))
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot write the log %s", p)
+	}
+	rec.LogFile = p
+	lg := &logSink{file: f, path: p, debug: s.opts.Debug}
+	if opts.Debug && s.opts.Debug == nil {
+		lg.rep = reporterOf(opts)
+	}
+	return lg, nil
+}
+
+// logSink receives venv and pip output line by line and writes it, with
+// secrets masked, to the log file, the debug writer and the reporter.
+type logSink struct {
+	mu      sync.Mutex
+	file    *os.File
+	path    string
+	debug   io.Writer
+	rep     workspace.Reporter
+	secrets []string
+	partial []byte
+}
+
+const mask = "******"
+
+func (l *logSink) addSecret(secrets ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range secrets {
+		// Very short strings would mask ordinary words and hide nothing.
+		if len(s) >= 4 {
+			l.secrets = append(l.secrets, s)
+		}
+	}
+}
+
+func (l *logSink) redact(s string) string {
+	for _, sec := range l.secrets {
+		s = strings.ReplaceAll(s, sec, mask)
+	}
+	return s
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := strings.IndexByte(string(l.partial), '\n')
+		if i < 0 {
+			break
+		}
+		l.emit(string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *logSink) emit(line string) {
+	line = l.redact(strings.TrimRight(line, "\r"))
+	_, _ = io.WriteString(l.file, line+"\n")
+	if l.debug != nil {
+		_, _ = io.WriteString(l.debug, line+"\n")
+	}
+	if l.rep != nil {
+		l.rep.Report(workspace.Event{Kind: workspace.EventLog, Message: line})
+	}
+}
+
+// Close flushes a last unterminated line and closes the file.
+func (l *logSink) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.partial) > 0 {
+		l.emit(string(l.partial))
+		l.partial = nil
+	}
+	return l.file.Close()
+}
