@@ -36,6 +36,9 @@ type node struct {
 	// messages (the path as reached, before following links).
 	origin int
 	shown  string
+	// placeholder marks an excluded folder kept only for its name in the
+	// hash; it never has children.
+	placeholder bool
 }
 
 func newDir(name string, origin int, shown string) *node {

@@ -365,14 +365,28 @@ func (r *IgnoreRules) Why(rel string, isDir bool) string {
 	return fmt.Sprintf("%s:%d: %s", p.source, p.line, p.text)
 }
 
+// matchAsPathspec is Match for a folder as pfazure's pathspec matcher sees
+// it: it is given the folder's path without a trailing slash, so patterns that
+// end in "/" never match the folder itself (only what is inside).
+func (r *IgnoreRules) matchAsPathspec(rel string) bool {
+	p := r.find(rel, false)
+	return p != nil && !p.negate
+}
+
 func (r *IgnoreRules) why(rel string, isDir bool) *pattern {
+	return r.find(rel, isDir)
+}
+
+// find returns the last pattern matching rel. Patterns ending in "/" are
+// tried only when dirOnly is true.
+func (r *IgnoreRules) find(rel string, dirOnly bool) *pattern {
 	if r == nil || len(r.patterns) == 0 || rel == "" {
 		return nil
 	}
 	parts := splitPath(rel)
 	for i := len(r.patterns) - 1; i >= 0; i-- {
 		p := &r.patterns[i]
-		if p.dirOnly && !isDir {
+		if p.dirOnly && !dirOnly {
 			continue
 		}
 		if p.matchParts(parts) {

@@ -64,6 +64,15 @@ func (src *source) excluded(rel, local string, isDir bool) bool {
 	return src.root.Match(rel, isDir) || (local != "" && src.local.Match(local, isDir))
 }
 
+// pathspecKeepsName reports whether pfazure's hash would still name an
+// excluded folder: its matcher never sees a folder as one, so a folder excluded
+// only by a "name/" pattern keeps its name in the hash while everything inside
+// is left out. Build keeps such a folder as an empty placeholder so its hash
+// agrees with pfazure's; no file comes from it.
+func (src *source) pathspecKeepsName(rel, local string) bool {
+	return !src.root.matchAsPathspec(rel) && (local == "" || !src.local.matchAsPathspec(local))
+}
+
 // why names the ignore pattern that excludes an entry.
 func (src *source) why(rel, local string, isDir bool) string {
 	if s := src.root.Why(rel, isDir); s != "" {
@@ -111,6 +120,9 @@ func (w *walker) walkInto(src *source, into *node, dirAbs, dirReal, rel, local s
 		}
 		isDir := mode.IsDir()
 		if src.excluded(crel, clocal, isDir) {
+			if isDir && src.pathspecKeepsName(crel, clocal) {
+				w.placeholder(into, name, src.origin, abs)
+			}
 			continue
 		}
 		if linkErr != nil {
@@ -203,12 +215,26 @@ func join(rel, name string) string {
 	return rel + "/" + name
 }
 
+// placeholder adds an empty folder that only names itself in the hash (see
+// pathspecKeepsName). Anything real placed at its path later replaces it.
+func (w *walker) placeholder(parent *node, name string, origin int, shown string) {
+	if parent.children[name] != nil {
+		return
+	}
+	d := newDir(name, origin, shown)
+	d.placeholder = true
+	parent.children[name] = d
+}
+
 // place puts an entry named name under parent (at merged path rel). A folder
 // merges into a folder already there; a file equal to the one already there
 // is dropped; anything else is a conflict. It returns the node to descend
 // into for folders, and whether the entry was placed or merged.
 func (w *walker) place(src *source, parent *node, rel, name string, isDir bool, f *node, shown string) (*node, bool) {
 	old := parent.children[name]
+	if old != nil && old.placeholder {
+		old = nil
+	}
 	if old == nil {
 		w.entries++
 		if isDir {
