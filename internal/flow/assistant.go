@@ -53,6 +53,7 @@ func (v *validator) assistantFile(rel string, data []byte, who string) {
 			"the assistant definition of %s must be a mapping, got %s", who, kindName(root))
 		return
 	}
+	w.raw(root)
 	ps, _ := w.pairs(root, "the assistant definition")
 	for _, p := range ps {
 		if p.Key != "tools" {

@@ -79,7 +79,7 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 			"the flow file must be a mapping of keys, got %s", kindName(root))
 		return f, w.diags
 	}
-	if raw, ok := w.value(root, "the flow file").(map[string]any); ok {
+	if raw := w.raw(root); raw != nil {
 		f.Raw = raw
 	}
 	ps, _ := w.pairs(root, "the flow file")
@@ -114,8 +114,10 @@ func (w *walker) document(data []byte) (root *yaml.Node, ok bool) {
 			return nil, true
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		w.errorf(CodeYAMLSyntax, syntaxPos(msg, data), "fix the YAML at that line: check indentation, a missing colon or an unclosed quote",
-			"invalid YAML: %s", msg)
+		// The position says where; yaml.v3's own "line N" often names the
+		// start of the enclosing block instead, so it is left out.
+		w.errorf(CodeYAMLSyntax, syntaxPos(msg, data), "fix the YAML at that line: check indentation, a missing colon or an unclosed quote or bracket",
+			"invalid YAML: %s", yamlLineRE.ReplaceAllString(msg, ""))
 		return nil, false
 	}
 	var next yaml.Node

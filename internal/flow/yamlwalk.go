@@ -125,10 +125,8 @@ func (w *walker) pairs(n *yaml.Node, where string) ([]pair, bool) {
 			w.errorf(CodeWrongType, posOf(k), "use a plain name as the key", "%s has a key that is %s, not a name", where, kindName(k))
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
-			w.errorf(CodeDuplicateKey, posOf(k), fmt.Sprintf("remove one of them; the first is at line %d", first.Line),
-				"key %q appears more than once in %s", k.Value, where)
-			continue
+		if _, dup := seen[k.Value]; dup {
+			continue // reported once for the whole document by raw
 		}
 		seen[k.Value] = posOf(k)
 		out = append(out, pair{Key: k.Value, K: k, V: v})
@@ -237,66 +235,171 @@ func (w *walker) boolean(n *yaml.Node, where string) (bool, bool) {
 	return false, false
 }
 
-// value decodes a node into plain Go values (string, int, float64, bool, nil,
-// []any, map[string]any). yaml.v3 guards against alias bombs while decoding.
+// value converts a node into plain Go values (string, int, float64, bool,
+// nil, []any, map[string]any) with YAML 1.2 scalars. Problems inside the
+// value (duplicate keys) are reported by the whole-document pass (raw).
 func (w *walker) value(n *yaml.Node, where string) any {
-	if n == nil {
+	c := &converter{}
+	v := c.convert(n, 0)
+	if c.overflow {
+		w.errorf(CodeYAMLSyntax, posOf(n), "simplify the value: anchors and aliases may not expand without bound",
+			"%s expands to more than %d values through aliases", where, maxExpanded)
 		return nil
-	}
-	var v any
-	if err := n.Decode(&v); err != nil {
-		w.errorf(CodeYAMLSyntax, posOf(n), "simplify the value (anchors and aliases may not expand without bound)", "%s cannot be read: %s", where, strings.TrimPrefix(err.Error(), "yaml: "))
-		return nil
-	}
-	return normalize(v)
-}
-
-// normalize turns map[any]any (non-string keys) into map[string]any so that
-// values can be marshalled to JSON, and non-finite floats into strings.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = normalize(x)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[fmt.Sprint(k)] = normalize(x)
-		}
-		return m
-	case []any:
-		for i, x := range t {
-			t[i] = normalize(x)
-		}
-		return t
-	case float64:
-		if math.IsInf(t, 0) || math.IsNaN(t) {
-			return pyStr(t)
-		}
-		return t
 	}
 	return v
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+// raw converts the whole document and reports every duplicate key once.
+func (w *walker) raw(root *yaml.Node) map[string]any {
+	c := &converter{report: w}
+	v := c.convert(root, 0)
+	if c.overflow {
+		w.errorf(CodeYAMLSyntax, posOf(root), "simplify the file: anchors and aliases may not expand without bound",
+			"the file expands to more than %d values through aliases", maxExpanded)
+		return map[string]any{}
+	}
+	m, _ := v.(map[string]any)
+	return m
+}
 
-// syntaxPos finds the line in a yaml.v3 error message and points at the first
-// non-blank column of that line (yaml.v3 does not report columns).
+// maxExpanded bounds the values a document may expand to through aliases (a
+// "billion laughs" file stays small on disk but not in memory).
+const (
+	maxExpanded = 1 << 20
+	maxDepth    = 1000
+)
+
+type converter struct {
+	report   *walker // nil: do not report
+	count    int
+	overflow bool
+}
+
+func (c *converter) convert(n *yaml.Node, depth int) any {
+	n = deref(n)
+	c.count++
+	if n == nil || c.overflow || c.count > maxExpanded || depth > maxDepth {
+		if n != nil {
+			c.overflow = true
+		}
+		return nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return scalarValue(n)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			out = append(out, c.convert(item, depth+1))
+		}
+		return out
+	case yaml.MappingNode:
+		out := map[string]any{}
+		seen := map[string]*yaml.Node{}
+		var merges []*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := deref(n.Content[i])
+			if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				merges = append(merges, n.Content[i+1])
+				continue
+			}
+			key := ""
+			if k != nil && k.Kind == yaml.ScalarNode {
+				key = k.Value
+			} else {
+				key = pyStr(c.convert(k, depth+1))
+			}
+			if first, dup := seen[key]; dup {
+				if c.report != nil {
+					c.report.errorf(CodeDuplicateKey, posOf(k), fmt.Sprintf("remove one of them; the first is at line %d", first.Line),
+						"key %q appears more than once in the same mapping", key)
+				}
+				continue
+			}
+			seen[key] = k
+			out[key] = c.convert(n.Content[i+1], depth+1)
+		}
+		for _, m := range merges {
+			m = deref(m)
+			srcs := []*yaml.Node{m}
+			if m != nil && m.Kind == yaml.SequenceNode {
+				srcs = m.Content
+			}
+			for _, src := range srcs {
+				if mm, ok := c.convert(src, depth+1).(map[string]any); ok {
+					for k, v := range mm {
+						if _, set := out[k]; !set {
+							out[k] = v
+						}
+					}
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// scalarValue resolves a scalar as YAML 1.2 core schema does (yaml.v3's
+// resolution: true/false only are booleans); a timestamp stays text, as
+// ruamel's round-trip loader keeps it printable.
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value
+	case "!!bool", "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err == nil {
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				return pyStr(f)
+			}
+			return v
+		}
+	}
+	return n.Value
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+):? ?`)
+
+// syntaxPos finds where a YAML error is. yaml.v3 names the line where the
+// enclosing construct starts, which can be far above the mistake, and no
+// column; so find the shortest prefix of the file (in whole lines) that
+// fails the same way, which ends at the offending line, and point at its
+// first non-blank column.
 func syntaxPos(msg string, data []byte) Pos {
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+	}
+	core := yamlLineRE.ReplaceAllString(msg, "")
+	lines := strings.SplitAfter(string(data), "\n")
+	fails := func(n int) bool {
+		var doc yaml.Node
+		err := safeDecode(yaml.NewDecoder(strings.NewReader(strings.Join(lines[:n], ""))), &doc)
+		return err != nil && yamlLineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "") == core
+	}
+	if len(lines) > 0 && fails(len(lines)) {
+		lo, hi := 1, len(lines) // smallest n in [lo, hi] with fails(n)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if fails(mid) {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		if lo > line {
+			line = lo
+		}
+	}
+	if line < 1 {
 		return Pos{}
 	}
-	line, err := strconv.Atoi(m[1])
-	if err != nil || line < 1 {
-		return Pos{}
-	}
-	lines := strings.Split(string(data), "\n")
 	col := 1
 	if line <= len(lines) {
-		l := lines[line-1]
+		l := strings.TrimRight(lines[line-1], "\r\n")
 		col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
 	}
 	return Pos{Line: line, Column: col}
@@ -469,10 +572,16 @@ func nearest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	limit := len([]rune(s)) / 3
-	if limit < 2 {
-		limit = 2
+	// A known word that starts with what was typed (str → string) is a
+	// better guess than any edit distance.
+	if len([]rune(s)) >= 3 {
+		for _, c := range candidates {
+			if strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+				return c
+			}
+		}
 	}
+	limit := max(len([]rune(s))/3, 1)
 	if bestD < 0 || bestD > limit {
 		return ""
 	}
