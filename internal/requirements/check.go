@@ -82,7 +82,11 @@ func (f *File) Check() diag.List {
 	seen := map[string]int{}
 	for _, e := range f.entries {
 		for _, o := range e.opts {
-			ds = append(ds, f.checkOption(e, o)...)
+			d := f.checkOption(e, o)
+			ds = append(ds, d...)
+			if !o.known && !o.positional {
+				break // pip rejects the whole line; nothing after it matters
+			}
 		}
 		if e.kind != kindRequirement || e.reqErr != nil {
 			continue
@@ -106,12 +110,14 @@ func (f *File) Check() diag.List {
 			continue
 		}
 		if pinnedPackages[r.Normalized] && (r.Specifier != "" || r.URL != "") {
-			pin := r.Specifier
+			pin, how := r.Specifier, "pinned"
 			if pin == "" {
 				pin = "@ " + r.URL
+			} else if r.Specs[0].Op != "==" && r.Specs[0].Op != "===" || len(r.Specs) > 1 {
+				how = "version-constrained"
 			}
 			ds = append(ds, f.diagAt(at, diag.Warning, CodePinnedPromptflow,
-				fmt.Sprintf("%s is pinned (%s), but the session base image already includes it", r.Normalized, pin),
+				fmt.Sprintf("%s is %s (%s), but the session base image already includes it", r.Normalized, how, pin),
 				fmt.Sprintf("remove the version and write just %s, or build a custom base image with the version you need", r.Normalized)))
 		}
 		if r.Normalized != "" && r.Marker == "" {

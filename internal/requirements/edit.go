@@ -113,7 +113,7 @@ func (f *File) Add(spec string) (changed bool, err error) {
 		return true, nil
 	}
 	first := f.entries[matches[0]]
-	if len(matches) == 1 && !first.req.Editable && first.req.String() == r.String() {
+	if len(matches) == 1 && !first.req.Editable && first.req.key() == r.key() {
 		return false, nil
 	}
 	replace := map[int]string{} // first segment -> new text (with terminator)

@@ -169,7 +169,7 @@ func Parse(file string, data []byte) (*File, diag.List) {
 	for i := range f.entries {
 		e := &f.entries[i]
 		f.parseEntry(e)
-		if e.reqErr != nil {
+		if e.reqErr != nil && utf8.ValidString(e.text.s) {
 			ds = append(ds, f.diagAt(e.args.at(e.reqErr.at), diag.Error, CodeInvalid,
 				"invalid requirement "+quote(e.args.s)+": "+e.reqErr.msg, specHint))
 		}
@@ -202,8 +202,23 @@ func (f *File) diagAt(off int, sev diag.Severity, code, msg, hint string) diag.D
 // join_lines and ignore_comments do.
 func (f *File) logicalLines() []entry {
 	var out []entry
-	var pending *mstr
+	var pending []mstr // pieces of a continued line, joined once at its end
+	inCont := false
 	pendingFirst := 0
+	join := func(parts []mstr) mstr {
+		n := 0
+		for _, p := range parts {
+			n += len(p.s)
+		}
+		var b strings.Builder
+		b.Grow(n)
+		off := make([]int, 0, n)
+		for _, p := range parts {
+			b.WriteString(p.s)
+			off = append(off, p.off...)
+		}
+		return mstr{s: b.String(), off: off}
+	}
 	emit := func(first, last int, m mstr) {
 		seg := f.segs[last]
 		e := entry{first: first, last: last, comment: -1}
@@ -226,24 +241,21 @@ func (f *File) logicalLines() []entry {
 				// pip prefixes a space so the comment still matches later.
 				line = mstr{s: " ", off: []int{seg.start}}.cat(line)
 			}
-			if pending != nil {
-				emit(pendingFirst, i, pending.cat(line))
-				pending = nil
+			if inCont {
+				emit(pendingFirst, i, join(append(pending, line)))
+				pending, inCont = nil, false
 			} else {
 				emit(i, i, line)
 			}
 			continue
 		}
-		if pending == nil {
-			pendingFirst = i
-			m := mstr{}
-			pending = &m
+		if !inCont {
+			pendingFirst, inCont = i, true
 		}
-		joined := pending.cat(line.stripChar('\\'))
-		pending = &joined
+		pending = append(pending, line.stripChar('\\'))
 	}
-	if pending != nil {
-		emit(pendingFirst, len(f.segs)-1, *pending)
+	if inCont {
+		emit(pendingFirst, len(f.segs)-1, join(pending))
 	}
 	return out
 }
@@ -353,6 +365,10 @@ func (f *File) parseOptions(m mstr) []option {
 		return nil
 	}
 	toks, problem := shlexSplit(m)
+	if problem != "" {
+		// shlex fails before optparse sees anything.
+		return []option{{name: "shlex", token: m.s, off: m.at(0), problem: problem, known: true}}
+	}
 	var out []option
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -400,9 +416,6 @@ func (f *File) parseOptions(m mstr) []option {
 			o.problem = o.name + " option does not take a value"
 		}
 		out = append(out, o)
-	}
-	if problem != "" {
-		out = append(out, option{name: "shlex", off: m.at(0), problem: problem, known: true})
 	}
 	return out
 }
@@ -454,9 +467,15 @@ func shlexSplit(m mstr) ([]token, string) {
 			cur = &token{off: m.at(i)}
 		}
 	}
+	var buf []byte
 	add := func(i int) {
-		cur.s += m.s[i : i+1]
+		buf = append(buf, m.s[i])
 		cur.offs = append(cur.offs, m.at(i))
+	}
+	flush := func() {
+		cur.s = string(buf)
+		toks = append(toks, *cur)
+		cur, buf = nil, buf[:0]
 	}
 	s := m.s
 	for i := 0; i < len(s); i++ {
@@ -464,8 +483,7 @@ func shlexSplit(m mstr) ([]token, string) {
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			if cur != nil {
-				toks = append(toks, *cur)
-				cur = nil
+				flush()
 			}
 		case c == '\'':
 			start(i)
@@ -503,7 +521,7 @@ func shlexSplit(m mstr) ([]token, string) {
 		}
 	}
 	if cur != nil {
-		toks = append(toks, *cur)
+		flush()
 	}
 	return toks, ""
 }

@@ -84,6 +84,14 @@ func (r Requirement) String() string {
 	return b.String()
 }
 
+// key identifies what the requirement asks for, ignoring spelling: the
+// normalized name, extras, specifier, URL and marker.
+func (r Requirement) key() string {
+	n := r
+	n.Name = r.Normalized
+	return n.String()
+}
+
 // Normalize returns name normalized as PEP 503 says.
 func Normalize(name string) string {
 	return strings.ToLower(normRE.ReplaceAllString(name, "-"))
@@ -389,6 +397,7 @@ func parseSpecifier(p *scanner, r *Requirement) error {
 		}
 		p.i += len(op)
 		p.ws()
+		vstart := p.i
 		var re *regexp.Regexp
 		switch op {
 		case "===":
@@ -406,7 +415,7 @@ func parseSpecifier(p *scanner, r *Requirement) error {
 		}
 		p.i += len(v)
 		if op != "===" && p.i < len(p.s) && isVersionChar(p.s[p.i]) {
-			return p.errf("invalid version after %q: %q", op, abbrev(v+p.rest()))
+			return &specError{at: vstart, msg: fmt.Sprintf("invalid version after %q: %q", op, abbrev(p.s[vstart:]))}
 		}
 		r.Specs = append(r.Specs, Spec{Op: op, Version: v})
 		p.ws()
