@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path"
@@ -91,8 +92,12 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 			return "", err
 		}
 	}
-	if fi.FlowSnapshotID != "" {
-		if err := w.downloadSnapshot(ctx, fi.FlowSnapshotID, filepath.Join(target, "snapshot")); err != nil {
+	snap := md.Properties[pfProp+"snapshot_id"]
+	if snap == "" {
+		snap = fi.FlowSnapshotID
+	}
+	if snap != "" {
+		if err := w.downloadSnapshot(ctx, snap, filepath.Join(target, "snapshot")); err != nil {
 			return "", err
 		}
 	}
@@ -176,7 +181,12 @@ func (w *Workspace) downloadPrefix(ctx context.Context, dsName, prefix, target s
 			if err != nil {
 				return err
 			}
-			_, err = cc.NewBlobClient(*it.Name).DownloadFile(ctx, f, &blob.DownloadFileOptions{})
+			var dr blob.DownloadStreamResponse
+			dr, err = cc.NewBlobClient(*it.Name).DownloadStream(ctx, nil)
+			if err == nil {
+				_, err = io.Copy(f, dr.Body)
+				dr.Body.Close()
+			}
 			cerr := f.Close()
 			if err != nil {
 				return w.blobFail(err, d, "downloading %s", rel)

@@ -305,6 +305,20 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		return nil, fault.New(fault.Validation, "at least one of data or run must be provided").
 			WithHint("set data: in run.yml or pass --data, or reference a run with --run")
 	}
+	req, err := w.prepareSubmit(ctx, sub, rep)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.submit(ctx, req, rep); err != nil {
+		return nil, err
+	}
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "Submitted run " + sub.Name})
+	return r.Get(ctx, sub.Name)
+}
+
+// prepareSubmit does everything a submit needs before the POST: identity,
+// data and snapshot uploads, trace settings.
+func (w *Workspace) prepareSubmit(ctx context.Context, sub *workspace.Submission, rep workspace.Reporter) (*submitRequest, error) {
 	req, err := w.buildSubmit(ctx, sub)
 	if err != nil {
 		return nil, err
@@ -327,11 +341,7 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	} else {
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "warning: could not read the workspace trace settings; submitting with the service's default"})
 	}
-	if err := w.submit(ctx, req, rep); err != nil {
-		return nil, err
-	}
-	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "Submitted run " + sub.Name})
-	return r.Get(ctx, sub.Name)
+	return req, nil
 }
 
 // submit posts BulkRuns/submit. A 5xx, throttling or lost answer is retried
