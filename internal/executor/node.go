@@ -1,0 +1,496 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/flow"
+)
+
+// runNode runs one node of a line (agg == nil) or of the aggregation step
+// (agg holds the list inputs), recording it in the line state and the sink.
+func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[string]any) *LineError {
+	n := nd.def
+	rec := NodeRunRecord{Node: n.Name, Line: st.n, Start: time.Now()}
+	if agg != nil {
+		rec.Line = -1
+	}
+	finish := func(status string, out any, lerr *LineError) *LineError {
+		rec.Status, rec.Output, rec.Error, rec.End = status, out, lerr, time.Now()
+		st.mu.Lock()
+		if status == StatusBypassed {
+			st.bypassed[n.Name] = true
+		} else if status == StatusCompleted {
+			st.outputs[n.Name] = out
+		}
+		st.mu.Unlock()
+		r.sink.NodeRun(rec)
+		if status == StatusFailed {
+			return lerr
+		}
+		return nil
+	}
+	if skip, lerr := r.bypass(st, nd, agg); lerr != nil {
+		return finish(StatusFailed, nil, lerr)
+	} else if skip {
+		return finish(StatusBypassed, nil, nil)
+	}
+	inputs := make(map[string]any, len(n.Inputs))
+	for _, in := range n.Inputs {
+		v, err := r.value(st, refOf(in.Value), agg)
+		if err != nil {
+			return finish(StatusFailed, nil, &LineError{Code: CodeExecution, Node: n.Name,
+				Message: fmt.Sprintf("Execution failure in '%s': input %s: %v", n.Name, in.Name, err)})
+		}
+		inputs[in.Name] = v
+	}
+	rec.Inputs = inputs
+	var out any
+	var lerr *LineError
+	switch n.Type {
+	case flow.ToolPython:
+		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
+	case flow.ToolPrompt:
+		out, lerr = r.render(nd, inputs, false)
+	case flow.ToolLLM:
+		out, lerr = r.runLLM(ctx, nd, inputs)
+	default:
+		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
+	}
+	if lerr != nil {
+		lerr.Node = n.Name
+		if ctx.Err() != nil && lerr.Code != CodeToolError {
+			// The line was canceled or timed out while the node ran.
+			lerr.Code, lerr.Message = CodeCanceled, fmt.Sprintf("Execution of '%s' was stopped: %v", n.Name, context.Cause(ctx))
+		}
+		return finish(StatusFailed, nil, lerr)
+	}
+	return finish(StatusCompleted, out, nil)
+}
+
+// bypass decides whether a node is skipped, as promptflow does: a node with
+// an activate condition runs only when the condition's value equals `is`
+// (and is bypassed when the condition reads a bypassed node); a node without
+// one is bypassed when it reads other nodes and all of them were bypassed.
+func (r *runner) bypass(st *lineState, nd *node, agg map[string]any) (bool, *LineError) {
+	n := nd.def
+	if n.Activate != nil && n.Activate.When != nil {
+		when := refOf(*n.Activate.When)
+		if when.Kind == flow.RefNode && st.isBypassed(when.Name) {
+			return true, nil
+		}
+		v, err := r.value(st, when, agg)
+		if err != nil {
+			return false, &LineError{Code: CodeExecution, Node: n.Name,
+				Message: fmt.Sprintf("the activate condition of node '%s': %v", n.Name, err)}
+		}
+		return !pyEqual(v, n.Activate.Is), nil
+	}
+	deps := 0
+	for _, in := range n.Inputs {
+		v := refOf(in.Value)
+		if v.Kind != flow.RefNode {
+			continue
+		}
+		deps++
+		if !st.isBypassed(v.Name) {
+			return false, nil
+		}
+	}
+	return deps > 0, nil
+}
+
+func (st *lineState) isBypassed(name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.bypassed[name]
+}
+
+// value resolves a node input: in the aggregation step, references to flow
+// inputs and line nodes are lists over the completed lines.
+func (r *runner) value(st *lineState, v flow.Value, agg map[string]any) (any, error) {
+	if agg != nil && v.Kind != flow.RefLiteral {
+		if v.Kind == flow.RefFlowInput || !r.nodes[v.Name].def.Aggregation {
+			return agg[refKey(v)], nil
+		}
+	}
+	return st.resolve(v)
+}
+
+func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs map[string]any, line int) (any, *LineError) {
+	req := CallRequest{Source: nd.src, Inputs: inputs}
+	for name := range nd.connArgs {
+		cname, ok := inputs[name].(string)
+		if !ok || cname == "" {
+			continue
+		}
+		conn, err := r.connection(ctx, cname)
+		if err != nil {
+			return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, cname, err)}
+		}
+		if req.Connections == nil {
+			req.Connections = map[string]PyConnection{}
+		}
+		req.Connections[name] = pyConnection(cname, conn)
+	}
+	req.OnLog = func(stream, text string) {
+		r.sink.Log(LogEntry{Time: time.Now(), Line: line, Node: nd.def.Name, Stream: stream, Text: text})
+	}
+	res, err := r.pool.Call(ctx, req)
+	if err != nil {
+		var we *WorkerError
+		if errors.As(err, &we) {
+			return nil, &LineError{Code: CodeWorker, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, we.Reason), Traceback: we.Stderr}
+		}
+		return nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
+	}
+	for _, m := range res.Metrics {
+		r.metric(m)
+	}
+	if res.Error != nil {
+		return nil, &LineError{Code: CodeToolError, Type: res.Error.Type, Traceback: res.Error.Traceback,
+			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, res.Error.Type, res.Error.Message)}
+	}
+	return res.Output, nil
+}
+
+func pyConnection(name string, conn map[string]string) PyConnection {
+	pc := PyConnection{Name: name, Type: conn["type"], Values: map[string]string{}}
+	secret := map[string]bool{}
+	for _, k := range strings.Split(conn["__secret_keys__"], ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			secret[k] = true
+		}
+	}
+	for k, v := range conn {
+		if k == "type" || k == "__secret_keys__" || k == "name" {
+			continue
+		}
+		pc.Values[k] = v
+		if secret[k] {
+			pc.SecretKeys = append(pc.SecretKeys, k)
+		}
+	}
+	sort.Strings(pc.SecretKeys)
+	return pc
+}
+
+func (r *runner) render(nd *node, inputs map[string]any, llm bool) (string, *LineError) {
+	vars := inputs
+	if llm {
+		vars = make(map[string]any, len(inputs))
+		for k, v := range inputs {
+			if !isLLMParam(k) {
+				vars[k] = v
+			}
+		}
+	}
+	out, err := nd.tmpl.render(vars)
+	if err != nil {
+		return "", &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
+	}
+	return out, nil
+}
+
+func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *LineError) {
+	rendered, lerr := r.render(nd, inputs, true)
+	if lerr != nil {
+		return nil, lerr
+	}
+	conn, err := r.connection(ctx, nd.def.Connection)
+	if err != nil {
+		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
+	}
+	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
+	if err != nil {
+		return nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
+	}
+	out, err := callLLM(ctx, r.http, req)
+	if err != nil {
+		msg := fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)
+		var le *llmError
+		if errors.As(err, &le) && le.hint != "" {
+			msg += " (" + le.hint + ")"
+		}
+		return nil, &LineError{Code: CodeLLM, Message: msg}
+	}
+	return out, nil
+}
+
+func (r *runner) metric(m Metric) {
+	r.aggMu.Lock()
+	if r.metrics == nil {
+		r.metrics = map[string]any{}
+	}
+	r.metrics[m.Name] = m.Value
+	r.aggMu.Unlock()
+	r.sink.Metric(m.Name, m.Value)
+}
+
+// pyEqual compares an activate value with `is` as Python's == does for the
+// JSON-like values flows use (1 == 1.0, but "1" != 1).
+func pyEqual(a, b any) bool {
+	a, b = plain(a), plain(b)
+	if fa, ok := asFloat(a); ok {
+		if fb, ok := asFloat(b); ok {
+			return fa == fb
+		}
+		return false
+	}
+	return reflect.DeepEqual(normalize(a), normalize(b))
+}
+
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, !math.IsNaN(x)
+	}
+	return 0, false
+}
+
+func normalize(v any) any {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = normalize(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = normalize(e)
+		}
+		return s
+	}
+	return v
+}
+
+// ---- flow inputs of a line
+
+var bindingRe = regexp.MustCompile(`^\$\{([^{}]+)\}$`)
+
+// flowInputs applies the column mapping to a line's sources and converts the
+// values to the flow inputs' types (pfazure-surface.md §2.4).
+func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
+	mapping := map[string]any{}
+	auto := map[string]bool{}
+	for _, in := range r.f.Inputs {
+		if !in.HasDefault {
+			mapping[in.Name] = "${data." + in.Name + "}"
+			auto[in.Name] = true
+		}
+	}
+	for k, v := range r.cfg.Mapping {
+		if k == "line_number" {
+			continue
+		}
+		mapping[k] = v
+		delete(auto, k)
+	}
+	values := map[string]any{}
+	var notFound []string
+	keys := make([]string, 0, len(mapping))
+	for k := range mapping {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		mv := mapping[k]
+		s, ok := mv.(string)
+		if !ok {
+			values[k] = mv
+			continue
+		}
+		m := bindingRe.FindStringSubmatch(s)
+		if m == nil {
+			values[k] = s
+			continue
+		}
+		v, found := lookupBinding(job.sources, m[1])
+		if found {
+			values[k] = v
+		} else if !auto[k] {
+			notFound = append(notFound, s)
+		}
+	}
+	if len(notFound) > 0 {
+		return values, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for batch run is incorrect. Couldn't find these mapping relations: %s. "+
+			"Please make sure your input mapping keys and values match your YAML input section and input data.", strings.Join(notFound, ", "))}
+	}
+	out := make(map[string]any, len(r.f.Inputs))
+	for _, in := range r.f.Inputs {
+		v, ok := values[in.Name]
+		if !ok {
+			if !in.HasDefault {
+				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' is not provided in line %d of input data. "+
+					"Please review your input data or remove this input in your flow if it's no longer needed.", in.Name, job.n)}
+			}
+			v = in.Default
+		}
+		cv, err := convertInput(v, in.Type)
+		if err != nil {
+			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
+				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
+		}
+		out[in.Name] = cv
+	}
+	return out, nil
+}
+
+// lookupBinding finds ${source.field}: the shortest dotted prefix naming a
+// source wins, the rest is the field (which may itself contain dots).
+func lookupBinding(sources map[string]map[string]any, body string) (any, bool) {
+	parts := strings.Split(body, ".")
+	for i := 1; i < len(parts); i++ {
+		src, ok := sources[strings.Join(parts[:i], ".")]
+		if !ok || src == nil {
+			continue
+		}
+		if v, ok := src[strings.Join(parts[i:], ".")]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func convertInput(v any, t flow.ValueType) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch t {
+	case "string":
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case json.Number:
+			return string(x), nil
+		case bool:
+			if x {
+				return "True", nil
+			}
+			return "False", nil
+		case int:
+			return strconv.Itoa(x), nil
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		}
+		return v, nil
+	case "int":
+		switch x := v.(type) {
+		case json.Number:
+			if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+				return x, nil
+			}
+			f, err := strconv.ParseFloat(string(x), 64)
+			if err != nil || f != math.Trunc(f) {
+				return nil, errors.New("not an int")
+			}
+			return json.Number(strconv.FormatInt(int64(f), 10)), nil
+		case string:
+			i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			return json.Number(strconv.FormatInt(i, 10)), nil
+		case int, int64:
+			return x, nil
+		case float64:
+			if x != math.Trunc(x) {
+				return nil, errors.New("not an int")
+			}
+			return int64(x), nil
+		}
+		return nil, errors.New("not an int")
+	case "double":
+		var f float64
+		var err error
+		switch x := v.(type) {
+		case json.Number:
+			f, err = strconv.ParseFloat(string(x), 64)
+		case string:
+			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
+		case int:
+			f = float64(x)
+		case int64:
+			f = float64(x)
+		case float64:
+			f = x
+		default:
+			err = errors.New("not a number")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Number(strconv.FormatFloat(f, 'f', -1, 64) + floatDot(f)), nil
+	case "bool":
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			switch strings.ToLower(strings.TrimSpace(x)) {
+			case "true":
+				return true, nil
+			case "false":
+				return false, nil
+			}
+		}
+		return nil, errors.New("not a bool")
+	case "list":
+		switch x := v.(type) {
+		case []any:
+			return x, nil
+		case string:
+			var l []any
+			if err := decodeInto(x, &l); err != nil {
+				return nil, err
+			}
+			return l, nil
+		}
+		return nil, errors.New("not a list")
+	case "object":
+		switch x := v.(type) {
+		case map[string]any:
+			return x, nil
+		case string:
+			var m map[string]any
+			if err := decodeInto(x, &m); err != nil {
+				return nil, err
+			}
+			return m, nil
+		}
+		return nil, errors.New("not an object")
+	}
+	return v, nil
+}
+
+func floatDot(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if strings.ContainsAny(s, ".eE") || math.IsInf(f, 0) || math.IsNaN(f) {
+		return ""
+	}
+	return ".0"
+}
+
+func decodeInto(s string, dst any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	return dec.Decode(dst)
+}

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def explain(review: str) -> str:
+    return "complaint: " + str(review)
