@@ -522,7 +522,7 @@ func TestBuildRequirementsAndPatch(t *testing.T) {
 func TestBuildLeavesUserFilesAlone(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, tree{
-		"flow/flow.dag.yaml": minimalFlow + "additional_includes:\n  - ../lib\n  - ../pkg.zip\n",
+		"flow/flow.dag.yaml":    minimalFlow + "additional_includes:\n  - ../lib\n  - ../pkg.zip\n",
 		"flow/requirements.txt": "numpy\n", "flow/.gitignore": "*.log\n", "flow/a.log": "l",
 		"lib/a.py": "a", "pkg/b.py": "b",
 	})
