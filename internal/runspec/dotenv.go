@@ -17,7 +17,7 @@ import (
 //   - a value is 'single quoted' (only \\ and \' are escapes), "double quoted"
 //     (\\ \' \" \a \b \f \n \r \t \v are escapes), both of which may span lines,
 //     or unquoted (to the end of the line, less a " #comment" and trailing
-//     whitespace; a value that is only "  # comment" is empty);
+//     whitespace; as in python-dotenv 1.2, `K=  # note` gives "# note");
 //   - ${NAME} and ${NAME:-default} are expanded in every value from the
 //     variables defined earlier in the file, then the process environment
 //     (LoadOptions.LookupEnv), then the default, else the empty string;
@@ -76,7 +76,9 @@ func (r *dotenvReader) skip(pred func(rune) bool) int {
 	return r.pos - start
 }
 
-func (r *dotenvReader) line(pos int) int { return 1 + strings.Count(r.s[:pos], "\n") + countLoneCR(r.s[:pos]) }
+func (r *dotenvReader) line(pos int) int {
+	return 1 + strings.Count(r.s[:pos], "\n") + countLoneCR(r.s[:pos])
+}
 
 // countLoneCR counts \r not followed by \n, which python-dotenv also treats as
 // a line break.
@@ -88,6 +90,15 @@ func countLoneCR(s string) int {
 		}
 	}
 	return n
+}
+
+// universalNewlines turns \r\n and lone \r into \n, as Python's text-mode
+// open() does before python-dotenv sees the file.
+func universalNewlines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 var errDotenvSyntax = fmt.Errorf("syntax")
@@ -154,8 +165,8 @@ func (r *dotenvReader) binding() (*dotenvEntry, error) {
 	hasValue := false
 	if c, _ := r.peek(); c == '=' && !isComment {
 		r.pos++
-		preceded := r.skip(isHSpace) > 0
-		v, err := r.value(preceded)
+		r.skip(isHSpace)
+		v, err := r.value()
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +196,7 @@ func (r *dotenvReader) binding() (*dotenvEntry, error) {
 	return &dotenvEntry{Key: key, Value: value, HasValue: hasValue}, nil
 }
 
-func (r *dotenvReader) value(preceded bool) (string, error) {
+func (r *dotenvReader) value() (string, error) {
 	c, _ := r.peek()
 	switch c {
 	case '\'', '"':
@@ -200,9 +211,6 @@ func (r *dotenvReader) value(preceded bool) (string, error) {
 	start := r.pos
 	r.skip(func(c rune) bool { return c != '\r' && c != '\n' })
 	part := r.s[start:r.pos]
-	if preceded && strings.HasPrefix(part, "#") {
-		return "", nil
-	}
 	return strings.TrimRightFunc(cutInlineComment(part), isPySpace), nil
 }
 
@@ -417,7 +425,7 @@ func readDotenvFile(path string, lookup func(string) (string, bool)) ([]dotenvEn
 
 // parseDotenvValues is parseDotenv + expandDotenv, keeping only keys with values.
 func parseDotenvValues(src string, lookup func(string) (string, bool)) ([]dotenvEntry, []dotenvIssue) {
-	raw, bad := parseDotenv(src)
+	raw, bad := parseDotenv(universalNewlines(src))
 	var issues []dotenvIssue
 	for _, l := range bad {
 		issues = append(issues, dotenvIssue{Line: l,
