@@ -63,7 +63,9 @@ type wantDiag struct {
 	has  string
 }
 
-func (w wantDiag) String() string { return fmt.Sprintf("%s %s line %d %q", w.sev, w.code, w.line, w.has) }
+func (w wantDiag) String() string {
+	return fmt.Sprintf("%s %s line %d %q", w.sev, w.code, w.line, w.has)
+}
 
 func matchDiags(t *testing.T, got diag.List, want []wantDiag) {
 	t.Helper()
