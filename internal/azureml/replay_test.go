@@ -541,7 +541,9 @@ func (h *harness) session(ctx context.Context) {
 	id := path.Base(post[0].URI)
 	gets := 0
 	h.srv.Tolerate(replay.Rule{Name: "GET FlowSessions/{id}: not recorded (pfz checks the session before and after setup)",
-		Match: func(r *replay.Request) bool { return r.Method == "GET" && strings.HasSuffix(r.Key, "/FlowSessions/"+id) },
+		Match: func(r *replay.Request) bool {
+			return r.Method == "GET" && strings.HasSuffix(r.Key, "/FlowSessions/"+id)
+		},
 		Respond: func(w http.ResponseWriter, r *replay.Request) {
 			gets++
 			if gets == 1 {
@@ -551,7 +553,9 @@ func (h *harness) session(ctx context.Context) {
 			fmt.Fprintf(w, `{"properties":{"sessionId":%q,"vmSize":"STANDARD_E4S_V3","maxIdleTimeSeconds":3600},"compute":{"name":"serverless","properties":{"provisioningState":"Succeeded","computeType":"Serverless"}}}`, id)
 		}})
 	h.srv.Tolerate(replay.Rule{Name: "GET datastores/workspaceworkingdirectory: not recorded (pfz's preflight)",
-		Match: func(r *replay.Request) bool { return r.Method == "GET" && strings.HasSuffix(r.Key, "/datastores/workspaceworkingdirectory") },
+		Match: func(r *replay.Request) bool {
+			return r.Method == "GET" && strings.HasSuffix(r.Key, "/datastores/workspaceworkingdirectory")
+		},
 		Respond: func(w http.ResponseWriter, r *replay.Request) {
 			fmt.Fprint(w, `{"name":"workspaceworkingdirectory","properties":{"datastoreType":"AzureFile","accountName":"fake_account_name","fileShareName":"code","credentials":{"credentialsType":"AccountKey"}}}`)
 		}})
