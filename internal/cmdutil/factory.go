@@ -8,11 +8,14 @@ package cmdutil
 
 import (
 	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"os/user"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
@@ -48,6 +51,7 @@ type GlobalFlags struct {
 type Factory struct {
 	AppVersion     string
 	ExecutableName string
+	Build          BuildInfo
 
 	IOStreams *iostreams.IOStreams
 	// Getenv reads the environment; tests pass a map.
@@ -77,6 +81,11 @@ type Factory struct {
 	// from the token's claims, on local the OS user.
 	UserAlias func(ctx context.Context) (string, error)
 
+	// Credential returns the Azure credential of auth.mode (once), wrapped in
+	// a token cache, and what it is. Backends that talk to Azure should use
+	// it so one token serves every call.
+	Credential func() (azcore.TokenCredential, auth.Info, error)
+
 	// Connections returns the connection store of the configured target.
 	Connections func(ctx context.Context) (ConnectionStore, error)
 
@@ -84,20 +93,28 @@ type Factory struct {
 	AuthStatus func(ctx context.Context) (*AuthStatus, error)
 }
 
+// BuildInfo says what pfz was built from (set by ldflags at release).
+type BuildInfo struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
 // FactoryOptions are the plain inputs of New.
 type FactoryOptions struct {
-	AppVersion string
-	IO         *iostreams.IOStreams
-	Getenv     func(string) string
-	WorkDir    string
-	Backends   map[string]Backend
-	Now        func() time.Time
+	Build    BuildInfo
+	IO       *iostreams.IOStreams
+	Getenv   func(string) string
+	WorkDir  string
+	Backends map[string]Backend
+	Now      func() time.Time
 }
 
 // New builds the default Factory.
 func New(o FactoryOptions) *Factory {
 	f := &Factory{
-		AppVersion:     o.AppVersion,
+		AppVersion:     o.Build.Version,
+		Build:          o.Build,
 		ExecutableName: "pfz",
 		IOStreams:      o.IO,
 		Getenv:         o.Getenv,
@@ -117,13 +134,12 @@ func New(o FactoryOptions) *Factory {
 	}
 	f.Config = memoConfig(f)
 	f.Workspace = memoWorkspace(f)
+	f.Credential = memoCredential(f)
 	f.UserAlias = func(ctx context.Context) (string, error) { return defaultUserAlias(ctx, f) }
 	f.Connections = func(context.Context) (ConnectionStore, error) {
 		return nil, notAvailable("connections", "connection commands are not available in this build yet")
 	}
-	f.AuthStatus = func(context.Context) (*AuthStatus, error) {
-		return nil, notAvailable("auth status", "`pfz auth status` is not available in this build yet")
-	}
+	f.AuthStatus = func(ctx context.Context) (*AuthStatus, error) { return defaultAuthStatus(ctx, f) }
 	return f
 }
 
@@ -225,16 +241,70 @@ func targetHint(cfg *config.Config) string {
 	return "the target was chosen by " + why + "; `pfz run create --dry-run` and `pfz flow validate` work offline meanwhile"
 }
 
-// defaultUserAlias is the OS user on the local target. On azureml the alias
-// comes from the token, which the auth wiring supplies by replacing
-// Factory.UserAlias.
-func defaultUserAlias(_ context.Context, f *Factory) (string, error) {
+func memoCredential(f *Factory) func() (azcore.TokenCredential, auth.Info, error) {
+	var (
+		mu   sync.Mutex
+		done bool
+		cred azcore.TokenCredential
+		info auth.Info
+		err  error
+	)
+	return func() (azcore.TokenCredential, auth.Info, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			var cfg *config.Config
+			if cfg, err = f.Config(); err == nil {
+				cred, info, err = auth.NewCredential(auth.Options{
+					Mode: cfg.AuthMode, Cloud: cfg.Cloud, Env: f.Getenv, Now: f.Now,
+				})
+			}
+			done = true
+		}
+		return cred, info, err
+	}
+}
+
+// defaultAuthStatus fetches a resource manager token and says whose it is.
+func defaultAuthStatus(ctx context.Context, f *Factory) (*AuthStatus, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	cred, info, err := f.Credential()
+	if err != nil {
+		return nil, err
+	}
+	st, err := auth.StatusFor(ctx, cred, auth.ScopeFor(cfg.Cloud))
+	if err != nil {
+		return nil, err
+	}
+	principal := st.UPN
+	if principal == "" {
+		principal = st.ObjectID
+	}
+	return &AuthStatus{
+		Mode: cfg.AuthMode, Credential: st.Credential, Tenant: st.TenantID,
+		Principal: principal, UserAlias: st.Alias, Chain: info.Chain,
+	}, nil
+}
+
+// defaultUserAlias is the OS user on the local target and the alias in the
+// token's claims on azureml (protocol §3.6).
+func defaultUserAlias(ctx context.Context, f *Factory) (string, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return "", err
 	}
 	if cfg.Target != config.TargetLocal {
-		return "", fault.New(fault.Unsupported, "the user alias of the %s target needs a credential, which this build cannot get yet", cfg.Target)
+		st, err := f.AuthStatus(ctx)
+		if err != nil {
+			return "", err
+		}
+		if st.UserAlias == "" {
+			return "unknown_user", nil
+		}
+		return st.UserAlias, nil
 	}
 	u, err := user.Current()
 	if err != nil || u.Username == "" {
@@ -266,10 +336,11 @@ type Connection struct {
 
 // AuthStatus is what `pfz auth status` prints.
 type AuthStatus struct {
-	Mode       string     `json:"mode" yaml:"mode"`
-	Credential string     `json:"credential" yaml:"credential"`
-	Tenant     string     `json:"tenant,omitempty" yaml:"tenant,omitempty"`
-	Principal  string     `json:"principal,omitempty" yaml:"principal,omitempty"`
-	UserAlias  string     `json:"user_alias,omitempty" yaml:"user_alias,omitempty"`
-	ExpiresOn  *time.Time `json:"expires_on,omitempty" yaml:"expires_on,omitempty"`
+	Mode       string `json:"mode" yaml:"mode"`
+	Credential string `json:"credential" yaml:"credential"`
+	Tenant     string `json:"tenant,omitempty" yaml:"tenant,omitempty"`
+	Principal  string `json:"principal,omitempty" yaml:"principal,omitempty"`
+	UserAlias  string `json:"user_alias,omitempty" yaml:"user_alias,omitempty"`
+	// Chain lists the default chain's members when auth.mode is default.
+	Chain string `json:"chain,omitempty" yaml:"chain,omitempty"`
 }

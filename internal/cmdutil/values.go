@@ -193,3 +193,21 @@ func unquoteDouble(v string) (string, error) {
 	}
 	return "", fmt.Errorf("unterminated double quote")
 }
+
+// ParseSeconds reads a timeout given as whole seconds (pfazure's spelling,
+// "600") or as a duration ("10m").
+func ParseSeconds(flag, s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 {
+			return 0, fault.New(fault.Usage, "%s must be positive, got %s", flag, s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fault.New(fault.Usage, "%s %q is neither seconds nor a positive duration", flag, s).
+			WithHint("e.g. %s 600 or %s 10m", flag, flag)
+	}
+	return d, nil
+}

@@ -175,7 +175,7 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	} else {
 		def(KeyTarget, TargetLocal, "no workspace is configured")
 	}
-	def(KeyAuthMode, "", "the default credential chain")
+	def(KeyAuthMode, "default", "the default credential chain")
 	def(KeyHome, dataDir(getenv), "the user data folder")
 	python := "python3"
 	if runtime.GOOS == "windows" {
@@ -220,13 +220,16 @@ func (c *Config) Get(key string) (Value, bool) {
 	return v, ok
 }
 
-// Values returns every key's effective value in display order.
+// Values returns every key's effective value in display order; keys with
+// no value have an empty one.
 func (c *Config) Values() []Value {
 	out := make([]Value, 0, len(c.values))
 	for _, k := range Keys() {
-		if v, ok := c.values[k.Name]; ok {
-			out = append(out, v)
+		v, ok := c.values[k.Name]
+		if !ok {
+			v = Value{Key: k.Name, Source: SourceDefault, Origin: "not set"}
 		}
+		out = append(out, v)
 	}
 	return out
 }

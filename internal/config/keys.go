@@ -73,7 +73,7 @@ func Keys() []KeyInfo {
 		k(KeyARMEndpoint, "", "resource manager URL (default: the cloud's)", normURL),
 		k(KeyServiceEndpoint, "", "flow service base URL (default: from the workspace's discovery URL)", normURL),
 		k(KeyBlobEndpoint, "", "blob endpoint template with {account} (default: https://{account}.blob.<cloud suffix>)", normBlob),
-		k(KeyAuthMode, "", "which credential to use (empty: the default chain; see pfz auth status)", nil),
+		k(KeyAuthMode, "", "credential: default, environment, workload-identity, managed-identity, azure-cli or azd", nil),
 		k(KeyHome, "", "folder of the local target's state (default: the user data folder)", nil),
 		k(KeyPython, "", "Python interpreter for local sessions", nil),
 		k(KeyOutput, "-o/--output", "default output format: table, json or yaml", normOutput),
@@ -194,4 +194,13 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// CheckKey returns a usage error, with the nearest key as a hint, when key
+// is not a configuration key.
+func CheckKey(key string) error {
+	if _, ok := Lookup(key); !ok {
+		return unknownKey(key)
+	}
+	return nil
 }

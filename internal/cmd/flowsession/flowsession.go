@@ -1,0 +1,181 @@
+// Package flowsession turns a flow folder and the compute settings given on
+// the command line into the session the flow binds to: the SessionSpec with
+// its id (user alias, lineage id, environment hash), the flow's requirements
+// file, and the checks that come before a start. The session and packages
+// commands and `run create` share it. No cobra here.
+package flowsession
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/requirements"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// DefaultIdleTime is how long a session started from the command line may
+// stay unused (the studio's default for CLI sessions).
+const DefaultIdleTime = time.Hour
+
+// Settings are the compute settings of `session start` (advanced settings in
+// the studio). The zero value is a serverless session with the default VM
+// size, one hour of idle time and the user's identity.
+type Settings struct {
+	ComputeType string // serverless (default) or compute-instance
+	VMSize      string
+	IdleTime    time.Duration
+	Identity    *workspace.Identity
+	Compute     string // the compute instance (compute-instance only)
+}
+
+// Validate checks the combination, as the studio's form does: a compute
+// instance session has the instance's VM size and identity.
+func (s Settings) Validate() error {
+	switch s.ComputeType {
+	case "", workspace.ComputeServerless:
+		if s.Compute != "" {
+			return fault.New(fault.Usage, "--compute names a compute instance, which needs --compute-type compute-instance").
+				WithHint("add --compute-type compute-instance, or drop --compute for serverless compute")
+		}
+	case workspace.ComputeComputeInstance:
+		if s.Compute == "" {
+			return fault.New(fault.Usage, "--compute-type compute-instance needs --compute NAME").
+				WithHint("name the compute instance the session runs on")
+		}
+		if s.VMSize != "" {
+			return fault.New(fault.Usage, "--vm-size cannot be set for a compute-instance session: the VM size is the instance's").
+				WithHint("drop --vm-size, or use --compute-type serverless")
+		}
+		if s.Identity != nil {
+			return fault.New(fault.Usage, "--identity cannot be set for a compute-instance session: it uses the instance's identity").
+				WithHint("assign a managed identity to the compute instance, or use --compute-type serverless")
+		}
+	default:
+		return fault.New(fault.Usage, "--compute-type must be serverless or compute-instance, got %q", s.ComputeType)
+	}
+	return nil
+}
+
+// Resolved is a flow with the session it binds to.
+type Resolved struct {
+	Flow *flow.Flow
+	Spec workspace.SessionSpec
+	// Requirements is the flow's requirements file; nil when it has none.
+	Requirements *requirements.File
+	// RequirementsPath is where the requirements file is, or would be
+	// created: environment.python_requirements_txt, else requirements.txt in
+	// the flow folder.
+	RequirementsPath string
+	// Declared reports whether flow.dag.yaml names the requirements file.
+	Declared bool
+	// Diagnostics are the warnings found on the way.
+	Diagnostics diag.List
+}
+
+// Resolve loads the flow in dir and builds its session spec for the user
+// alias and settings. Errors in the flow or its requirements stop it with a
+// validation error that lists them.
+func Resolve(ctx context.Context, dir, alias string, s Settings) (*Resolved, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = "."
+	}
+	f, ds, err := flow.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ds.HasErrors() {
+		return nil, validationError(f.File, ds)
+	}
+	r := &Resolved{Flow: f, Diagnostics: ds.Warnings()}
+	if err := r.loadRequirements(); err != nil {
+		return nil, err
+	}
+	spec := workspace.SessionSpec{
+		FlowDir:     f.Dir,
+		UserAlias:   alias,
+		ComputeType: s.ComputeType,
+		VMSize:      s.VMSize,
+		IdleTime:    s.IdleTime,
+		Identity:    workspace.Identity{Type: "user_identity"},
+		ComputeName: s.Compute,
+		Image:       f.Environment.Image,
+	}
+	if spec.ComputeType == "" {
+		spec.ComputeType = workspace.ComputeServerless
+	}
+	if spec.IdleTime == 0 {
+		spec.IdleTime = DefaultIdleTime
+	}
+	if s.Identity != nil {
+		spec.Identity = *s.Identity
+	}
+	if r.Requirements != nil {
+		spec.Requirements = r.Requirements.Lines()
+		spec.RequirementsFile = r.RequirementsPath
+	}
+	if err := deriveIDs(ctx, r, &spec); err != nil {
+		return nil, err
+	}
+	if spec.VMSize != "" {
+		if err := checkVMSize(spec.VMSize); err != nil {
+			return nil, err
+		}
+	}
+	r.Spec = spec
+	return r, nil
+}
+
+// loadRequirements finds and parses the requirements file, if there is one.
+func (r *Resolved) loadRequirements() error {
+	f := r.Flow
+	name := f.Environment.PythonRequirementsTxt
+	r.Declared = name != ""
+	if name == "" {
+		name = "requirements.txt"
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(f.Dir, filepath.FromSlash(name))
+	}
+	r.RequirementsPath = path
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if r.Declared {
+				return fault.New(fault.Validation, "requirements file %s named in %s does not exist", path, f.File).
+					WithHint("create it, or fix environment.python_requirements_txt")
+			}
+			return nil
+		}
+		return fault.Wrap(fault.Validation, err, "cannot read requirements file %s", path)
+	}
+	file, ds, err := requirements.Load(path)
+	if err != nil {
+		return err
+	}
+	ds = append(ds, file.Check()...)
+	if ds.HasErrors() {
+		return validationError(path, ds)
+	}
+	r.Requirements = file
+	r.Diagnostics = append(r.Diagnostics, ds...)
+	return nil
+}
+
+func validationError(file string, ds diag.List) error {
+	n := len(ds.Errors())
+	e := fault.Wrap(fault.Validation, ds.Err(), "%s has %d error(s)", file, n)
+	if h := ds.Errors()[0].Hint; h != "" {
+		e.Hint = h
+	}
+	return e
+}

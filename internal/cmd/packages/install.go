@@ -1,0 +1,231 @@
+package packages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/requirements"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// InstallOptions are the inputs of `packages install`.
+type InstallOptions struct {
+	common
+	Packages []string
+	FromFile string // -r FILE
+	SaveOnly bool
+	NoWait   bool
+	Timeout  time.Duration
+}
+
+// InstallResult is what `packages install -o json` prints.
+type InstallResult struct {
+	RequirementsFile string             `json:"requirements_file"`
+	Changed          bool               `json:"changed"`
+	Requirements     []string           `json:"requirements"`
+	Installed        bool               `json:"installed"`
+	Session          *workspace.Session `json:"session,omitempty"`
+}
+
+// NewCmdInstall returns `packages install`.
+func NewCmdInstall(f *cmdutil.Factory, runF func(context.Context, *InstallOptions) error) *cobra.Command {
+	opts := &InstallOptions{common: commonFrom(f)}
+	var timeout string
+	cmd := &cobra.Command{
+		Use:   "install [PKG...] [-r FILE] [--save-only] [--flow DIR]",
+		Short: "Add packages to the flow's requirements file and install them",
+		Long: `Add packages to the flow's requirements file, keeping its comments and order
+(a package already there is changed in place), then install the whole file in
+the flow's session (pip install -r), which takes a few minutes. With
+--save-only the file is saved and nothing is installed. With no package and no
+-r, the file is installed as it is.
+
+Before anything is saved the file is checked: pinning promptflow or
+promptflow-tools is a warning (the base image brings them); a local wheel or
+path is an error, because a session cannot reach your disk (build a custom
+base image instead). A private feed written as -i https://{private}@<feed> gets
+a token from the session's identity at install time.`,
+		Example: `  pfz packages install "openai>=1.30" tiktoken
+  pfz packages install -r extra-requirements.txt --save-only
+  pfz packages install --flow ./my_flow`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Packages = args
+			if timeout != "" {
+				d, err := cmdutil.ParseDuration("--timeout", timeout)
+				if err != nil {
+					return err
+				}
+				opts.Timeout = d
+			}
+			if opts.SaveOnly && (opts.NoWait || opts.Timeout > 0) {
+				return cmdutil.UsageErrorf(c, "--save-only installs nothing, so --no-wait and --timeout do not apply")
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runInstall(c.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "the flow folder whose requirements and session these are")
+	cmd.Flags().StringVarP(&opts.FromFile, "requirement", "r", "", "add the requirements listed in FILE")
+	cmd.Flags().BoolVar(&opts.SaveOnly, "save-only", false, "save the requirements file; do not install")
+	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "return once the install is accepted")
+	cmd.Flags().StringVar(&timeout, "timeout", "", "give up waiting after this long, e.g. 15m (exit code 8; the install goes on)")
+	return cmd
+}
+
+func runInstall(ctx context.Context, opts *InstallOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	// The session id comes from the requirements before the edit: that is
+	// the session that runs now.
+	r, err := opts.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	file := r.Requirements
+	if file == nil {
+		file, _ = requirements.Parse(r.RequirementsPath, nil)
+	}
+	changed := false
+	add := func(spec string) error {
+		c, err := file.Add(spec)
+		if err != nil {
+			return err
+		}
+		changed = changed || c
+		return nil
+	}
+	for _, pkg := range opts.Packages {
+		if err := add(pkg); err != nil {
+			return err
+		}
+	}
+	if opts.FromFile != "" {
+		extra, ds, err := requirements.Load(opts.FromFile)
+		if err != nil {
+			return err
+		}
+		if ds.HasErrors() {
+			return diagError(opts.FromFile, ds)
+		}
+		if len(extra.IndexURLs()) > 0 {
+			cmdutil.Warnf(opts.IO, "%s: index URLs and other options are not copied; add them to %s by hand", opts.FromFile, r.RequirementsPath)
+		}
+		for _, req := range extra.Requirements() {
+			if err := add(req.String()); err != nil {
+				return err
+			}
+		}
+	}
+	checked, ds := requirements.Parse(r.RequirementsPath, file.Bytes())
+	ds = append(ds, checked.Check()...)
+	if ds.HasErrors() {
+		return diagError(r.RequirementsPath, ds)
+	}
+	for _, d := range ds {
+		fmt.Fprintln(opts.IO.ErrOut, cmdutil.FormatDiagnostic(opts.IO.ColorScheme(), d))
+	}
+	if changed {
+		if err := writeFile(r.RequirementsPath, file.Bytes()); err != nil {
+			return err
+		}
+		cmdutil.Infof(opts.IO, "saved %s", r.RequirementsPath)
+		if !r.Declared {
+			cmdutil.Warnf(opts.IO, "flow.dag.yaml does not name %s; pfz and pfazure add it to the run's snapshot, "+
+				"but add `environment: {python_requirements_txt: %s}` to make it explicit",
+				filepath.Base(r.RequirementsPath), filepath.Base(r.RequirementsPath))
+		}
+	}
+	res := InstallResult{RequirementsFile: r.RequirementsPath, Changed: changed, Requirements: file.Lines()}
+	if opts.SaveOnly {
+		cmdutil.Infof(opts.IO, "saved only; install later with `pfz packages install --flow %s`", opts.FlowDir)
+		return printResult(p, &res)
+	}
+	sessions, err := opts.sessions(ctx)
+	if err != nil {
+		return err
+	}
+	rep := cmdutil.NewReporter(opts.IO)
+	s, err := sessions.Install(ctx, r.Spec.ID, file.Lines(), workspace.StartOptions{
+		NoWait: opts.NoWait, Timeout: opts.Timeout, Reporter: rep, Debug: opts.Debug(),
+	})
+	rep.Stop()
+	if err != nil {
+		return explain(err, opts.FlowDir)
+	}
+	res.Installed = !opts.NoWait
+	res.Session = s
+	return printResult(p, &res)
+}
+
+func printResult(p *cmdutil.Printer, res *InstallResult) error {
+	return p.Print(res, func(t *cmdutil.Table) {
+		cmdutil.KeyValues(t, "requirements file", res.RequirementsFile)
+		for _, l := range res.Requirements {
+			t.Row("", l)
+		}
+		if res.Session != nil {
+			cmdutil.KeyValues(t, "session", res.Session.ID, "status", res.Session.Status)
+		}
+	})
+}
+
+func diagError(file string, ds diag.List) error {
+	e := fault.Wrap(fault.Validation, ds.Err(), "%s has %d error(s)", file, len(ds.Errors()))
+	if h := ds.Errors()[0].Hint; h != "" {
+		e.Hint = h
+	}
+	return e
+}
+
+// writeFile replaces path atomically, keeping its permissions.
+func writeFile(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".requirements-*.txt")
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
+	}
+	if err := tmp.Close(); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
+	}
+	return nil
+}
+
+func explain(err error, flowDir string) error {
+	if errors.Is(err, context.Canceled) {
+		return fault.Wrap(fault.Interrupted, err, "stopped waiting; the session may still be installing").
+			WithHint("check it with `pfz packages list --flow %s`", flowDir)
+	}
+	if fault.Is(err, fault.NotFound) && fault.HintOf(err) == "" {
+		return fault.Wrap(fault.NotFound, err, "the flow %s has no running session", flowDir).
+			WithHint("start it with `pfz session start --flow %s`, or use --save-only", flowDir)
+	}
+	return err
+}

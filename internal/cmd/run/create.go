@@ -1,0 +1,359 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/runspec"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// CreateOptions are the inputs of `run create`.
+type CreateOptions struct {
+	common
+	UserAlias func(context.Context) (string, error)
+	Getenv    func(string) string
+	WorkDir   string
+	Target    func() (string, error)
+	Now       func() time.Time
+	Interval  time.Duration
+
+	Flags         runspec.Flags
+	DryRun        bool
+	Stream        bool
+	StreamTimeout time.Duration
+	LineTimeout   time.Duration
+	ResetRuntime  bool
+}
+
+// NewCmdCreate returns `run create`.
+func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{
+		common: commonFrom(f), UserAlias: f.UserAlias, Getenv: f.Getenv, WorkDir: f.WorkDir, Now: f.Now,
+		Target: func() (string, error) {
+			cfg, err := f.Config()
+			if err != nil {
+				return "", err
+			}
+			return cfg.Target, nil
+		},
+	}
+	fl := &opts.Flags
+	var lineTimeout, streamTimeout string
+	cmd := &cobra.Command{
+		Use:   "create (-f run.yml | --flow FLOW --data DATA | --resume-from RUN) [flags]",
+		Short: "Create a run from run.yml or flags",
+		Long: `Create a run of a flow over a data set, from a run.yml (-f), from flags
+(--flow with --data or --run), or by resuming a run (--resume-from). The
+flags, run.yml fields and their precedence are pfazure's: with -f, a flag
+beats --set, which beats the YAML; with --flow, --set beats the flags.
+Relative paths in run.yml are taken from the YAML's folder.
+
+KEY=VALUE options take several values after one flag, as in pfazure:
+  --column-mapping question='${data.question}' context='${run.outputs.answer}'
+  --environment-variables KEY=VALUE... or FILE.env (alone: the nearest .env
+                          found upward from the current folder); --env works
+  --connections NODE.KEY=VALUE...
+  --set PATH=VALUE...     any run.yml property, e.g. resources.instance_type=...
+  --init KEY=VALUE... or one .json/.jsonl file (flex flow __init__ arguments)
+
+The run is checked offline before anything is uploaded: errors in run.yml or
+the flow stop it with exit code 2. --dry-run stops there and prints what
+would be submitted: the snapshot's files and hash, data, column mapping,
+variant, variables, connections, session id, runtime, compute and identity.
+
+--stream follows the run's logs until it ends; the exit code then says how it
+ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout).`,
+		Example: `  pfz run create -f run.yml --stream
+  pfz run create --flow ./web_classification --data ./data.jsonl \
+    --column-mapping url='${data.url}' --env OPENAI_API_BASE=https://x
+  pfz run create -f run.yml --set resources.instance_type=Standard_E8ds_v4 --dry-run -o json
+  pfz run create --resume-from my_failed_run --name my_failed_run_resumed`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fl.EnvironmentVariablesGiven = c.Flags().Changed("environment-variables")
+			fl.EnvironmentVariables = nonEmpty(fl.EnvironmentVariables)
+			if lineTimeout != "" {
+				d, err := cmdutil.ParseSeconds("--line-timeout", lineTimeout)
+				if err != nil {
+					return err
+				}
+				opts.LineTimeout = d
+			}
+			d, err := cmdutil.ParseSeconds("--timeout", streamTimeout)
+			if err != nil {
+				return err
+			}
+			opts.StreamTimeout = d
+			if c.Flags().Changed("timeout") && !opts.Stream {
+				return cmdutil.UsageErrorf(c, "--timeout applies to --stream")
+			}
+			if opts.DryRun && opts.Stream {
+				return cmdutil.UsageErrorf(c, "--dry-run submits nothing, so there is nothing to --stream")
+			}
+			opts.Interval = f.PollInterval
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runCreate(c.Context(), opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVarP(&fl.File, "file", "f", "", "run.yml; relative paths in it are taken from its folder")
+	flags.StringVar(&fl.Flow, "flow", "", "the flow: a folder, a flow YAML or .prompty file, azureml:<name>, or module:function")
+	flags.StringVar(&fl.Data, "data", "", "local data file or folder, or remote data (azureml:name:version, a URL)")
+	flags.StringVar(&fl.Run, "run", "", "the run whose outputs this run reads (${run.outputs.x})")
+	flags.StringVar(&fl.Variant, "variant", "", "node variant, as ${NODE.VARIANT}")
+	flags.StringVarP(&fl.Name, "name", "n", "", "run name (default: derived from the flow folder, variant and time)")
+	flags.StringVar(&fl.DisplayName, "display-name", "", "display name")
+	flags.StringVar(&fl.Description, "description", "", "description")
+	flags.StringArrayVar(&fl.Tags, "tags", nil, "KEY=VALUE... tags")
+	flags.StringArrayVar(&fl.ColumnMapping, "column-mapping", nil, "KEY=VALUE... flow input to data column, e.g. url='${data.url}'")
+	flags.StringArrayVar(&fl.EnvironmentVariables, "environment-variables", nil, "KEY=VALUE... or FILE.env; alone, the nearest .env (alias --env)")
+	flags.StringArrayVar(&fl.Connections, "connections", nil, "NODE.KEY=VALUE... connection overrides, e.g. classify.connection=my_aoai")
+	flags.StringArrayVar(&fl.Set, "set", nil, "PATH=VALUE... override any run.yml property")
+	flags.StringArrayVar(&fl.Init, "init", nil, "KEY=VALUE... or one .json/.jsonl file: flex flow __init__ arguments")
+	flags.StringVar(&fl.ResumeFrom, "resume-from", "", "resume this run: rerun its failed and missing lines")
+	flags.StringVar(&fl.InstanceType, "vm-size", "", "VM size of the session's serverless compute (resources.instance_type)")
+	flags.StringVar(&fl.Compute, "compute", "", "compute instance to run on (resources.compute)")
+	flags.StringVar(&fl.IdleTime, "idle-time", "", "idle time of a session this run starts, e.g. 2h")
+	flags.StringVar(&fl.Identity, "identity", "", "identity: user, managed or managed:CLIENT_ID")
+	flags.BoolVarP(&opts.Stream, "stream", "s", false, "follow the run's logs until it ends")
+	flags.StringVar(&streamTimeout, "timeout", "600", "with --stream: stop following after this long without progress (seconds or a duration)")
+	flags.BoolVar(&opts.DryRun, "dry-run", false, "check and resolve everything, print the submission, submit nothing")
+	flags.StringVar(&lineTimeout, "line-timeout", "", "local target: time limit of one data line (seconds or a duration; default 600)")
+	flags.StringVar(&fl.Runtime, "runtime", "", "runtime name (automatic: a compute session)")
+	flags.BoolVar(&opts.ResetRuntime, "reset-runtime", false, "accepted for pfazure compatibility; has no effect")
+	_ = flags.MarkHidden("runtime")
+	_ = flags.MarkHidden("reset-runtime")
+	for _, n := range []string{"tags", "column-mapping", "connections", "set", "init"} {
+		cmdutil.MarkNargs(cmd, n, false)
+	}
+	cmdutil.MarkNargs(cmd, "environment-variables", true, ".env")
+	return cmd
+}
+
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func runCreate(ctx context.Context, opts *CreateOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	if opts.ResetRuntime {
+		cmdutil.Warnf(opts.IO, "--reset-runtime has no effect (pfazure ignores it too); use `pfz session reset`")
+	}
+	sub, err := opts.build(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return printSubmission(p, sub)
+	}
+	runs, err := opts.runs(ctx)
+	if err != nil {
+		return err
+	}
+	rep := cmdutil.NewReporter(opts.IO)
+	r, err := runs.Submit(ctx, sub, rep)
+	rep.Stop()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fault.Wrap(fault.Interrupted, err, "interrupted while submitting run %s; it may have been submitted", sub.Name).
+				WithHint("check with `pfz run show -n %s`", sub.Name)
+		}
+		return err
+	}
+	cmdutil.Infof(opts.IO, "submitted run %s", r.Name)
+	if r.PortalURL != "" {
+		cmdutil.Infof(opts.IO, "%s", r.PortalURL)
+	}
+	if !opts.Stream {
+		return printRun(p, r)
+	}
+	return streamAndPrint(ctx, opts.common, p, runs, r.Name, opts.StreamTimeout, opts.Interval, opts.Now)
+}
+
+// build loads the run definition and resolves it into a submission, printing
+// the diagnostics found on the way.
+func (opts *CreateOptions) build(ctx context.Context) (*workspace.Submission, error) {
+	spec, ds, err := runspec.Load(runspec.LoadOptions{
+		Flags: opts.Flags, CWD: opts.WorkDir, LookupEnv: lookupEnv(opts.Getenv),
+	})
+	printDiags(opts.IO, ds)
+	if err != nil {
+		return nil, withoutList(err, ds)
+	}
+	sub, rds, err := opts.resolve(ctx, spec)
+	printDiags(opts.IO, rds)
+	if err != nil {
+		return nil, withoutList(err, rds)
+	}
+	sub.LineTimeout = opts.LineTimeout
+	return sub, nil
+}
+
+func printDiags(ios *iostreams.IOStreams, ds diag.List) {
+	for _, d := range ds {
+		fmt.Fprintln(ios.ErrOut, cmdutil.FormatDiagnostic(ios.ColorScheme(), d))
+	}
+}
+
+// withoutList drops the diagnostic list from a validation error that was
+// already printed line by line, keeping its message and hint.
+func withoutList(err error, printed diag.List) error {
+	var fe *fault.Error
+	if len(printed) == 0 || !errors.As(err, &fe) {
+		return err
+	}
+	var le *diag.ListError
+	if !errors.As(fe.Err, &le) {
+		return err
+	}
+	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: fe.Hint}
+}
+
+func lookupEnv(getenv func(string) string) func(string) (string, bool) {
+	if getenv == nil {
+		return nil
+	}
+	return func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}
+}
+
+// secretLike reports whether a variable or setting name suggests a secret,
+// whose value is then masked in dry-run output.
+func secretLike(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"key", "secret", "token", "password", "passwd", "credential", "sas", "signature", "connection_string"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func masked(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if secretLike(k) && v != "" {
+			v = "***"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// printSubmission prints a dry run: every field of the submission, secrets
+// masked.
+func printSubmission(p *cmdutil.Printer, sub *workspace.Submission) error {
+	shown := *sub
+	shown.EnvironmentVariables = masked(sub.EnvironmentVariables)
+	if sub.Connections != nil {
+		shown.Connections = map[string]map[string]string{}
+		for node, kv := range sub.Connections {
+			shown.Connections[node] = masked(kv)
+		}
+	}
+	return p.Print(&shown, func(t *cmdutil.Table) { submissionTable(t, &shown) })
+}
+
+func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
+	cmdutil.KeyValues(t,
+		"name", s.Name,
+		"display name", s.DisplayName,
+		"experiment", s.ExperimentName,
+		"flow", s.Flow,
+	)
+	if sn := s.Snapshot; sn != nil {
+		var size int64
+		for _, f := range sn.Files {
+			size += f.Size
+		}
+		cmdutil.KeyValues(t,
+			"snapshot", fmt.Sprintf("%d files, %d bytes, hash %s", len(sn.Files), size, sn.Hash),
+			"blob path", sn.BlobPath,
+		)
+	}
+	if d := s.Data; d != nil {
+		data := d.Local
+		if data == "" {
+			data = d.Remote
+		}
+		cmdutil.KeyValues(t, "data", data, "data blob path", d.BlobPath)
+	}
+	cmdutil.KeyValues(t,
+		"run", s.Run,
+		"column mapping", joinAny(s.ColumnMapping),
+		"variant", s.Variant,
+		"environment", joinMap(s.EnvironmentVariables),
+	)
+	nodes := make([]string, 0, len(s.Connections))
+	for n := range s.Connections {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		t.Row("connections", n+": "+joinMap(s.Connections[n]))
+	}
+	cmdutil.KeyValues(t,
+		"init", joinAny(s.Init),
+		"runtime", s.Runtime,
+		"session", s.Session.ID,
+		"lineage id", s.Session.LineageID,
+		"environment hash", s.Session.EnvHash,
+		"user alias", s.Session.UserAlias,
+		"compute type", s.Session.ComputeType,
+		"vm size", s.Resources.InstanceType,
+		"compute", s.Resources.Compute,
+	)
+	if s.Resources.MaxIdleTimeSeconds > 0 {
+		t.Row("idle time", (time.Duration(s.Resources.MaxIdleTimeSeconds) * time.Second).String())
+	}
+	id := s.Identity.Type
+	if s.Identity.ClientID != "" {
+		id += " (client id " + s.Identity.ClientID + ")"
+	}
+	cmdutil.KeyValues(t, "identity", id)
+	if s.Snapshot != nil {
+		for _, f := range s.Snapshot.Files {
+			t.Row("file", fmt.Sprintf("%s (%d bytes)", f.Rel, f.Size))
+		}
+	}
+}
+
+func joinAny(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + valueString(m[k])
+	}
+	return strings.Join(parts, ", ")
+}

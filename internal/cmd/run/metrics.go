@@ -1,0 +1,68 @@
+package run
+
+import (
+	"context"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+)
+
+// ShowMetricsOptions are the inputs of `run show-metrics`.
+type ShowMetricsOptions struct {
+	common
+	Name string
+}
+
+// NewCmdShowMetrics returns `run show-metrics`.
+func NewCmdShowMetrics(f *cmdutil.Factory, runF func(context.Context, *ShowMetricsOptions) error) *cobra.Command {
+	opts := &ShowMetricsOptions{common: commonFrom(f)}
+	cmd := &cobra.Command{
+		Use:   "show-metrics -n NAME",
+		Short: "Show the metrics a completed run logged",
+		Example: `  pfz run show-metrics -n my_eval_run
+  pfz run show-metrics -n my_eval_run -o json --query accuracy`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runShowMetrics(c.Context(), opts)
+		},
+	}
+	addNameFlag(cmd, &opts.Name)
+	return cmd
+}
+
+func runShowMetrics(ctx context.Context, opts *ShowMetricsOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	runs, err := opts.runs(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := runs.Metrics(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return p.Print(m, func(t *cmdutil.Table) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		t.Header("metric", "value")
+		for _, k := range keys {
+			t.Row(k, valueString(m[k]))
+		}
+	})
+}

@@ -1,0 +1,191 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// defaultStreamTimeout is pfazure's: stop following after ten minutes with
+// neither a new log line nor a status change.
+const defaultStreamTimeout = 600 * time.Second
+
+// StreamOptions are the inputs of `run stream`.
+type StreamOptions struct {
+	common
+	Name     string
+	Timeout  time.Duration
+	Interval time.Duration
+	Now      func() time.Time
+}
+
+// NewCmdStream returns `run stream`.
+func NewCmdStream(f *cmdutil.Factory, runF func(context.Context, *StreamOptions) error) *cobra.Command {
+	opts := &StreamOptions{common: commonFrom(f), Now: f.Now}
+	var timeout string
+	cmd := &cobra.Command{
+		Use:   "stream -n NAME [--timeout SECONDS]",
+		Short: "Follow a run's logs until it ends",
+		Long: `Follow a run's logs until it ends, then show the run.
+
+Logs go to stdout, or to stderr with -o json/yaml so that stdout holds only the
+run. The exit code says how the run ended: 0 Completed, 1 Failed or Canceled,
+8 when --timeout passed with neither new logs nor a status change while the
+run still runs (it keeps running; stream it again), 130 on Ctrl-C.`,
+		Example: `  pfz run stream -n my_run
+  pfz run stream -n my_run --timeout 30m -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
+				return err
+			}
+			d, err := cmdutil.ParseSeconds("--timeout", timeout)
+			if err != nil {
+				return err
+			}
+			opts.Timeout = d
+			opts.Interval = f.PollInterval
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runStream(c.Context(), opts)
+		},
+	}
+	addNameFlag(cmd, &opts.Name)
+	cmd.Flags().StringVar(&timeout, "timeout", "600", "stop after this long without new logs or a status change: seconds or a duration")
+	return cmd
+}
+
+func runStream(ctx context.Context, opts *StreamOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	runs, err := opts.runs(ctx)
+	if err != nil {
+		return err
+	}
+	return streamAndPrint(ctx, opts.common, p, runs, opts.Name, opts.Timeout, opts.Interval, opts.Now)
+}
+
+// streamAndPrint follows the run, prints it, and turns its final status into
+// the error that decides the exit code.
+func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time) error {
+	logs := c.IO.Out
+	if !p.IsTable() {
+		logs = c.IO.ErrOut
+	}
+	rep := cmdutil.NewReporter(c.IO)
+	r, err := follow(ctx, runs, name, timeout, interval, now, logs, rep)
+	rep.Stop()
+	if err != nil {
+		return err
+	}
+	if p.IsTable() {
+		fmt.Fprintln(c.IO.Out)
+	}
+	if err := printRun(p, r); err != nil {
+		return err
+	}
+	return finalStatusError(r)
+}
+
+func finalStatusError(r *workspace.Run) error {
+	switch r.Status {
+	case workspace.RunFailed:
+		msg := "unknown error"
+		if r.Error != nil && r.Error.Message != "" {
+			msg = r.Error.Message
+		}
+		return fault.New(fault.Failed, "run %s failed: %s", r.Name, msg).
+			WithHint("see `pfz run show-details -n %s` for the lines that failed", r.Name)
+	case workspace.RunCanceled:
+		return fault.New(fault.Failed, "run %s was canceled", r.Name)
+	}
+	return nil
+}
+
+// follow polls the run until it ends, writing new log text to logs and
+// status changes to rep. It gives up with fault.Timeout after timeout
+// without any change.
+func follow(ctx context.Context, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time, logs io.Writer, rep workspace.Reporter) (*workspace.Run, error) {
+	if timeout <= 0 {
+		timeout = defaultStreamTimeout
+	}
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	if now == nil {
+		now = time.Now
+	}
+	r, err := runs.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	printed := 0
+	status := ""
+	lastChange := now()
+	for {
+		if r.Status != status {
+			status = r.Status
+			lastChange = now()
+			rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", name, status)})
+		}
+		text, err := runs.Logs(ctx, name)
+		if err != nil {
+			return nil, interrupted(ctx, err, r)
+		}
+		if len(text) < printed { // the log was replaced: start again
+			printed = 0
+		}
+		if len(text) > printed {
+			if _, err := io.WriteString(logs, text[printed:]); err != nil {
+				return nil, err
+			}
+			printed = len(text)
+			lastChange = now()
+		}
+		if workspace.IsTerminal(r.Status) {
+			return r, nil
+		}
+		if now().Sub(lastChange) > timeout {
+			return nil, fault.New(fault.Timeout, "run %s is still %s: no new logs or status change for %s", name, r.Status, timeout).
+				WithHint("it keeps running; follow it again with `pfz run stream -n %s`, or pass a longer --timeout", name)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, interrupted(ctx, ctx.Err(), r)
+		case <-time.After(interval):
+		}
+		next, err := runs.Get(ctx, name)
+		if err != nil {
+			return nil, interrupted(ctx, err, r)
+		}
+		r = next
+	}
+}
+
+// interrupted explains a cancelled wait: the run itself goes on.
+func interrupted(ctx context.Context, err error, r *workspace.Run) error {
+	if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	where := r.Target
+	if where == "" {
+		where = "its target"
+	}
+	kind := fault.Interrupted
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		kind = fault.Timeout
+	}
+	return fault.Wrap(kind, err, "stopped following run %s; it is still running on %s", r.Name, where).
+		WithHint("follow it with `pfz run stream -n %s`, or cancel it with `pfz run cancel -n %s`", r.Name, r.Name)
+}

@@ -1,0 +1,97 @@
+package session
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// EditOptions are the inputs of `session edit`.
+type EditOptions struct {
+	common
+	Edit workspace.SessionEdit
+	Wait waitFlags
+}
+
+// NewCmdEdit returns `session edit`.
+func NewCmdEdit(f *cmdutil.Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
+	opts := &EditOptions{common: commonFrom(f)}
+	var vmSize, idle, identity string
+	cmd := &cobra.Command{
+		Use:   "edit [--flow DIR] [--vm-size SIZE] [--idle-time DURATION] [--identity user|managed[:CLIENT_ID]]",
+		Short: "Change the settings of the flow's running session",
+		Long: `Change the settings of the flow's running session. A new VM size resets the
+session (it is deleted and created again on the new size, which takes a few
+minutes); the idle time and the identity change in place.`,
+		Example: `  pfz session edit --idle-time 4h
+  pfz session edit --vm-size Standard_E8ds_v4 --timeout 20m
+  pfz session edit --identity managed`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.Edit = workspace.SessionEdit{}
+			if c.Flags().Changed("vm-size") {
+				if vmSize == "" {
+					return cmdutil.UsageErrorf(c, "--vm-size cannot be empty")
+				}
+				v := vmSize
+				opts.Edit.VMSize = &v
+			}
+			if c.Flags().Changed("idle-time") {
+				d, err := cmdutil.ParseDuration("--idle-time", idle)
+				if err != nil {
+					return err
+				}
+				opts.Edit.IdleTime = &d
+			}
+			if c.Flags().Changed("identity") {
+				id, err := cmdutil.ParseIdentity(identity)
+				if err != nil {
+					return err
+				}
+				opts.Edit.Identity = &id
+			}
+			if opts.Edit.VMSize == nil && opts.Edit.IdleTime == nil && opts.Edit.Identity == nil {
+				return cmdutil.UsageErrorf(c, "nothing to change: give --vm-size, --idle-time or --identity")
+			}
+			if err := opts.Wait.parse(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runEdit(c.Context(), opts)
+		},
+	}
+	addFlowFlag(cmd, &opts.FlowDir)
+	cmd.Flags().StringVar(&vmSize, "vm-size", "", "new VM size (resets the session)")
+	cmd.Flags().StringVar(&idle, "idle-time", "", "new idle time, e.g. 2h")
+	cmd.Flags().StringVar(&identity, "identity", "", "new identity: user, managed or managed:CLIENT_ID")
+	addWaitFlags(cmd, &opts.Wait)
+	return cmd
+}
+
+func runEdit(ctx context.Context, opts *EditOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	r, err := opts.resolve(ctx, flowsession.Settings{})
+	if err != nil {
+		return err
+	}
+	sessions, err := opts.sessions(ctx)
+	if err != nil {
+		return err
+	}
+	so, rep := opts.startOptions(opts.Wait)
+	s, err := sessions.Edit(ctx, r.Spec.ID, opts.Edit, so)
+	rep.Stop()
+	if err != nil {
+		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
+	return printSession(p, s)
+}

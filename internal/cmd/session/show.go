@@ -1,0 +1,119 @@
+package session
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// ShowOptions are the inputs of `session show`.
+type ShowOptions struct{ common }
+
+// NewCmdShow returns `session show`.
+func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{common: commonFrom(f)}
+	cmd := &cobra.Command{
+		Use:   "show [--flow DIR]",
+		Short: "Show the flow's compute session",
+		Long:  "Show the compute session of a flow: its status, compute, VM size, idle time, identity and image. Exit code 1 when the flow has no session.",
+		Example: `  pfz session show
+  pfz session show --flow ./my_flow -o json --query status`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runShow(c.Context(), opts)
+		},
+	}
+	addFlowFlag(cmd, &opts.FlowDir)
+	return cmd
+}
+
+func runShow(ctx context.Context, opts *ShowOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	r, err := opts.resolve(ctx, flowsession.Settings{})
+	if err != nil {
+		return err
+	}
+	sessions, err := opts.sessions(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := sessions.Get(ctx, r.Spec.ID)
+	if err != nil {
+		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
+	return printSession(p, s)
+}
+
+// ListOptions are the inputs of `session list`.
+type ListOptions struct {
+	common
+	ByFlow bool
+}
+
+// NewCmdList returns `session list`.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{common: commonFrom(f)}
+	cmd := &cobra.Command{
+		Use:   "list [--flow DIR]",
+		Short: "List your compute sessions",
+		Long:  "List the compute sessions you can see on the target; with --flow, only that flow's.",
+		Example: `  pfz session list
+  pfz session list --flow ./my_flow -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.ByFlow = c.Flags().Changed("flow")
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runList(c.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "only the sessions of this flow folder")
+	return cmd
+}
+
+func runList(ctx context.Context, opts *ListOptions) error {
+	p, err := opts.Printer()
+	if err != nil {
+		return err
+	}
+	var filter workspace.SessionFilter
+	if opts.ByFlow {
+		r, err := opts.resolve(ctx, flowsession.Settings{})
+		if err != nil {
+			return err
+		}
+		filter.FlowDir = r.Flow.Dir
+	}
+	sessions, err := opts.sessions(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := sessions.List(ctx, filter)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []workspace.Session{}
+	}
+	return p.Print(list, func(t *cmdutil.Table) {
+		t.Header("id", "status", "compute type", "vm size", "flow")
+		for _, s := range list {
+			size := s.VMSize
+			if size == "" {
+				size = s.Compute
+			}
+			t.Row(s.ID, s.Status, s.ComputeType, size, s.FlowDir)
+		}
+	})
+}
