@@ -5,7 +5,6 @@ package root
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/pfz-cli/pfz/internal/cmdutil"
 	authcmd "github.com/pfz-cli/pfz/internal/cmd/auth"
 	"github.com/pfz-cli/pfz/internal/cmd/completion"
 	configcmd "github.com/pfz-cli/pfz/internal/cmd/config"
@@ -16,6 +15,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/cmd/run"
 	"github.com/pfz-cli/pfz/internal/cmd/session"
 	"github.com/pfz-cli/pfz/internal/cmd/version"
+	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
