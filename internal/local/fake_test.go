@@ -47,6 +47,8 @@ func newFake() *fakeEnv {
 	return &fakeEnv{fail: map[string]bool{}, deps: map[string]string{}}
 }
 
+func (f *fakeEnv) Interpreter() (string, error) { return "/usr/bin/python3", nil }
+
 func (f *fakeEnv) Create(ctx context.Context, dir string, log io.Writer) (*pyenv.Info, error) {
 	if f.hang {
 		fmt.Fprintln(log, "hanging")

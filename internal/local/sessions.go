@@ -66,6 +66,9 @@ var _ workspace.Sessions = (*Sessions)(nil)
 // envTool is what sessions need of Python; tests replace it to exercise the
 // state machine without building real environments.
 type envTool interface {
+	// Interpreter resolves the base interpreter, so a start fails before it
+	// records anything when there is no Python.
+	Interpreter() (string, error)
 	Create(ctx context.Context, dir string, log io.Writer) (*pyenv.Info, error)
 	Install(ctx context.Context, python string, req pyenv.InstallRequest, log io.Writer) error
 	List(ctx context.Context, python string) ([]pyenv.Dist, error)
@@ -96,6 +99,9 @@ func (s *Sessions) Start(ctx context.Context, spec workspace.SessionSpec, opts w
 	}
 	if opts.NoWait && s.opts.Detach == nil {
 		return nil, errNoDetach()
+	}
+	if _, err := s.env.Interpreter(); err != nil {
+		return nil, err
 	}
 	s.repair(ctx)
 	ctx, cancel := withTimeout(ctx, opts.Timeout)

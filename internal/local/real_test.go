@@ -1,0 +1,185 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// realPython finds python3 with a working venv module; missing, the test
+// is skipped loudly (CI=true: it fails, because CI has Python).
+func realPython(t *testing.T) string {
+	t.Helper()
+	fail := func(msg string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED LOUDLY: " + msg)
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		fail("python3 is not on PATH: the real session tests need it")
+	}
+	if out, err := exec.Command(py, "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
+		fail("python3 has no working venv/ensurepip: " + string(out))
+	}
+	return py
+}
+
+// isolatedEnv is the environment of the test's Python processes: the
+// machine's pip settings (find-links, config files, indexes) could reach
+// other sources, so they are dropped.
+func isolatedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "PIP_") || strings.HasPrefix(k, "PYTHON") || k == "VIRTUAL_ENV" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_INPUT=1")
+}
+
+// TestRealSession builds one real environment and takes it through start,
+// packages, install (public and token-protected index), a failing install
+// and stop. It is the only test that creates a virtual environment, as each
+// takes seconds.
+func TestRealSession(t *testing.T) {
+	py := realPython(t)
+	const token = "pfz-test-feed-token-7f3a"
+	pub := pyindex.Start(t, pyindex.Options{},
+		pyindex.Dist{Name: "pfz-a", Version: "1.0", Requires: []string{"pfz-dep>=0.3"}},
+		pyindex.Dist{Name: "pfz-dep", Version: "0.3"},
+		pyindex.Dist{Name: "pfz-b", Version: "1.0"},
+		pyindex.Dist{Name: "pfz-b", Version: "2.0"})
+	priv := pyindex.Start(t, pyindex.Options{Token: token}, pyindex.Dist{Name: "pfz-secret", Version: "1.0"})
+
+	home := t.TempDir()
+	var debug bytes.Buffer
+	s, err := NewSessions(Options{
+		Home: home, Python: py, PipIndexURL: pub.URL(), PipNoCache: true, Env: isolatedEnv(), Debug: &debug,
+		PrivateToken: func(ctx context.Context, id workspace.Identity) (string, error) { return token, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := t.TempDir()
+	reqFile := filepath.Join(flow, "requirements.txt")
+	if err := os.WriteFile(reqFile, []byte("pfz-a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	spec := workspace.SessionSpec{ID: testID, FlowDir: flow, UserAlias: "alice", RequirementsFile: reqFile, Requirements: []string{"pfz-a"}}
+	t0 := time.Now()
+	got, err := s.Start(ctx, spec, workspace.StartOptions{})
+	if err != nil {
+		t.Fatalf("start: %v\nhint: %s\n%s", err, fault.HintOf(err), debug.String())
+	}
+	t.Logf("start took %s", time.Since(t0))
+	if got.Status != workspace.SessionRunning || !regexp.MustCompile(`^3\.\d+\.\d+$`).MatchString(got.PythonVersion) {
+		t.Fatalf("session %+v", got)
+	}
+
+	python, _, _, err := s.Python(ctx, testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "-c", "import pfz_a, pfz_dep; print(pfz_a.__version__)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1.0" {
+		t.Fatalf("the session's python cannot import its requirements: %v %s", err, out)
+	}
+
+	list, err := s.Packages(ctx, testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := map[string]string{}
+	for _, p := range list.Packages {
+		origins[p.Name] = p.Origin + " " + p.Version
+	}
+	if origins["pip"] == "" || !strings.HasPrefix(origins["pip"], "base ") ||
+		origins["pfz-a"] != "requirements 1.0" || origins["pfz-dep"] != "dependency 0.3" {
+		t.Errorf("packages %v", origins)
+	}
+	if list.PythonVersion != got.PythonVersion {
+		t.Errorf("python version %s vs %s", list.PythonVersion, got.PythonVersion)
+	}
+
+	// Install more, one of them from the token-protected feed.
+	lines := []string{"pfz-a", "pfz-b==1.0", "--extra-index-url " + priv.URLWithUserinfo("{private}"), "pfz-secret"}
+	t0 = time.Now()
+	if _, err := s.Install(ctx, testID, lines, workspace.StartOptions{}); err != nil {
+		t.Fatalf("install: %v\nhint: %s\n%s", err, fault.HintOf(err), debug.String())
+	}
+	t.Logf("install took %s", time.Since(t0))
+	list, _ = s.Packages(ctx, testID)
+	origins = map[string]string{}
+	for _, p := range list.Packages {
+		origins[p.Name] = p.Origin + " " + p.Version
+	}
+	if origins["pfz-b"] != "requirements 1.0" || origins["pfz-secret"] != "requirements 1.0" {
+		t.Errorf("after install: %v", origins)
+	}
+	reqs := priv.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("the private feed was never asked")
+	}
+	for _, r := range reqs {
+		if !r.Authorized {
+			t.Errorf("private feed request %s without the token", r.Path)
+		}
+	}
+	if strings.Contains(debug.String(), token) {
+		t.Error("the token reached the debug output")
+	}
+	if !strings.Contains(debug.String(), "Successfully installed") {
+		t.Errorf("pip's output did not reach the debug writer:\n%s", debug.String())
+	}
+	t0 = time.Now()
+	assertNoSecretUnder(t, home, token)
+	t.Logf("secret scan took %s", time.Since(t0))
+
+	// A requirement nobody has: pip's reason on the error, the log in the hint.
+	_, err = s.Install(ctx, testID, []string{"pfz-nothere"}, workspace.StartOptions{})
+	if err == nil || !strings.Contains(err.Error(), "No matching distribution found for pfz-nothere") {
+		t.Fatalf("failing install: %v", err)
+	}
+	if h := fault.HintOf(err); !strings.Contains(h, filepath.Join(home, "sessions", testID, "logs")) {
+		t.Errorf("hint %q does not name the log", h)
+	}
+
+	if err := s.Stop(ctx, testID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "sessions", testID)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("stop left the environment on disk")
+	}
+}
+
+func TestMissingPython(t *testing.T) {
+	for _, py := range []string{filepath.Join(t.TempDir(), "no-python"), "/bin/false"} {
+		s, err := NewSessions(Options{Home: t.TempDir(), Python: py})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Start(context.Background(), testSpec(""), workspace.StartOptions{})
+		if err == nil || !strings.Contains(fault.HintOf(err), "PFZ_PYTHON") {
+			t.Errorf("%s: got %v (hint %q), want a hint naming PFZ_PYTHON", py, err, fault.HintOf(err))
+		}
+		if _, err := s.Get(context.Background(), testID); !fault.Is(err, fault.NotFound) && py != "/bin/false" {
+			t.Errorf("%s: a start without Python left a session: %v", py, err)
+		}
+	}
+}
