@@ -136,6 +136,7 @@ func (w *walker) document(data []byte) (root *yaml.Node, ok bool) {
 	if isNull(root) {
 		return nil, true
 	}
+	w.setBudget(root)
 	return root, true
 }
 

@@ -19,6 +19,11 @@ import (
 type walker struct {
 	file  string
 	diags diag.List
+	// expanded counts values converted so far in this file, across all
+	// conversions, so that aliases cannot multiply the work (see maxExpanded).
+	expanded int
+	budget   int // 0: maxExpanded
+	overflow bool
 }
 
 func posOf(n *yaml.Node) Pos {
@@ -239,11 +244,9 @@ func (w *walker) boolean(n *yaml.Node, where string) (bool, bool) {
 // nil, []any, map[string]any) with YAML 1.2 scalars. Problems inside the
 // value (duplicate keys) are reported by the whole-document pass (raw).
 func (w *walker) value(n *yaml.Node, where string) any {
-	c := &converter{}
+	c := &converter{w: w}
 	v := c.convert(n, 0)
-	if c.overflow {
-		w.errorf(CodeYAMLSyntax, posOf(n), "simplify the value: anchors and aliases may not expand without bound",
-			"%s expands to more than %d values through aliases", where, maxExpanded)
+	if w.overflow {
 		return nil
 	}
 	return v
@@ -251,37 +254,63 @@ func (w *walker) value(n *yaml.Node, where string) any {
 
 // raw converts the whole document and reports every duplicate key once.
 func (w *walker) raw(root *yaml.Node) map[string]any {
-	c := &converter{report: w}
+	c := &converter{w: w, report: true}
 	v := c.convert(root, 0)
-	if c.overflow {
-		w.errorf(CodeYAMLSyntax, posOf(root), "simplify the file: anchors and aliases may not expand without bound",
-			"the file expands to more than %d values through aliases", maxExpanded)
+	if w.overflow {
 		return map[string]any{}
 	}
 	m, _ := v.(map[string]any)
 	return m
 }
 
-// maxExpanded bounds the values a document may expand to through aliases (a
-// "billion laughs" file stays small on disk but not in memory).
+// A "billion laughs" file stays small on disk but not in memory: the values
+// converted from one file are bounded by a few times the nodes it holds,
+// plus aliasAllowance, or maxExpanded when the size is unknown.
 const (
-	maxExpanded = 1 << 20
-	maxDepth    = 1000
+	maxExpanded    = 1 << 20
+	aliasAllowance = 1 << 16
+	maxDepth       = 1000
 )
 
+// setBudget bounds conversions for a document with root: every value may be
+// converted a few times (whole document, then the parts the walker reads).
+func (w *walker) setBudget(root *yaml.Node) {
+	n := 0
+	var count func(*yaml.Node, int)
+	count = func(x *yaml.Node, depth int) {
+		if x == nil || depth > maxDepth {
+			return
+		}
+		n++
+		for _, c := range x.Content {
+			count(c, depth+1)
+		}
+	}
+	count(root, 0)
+	w.budget = 3*n + aliasAllowance
+}
+
 type converter struct {
-	report   *walker // nil: do not report
-	count    int
-	overflow bool
+	w      *walker
+	report bool // report duplicate keys
 }
 
 func (c *converter) convert(n *yaml.Node, depth int) any {
+	at := posOf(n)
 	n = deref(n)
-	c.count++
-	if n == nil || c.overflow || c.count > maxExpanded || depth > maxDepth {
-		if n != nil {
-			c.overflow = true
-		}
+	w := c.w
+	if n == nil || w.overflow {
+		return nil
+	}
+	w.expanded++
+	budget := w.budget
+	if budget == 0 {
+		budget = maxExpanded
+	}
+	if w.expanded > budget || depth > maxDepth {
+		w.overflow = true
+		w.errorf(CodeYAMLSyntax, at, "simplify the file: anchors and aliases may not expand without bound, nor values nest without end",
+			"the file expands to more than %d values through aliases, or nests deeper than %d levels", budget, maxDepth)
 		return nil
 	}
 	switch n.Kind {
@@ -310,8 +339,8 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 				key = pyStr(c.convert(k, depth+1))
 			}
 			if first, dup := seen[key]; dup {
-				if c.report != nil {
-					c.report.errorf(CodeDuplicateKey, posOf(k), fmt.Sprintf("remove one of them; the first is at line %d", first.Line),
+				if c.report {
+					w.errorf(CodeDuplicateKey, posOf(k), fmt.Sprintf("remove one of them; the first is at line %d", first.Line),
 						"key %q appears more than once in the same mapping", key)
 				}
 				continue
