@@ -105,10 +105,10 @@ api_version, ...) and --secret its secrets (api_key), each as KEY=VALUE.`,
 			return p.Print(conn, func(t *cmdutil.Table) { connTable(t, conn) })
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Connection.Name, "name", "n", "", "connection name (required)")
-	cmd.Flags().StringVar(&opts.Connection.Type, "type", "", "connection type, e.g. azure_open_ai, open_ai, custom (required)")
-	cmd.Flags().StringArrayVar(&set, "set", nil, "KEY=VALUE settings")
-	cmd.Flags().StringArrayVar(&secrets, "secret", nil, "KEY=VALUE secrets (never printed)")
+	cmd.Flags().StringVarP(&opts.Connection.Name, "name", "n", "", "connection `NAME` (required)")
+	cmd.Flags().StringVar(&opts.Connection.Type, "type", "", "connection `TYPE`, e.g. azure_open_ai, open_ai, custom (required)")
+	cmd.Flags().StringArrayVar(&set, "set", nil, "settings as `KEY=VALUE`...")
+	cmd.Flags().StringArrayVar(&secrets, "secret", nil, "secrets as `KEY=VALUE`... (never printed)")
 	cmdutil.MarkNargs(cmd, "set", false)
 	cmdutil.MarkNargs(cmd, "secret", false)
 	return cmd
@@ -190,7 +190,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *NameOptions) err
 			return p.Print(conn, func(t *cmdutil.Table) { connTable(t, conn) })
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "connection name (required)")
+	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "connection `NAME` (required)")
 	return cmd
 }
 
@@ -226,7 +226,7 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *NameOptions) e
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "connection name (required)")
+	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "connection `NAME` (required)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }

@@ -77,7 +77,7 @@ no errors (warnings are allowed) and 2 when there is at least one error.`,
 			return runValidate(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.RunFile, "file", "f", "", "also check this run.yml (its flow is checked when no flow is named)")
+	cmd.Flags().StringVarP(&opts.RunFile, "file", "f", "", "also check the run definition `run.yml` (its flow is checked when no flow is named)")
 	return cmd
 }
 

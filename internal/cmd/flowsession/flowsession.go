@@ -127,8 +127,12 @@ func Resolve(ctx context.Context, dir, alias string, s Settings) (*Resolved, err
 		return nil, err
 	}
 	if spec.VMSize != "" {
+		// The catalog holds common sizes only; the workspace has the final
+		// say, so an unknown size is a warning with the nearest names.
 		if err := checkVMSize(spec.VMSize); err != nil {
-			return nil, err
+			d := warning("session.vm-size", "--vm-size", err.Error())
+			d.Hint = fault.HintOf(err)
+			r.Diagnostics = append(r.Diagnostics, d)
 		}
 	}
 	r.Spec = spec
@@ -178,4 +182,8 @@ func validationError(file string, ds diag.List) error {
 		e.Hint = h
 	}
 	return e
+}
+
+func warning(code, file, msg string) diag.Diagnostic {
+	return diag.Diagnostic{Severity: diag.Warning, Code: code, File: file, Message: msg}
 }

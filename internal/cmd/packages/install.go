@@ -76,11 +76,11 @@ a token from the session's identity at install time.`,
 			return runInstall(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "the flow folder whose requirements and session these are")
-	cmd.Flags().StringVarP(&opts.FromFile, "requirement", "r", "", "add the requirements listed in FILE")
+	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "the flow folder `DIR` whose requirements and session these are")
+	cmd.Flags().StringVarP(&opts.FromFile, "requirement", "r", "", "add the requirements listed in `FILE`")
 	cmd.Flags().BoolVar(&opts.SaveOnly, "save-only", false, "save the requirements file; do not install")
 	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "return once the install is accepted")
-	cmd.Flags().StringVar(&timeout, "timeout", "", "give up waiting after this long, e.g. 15m (exit code 8; the install goes on)")
+	cmd.Flags().StringVar(&timeout, "timeout", "", "give up waiting after `DURATION`, e.g. 15m (exit code 8; the install goes on)")
 	return cmd
 }
 

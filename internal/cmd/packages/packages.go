@@ -94,7 +94,7 @@ file) or dependency (pulled in by another package).`,
 			return runList(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "the flow folder whose session this is")
+	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "the flow folder `DIR` whose session this is")
 	return cmd
 }
 

@@ -53,14 +53,14 @@ Help topics: ` + "`pfz help exit-codes`, `pfz help environment`" + `.`,
 
 	pf := cmd.PersistentFlags()
 	g := &f.Global
-	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml")
-	pf.StringVar(&g.Query, "query", "", "JMESPath query applied to json or yaml output")
+	pf.StringVarP(&g.Output, "output", "o", "table", "output `FORMAT`: table, json or yaml")
+	pf.StringVar(&g.Query, "query", "", "JMESPath `QUERY` applied to json or yaml output")
 	pf.BoolVarP(&g.Debug, "debug", "d", false, "show debug detail on stderr (secrets are never shown)")
 	pf.BoolVar(&g.Verbose, "verbose", false, "show more progress detail on stderr")
-	pf.StringVar(&g.Target, "target", "", "where to work: local or azureml (default: azureml when a workspace is configured)")
-	pf.StringVar(&g.Subscription, "subscription", "", "Azure subscription id of the workspace")
-	pf.StringVarP(&g.ResourceGroup, "resource-group", "g", "", "resource group of the workspace")
-	pf.StringVarP(&g.WorkspaceName, "workspace-name", "w", "", "Azure ML workspace name")
+	pf.StringVar(&g.Target, "target", "", "`TARGET`: local or azureml (default: azureml when a workspace is configured)")
+	pf.StringVar(&g.Subscription, "subscription", "", "Azure subscription `ID` of the workspace")
+	pf.StringVarP(&g.ResourceGroup, "resource-group", "g", "", "resource `GROUP` of the workspace")
+	pf.StringVarP(&g.WorkspaceName, "workspace-name", "w", "", "Azure ML workspace `NAME`")
 	g.Changed = func(name string) bool { return pf.Changed(name) }
 	pf.SortFlags = false
 

@@ -46,7 +46,7 @@ outputs.<name> and, for a failed line, error.`,
 		},
 	}
 	addNameFlag(cmd, &opts.Name)
-	cmd.Flags().IntVarP(&opts.MaxResults, "max-results", "r", 100, "largest number of lines to show")
+	cmd.Flags().IntVarP(&opts.MaxResults, "max-results", "r", 100, "show at most `N` lines")
 	cmd.Flags().BoolVar(&opts.AllResults, "all-results", false, "show every line")
 	return cmd
 }

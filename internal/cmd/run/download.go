@@ -50,7 +50,7 @@ every command, so the folder is --output-dir.`,
 		},
 	}
 	addNameFlag(cmd, &opts.Name)
-	cmd.Flags().StringVar(&opts.Dir, "output-dir", ".", "folder to download into; the run goes to DIR/NAME")
+	cmd.Flags().StringVar(&opts.Dir, "output-dir", ".", "download into `DIR`; the run goes to DIR/NAME")
 	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "replace DIR/NAME if it exists")
 	return cmd
 }

@@ -40,7 +40,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			return runList(c.Context(), opts)
 		},
 	}
-	cmd.Flags().IntVarP(&opts.MaxResults, "max-results", "r", 50, "largest number of runs to list")
+	cmd.Flags().IntVarP(&opts.MaxResults, "max-results", "r", 50, "list at most `N` runs")
 	cmd.Flags().BoolVar(&opts.ArchivedOnly, "archived-only", false, "list only archived runs")
 	cmd.Flags().BoolVar(&opts.IncludeArchived, "include-archived", false, "list archived runs too")
 	return cmd

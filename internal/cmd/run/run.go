@@ -72,5 +72,5 @@ func (c common) runs(ctx context.Context) (workspace.Runs, error) {
 
 // addNameFlag adds pfazure's required -n/--name.
 func addNameFlag(cmd *cobra.Command, name *string) {
-	cmd.Flags().StringVarP(name, "name", "n", "", "name of the run (required)")
+	cmd.Flags().StringVarP(name, "name", "n", "", "`NAME` of the run (required)")
 }

@@ -60,7 +60,7 @@ run still runs (it keeps running; stream it again), 130 on Ctrl-C.`,
 		},
 	}
 	addNameFlag(cmd, &opts.Name)
-	cmd.Flags().StringVar(&timeout, "timeout", "600", "stop after this long without new logs or a status change: seconds or a duration")
+	cmd.Flags().StringVar(&timeout, "timeout", "600", "stop after `SECONDS` (or a duration) without new logs or a status change")
 	return cmd
 }
 

@@ -46,7 +46,7 @@ run's tags. Unlike pfazure, an unknown or repeated key is an error, not ignored.
 		},
 	}
 	addNameFlag(cmd, &opts.Name)
-	cmd.Flags().StringArrayVar(&set, "set", nil, "KEY=VALUE... with display_name, description or tags.<key>")
+	cmd.Flags().StringArrayVar(&set, "set", nil, "`KEY=VALUE`... with display_name, description or tags.<key>")
 	cmdutil.MarkNargs(cmd, "set", false)
 	return cmd
 }

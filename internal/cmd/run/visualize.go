@@ -45,7 +45,7 @@ HTML file on the local target. Names are comma-separated, as in pfazure
 			return runVisualize(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&raw, "names", "n", nil, "comma-separated names of the runs (required)")
+	cmd.Flags().StringArrayVarP(&raw, "names", "n", nil, "comma-separated `NAMES` of the runs (required)")
 	return cmd
 }
 

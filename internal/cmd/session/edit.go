@@ -67,9 +67,9 @@ minutes); the idle time and the identity change in place.`,
 		},
 	}
 	addFlowFlag(cmd, &opts.FlowDir)
-	cmd.Flags().StringVar(&vmSize, "vm-size", "", "new VM size (resets the session)")
-	cmd.Flags().StringVar(&idle, "idle-time", "", "new idle time, e.g. 2h")
-	cmd.Flags().StringVar(&identity, "identity", "", "new identity: user, managed or managed:CLIENT_ID")
+	cmd.Flags().StringVar(&vmSize, "vm-size", "", "new VM `SIZE` (resets the session)")
+	cmd.Flags().StringVar(&idle, "idle-time", "", "new idle time `DURATION`, e.g. 2h")
+	cmd.Flags().StringVar(&identity, "identity", "", "new `IDENTITY`: user, managed or managed:CLIENT_ID")
 	addWaitFlags(cmd, &opts.Wait)
 	return cmd
 }

@@ -66,7 +66,7 @@ func commonFrom(f *cmdutil.Factory) common {
 }
 
 func addFlowFlag(cmd *cobra.Command, dir *string) {
-	cmd.Flags().StringVar(dir, "flow", ".", "the flow folder (or flow file) whose session this is")
+	cmd.Flags().StringVar(dir, "flow", ".", "the flow folder `DIR` (or flow file) whose session this is")
 }
 
 // resolve finds the flow's session spec with the given settings and prints
@@ -103,7 +103,7 @@ type waitFlags struct {
 
 func addWaitFlags(cmd *cobra.Command, w *waitFlags) {
 	cmd.Flags().BoolVar(&w.NoWait, "no-wait", false, "return once the target accepted the request")
-	cmd.Flags().StringVar(&w.raw, "timeout", "", "give up waiting after this long, e.g. 20m (exit code 8; the work goes on)")
+	cmd.Flags().StringVar(&w.raw, "timeout", "", "give up waiting after `DURATION`, e.g. 20m (exit code 8; the work goes on)")
 }
 
 func (w *waitFlags) parse() error {

@@ -78,7 +78,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			return runList(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "only the sessions of this flow folder")
+	cmd.Flags().StringVar(&opts.FlowDir, "flow", ".", "only the sessions of the flow folder `DIR`")
 	return cmd
 }
 

@@ -72,11 +72,11 @@ the session keeps starting).`,
 		},
 	}
 	addFlowFlag(cmd, &opts.FlowDir)
-	cmd.Flags().StringVar(&opts.Settings.ComputeType, "compute-type", workspace.ComputeServerless, "serverless or compute-instance")
-	cmd.Flags().StringVar(&opts.Settings.VMSize, "vm-size", "", "VM size of serverless compute, e.g. Standard_E4ds_v4 (default: one the workspace has quota for)")
-	cmd.Flags().StringVar(&idle, "idle-time", "", "delete the session after it is unused this long, e.g. 90m (default 1h)")
-	cmd.Flags().StringVar(&identity, "identity", "", "identity of a serverless session: user, managed or managed:CLIENT_ID (default user)")
-	cmd.Flags().StringVar(&opts.Settings.Compute, "compute", "", "compute instance to run on (with --compute-type compute-instance)")
+	cmd.Flags().StringVar(&opts.Settings.ComputeType, "compute-type", workspace.ComputeServerless, "`TYPE`: serverless or compute-instance")
+	cmd.Flags().StringVar(&opts.Settings.VMSize, "vm-size", "", "VM `SIZE` of serverless compute, e.g. Standard_E4ds_v4 (default: one the workspace has quota for)")
+	cmd.Flags().StringVar(&idle, "idle-time", "", "delete the session after it is unused for `DURATION`, e.g. 90m (default 1h)")
+	cmd.Flags().StringVar(&identity, "identity", "", "`IDENTITY` of a serverless session: user, managed or managed:CLIENT_ID (default user)")
+	cmd.Flags().StringVar(&opts.Settings.Compute, "compute", "", "compute instance `NAME` to run on (with --compute-type compute-instance)")
 	addWaitFlags(cmd, &opts.Wait)
 	return cmd
 }

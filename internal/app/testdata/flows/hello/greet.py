@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def greet(name: str) -> str:
+    return "Hello, " + name
