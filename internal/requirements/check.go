@@ -176,6 +176,14 @@ func (f *File) checkOption(e entry, o option) diag.List {
 	switch o.name {
 	case "--index-url", "--extra-index-url", "--find-links":
 		ds = append(ds, f.checkURL(o)...)
+	case "--requirement", "--constraint":
+		p := strings.ReplaceAll(o.value, `\`, "/")
+		if urlScheme(p) == "" && (strings.HasPrefix(p, "/") || p == ".." || strings.HasPrefix(p, "../") ||
+			(len(p) > 2 && p[1] == ':' && p[2] == '/')) {
+			ds = append(ds, f.diagAt(o.valOff(), diag.Warning, CodeIncludeOutside,
+				fmt.Sprintf("%s %s points outside the flow folder, which the compute session does not have", o.name, quote(o.value)),
+				"list the file under additional_includes in flow.dag.yaml and refer to it by its name in the flow folder"))
+		}
 	}
 	return ds
 }

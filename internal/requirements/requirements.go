@@ -134,6 +134,7 @@ const (
 	CodeDuplicate        = "requirements-duplicate"
 	CodeCredentials      = "requirements-credentials-in-url"
 	CodeInsecurePrivate  = "requirements-insecure-private-feed"
+	CodeIncludeOutside   = "requirements-include-outside"
 )
 
 // PrivatePlaceholder is what a private feed URL holds where the session puts

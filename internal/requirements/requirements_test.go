@@ -190,6 +190,8 @@ func TestCheck(t *testing.T) {
 		{"stray word on option line", "-r a.txt b.txt\n", []wantDiag{{diag.Warning, CodeIgnoredOption, 1, 10}}},
 		{"duplicate", "a==1\nb\nA==2\na; os_name=='nt'\n", []wantDiag{{diag.Warning, CodeDuplicate, 3, 1}}},
 		{"credentials", "--extra-index-url https://me:s3cret@h/simple\n-i https://${TOKEN}@h/simple\n", []wantDiag{{diag.Warning, CodeCredentials, 1, 19}}},
+		{"nested file outside the flow", "-r ../common.txt\n-c sub/c.txt\n--requirement=/etc/r.txt\n", []wantDiag{
+			{diag.Warning, CodeIncludeOutside, 1, 4}, {diag.Warning, CodeIncludeOutside, 3, 15}}},
 		{"private over http", "-i http://{private}@h/simple\n", []wantDiag{{diag.Warning, CodeInsecurePrivate, 1, 4}}},
 	}
 	for _, tt := range tests {
