@@ -1,0 +1,167 @@
+package connection
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func aoai(name, key string) *Connection {
+	return &Connection{Name: name, Type: TypeAzureOpenAI, APIKey: key, APIBase: "https://x.openai.azure.com/", APIType: "azure", APIVersion: "2024-02-01"}
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	home := t.TempDir()
+	s := NewStore(home)
+	ctx := context.Background()
+	if err := s.Create(ctx, aoai("aoai", "super-secret-key")); err != nil {
+		t.Fatal(err)
+	}
+	custom := &Connection{Name: "cust", Type: TypeCustom, Configs: map[string]string{"url": "https://u"}, Secrets: map[string]string{"tok": "custom-secret-tok"}}
+	if err := s.Create(ctx, custom); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.Get(ctx, "aoai")
+	if err != nil || got.APIKey != "super-secret-key" || got.APIBase != "https://x.openai.azure.com/" || got.CreatedDate == nil {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	gc, _ := s.Get(ctx, "cust")
+	if gc.Secrets["tok"] != "custom-secret-tok" || gc.Configs["url"] != "https://u" {
+		t.Errorf("custom Get = %+v", gc)
+	}
+
+	shown, _ := s.Show(ctx, "aoai")
+	if shown.APIKey != Redacted {
+		t.Errorf("Show api_key %q", shown.APIKey)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "aoai" || list[1].Name != "cust" {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	if list[0].APIKey != Redacted || list[1].Secrets["tok"] != Redacted {
+		t.Errorf("List not redacted: %+v", list)
+	}
+
+	// Secrets live only in the 0600 secrets files.
+	dir := filepath.Join(home, "connections")
+	for _, n := range []string{"aoai.json", "cust.json"} {
+		b := mustRead(t, filepath.Join(dir, n))
+		if strings.Contains(string(b), "super-secret-key") || strings.Contains(string(b), "custom-secret-tok") {
+			t.Errorf("%s holds a secret:\n%s", n, b)
+		}
+	}
+	for _, n := range []string{"aoai.secrets.json", "cust.secrets.json"} {
+		st, err := os.Stat(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v", n, st.Mode().Perm())
+		}
+	}
+
+	// Re-creating replaces the values and keeps the creation date.
+	if err := s.Create(ctx, aoai("aoai", "rotated-key")); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Get(ctx, "aoai")
+	if again.APIKey != "rotated-key" || !again.CreatedDate.Equal(*got.CreatedDate) {
+		t.Errorf("after re-create: %+v", again)
+	}
+
+	if err := s.Delete(ctx, "aoai"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "aoai"); !fault.Is(err, fault.NotFound) || fault.HintOf(err) == "" {
+		t.Errorf("Get after delete: %v", err)
+	}
+	if err := s.Delete(ctx, "aoai"); !fault.Is(err, fault.NotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "aoai.secrets.json")); !os.IsNotExist(err) {
+		t.Error("delete left the secrets file")
+	}
+}
+
+func TestStoreRejects(t *testing.T) {
+	s := NewStore(t.TempDir())
+	ctx := context.Background()
+	if err := s.Create(ctx, &Connection{Name: "x", Type: TypeOpenAI}); fault.KindOf(err) != fault.Validation || !strings.Contains(err.Error(), "needs api_key") {
+		t.Errorf("invalid create: %v", err)
+	}
+	for _, name := range []string{"../x", ".hidden", "a/b", ""} {
+		if _, err := s.Get(ctx, name); fault.KindOf(err) != fault.Usage {
+			t.Errorf("Get(%q): %v", name, err)
+		}
+	}
+	if list, err := s.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("empty List = %v, %v", list, err)
+	}
+}
+
+func TestStoreDetectsHalfWrittenConnection(t *testing.T) {
+	home := t.TempDir()
+	s := NewStore(home)
+	ctx := context.Background()
+	if err := s.Create(ctx, aoai("c", "one")); err != nil {
+		t.Fatal(err)
+	}
+	// A kill between the two writes of a second create: new secrets, old record.
+	sec := filepath.Join(home, "connections", "c.secrets.json")
+	b, _ := json.Marshal(secretsFile{Revision: "other", APIKey: "two"})
+	if err := os.WriteFile(sec, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Get(ctx, "c")
+	if err == nil || !strings.Contains(err.Error(), "do not match") || !strings.Contains(fault.HintOf(err), "create the connection again") {
+		t.Fatalf("got %v", err)
+	}
+	if err := s.Create(ctx, aoai("c", "three")); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Get(ctx, "c"); err != nil || c.APIKey != "three" {
+		t.Errorf("after re-create: %+v %v", c, err)
+	}
+}
+
+func TestStoreConcurrentCreates(t *testing.T) {
+	home := t.TempDir()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Separate handles, as separate processes would have.
+			if err := NewStore(home).Create(ctx, aoai("shared", fmt.Sprintf("key-%d", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	c, err := NewStore(home).Get(ctx, "shared")
+	if err != nil || !strings.HasPrefix(c.APIKey, "key-") {
+		t.Fatalf("after concurrent creates the record and secrets disagree: %+v %v", c, err)
+	}
+}
