@@ -60,6 +60,9 @@ type Flow struct {
 // prompt_template, list, object, file_path, image, assistant_definition.
 type ValueType string
 
+// Valid reports whether the executor knows the type.
+func (t ValueType) Valid() bool { return contains(valueTypes, string(t)) }
+
 // Input is one flow input.
 type Input struct {
 	Name          string    `json:"name"`
@@ -92,6 +95,9 @@ type Output struct {
 
 // ToolType is a node's type.
 type ToolType string
+
+// Valid reports whether the executor knows the node type.
+func (t ToolType) Valid() bool { return contains(toolTypes, string(t)) }
 
 const (
 	ToolPython    ToolType = "python"

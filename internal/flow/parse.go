@@ -33,11 +33,11 @@ var (
 	nvKeys       = []string{"default_variant_id", "variants"}
 	variantKeys  = []string{"node", "description"}
 
-	// ValueTypes are the flow input/output types the executor accepts.
-	ValueTypes = []string{"int", "double", "bool", "string", "secret", "prompt_template", "list",
+	// valueTypes are the flow input/output types the executor accepts.
+	valueTypes = []string{"int", "double", "bool", "string", "secret", "prompt_template", "list",
 		"object", "file_path", "image", "assistant_definition"}
-	// ToolTypes are the node types the executor accepts.
-	ToolTypes   = []string{"llm", "python", "prompt", "csharp", "custom_llm"}
+	// toolTypes are the node types the executor accepts.
+	toolTypes   = []string{"llm", "python", "prompt", "csharp", "custom_llm"}
 	sourceTypes = []string{"code", "package", "package_with_prompt"}
 )
 
@@ -102,6 +102,7 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 		w.top(f, p)
 	}
 	w.unknownKeysTop(ps, known, f.Kind)
+	w.diags.Sort()
 	return f, w.diags
 }
 
@@ -313,10 +314,10 @@ func (w *walker) input(p pair) Input {
 		switch kv.Key {
 		case "type":
 			s, ok := w.str(kv.V, where+".type")
-			hasType = ok
+			hasType = !isNull(kv.V) // a wrong type is reported as such, not as missing
 			in.Type = ValueType(s)
-			if ok && !contains(ValueTypes, s) {
-				w.errorf(CodeUnknownValueType, posOf(deref(kv.V)), suggestHint(s, ValueTypes),
+			if ok && !contains(valueTypes, s) {
+				w.errorf(CodeUnknownValueType, posOf(deref(kv.V)), suggestHint(s, valueTypes),
 					"input %q has type %q, which prompt flow does not know", p.Key, s)
 			}
 		case "default":
@@ -360,10 +361,10 @@ func (w *walker) output(p pair) Output {
 		switch kv.Key {
 		case "type":
 			s, ok := w.str(kv.V, where+".type")
-			hasType = ok
+			hasType = !isNull(kv.V) // a wrong type is reported as such, not as missing
 			out.Type = ValueType(s)
-			if ok && !contains(ValueTypes, s) {
-				w.errorf(CodeUnknownValueType, posOf(deref(kv.V)), suggestHint(s, ValueTypes),
+			if ok && !contains(valueTypes, s) {
+				w.errorf(CodeUnknownValueType, posOf(deref(kv.V)), suggestHint(s, valueTypes),
 					"output %q has type %q, which prompt flow does not know", p.Key, s)
 			}
 		case "reference":

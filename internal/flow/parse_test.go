@@ -50,7 +50,7 @@ func TestParseDiagnostics(t *testing.T) {
 		{name: "nodes is a mapping", yaml: "nodes:\n  a: 1\n", want: []string{"error wrong-type 2:3"}, msg: "nodes must be a list"},
 		{name: "node is a string", yaml: "nodes:\n- a\n", want: []string{"error wrong-type 2:3"}},
 		{name: "input type is a number", yaml: "inputs:\n  q:\n    type: 1\n",
-			want: []string{"error wrong-type 3:11", "error missing-input-type 2:3"}},
+			want: []string{"error wrong-type 3:11"}},
 		{name: "missing input type", yaml: "inputs:\n  q:\n    default: 1\n", want: []string{"error missing-input-type 2:3"}},
 		{name: "input given as null", yaml: "inputs:\n  q:\n", want: []string{"error missing-input-type 2:3"}},
 		{name: "unknown input type", yaml: "inputs:\n  q:\n    type: str\n",

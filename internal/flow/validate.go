@@ -276,8 +276,8 @@ func (v *validator) checkType(n *Node, variant, who string) {
 			"%s has no type; prompt flow fails with \"Tool type None is not supported yet\"", who)
 		return
 	}
-	if !contains(ToolTypes, string(n.Type)) {
-		v.errorf(CodeUnknownNodeType, v.at(n, "type"), suggestHint(string(n.Type), ToolTypes),
+	if !contains(toolTypes, string(n.Type)) {
+		v.errorf(CodeUnknownNodeType, v.at(n, "type"), suggestHint(string(n.Type), toolTypes),
 			"%s has type %q, which prompt flow does not know", who, n.Type)
 	}
 }
@@ -342,7 +342,9 @@ func (v *validator) checkFile(rel string, p Pos, what, code, hint string) bool {
 // the flow folder.
 func (v *validator) inside(rel string) (string, bool) {
 	s := strings.ReplaceAll(rel, `\`, "/")
-	if s == "" || strings.HasPrefix(s, "/") || filepath.IsAbs(rel) || (len(s) > 1 && s[1] == ':') {
+	// A drive letter (C:/…) is absolute on Windows, where flows are written too.
+	drive := len(s) > 2 && s[1] == ':' && s[2] == '/' && ('A' <= s[0] && s[0] <= 'Z' || 'a' <= s[0] && s[0] <= 'z')
+	if s == "" || strings.HasPrefix(s, "/") || filepath.IsAbs(rel) || drive {
 		return "", false
 	}
 	c := path.Clean(s)

@@ -184,6 +184,12 @@ node_variants:
 	}
 }
 
+func TestTypesValid(t *testing.T) {
+	if !ValueType("assistant_definition").Valid() || ValueType("str").Valid() || !ToolLLM.Valid() || ToolType("_action").Valid() {
+		t.Error("Valid")
+	}
+}
+
 func TestPyStr(t *testing.T) {
 	cases := map[string]any{
 		"None": nil, "True": true, "False": false, "3": 3, "1.0": 1.0, "0.1": 0.1, "1e+16": 1e16,
@@ -200,7 +206,7 @@ func TestPyStr(t *testing.T) {
 
 func TestNearest(t *testing.T) {
 	known := []string{"inputs", "outputs", "nodes", "environment", "id"}
-	for in, want := range map[string]string{"inputz": "inputs", "Nodes": "nodes", "env": "environment", "a": "", "x": "", "zzzzzz": ""} {
+	for in, want := range map[string]string{"inputz": "inputs", "Nodes": "nodes", "env": "environment", "a": "", "x": "", "zzzzzz": "", "my_nodes_2": "nodes"} {
 		if got := nearest(in, known); got != want {
 			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
 		}

@@ -603,9 +603,18 @@ func nearest(s string, candidates []string) string {
 	}
 	// A known word that starts with what was typed (str → string) is a
 	// better guess than any edit distance.
+	// So is one that the typed word contains or that contains it
+	// (another_stringify_num → stringify_num).
 	if len([]rune(s)) >= 3 {
+		ls := strings.ToLower(s)
 		for _, c := range candidates {
-			if strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+			if strings.HasPrefix(strings.ToLower(c), ls) {
+				return c
+			}
+		}
+		for _, c := range candidates {
+			lc := strings.ToLower(c)
+			if len(lc) >= 4 && (strings.Contains(ls, lc) || strings.Contains(lc, ls)) {
 				return c
 			}
 		}
