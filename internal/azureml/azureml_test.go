@@ -420,8 +420,8 @@ func TestCancelledUploadIsNeverConfirmed(t *testing.T) {
 	w, _ := f.workspace(t)
 	sub.Data = &workspace.Data{Remote: "azureml:d:1"}
 	_, err := w.Runs().Submit(ctx, sub, nil)
-	if err == nil {
-		t.Fatal("a cancelled upload must fail")
+	if !fault.Is(err, fault.Interrupted) {
+		t.Fatalf("a cancelled upload must fail as Interrupted, got %v", err)
 	}
 	<-block
 	for _, k := range f.log {

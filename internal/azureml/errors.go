@@ -1,6 +1,7 @@
 package azureml
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -145,6 +146,12 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 		return nil
 	}
 	what := fmt.Sprintf(format, args...)
+	if errors.Is(err, context.Canceled) {
+		return fault.Wrap(fault.Interrupted, err, "%s: interrupted", what)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fault.Wrap(fault.Timeout, err, "%s: timed out", what)
+	}
 	var fe *fault.Error
 	if errors.As(err, &fe) {
 		if fe.Msg == "" {

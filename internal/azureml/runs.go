@@ -307,6 +307,11 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	}
 	req, err := w.prepareSubmit(ctx, sub, rep)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Nothing was submitted and no upload was marked complete.
+			return nil, fault.Wrap(fault.Interrupted, ctx.Err(), "interrupted before run %s was submitted", sub.Name).
+				WithHint("nothing runs in the workspace; submit again to continue the upload")
+		}
 		return nil, err
 	}
 	if err := w.submit(ctx, req, rep); err != nil {
