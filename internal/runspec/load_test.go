@@ -291,6 +291,15 @@ identity:
 		{name: "resources unknown key names the nearest", yml: minimal + "resources:\n  instance_typ: Standard_D2\n",
 			diags: []wantDiag{{diag.Error, CodeUnknownKey, 4, "resources.instance_typ: Unknown field."}},
 			check: func(t *testing.T, s *Spec) {}},
+		{name: "instance type spelled as the catalog does", yml: minimal + "resources: {instance_type: d4s_V3}\n",
+			check: func(t *testing.T, s *Spec) {
+				if s.Resources.InstanceType != "Standard_D4s_v3" {
+					t.Errorf("instance_type = %q", s.Resources.InstanceType)
+				}
+			}},
+		{name: "unknown instance type names the nearest", yml: minimal + "resources: {instance_type: Standard_D4s_v9}\n",
+			diags: []wantDiag{{diag.Error, CodeInstanceType, 3, `resources.instance_type: unknown VM size "Standard_D4s_v9"`}},
+			check: func(t *testing.T, s *Spec) {}},
 		{name: "resources must be a mapping", yml: minimal + "resources: Standard_D2\n",
 			diags: []wantDiag{{diag.Error, CodeType, 3, "resources should be a dict, got a string"}}},
 		{name: "idle time", yml: minimal + "resources: {idle_time_before_shutdown_minutes: 120}\n",

@@ -1,0 +1,507 @@
+package runspec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/session"
+	"github.com/pfz-cli/pfz/internal/snapshot"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// ResolveOptions are what Resolve needs from outside the run definition.
+type ResolveOptions struct {
+	// UserAlias is the signed-in user's alias (part of the session id);
+	// empty means session.UnknownUser, as pfazure falls back to.
+	UserAlias string
+	// Now stamps default run names (local time); zero means time.Now().
+	Now time.Time
+	// NodeID stands for Python's uuid.getnode() in the lineage id of a flow
+	// outside a git work tree; nil means the machine's MAC address.
+	NodeID func() uint64
+}
+
+// Runtime names (pfazure-surface.md §7.11).
+const (
+	RuntimeAutomatic = "automatic" // a compute session
+	runtimeNone      = "None"      // the workspace default runtime: sent as null
+)
+
+// dataColumnLines is how many lines of local data the column check reads.
+const dataColumnLines = 1000
+
+// Resolve turns a loaded spec into a Submission: it loads and validates the
+// flow (with the snapshot's file set, so a file the ignore rules leave out
+// counts as missing), builds the snapshot, hashes local data, checks the
+// column mapping against the flow and the data, checks the variant, derives
+// the default run, display and experiment names, the lineage id, environment
+// hash and session id, and fills runtime ("automatic" by default), resources
+// and identity. Everything it finds is in the diagnostics; when one is an
+// error the Submission is nil and the error is fault.Validation. A run to
+// resume (--resume-from) needs no flow: its Submission carries only what
+// pfazure's resume request sends.
+func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submission, *flow.Flow, diag.List, error) {
+	if ro.Now.IsZero() {
+		ro.Now = time.Now()
+	}
+	if ro.UserAlias == "" {
+		ro.UserAlias = session.UnknownUser
+	}
+	r := &resolver{spec: s, ro: ro}
+	sub := &workspace.Submission{
+		Name:        s.Name,
+		DisplayName: s.DisplayName,
+		Description: s.Description,
+		Tags:        s.Tags,
+		Run:         s.Run,
+		Resources: workspace.Resources{
+			InstanceType:       s.Resources.InstanceType,
+			Compute:            s.Resources.Compute,
+			MaxIdleTimeSeconds: int64(s.Resources.IdleTime / time.Second),
+		},
+		Identity: workspace.Identity{Type: s.Identity.Type, ClientID: s.Identity.ClientID},
+	}
+	if sub.Identity.Type == "" {
+		sub.Identity.Type = IdentityUser
+	}
+	sub.Session = r.sessionBase()
+
+	if s.ResumeFrom != "" {
+		// pfazure's resume request has no automatic default for the runtime.
+		sub.ResumeFrom = s.ResumeFrom
+		sub.Runtime = runtimeName(s.Runtime, false)
+		sub.DisplayName = s.DisplayName
+		return sub, nil, nil, nil
+	}
+	if s.FlowEntry != "" {
+		return nil, nil, nil, fault.New(fault.Unsupported, "--flow %s names a Python entry, which pfz cannot run yet", s.FlowEntry).
+			WithHint("write a flow.flex.yaml holding `entry: %s` next to the module and pass its folder to --flow", s.FlowEntry)
+	}
+	if s.Flow == "" {
+		return nil, nil, nil, fault.New(fault.Validation, "the run has no flow").
+			WithHint("load the run definition with Load first; it reports a missing flow")
+	}
+
+	sub.ColumnMapping = s.ColumnMapping
+	sub.Variant = s.Variant
+	sub.Connections = s.Connections
+	sub.EnvironmentVariables = s.EnvironmentVariables
+	sub.Init = s.Init
+	sub.Runtime = runtimeName(s.Runtime, true)
+
+	var f *flow.Flow
+	if s.FlowRemote {
+		sub.Flow, sub.FlowRemote = s.Flow, true
+		name := remoteFlowName(s.Flow)
+		sub.Session.LineageID = name
+		if sub.Name == "" {
+			sub.Name = r.defaultName(name, flow.KindDAG)
+		}
+	} else {
+		var err error
+		f, err = r.localFlow(ctx, sub)
+		if err != nil {
+			return nil, f, r.diags, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, f, r.diags, err
+	}
+	if err := r.data(ctx, sub, f); err != nil {
+		return nil, f, r.diags, err
+	}
+	if s.Run == "" && s.Data == "" {
+		r.errorf(CodeRequired, Pos{File: s.File}, "give data (or run, for an evaluation run)", "at least one of data or run must be provided")
+	}
+	if sub.DisplayName == "" {
+		sub.DisplayName = sub.Name
+	}
+	if r.diags.HasErrors() {
+		n := len(r.diags.Errors())
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		e := fault.Wrap(fault.Validation, r.diags.Err(), "the run cannot be submitted: %d error%s", n, plural)
+		e.Hint = r.diags.Errors()[0].Hint
+		return nil, f, r.diags, e
+	}
+	return sub, f, r.diags, nil
+}
+
+type resolver struct {
+	spec  *Spec
+	ro    ResolveOptions
+	diags diag.List
+}
+
+func (r *resolver) add(sev diag.Severity, code string, p Pos, hint, format string, args ...any) {
+	r.diags = append(r.diags, diag.Diagnostic{Severity: sev, Code: code, File: p.File, Line: p.Line, Column: p.Column,
+		Message: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+func (r *resolver) errorf(code string, p Pos, hint, format string, args ...any) {
+	r.add(diag.Error, code, p, hint, format, args...)
+}
+
+func (r *resolver) warnf(code string, p Pos, hint, format string, args ...any) {
+	r.add(diag.Warning, code, p, hint, format, args...)
+}
+
+// errAt turns an error into a diagnostic at p, keeping its hint.
+func (r *resolver) errAt(code string, p Pos, err error) {
+	var fe *fault.Error
+	msg := err.Error()
+	if errors.As(err, &fe) && fe.Msg != "" && fe.Err == nil {
+		msg = fe.Msg
+	}
+	hint := fault.HintOf(err)
+	if hint == "" {
+		hint = "see the message"
+	}
+	r.errorf(code, p, hint, "%s", msg)
+}
+
+// sessionBase is the part of the session spec that does not depend on the flow.
+func (r *resolver) sessionBase() workspace.SessionSpec {
+	s := r.spec
+	ss := workspace.SessionSpec{
+		UserAlias:   r.ro.UserAlias,
+		ComputeType: workspace.ComputeServerless,
+		VMSize:      s.Resources.InstanceType,
+		IdleTime:    s.Resources.IdleTime,
+		Identity:    workspace.Identity{Type: s.Identity.Type, ClientID: s.Identity.ClientID},
+		ComputeName: s.Resources.Compute,
+	}
+	if ss.Identity.Type == "" {
+		ss.Identity.Type = IdentityUser
+	}
+	if s.Resources.Compute != "" {
+		ss.ComputeType = workspace.ComputeComputeInstance
+	}
+	return ss
+}
+
+// runtimeName maps the run's runtime to runtimeName: none (or "automatic")
+// means a compute session when automatic is allowed, "None" the workspace
+// default (null on the wire, "" here).
+func runtimeName(rt string, automaticDefault bool) string {
+	switch rt {
+	case "":
+		if automaticDefault {
+			return RuntimeAutomatic
+		}
+		return ""
+	case runtimeNone:
+		return ""
+	}
+	return rt
+}
+
+// remoteFlowName is the flow name of azureml:<name> or of a registry URI.
+func remoteFlowName(uri string) string {
+	if m := registryFlowPattern.FindStringSubmatch(uri); m != nil {
+		return m[2]
+	}
+	return strings.TrimPrefix(uri, "azureml:")
+}
+
+// defaultName is pfazure's generated run name: <flow>_<variant>_<timestamp>
+// for a DAG flow, <flow>_<timestamp> for flex and prompty flows.
+func (r *resolver) defaultName(flowName string, kind flow.Kind) string {
+	ts := r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
+	if kind != flow.KindDAG {
+		return session.SanitizeName(flowName + "_" + ts)
+	}
+	v := session.DefaultVariant
+	if r.spec.Variant != "" {
+		_, id, err := flow.ParseVariant(r.spec.Variant)
+		if err != nil {
+			return session.DefaultRunName(flowName, r.spec.Variant, r.ro.Now) // a UUID, as pfazure falls back to
+		}
+		v = id
+	}
+	return session.SanitizeName(flowName + "_" + v + "_" + ts)
+}
+
+// localFlow loads, snapshots and validates a local flow and derives the
+// names and the session. A non-nil error stops Resolve (the flow cannot be
+// read); problems in the flow are diagnostics.
+func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*flow.Flow, error) {
+	s := r.spec
+	f, ds, err := flow.Load(s.Flow)
+	r.diags = append(r.diags, ds...)
+	if err != nil {
+		r.errAt(CodeFlow, s.PosOf("flow"), err)
+		e := fault.Wrap(fault.Validation, r.diags.Err(), "the run cannot be submitted: the flow cannot be loaded")
+		e.Hint = fault.HintOf(err)
+		return nil, e
+	}
+	sub.Flow = f.Path
+	sub.ExperimentName = session.ExperimentName(f.Dir)
+	if sub.Name == "" {
+		sub.Name = r.defaultName(filepath.Base(f.Dir), f.Kind)
+	}
+
+	snap, ds, err := snapshot.Build(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"})
+	r.diags = append(r.diags, ds...)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return f, ctxErr
+		}
+		if !fault.Is(err, fault.Validation) || len(ds.Errors()) == 0 {
+			r.errAt(CodeSnapshot, s.PosOf("flow"), err)
+		}
+	}
+	sub.Snapshot = snap
+
+	files := snapshotFiles(snap)
+	r.diags = append(r.diags, f.Validate(flow.ValidateOptions{
+		Exists:   files.exists(f.Dir),
+		ReadFile: files.readFile(f.Dir),
+		Batch:    true,
+	})...)
+
+	r.checkVariant(f)
+	r.checkConnections(f)
+	if len(s.Init) > 0 && f.Kind == flow.KindDAG {
+		r.warnf(CodeInit, s.PosOf("init"), "remove init, or use a flex flow (flow.flex.yaml) whose class takes these arguments",
+			"init is used only by flex flows; this DAG flow ignores it")
+	}
+
+	lineage, err := session.LineageID(f.Dir, r.ro.NodeID)
+	if err != nil {
+		r.errAt(CodeFlow, s.PosOf("flow"), err)
+		return f, nil
+	}
+	sub.Session.FlowDir = f.Dir
+	sub.Session.LineageID = lineage
+	if snap == nil {
+		return f, nil // the snapshot's errors are reported; no environment to hash
+	}
+	env := r.environment(f, files)
+	resolved, werr := session.ResolveEnvironment(env, files.readFile(f.Dir))
+	if werr != nil {
+		r.warnf(CodeFlow, Pos{File: f.Path}, "check environment.python_requirements_txt in the flow", "%v", werr)
+	}
+	hash, err := session.EnvironmentHash(resolved)
+	if err != nil {
+		r.errAt(CodeFlow, Pos{File: f.Path}, err)
+		return f, nil
+	}
+	sub.Session.EnvHash = hash
+	sub.Session.ID = session.ID(r.ro.UserAlias, lineage, hash)
+	if m, ok := resolved.(map[string]any); ok {
+		if img, ok := m["image"].(string); ok {
+			sub.Session.Image = img
+		}
+		if lines, ok := m[session.RequirementsKey].([]any); ok {
+			for _, l := range lines {
+				if str, ok := l.(string); ok {
+					sub.Session.Requirements = append(sub.Session.Requirements, str)
+				}
+			}
+			if name, ok := env.(map[string]any)[session.RequirementsKey].(string); ok {
+				if ref, ok := files.byRel[path.Clean(filepath.ToSlash(name))]; ok {
+					sub.Session.RequirementsFile = ref.Abs
+				}
+			}
+		}
+	}
+	return f, nil
+}
+
+// environment is the flow's environment as pfazure hashes it: the YAML value
+// ({} when absent), with python_requirements_txt added when the snapshot
+// holds a requirements.txt the flow does not name (Flow._resolve_requirements).
+func (r *resolver) environment(f *flow.Flow, files snapFiles) any {
+	raw, present := f.Raw["environment"]
+	if !present {
+		raw = map[string]any{}
+	}
+	if f.Kind == flow.KindPrompty || f.Environment.PythonRequirementsTxt != "" {
+		return raw
+	}
+	if _, ok := files.byRel["requirements.txt"]; !ok {
+		return raw
+	}
+	out := map[string]any{}
+	if m, ok := raw.(map[string]any); ok {
+		for k, v := range m {
+			out[k] = v
+		}
+	} else if raw != nil {
+		return raw
+	}
+	out[session.RequirementsKey] = "requirements.txt"
+	return out
+}
+
+func (r *resolver) checkVariant(f *flow.Flow) {
+	s := r.spec
+	if s.Variant == "" {
+		return
+	}
+	p := s.PosOf("variant")
+	if f.Kind != flow.KindDAG {
+		r.errorf(CodeVariant, p, "remove variant; only DAG flows (flow.dag.yaml) have node_variants",
+			"variant %s: a %s flow has no variants", s.Variant, f.Kind)
+		return
+	}
+	if _, err := f.WithVariant(s.Variant); err != nil {
+		r.errAt(CodeVariant, p, err)
+	}
+}
+
+func (r *resolver) checkConnections(f *flow.Flow) {
+	s := r.spec
+	if len(s.Connections) == 0 || f.Kind != flow.KindDAG {
+		return
+	}
+	var names []string
+	for _, n := range f.Nodes {
+		names = append(names, n.Name)
+	}
+	for _, node := range sortedKeys(s.Connections) {
+		if f.Node(node) != nil {
+			continue
+		}
+		hint := "the flow's nodes are: " + strings.Join(names, ", ")
+		if n := nearest(node, names, 1); len(n) > 0 {
+			hint = "did you mean " + n[0] + "? " + hint
+		}
+		r.warnf(CodeConnections, s.PosOf("connections."+node), hint, "connections.%s: the flow has no node named %s; the override is not used", node, node)
+	}
+}
+
+// data hashes local data, reads its columns and checks the column mapping.
+func (r *resolver) data(ctx context.Context, sub *workspace.Submission, f *flow.Flow) error {
+	s := r.spec
+	var cols []string
+	switch {
+	case s.Data == "":
+	case s.DataRemote:
+		sub.Data = &workspace.Data{Remote: s.Data}
+	default:
+		d, err := localData(ctx, s.Data)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.errAt(CodeData, s.PosOf("data"), err)
+			break
+		}
+		sub.Data = d
+		cols, err = DataColumns(ctx, s.Data, dataColumnLines)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.errAt(CodeData, s.PosOf("data"), err)
+			return nil
+		}
+		if cols != nil && len(cols) == 0 {
+			r.errorf(CodeData, s.PosOf("data"), "add lines to the data file",
+				"Couldn't find any inputs data at the given input paths: %s (the data has no lines)", s.Data)
+			return nil
+		}
+	}
+	r.diags = append(r.diags, CheckColumnMapping(s, f, cols)...)
+	return nil
+}
+
+// localData lists and hashes a local data file or folder for upload.
+func localData(ctx context.Context, p string) (*workspace.Data, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fault.Wrap(fault.Validation, err, "cannot read data %s", p)
+	}
+	d := &workspace.Data{Local: p, IsDir: st.IsDir()}
+	if st.IsDir() {
+		files, err := snapshot.ListDir(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		hash, err := snapshot.Hash(files)
+		if err != nil {
+			return nil, err
+		}
+		d.Files, d.Hash = files, hash
+	} else {
+		hash, err := snapshot.HashFile(p)
+		if err != nil {
+			return nil, err
+		}
+		d.Hash = hash
+		d.Files = []workspace.FileRef{{Rel: filepath.Base(p), Abs: p, Size: st.Size()}}
+	}
+	d.BlobPath = "LocalUpload/" + d.Hash + "/" + filepath.Base(p)
+	return d, nil
+}
+
+// snapFiles indexes a snapshot's files by their slash path.
+type snapFiles struct {
+	byRel map[string]workspace.FileRef
+	dirs  map[string]bool
+	ok    bool
+}
+
+func snapshotFiles(snap *workspace.Snapshot) snapFiles {
+	sf := snapFiles{byRel: map[string]workspace.FileRef{}, dirs: map[string]bool{}}
+	if snap == nil {
+		return sf
+	}
+	sf.ok = true
+	for _, f := range snap.Files {
+		sf.byRel[f.Rel] = f
+		for d := path.Dir(f.Rel); d != "." && d != "/"; d = path.Dir(d) {
+			sf.dirs[d] = true
+		}
+	}
+	return sf
+}
+
+// exists answers for the snapshot when there is one, so a file the ignore
+// rules leave out counts as missing; paths outside it go to the disk.
+func (sf snapFiles) exists(dir string) func(rel string) bool {
+	if !sf.ok {
+		return nil
+	}
+	return func(rel string) bool {
+		c := path.Clean(rel)
+		if !filepath.IsLocal(filepath.FromSlash(c)) {
+			_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
+			return err == nil
+		}
+		if c == "." {
+			return true
+		}
+		_, isFile := sf.byRel[c]
+		return isFile || sf.dirs[c]
+	}
+}
+
+func (sf snapFiles) readFile(dir string) func(rel string) ([]byte, error) {
+	return func(rel string) ([]byte, error) {
+		c := path.Clean(filepath.ToSlash(rel))
+		if ref, ok := sf.byRel[c]; ok {
+			if ref.Content != nil {
+				return ref.Content, nil
+			}
+			return os.ReadFile(ref.Abs)
+		}
+		if sf.ok && filepath.IsLocal(filepath.FromSlash(c)) {
+			return nil, fmt.Errorf("[Errno 2] No such file or directory: '%s'", filepath.Join(dir, filepath.FromSlash(rel)))
+		}
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+	}
+}
