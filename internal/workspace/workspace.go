@@ -315,6 +315,10 @@ type Submission struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"` // nil for a remote flow
 	Data     *Data     `json:"data,omitempty"`
 	Run      string    `json:"run,omitempty"` // referenced parent run
+	// ResumeFrom names the run to resume (--resume-from): the submission then
+	// carries only name, display name, description, tags, runtime, resources
+	// and identity, and targets rerun that run's failed lines.
+	ResumeFrom string `json:"resume_from,omitempty"`
 
 	ColumnMapping        map[string]any               `json:"inputs_mapping,omitempty"`
 	Variant              string                       `json:"node_variant,omitempty"`
