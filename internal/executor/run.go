@@ -62,6 +62,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{Start: time.Now()}
 	r, err := prepare(ctx, cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fault.Wrap(fault.Interrupted, ctx.Err(), "the run was canceled while starting")
+		}
 		return nil, err
 	}
 	defer r.close()

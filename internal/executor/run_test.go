@@ -455,7 +455,8 @@ func TestRunCancel(t *testing.T) {
 	os.WriteFile(data, []byte(strings.Repeat("{\"mode\":\"hang\"}\n", 10)), 0o644)
 	cfg.Data = data
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(1500*time.Millisecond, cancel)
+	// Cancel once both workers are inside a hanging tool.
+	cfg.Sink = &cancelSink{recSink: sink, cancel: cancel, after: 2}
 	sum, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -491,5 +492,22 @@ func TestRunSetupErrors(t *testing.T) {
 	_, err = Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "Node source path 'greet.py' is invalid on node 'greet'.") {
 		t.Errorf("missing source: err = %v", err)
+	}
+}
+
+// cancelSink cancels the run when the tools have printed `after` lines.
+type cancelSink struct {
+	*recSink
+	cancel func()
+	after  int
+	seen   int
+}
+
+func (s *cancelSink) Log(e LogEntry) {
+	s.recSink.Log(e)
+	if e.Node != "" {
+		if s.seen++; s.seen == s.after {
+			s.cancel()
+		}
 	}
 }
