@@ -212,3 +212,26 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// A flow built in code (no positions) merges variants by the fields set.
+func TestWithVariantBuiltInCode(t *testing.T) {
+	f := &Flow{
+		Nodes: []Node{{Name: "n", Type: ToolLLM, API: "chat", Connection: "c", UseVariants: true}},
+		Variants: map[string]*NodeVariants{"n": {
+			DefaultVariantID: "v",
+			Order:            []string{"v"},
+			Variants:         map[string]*Variant{"v": {ID: "v", Node: Node{Source: Source{Type: "code", Path: "p.jinja2"}, API: "completion"}}},
+		}},
+	}
+	out, err := f.WithVariant("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := out.Nodes[0]
+	if n.API != "completion" || n.Connection != "c" || n.Type != ToolLLM || n.Source.Path != "p.jinja2" || n.VariantID != "v" {
+		t.Errorf("merged node: %+v", n)
+	}
+	if got := (Value{Kind: RefFlowInput, Name: "q"}).String() + (Value{Kind: RefNode, Name: "n", Section: "output"}).String() + (Value{Raw: 3}).String(); got != "${inputs.q}${n.output}3" {
+		t.Errorf("Value.String: %s", got)
+	}
+}
