@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -30,6 +31,10 @@ func PatchFlowYAML(src []byte, addRequirements string, dropIncludes bool) ([]byt
 	if addRequirements == "" && !dropIncludes {
 		return append([]byte(nil), src...), nil
 	}
+	if strings.IndexFunc(addRequirements, unicode.IsControl) >= 0 {
+		return nil, fault.New(fault.Validation, "cannot write requirements file name %q into the flow YAML: it holds control characters", addRequirements).
+			WithHint("rename the requirements file")
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, fault.Wrap(fault.Validation, err, "cannot patch the flow YAML: it does not parse").
@@ -40,6 +45,12 @@ func PatchFlowYAML(src []byte, addRequirements string, dropIncludes bool) ([]byt
 			WithHint("a flow file is a YAML mapping with inputs, outputs and nodes")
 	}
 	root := doc.Content[0]
+	var plain any
+	if err := yaml.Unmarshal(src, &plain); err != nil {
+		// Node decoding accepts duplicate keys; value decoding does not.
+		return nil, fault.Wrap(fault.Validation, err, "cannot patch the flow YAML").
+			WithHint("fix the YAML first (pfz flow validate shows where)")
+	}
 
 	var want yaml.Node
 	if err := yaml.Unmarshal(src, &want); err != nil {
@@ -48,6 +59,7 @@ func PatchFlowYAML(src []byte, addRequirements string, dropIncludes bool) ([]byt
 	if err := editNodes(want.Content[0], addRequirements, dropIncludes); err != nil {
 		return nil, err
 	}
+	spellNulls(&want)
 	var enc bytes.Buffer
 	e := yaml.NewEncoder(&enc)
 	e.SetIndent(2)
@@ -57,10 +69,84 @@ func PatchFlowYAML(src []byte, addRequirements string, dropIncludes bool) ([]byt
 	e.Close()
 	fallback := enc.Bytes()
 
-	if out, ok := editText(src, root, addRequirements, dropIncludes); ok && sameYAML(out, fallback) {
+	// Whichever way the edit is made, the result must decode to the original
+	// values with exactly the two edits applied.
+	expect := editValues(plain, addRequirements, dropIncludes)
+	if out, ok := editText(src, root, addRequirements, dropIncludes); ok && decodesTo(out, expect) {
 		return out, nil
 	}
-	return fallback, nil
+	if decodesTo(fallback, expect) {
+		return fallback, nil
+	}
+	return nil, fault.New(fault.Failed, "cannot patch the flow YAML without changing other values").
+		WithHint("simplify the YAML around environment and additional_includes (block style, no anchors), or set environment.python_requirements_txt yourself")
+}
+
+// editValues applies the edit to a decoded document.
+func editValues(doc any, addRequirements string, dropIncludes bool) any {
+	m := asMap(doc)
+	if m == nil {
+		return nil
+	}
+	if dropIncludes {
+		delete(m, keyIncludes)
+	}
+	if addRequirements != "" {
+		env := asMap(m[keyEnvironment])
+		if env == nil {
+			env = map[any]any{}
+		}
+		env[keyRequirements] = addRequirements
+		m[keyEnvironment] = env
+	}
+	return m
+}
+
+// asMap copies a decoded mapping into one map type, so documents decoded with
+// string keys and with other keys compare alike.
+func asMap(v any) map[any]any {
+	out := map[any]any{}
+	switch m := v.(type) {
+	case map[string]any:
+		for k, x := range m {
+			out[k] = x
+		}
+	case map[any]any:
+		for k, x := range m {
+			out[k] = x
+		}
+	default:
+		return nil
+	}
+	return out
+}
+
+// decodesTo reports whether doc decodes to the expected values.
+func decodesTo(doc []byte, expect any) bool {
+	var got any
+	if expect == nil || yaml.Unmarshal(doc, &got) != nil {
+		return false
+	}
+	return reflect.DeepEqual(normalize(got), normalize(expect))
+}
+
+// normalize turns every mapping into map[any]any for comparison.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any, map[any]any:
+		m := asMap(x)
+		for k, e := range m {
+			m[k] = normalize(e)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	}
+	return v
 }
 
 // editNodes makes the edit on a parsed document.
@@ -100,6 +186,17 @@ func editNodes(root *yaml.Node, addRequirements string, dropIncludes bool) error
 	return nil
 }
 
+// spellNulls writes implicit nulls ("a:" or "{a}") as "null": yaml.v3 would
+// encode an empty null scalar as ”, which reads back as an empty string.
+func spellNulls(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+		n.Value = "null"
+	}
+	for _, c := range n.Content {
+		spellNulls(c)
+	}
+}
+
 // mapGet returns the key and value nodes of key in a mapping node.
 func mapGet(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -108,15 +205,6 @@ func mapGet(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 		}
 	}
 	return nil, nil
-}
-
-// sameYAML reports whether two documents decode to the same values.
-func sameYAML(a, b []byte) bool {
-	var va, vb any
-	if yaml.Unmarshal(a, &va) != nil || yaml.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 // textLines is a YAML file split into lines that keep their line endings.
