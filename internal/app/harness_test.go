@@ -29,13 +29,19 @@ type env struct {
 	tty     bool
 	ctx     context.Context
 	setup   func(*cmdutil.Factory)
+	fixture string // absolute testdata/flows
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	home := t.TempDir()
 	work := t.TempDir()
+	fixture, err := filepath.Abs(filepath.Join("testdata", "flows"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &env{
+		fixture: fixture,
 		t:       t,
 		vars:    map[string]string{"HOME": home, config.EnvConfigDir: filepath.Join(home, "cfg")},
 		workDir: work,
@@ -51,14 +57,16 @@ func (e *env) chdir() string {
 	return e.workDir
 }
 
+// cd moves both the process and pfz's working folder to dir.
+func (e *env) cd(dir string) {
+	e.workDir = dir
+	e.t.Chdir(dir)
+}
+
 // copyFlow copies testdata/flows/<name> into the working folder.
 func (e *env) copyFlow(name string) string {
 	e.t.Helper()
-	src := filepath.Join("testdata", "flows", name)
-	if !filepath.IsAbs(src) {
-		wd, _ := os.Getwd()
-		src = filepath.Join(wd, src)
-	}
+	src := filepath.Join(e.fixture, name)
 	dst := filepath.Join(e.workDir, name)
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {

@@ -135,8 +135,24 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 	if ds.HasErrors() {
 		return diagError(r.RequirementsPath, ds)
 	}
+	shown := map[diag.Diagnostic]bool{}
+	for _, d := range r.Diagnostics {
+		shown[d] = true
+	}
 	for _, d := range ds {
-		fmt.Fprintln(opts.IO.ErrOut, cmdutil.FormatDiagnostic(opts.IO.ColorScheme(), d))
+		if !shown[d] {
+			fmt.Fprintln(opts.IO.ErrOut, cmdutil.FormatDiagnostic(opts.IO.ColorScheme(), d))
+		}
+	}
+	var sessions workspace.Sessions
+	if !opts.SaveOnly {
+		// Check the session before saving, so a failed install leaves the file alone.
+		if sessions, err = opts.sessions(ctx); err != nil {
+			return err
+		}
+		if _, err := sessions.Get(ctx, r.Spec.ID); err != nil {
+			return explain(err, opts.FlowDir)
+		}
 	}
 	if changed {
 		if err := writeFile(r.RequirementsPath, file.Bytes()); err != nil {
@@ -153,10 +169,6 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 	if opts.SaveOnly {
 		cmdutil.Infof(opts.IO, "saved only; install later with `pfz packages install --flow %s`", opts.FlowDir)
 		return printResult(p, &res)
-	}
-	sessions, err := opts.sessions(ctx)
-	if err != nil {
-		return err
 	}
 	rep := cmdutil.NewReporter(opts.IO)
 	s, err := sessions.Install(ctx, r.Spec.ID, file.Lines(), workspace.StartOptions{
