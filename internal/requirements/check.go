@@ -81,6 +81,13 @@ func (f *File) Check() diag.List {
 	var ds diag.List
 	seen := map[string]int{}
 	for _, e := range f.entries {
+		if e.swallowed >= 0 {
+			line, _ := f.pos.pos(f.segs[e.swallowed].start)
+			prev, _ := f.pos.pos(f.segs[e.swallowed-1].start)
+			ds = append(ds, f.diagAt(f.segs[e.swallowed].start, diag.Warning, CodeSwallowedLine,
+				fmt.Sprintf("pip reads line %d as part of the comment on line %d, because that line ends with a backslash", line, prev),
+				"remove the trailing backslash from the commented line"))
+		}
 		for _, o := range e.opts {
 			d := f.checkOption(e, o)
 			ds = append(ds, d...)

@@ -43,6 +43,7 @@ type entry struct {
 	reqErr      *specError
 	opts        []option
 	comment     int // file offset where the comment starts in the last segment, or -1
+	swallowed   int // first segment that a comment on a continued line swallows, or -1
 }
 
 // option is one pip option on a line, or a stray positional word.
@@ -135,6 +136,7 @@ const (
 	CodeCredentials      = "requirements-credentials-in-url"
 	CodeInsecurePrivate  = "requirements-insecure-private-feed"
 	CodeIncludeOutside   = "requirements-include-outside"
+	CodeSwallowedLine    = "requirements-swallowed-line"
 )
 
 // PrivatePlaceholder is what a private feed URL holds where the session puts
@@ -220,9 +222,11 @@ func (f *File) logicalLines() []entry {
 		}
 		return mstr{s: b.String(), off: off}
 	}
+	swallowed := -1
 	emit := func(first, last int, m mstr) {
 		seg := f.segs[last]
-		e := entry{first: first, last: last, comment: -1}
+		e := entry{first: first, last: last, comment: -1, swallowed: swallowed}
+		swallowed = -1
 		if cs := commentStart(f.lineText(last)); cs >= 0 {
 			e.comment = seg.start + cs
 		}
@@ -230,7 +234,7 @@ func (f *File) logicalLines() []entry {
 			m = m.slice(0, c)
 		}
 		e.text = m.trim()
-		if e.text.s == "" {
+		if e.text.s == "" && e.swallowed < 0 {
 			return
 		}
 		out = append(out, e)
@@ -252,6 +256,9 @@ func (f *File) logicalLines() []entry {
 		}
 		if !inCont {
 			pendingFirst, inCont = i, true
+		}
+		if swallowed < 0 && commentStart(line.s) >= 0 && i+1 < len(f.segs) {
+			swallowed = i + 1
 		}
 		pending = append(pending, line.stripChar('\\'))
 	}

@@ -192,6 +192,7 @@ func TestCheck(t *testing.T) {
 		{"credentials", "--extra-index-url https://me:s3cret@h/simple\n-i https://${TOKEN}@h/simple\n", []wantDiag{{diag.Warning, CodeCredentials, 1, 19}}},
 		{"nested file outside the flow", "-r ../common.txt\n-c sub/c.txt\n--requirement=/etc/r.txt\n", []wantDiag{
 			{diag.Warning, CodeIncludeOutside, 1, 4}, {diag.Warning, CodeIncludeOutside, 3, 15}}},
+		{"comment swallows the next line", "a \\\n  ==1 # c \\\nb\nc\n# only \\\n", []wantDiag{{diag.Warning, CodeSwallowedLine, 3, 1}}},
 		{"private over http", "-i http://{private}@h/simple\n", []wantDiag{{diag.Warning, CodeInsecurePrivate, 1, 4}}},
 	}
 	for _, tt := range tests {
