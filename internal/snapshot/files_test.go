@@ -93,16 +93,17 @@ func TestHashErrors(t *testing.T) {
 
 func TestHashOrdersLikePython(t *testing.T) {
 	// Python sorts by the lower-cased path: "B.txt" between "a" and "c", and
-	// "İ" lower-cases to "i̇" (i + combining dot), after "i" and before "j".
+	// "İ" lower-cases to "i̇" (i + U+0307), so it comes after "i" + U+0300;
+	// Go's simple mapping ("İ" to "i") would put it first.
 	files := []workspace.FileRef{
 		{Rel: "c", Content: []byte("3")}, {Rel: "a", Content: []byte("1")}, {Rel: "B.txt", Content: []byte("2")},
-		{Rel: "j", Content: []byte("5")}, {Rel: "İ", Content: []byte("4")}, {Rel: "i", Content: []byte("0")},
+		{Rel: "j", Content: []byte("5")}, {Rel: "İ", Content: []byte("4")}, {Rel: "i\u0300", Content: []byte("0")},
 	}
 	got, err := Hash(files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := md5Hex(hashSeed + "a1" + "B.txt2" + "c3" + "i0" + "İ4" + "j5")
+	want := md5Hex(hashSeed + "a1" + "B.txt2" + "c3" + "i\u03000" + "İ4" + "j5")
 	if got != want {
 		t.Errorf("Hash = %s, want %s", got, want)
 	}
