@@ -93,6 +93,18 @@ func ResolveEnvironment(env any, readFile func(name string) ([]byte, error)) (an
 	return plainKeys(m), nil
 }
 
+// DirReader returns a readFile for ResolveEnvironment that reads names the
+// way Python's open(os.path.join(dir, name)) does: relative to dir, or as
+// given when absolute.
+func DirReader(dir string) func(name string) ([]byte, error) {
+	return func(name string) ([]byte, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return os.ReadFile(name)
+	}
+}
+
 func warnf(err error) error {
 	return fmt.Errorf("Failed to resolve environment due to %v.", err)
 }

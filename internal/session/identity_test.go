@@ -112,6 +112,18 @@ func TestResolveEnvironment(t *testing.T) {
 			}
 		})
 	}
+	// DirReader joins relative names and keeps absolute ones
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "r.txt"), "a\nb")
+	for _, name := range []string{"r.txt", filepath.Join(dir, "r.txt")} {
+		got, err := ResolveEnvironment(map[string]any{"python_requirements_txt": name}, DirReader(dir))
+		if err != nil || !cmp.Equal(got, map[string]any{"python_requirements_txt": []any{"a", "b"}}) {
+			t.Errorf("DirReader(%s): %v, %v", name, got, err)
+		}
+	}
+	if _, err := ResolveEnvironment(map[string]any{"python_requirements_txt": ""}, DirReader(dir)); err == nil {
+		t.Error("an empty path names the folder itself, which cannot be read")
+	}
 	// the caller's map is not modified
 	env := map[string]any{"python_requirements_txt": "requirements"}
 	if _, err := ResolveEnvironment(env, read); err != nil || env["python_requirements_txt"] != "requirements" {
@@ -132,8 +144,7 @@ func TestSessionIDFromFixture(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &dag); err != nil {
 		t.Fatal(err)
 	}
-	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) }
-	env, err := ResolveEnvironment(dag["environment"], read)
+	env, err := ResolveEnvironment(dag["environment"], DirReader(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
