@@ -425,3 +425,120 @@ func TestPanicIsReportedShortly(t *testing.T) {
 		t.Errorf("no stack trace with --debug:\n%s", r.stderr)
 	}
 }
+
+func TestRunCreateDryRun(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	flowDir := e.copyFlow("hello")
+	e.cd(flowDir)
+	// A dry run opens no workspace: it works with no backend at all.
+	e.setup = func(f *cmdutil.Factory) {
+		delete(f.Backends, workspace.TargetLocal)
+		delete(f.Backends, workspace.TargetAzureML)
+	}
+
+	r := e.run("run", "create", "-f", "run.yml", "--dry-run", "-o", "json",
+		"--column-mapping", "name=${data.name}", "greeting=hi",
+		"--env", "A=1", "OPENAI_API_KEY=sk-secret",
+		"--set", "description=from set", "tags.k=v",
+		"--vm-size", "Standard_E4ds_v4", "--identity", "managed:cid")
+	r.expect(t, 0, nil, nil)
+	if strings.Contains(r.stdout+r.stderr, "sk-secret") {
+		t.Errorf("a secret reached the output:\n%s\n%s", r.stdout, r.stderr)
+	}
+	var sub struct {
+		Name        string
+		Description string
+		Tags        map[string]string
+		Snapshot    struct {
+			Hash     string
+			BlobPath string `json:"blob_path"`
+			Files    []struct{ Path string }
+		}
+		Data          struct{ Local, Hash string }
+		InputsMapping map[string]any    `json:"inputs_mapping"`
+		Env           map[string]string `json:"environment_variables"`
+		Runtime       string            `json:"runtime_name"`
+		Resources     struct {
+			VMSize string `json:"vm_size"`
+		}
+		Identity workspace.Identity
+		Session  struct {
+			ID        string `json:"session_id"`
+			Lineage   string `json:"flow_lineage_id"`
+			EnvHash   string `json:"environment_hash"`
+			UserAlias string `json:"user_alias"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &sub); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
+	}
+	if !strings.HasPrefix(sub.Name, "hello_variant_0_") || sub.Description != "from set" || sub.Tags["k"] != "v" {
+		t.Errorf("names: %+v", sub)
+	}
+	if len(sub.Snapshot.Hash) != 32 || !strings.HasPrefix(sub.Snapshot.BlobPath, "LocalUpload/"+sub.Snapshot.Hash+"/hello/") || len(sub.Snapshot.Files) != 4 {
+		t.Errorf("snapshot: %+v", sub.Snapshot)
+	}
+	if sub.Data.Hash == "" || !strings.HasSuffix(sub.Data.Local, "data.jsonl") {
+		t.Errorf("data: %+v", sub.Data)
+	}
+	if sub.InputsMapping["name"] != "${data.name}" || sub.InputsMapping["greeting"] != "hi" {
+		t.Errorf("column mapping (nargs) = %v", sub.InputsMapping)
+	}
+	if sub.Env["A"] != "1" || sub.Env["OPENAI_API_KEY"] != "***" {
+		t.Errorf("environment = %v", sub.Env)
+	}
+	if sub.Runtime != "automatic" || sub.Resources.VMSize != "Standard_E4ds_v4" || sub.Identity.ClientID != "cid" {
+		t.Errorf("runtime/resources/identity: %+v", sub)
+	}
+	if !hex48.MatchString(sub.Session.ID) || sub.Session.UserAlias != "tester" || len(sub.Session.Lineage) != 64 || len(sub.Session.EnvHash) != 64 {
+		t.Errorf("session: %+v", sub.Session)
+	}
+
+	// The run binds to the session `session start` starts for the same flow.
+	e.setup = nil
+	e.run("session", "start").expect(t, 0, nil, nil)
+	if got := e.ws.Started[0].ID; got != sub.Session.ID {
+		t.Errorf("session start id %s, dry-run session id %s", got, sub.Session.ID)
+	}
+
+	// Table view, and the same run from flags instead of run.yml.
+	e.run("run", "create", "--flow", ".", "--data", "data.jsonl", "--column-mapping", "name=${data.name}", "--dry-run").
+		expect(t, 0, []string{"snapshot\t4 files", "session\t" + sub.Session.ID, "file\tgreet.py"}, nil)
+}
+
+func TestRunCreateRejectsBeforeSubmitting(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	e.cd(e.copyFlow("hello"))
+	r := e.run("run", "create", "-f", "run.yml", "--column-mapping", "name=${data.nmae}")
+	r.expect(t, 2, []string{}, []string{"error [", "nmae", "error: "})
+	if len(e.ws.Submitted) != 0 {
+		t.Errorf("submitted despite errors")
+	}
+	e.run("run", "create", "-f", "run.yml", "--column-mapping", "novalue").expect(t, 2, []string{}, []string{"KEY=VALUE"})
+}
+
+func TestRunCreateSubmitAndStream(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	e.cd(e.copyFlow("hello"))
+	e.run("run", "create", "-f", "run.yml", "-n", "r1").expect(t, 0, []string{"name\tr1\n", "status\tNotStarted\n"}, []string{"submitted run r1"})
+	if len(e.ws.Submitted) != 1 || e.ws.Submitted[0].Name != "r1" || e.ws.Submitted[0].Snapshot == nil {
+		t.Fatalf("submitted %+v", e.ws.Submitted)
+	}
+
+	e.ws.StatusesByRun["r2"] = []string{workspace.RunRunning, workspace.RunCompleted}
+	e.ws.LogsByRun["r2"] = []string{"executing line 0\n"}
+	e.ws.RunByName["r2"] = newRun("r2", workspace.RunNotStarted)
+	e.run("run", "create", "-f", "run.yml", "-n", "r2", "-s", "--line-timeout", "30").
+		expect(t, 0, []string{"executing line 0\n", "status\tCompleted"}, nil)
+	if lt := e.ws.Submitted[1].LineTimeout; lt != 30*time.Second {
+		t.Errorf("line timeout %v", lt)
+	}
+
+	run := newRun("r3", workspace.RunFailed)
+	run.Error = &workspace.RunError{Message: "bad line"}
+	e.ws.RunByName["r3"] = run
+	e.run("run", "create", "-f", "run.yml", "-n", "r3", "--stream").expect(t, 1, nil, []string{"run r3 failed: bad line"})
+}

@@ -284,8 +284,11 @@ func printSubmission(p *cmdutil.Printer, sub *workspace.Submission) error {
 func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 	cmdutil.KeyValues(t,
 		"name", s.Name,
-		"`DISPLAY_NAME` of the run", s.DisplayName,
+		"display name", s.DisplayName,
+		"description", s.Description,
+		"tags", joinMap(s.Tags),
 		"experiment", s.ExperimentName,
+		"resume from", s.ResumeFrom,
 		"flow", s.Flow,
 	)
 	if sn := s.Snapshot; sn != nil {
