@@ -132,7 +132,8 @@ func hashFileInto(h hash.Hash, n *node, buf []byte) error {
 		return err
 	}
 	defer f.Close()
-	got, err := io.CopyBuffer(h, f, buf)
+	// Hide os.File's WriterTo: it would ignore buf and allocate its own.
+	got, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf)
 	if err != nil {
 		return err
 	}
