@@ -161,3 +161,32 @@ func TestLoadInputData(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseKeyValues(f *testing.F) {
+	for _, s := range []string{"a=b", `"a=b"`, `a='b'`, "=", `"`, "a.b=c=d", "noeq", `'k="v"'`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		m, err := ParseKeyValues("--set", []string{tok})
+		if err != nil {
+			if !fault.Is(err, fault.Usage) {
+				t.Fatalf("want a usage error, got %v", err)
+			}
+			return
+		}
+		if len(m) != 1 {
+			t.Fatalf("one token gave %d pairs", len(m))
+		}
+		for k, v := range m {
+			if k == "" || strings.Contains(k, "=") || !strings.Contains(stripQuotation(tok), k+"=") {
+				t.Fatalf("key %q from %q", k, tok)
+			}
+			if len(v) > len(tok) {
+				t.Fatalf("value %q longer than the token %q", v, tok)
+			}
+		}
+		if _, err := parseConnections("--connections", []string{tok}); err != nil && !fault.Is(err, fault.Usage) {
+			t.Fatalf("connections: %v", err)
+		}
+	})
+}

@@ -104,7 +104,7 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 		name := remoteFlowName(s.Flow)
 		sub.Session.LineageID = name
 		if sub.Name == "" {
-			sub.Name = r.defaultName(name, flow.KindDAG)
+			sub.Name = r.remoteDefaultName(name)
 		}
 	} else {
 		var err error
@@ -215,21 +215,26 @@ func remoteFlowName(uri string) string {
 	return strings.TrimPrefix(uri, "azureml:")
 }
 
-// defaultName is pfazure's generated run name: <flow>_<variant>_<timestamp>
-// for a DAG flow, <flow>_<timestamp> for flex and prompty flows.
-func (r *resolver) defaultName(flowName string, kind flow.Kind) string {
-	ts := r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
-	if kind != flow.KindDAG {
-		return session.SanitizeName(flowName + "_" + ts)
+// defaultName is pfazure's generated run name for a local flow:
+// <flow folder>_<variant>_<timestamp> for a DAG flow, <flow folder>_<timestamp>
+// for flex and prompty flows.
+func (r *resolver) defaultName(f *flow.Flow) string {
+	if f.Kind != flow.KindDAG {
+		return session.DefaultFlexRunName(f.Dir, r.ro.Now)
 	}
+	return session.DefaultRunName(f.Dir, r.spec.Variant, r.ro.Now)
+}
+
+// remoteDefaultName is the same for a remote flow, whose name stands for the
+// folder name.
+func (r *resolver) remoteDefaultName(flowName string) string {
 	v := session.DefaultVariant
 	if r.spec.Variant != "" {
-		_, id, err := flow.ParseVariant(r.spec.Variant)
-		if err != nil {
-			return session.DefaultRunName(flowName, r.spec.Variant, r.ro.Now) // a UUID, as pfazure falls back to
+		if _, id, err := flow.ParseVariant(r.spec.Variant); err == nil {
+			v = id
 		}
-		v = id
 	}
+	ts := r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
 	return session.SanitizeName(flowName + "_" + v + "_" + ts)
 }
 
@@ -249,7 +254,7 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 	sub.Flow = f.Path
 	sub.ExperimentName = session.ExperimentName(f.Dir)
 	if sub.Name == "" {
-		sub.Name = r.defaultName(filepath.Base(f.Dir), f.Kind)
+		sub.Name = r.defaultName(f)
 	}
 
 	snap, ds, err := snapshot.Build(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"})

@@ -1,12 +1,3 @@
-// Package runspec owns the run definition: run.yml (every field pfazure's
-// RunSchema knows, plus resources.idle_time_before_shutdown_minutes), the
-// `run create` flags, `--set`, pfazure's precedence and path rules, KEY=VALUE
-// and dotenv parsing, the column-mapping check against the flow and the data,
-// and the turn of a loaded spec into a workspace.Submission (Resolve).
-//
-// Load is pure apart from reading the files the run names (the YAML, a dotenv
-// file, an init file); it makes no network call. It is a domain package: it
-// must not import cobra, viper, the terminal or a backend.
 package runspec
 
 import (
