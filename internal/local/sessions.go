@@ -15,12 +15,13 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/pyenv"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
 // DefaultIdleTime is how long a session started from the command line may
 // stay unused before it is deleted, unless its spec says otherwise.
-const DefaultIdleTime = time.Hour
+const DefaultIdleTime = session.DefaultIdleTime
 
 // Options configure NewSessions. Only Home is required.
 type Options struct {
@@ -290,9 +291,6 @@ func (s *Sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 // Reset deletes the session's environment and builds it again from the
 // same spec (requirements as last installed).
 func (s *Sessions) Reset(ctx context.Context, id string, opts workspace.StartOptions) (*workspace.Session, error) {
-	if opts.NoWait && s.opts.Detach == nil {
-		return nil, errNoDetach()
-	}
 	s.repair(ctx)
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -306,6 +304,12 @@ func (s *Sessions) Reset(ctx context.Context, id string, opts workspace.StartOpt
 
 // restart rebuilds a locked session in place.
 func (s *Sessions) restart(ctx context.Context, rec *record, opts workspace.StartOptions) (*workspace.Session, error) {
+	if opts.NoWait && s.opts.Detach == nil {
+		return nil, errNoDetach()
+	}
+	if _, err := s.env.Interpreter(); err != nil {
+		return nil, err
+	}
 	use, err := s.exclusiveUse(rec.Spec.ID, "reset")
 	if err != nil {
 		return nil, err

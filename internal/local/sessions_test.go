@@ -159,7 +159,7 @@ func TestStartValidates(t *testing.T) {
 		{"instance without name", mod(func(s *workspace.SessionSpec) { s.ComputeType = "compute-instance" }), fault.Usage, "needs the name"},
 		{"serverless with name", mod(func(s *workspace.SessionSpec) { s.ComputeType = "serverless"; s.ComputeName = "box1" }), fault.Usage, "names a compute instance"},
 		{"bad instance name", mod(func(s *workspace.SessionSpec) { s.ComputeName = "1x" }), fault.Usage, "not a compute instance name"},
-		{"unknown vm size", mod(func(s *workspace.SessionSpec) { s.VMSize = "Standard_Q99" }), fault.Usage, "Standard_Q99"},
+		{"unknown vm size", mod(func(s *workspace.SessionSpec) { s.VMSize = "Standard_Q99" }), fault.Validation, "Standard_Q99"},
 		{"bad identity", mod(func(s *workspace.SessionSpec) { s.Identity.Type = "system" }), fault.Usage, "unknown identity"},
 		{"client id not a guid", mod(func(s *workspace.SessionSpec) { s.Identity = workspace.Identity{Type: "managed", ClientID: "abc"} }), fault.Usage, "not a GUID"},
 		{"client id on user", mod(func(s *workspace.SessionSpec) { s.Identity = workspace.Identity{ClientID: "abc"} }), fault.Usage, "managed identity"},
@@ -300,9 +300,10 @@ func TestEdit(t *testing.T) {
 		t.Errorf("workers %d after resize, want 8", w)
 	}
 
-	bad := "Standard_Nope"
-	if _, err := s.Edit(ctx, testID, workspace.SessionEdit{VMSize: &bad}, workspace.StartOptions{}); fault.KindOf(err) != fault.Usage {
-		t.Errorf("unknown size: %v", err)
+	bad := "Standard_D8s_v9"
+	if _, err := s.Edit(ctx, testID, workspace.SessionEdit{VMSize: &bad}, workspace.StartOptions{}); fault.KindOf(err) != fault.Validation ||
+		!strings.Contains(fault.HintOf(err), "Standard_D8s_v") {
+		t.Errorf("unknown size: %v (hint %q), want the nearest sizes named", err, fault.HintOf(err))
 	}
 	if _, err := s.Edit(ctx, testID, workspace.SessionEdit{}, workspace.StartOptions{}); fault.KindOf(err) != fault.Usage {
 		t.Errorf("empty edit: %v", err)
@@ -729,4 +730,38 @@ func TestUserinfoEscapes(t *testing.T) {
 			t.Errorf("userinfo(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestNoWaitWithoutDetacherOnReset(t *testing.T) {
+	s, f, _ := newTest(t)
+	mustStart(t, s, testSpec(""))
+	size := "Standard_D8s_v3"
+	if _, err := s.Edit(context.Background(), testID, workspace.SessionEdit{VMSize: &size}, workspace.StartOptions{NoWait: true}); fault.KindOf(err) != fault.Unsupported {
+		t.Errorf("edit --no-wait without a detacher: %v", err)
+	}
+	if _, err := s.Reset(context.Background(), testID, workspace.StartOptions{NoWait: true}); fault.KindOf(err) != fault.Unsupported {
+		t.Errorf("reset --no-wait without a detacher: %v", err)
+	}
+	if creates, _ := f.counts(); creates != 1 {
+		t.Errorf("a refused no-wait still rebuilt")
+	}
+	if got, _ := s.Get(context.Background(), testID); got.Status != workspace.SessionRunning {
+		t.Errorf("a refused no-wait changed the session: %+v", got)
+	}
+}
+
+func FuzzRequirementName(f *testing.F) {
+	for _, s := range []string{"pfz-a", "A_b.C[x]>=1; python_version<'4'", "-i https://{private}@h/s", "n @ https://x", "./p", "#c", " x #y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		n := requirementName(line)
+		if n != normalizeName(n) || strings.ContainsAny(n, " /@#") {
+			t.Fatalf("requirementName(%q) = %q is not a normalized name", line, n)
+		}
+		out := pipFile([]string{line}, "/flow")
+		if strings.Contains(out, "{private}") {
+			t.Fatalf("pipFile left {private} in %q", out)
+		}
+	})
 }
