@@ -285,7 +285,17 @@ func resolveIncludes(w *walker, f *flow.Flow, dir, dirReal, flowFile string) []*
 		case errors.Is(err, fs.ErrNotExist):
 			folder := strings.TrimSuffix(resolved, ".zip")
 			if strings.HasSuffix(resolved, ".zip") && isDir(folder) {
-				it.zipFrom = folder
+				// The folder may itself be a link; walk its physical path.
+				if it.zipFrom, err = filepath.EvalSymlinks(folder); err != nil {
+					d(diag.Error, CodeIncludeUnresolvable, fmt.Sprintf("cannot resolve folder %s to zip for additional include %s: %v", folder, shown, err),
+						"check the folder and its permissions")
+					continue
+				}
+				if within(dirReal, it.zipFrom) {
+					d(diag.Error, CodeIncludeHoldsFlow, fmt.Sprintf("additional include %s would zip %s, which holds the flow folder", shown, it.zipFrom),
+						"include the specific files or folders the flow needs")
+					continue
+				}
 				break
 			}
 			hint := "paths in additional_includes are relative to the flow folder " + dir + "; fix the path or remove the entry"

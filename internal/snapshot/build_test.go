@@ -288,6 +288,18 @@ func TestBuildIncludes(t *testing.T) {
 			},
 		},
 		{
+			name:     "a zipped folder reached through a link, with a link inside",
+			files:    tree{"flow/flow.dag.yaml": minimalFlow, "pkg-v2/a.py": "a", "pkg-v2/alias.py": "->a.py", "pkg": "->pkg-v2"},
+			includes: []string{"../pkg.zip"},
+			want:     []string{"flow.dag.yaml", "pkg.zip"},
+		},
+		{
+			name:     "zipping a folder that holds the flow is refused",
+			files:    tree{"flow/flow.dag.yaml": minimalFlow},
+			includes: []string{"ABS.zip"},
+			codes:    []string{"!" + CodeIncludeHoldsFlow, CodeIncludeAbsolute},
+		},
+		{
 			name:     "an existing .zip file is copied, not rebuilt",
 			files:    tree{"flow/flow.dag.yaml": minimalFlow, "pkg.zip": "not really a zip", "pkg/a.py": "a"},
 			includes: []string{"../pkg.zip"},
