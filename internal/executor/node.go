@@ -293,7 +293,9 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 	mapping := map[string]any{}
 	auto := map[string]bool{}
 	for _, in := range r.f.Inputs {
-		if !in.HasDefault {
+		// An input with a (non-null) default does not read the data column of
+		// its name unless the mapping says so, as in promptflow.
+		if !in.HasDefault || in.Default == nil {
 			mapping[in.Name] = "${data." + in.Name + "}"
 			auto[in.Name] = true
 		}

@@ -29,7 +29,13 @@ func newEnvironment() *exec.Environment {
 	}
 }
 
-func compileTemplate(name, src string) (*promptTemplate, error) {
+func compileTemplate(name, src string) (pt *promptTemplate, err error) {
+	// A bug in the template engine must fail the node, not the process.
+	defer func() {
+		if p := recover(); p != nil {
+			pt, err = nil, fmt.Errorf("template %s: the template engine failed: %v", name, p)
+		}
+	}()
 	cfg := config.New()
 	cfg.TrimBlocks = true
 	cfg.KeepTrailingNewline = true
@@ -51,16 +57,17 @@ func templateErr(err error, src string) error {
 	return fmt.Errorf("%s", msg)
 }
 
-func (p *promptTemplate) render(vars map[string]any) (string, error) {
+func (p *promptTemplate) render(vars map[string]any) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("the template engine failed: %v", r)
+		}
+	}()
 	ctx := make(map[string]any, len(vars))
 	for k, v := range vars {
 		ctx[k] = plain(v)
 	}
-	out, err := p.t.ExecuteToString(exec.NewContext(ctx))
-	if err != nil {
-		return "", err
-	}
-	return out, nil
+	return p.t.ExecuteToString(exec.NewContext(ctx))
 }
 
 // plain turns json.Number into int64 or float64 so templates can compute

@@ -1,0 +1,225 @@
+package executor
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/flow"
+)
+
+func TestParseChat(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []chatMessage
+		wantErr string
+	}{
+		{name: "plain roles", in: "system:\nbe brief\nuser:\nhi\n",
+			want: []chatMessage{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}}},
+		{name: "markdown roles, case and blanks", in: "\n# System :\n  rules \n\n#USER:\r\nq?\n# assistant:\na\n",
+			want: []chatMessage{{Role: "system", Content: "rules"}, {Role: "user", Content: "q?"}, {Role: "assistant", Content: "a"}}},
+		{name: "function with name", in: "user:\nx\nfunction:\nname: get_time\ncontent:\n12:00\n",
+			want: []chatMessage{{Role: "user", Content: "x"}, {Role: "function", Name: "get_time", Content: "12:00"}}},
+		{name: "role word inside text is not a role", in: "user:\nthe user: said hi\n",
+			want: []chatMessage{{Role: "user", Content: "the user: said hi"}}},
+		{name: "empty message", in: "system:\nuser:\nhi", want: []chatMessage{{Role: "system"}, {Role: "user", Content: "hi"}}},
+		{name: "text before the first role", in: "hello\nuser:\nhi\n", wantErr: "must start with a role line"},
+		{name: "no role", in: "just text", wantErr: "must start with a role line"},
+		{name: "function without name", in: "function:\n42\n", wantErr: "needs 'name:'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseChat(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParseChat(f *testing.F) {
+	f.Add("system:\nhi\nuser:\nq\n")
+	f.Add("# user:\n\nfunction:\nname: f\ncontent:\nx")
+	f.Add("x\nuser:\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		msgs, err := parseChat(s)
+		if err != nil {
+			return
+		}
+		for _, m := range msgs {
+			if m.Content != strings.TrimSpace(m.Content) {
+				t.Fatalf("content not trimmed: %q", m.Content)
+			}
+			switch m.Role {
+			case "system", "user", "assistant", "function", "tool":
+			default:
+				t.Fatalf("role %q", m.Role)
+			}
+		}
+	})
+}
+
+func TestRender(t *testing.T) {
+	tp, err := compileTemplate("t.jinja2", "{% for e in items %}\n- {{ e.name | upper }}={{ e.n + 1 }}\n{% endfor %}\nTotal: {{ items | length }}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tp.render(map[string]any{"items": []any{
+		map[string]any{"name": "a", "n": json.Number("1")}, map[string]any{"name": "b", "n": json.Number("2.5")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "- A=2\n- B=3.5\nTotal: 2\n"; out != want {
+		t.Errorf("render = %q, want %q", out, want)
+	}
+	if _, err := compileTemplate("bad.jinja2", "{% for x in %}"); err == nil {
+		t.Error("a broken template compiled")
+	}
+}
+
+func FuzzRender(f *testing.F) {
+	f.Add("{{ a }} {% if b %}x{% endif %}")
+	f.Add("{% for i in c %}{{ i }}{% endfor %}")
+	f.Add("{{ a | default('z') }}{#c#}")
+	f.Fuzz(func(t *testing.T, src string) {
+		tp, err := compileTemplate("f.jinja2", src)
+		if err != nil {
+			return
+		}
+		_, _ = tp.render(map[string]any{"a": "x", "b": true, "c": []any{json.Number("1"), "2"}})
+	})
+}
+
+func TestBuildLLMParams(t *testing.T) {
+	in := map[string]any{
+		"deployment_name": "d", "temperature": "0.2", "max_tokens": "128", "top_p": json.Number("1.0"),
+		"stop": "", "logit_bias": "", "echo": "False", "stream": "true", "best_of": "1",
+		"presence_penalty": 0, "response_format": `{"type": "json_object"}`, "question": "q",
+	}
+	chat, err := buildLLMParams("chat", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"temperature": 0.2, "max_tokens": int64(128), "top_p": 1.0, "presence_penalty": 0.0,
+		"response_format": map[string]any{"type": "json_object"}}
+	if diff := cmp.Diff(want, chat); diff != "" {
+		t.Errorf("chat (-want +got):\n%s", diff)
+	}
+	comp, err := buildLLMParams("completion", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comp["echo"] != false || comp["best_of"] != int64(1) || comp["response_format"] != nil {
+		t.Errorf("completion = %v", comp)
+	}
+	if _, err := buildLLMParams("chat", map[string]any{"temperature": "hot"}); err == nil {
+		t.Error("a non-number temperature was accepted")
+	}
+	stop, _ := buildLLMParams("chat", map[string]any{"stop": `["\n", "END"]`})
+	if diff := cmp.Diff([]any{"\n", "END"}, stop["stop"]); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestLookupBinding(t *testing.T) {
+	src := map[string]map[string]any{
+		"data":        {"q": 1, "a.b": 2},
+		"run.outputs": {"answer": 3},
+		"run.inputs":  {"q": 4},
+	}
+	tests := []struct {
+		body string
+		want any
+		ok   bool
+	}{
+		{"data.q", 1, true},
+		{"data.a.b", 2, true}, // a column name with a dot
+		{"run.outputs.answer", 3, true},
+		{"run.inputs.q", 4, true},
+		{"run.q", nil, false},
+		{"data.missing", nil, false},
+		{"data", nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := lookupBinding(src, tt.body)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("lookupBinding(%q) = %v, %v; want %v, %v", tt.body, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestConvertInput(t *testing.T) {
+	tests := []struct {
+		v       any
+		typ     flow.ValueType
+		want    string // JSON of the result
+		wantErr bool
+	}{
+		{json.Number("3"), "int", "3", false},
+		{"42", "int", "42", false},
+		{json.Number("2.0"), "int", "2", false},
+		{json.Number("2.5"), "int", "", true},
+		{"x", "int", "", true},
+		{json.Number("3"), "double", "3.0", false},
+		{"1.5", "double", "1.5", false},
+		{"TRUE", "bool", "true", false},
+		{"yes", "bool", "", true},
+		{`[1, "a"]`, "list", `[1,"a"]`, false},
+		{"nope", "list", "", true},
+		{`{"k": 1}`, "object", `{"k":1}`, false},
+		{json.Number("7"), "string", `"7"`, false},
+		{true, "string", `"True"`, false},
+		{nil, "int", "null", false},
+		{"img.png", "image", `"img.png"`, false},
+	}
+	for _, tt := range tests {
+		got, err := convertInput(tt.v, tt.typ)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("convertInput(%#v, %s) err = %v", tt.v, tt.typ, err)
+			continue
+		}
+		if err == nil && jsonOf(got) != tt.want {
+			t.Errorf("convertInput(%#v, %s) = %s, want %s", tt.v, tt.typ, jsonOf(got), tt.want)
+		}
+	}
+}
+
+func TestPyEqual(t *testing.T) {
+	tests := []struct {
+		a, b any
+		want bool
+	}{
+		{json.Number("1"), 1.0, true},
+		{json.Number("1"), "1", false},
+		{true, true, true},
+		{"negative", "negative", true},
+		{nil, nil, true},
+		{nil, false, false},
+		{map[string]any{"a": json.Number("1")}, map[string]any{"a": 1}, true},
+		{[]any{"x"}, []any{"y"}, false},
+	}
+	for _, tt := range tests {
+		if got := pyEqual(tt.a, tt.b); got != tt.want {
+			t.Errorf("pyEqual(%#v, %#v) = %v", tt.a, tt.b, got)
+		}
+	}
+}
+
+func TestPyConnectionSecrets(t *testing.T) {
+	pc := pyConnection("c", map[string]string{"type": "Custom", "a": "1", "k": "s", "__secret_keys__": "k, missing"})
+	if pc.Type != "Custom" || pc.Values["a"] != "1" || len(pc.Values) != 2 || len(pc.SecretKeys) != 1 || pc.SecretKeys[0] != "k" {
+		t.Errorf("pyConnection = %+v", pc)
+	}
+}
