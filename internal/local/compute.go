@@ -177,14 +177,29 @@ func (s *Sessions) sessionsOn(compute, except string) ([]*record, error) {
 	return out, nil
 }
 
+// errComputeBusy says the compute lock was not free and wait was false.
+var errComputeBusy = errors.New("the compute instance is busy")
+
 // remove deletes a locked session; a compute instance left without
 // sessions is released with it (local instances exist for their sessions).
-func (s *Sessions) remove(ctx context.Context, rec *record) error {
+// Without wait it gives up (errComputeBusy) rather than wait behind
+// another process working on the compute instance.
+func (s *Sessions) remove(ctx context.Context, rec *record, wait bool) error {
 	id := rec.Spec.ID
 	if rec.ComputeType != workspace.ComputeComputeInstance || rec.Compute == "" {
 		return s.removeSessionDir(id)
 	}
-	lk, err := s.st.Lock(ctx, store.Computes, rec.Compute)
+	var lk *store.Lock
+	var err error
+	if wait {
+		lk, err = s.st.Lock(ctx, store.Computes, rec.Compute)
+	} else {
+		var ok bool
+		lk, ok, err = s.st.TryLock(store.Computes, rec.Compute)
+		if err == nil && !ok {
+			err = errComputeBusy
+		}
+	}
 	if err != nil {
 		return err
 	}

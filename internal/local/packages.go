@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -88,7 +89,13 @@ func (s *Sessions) Install(ctx context.Context, id string, requirements []string
 		release, rec.Env = rel, env
 	}
 	defer release()
-	if err := s.install(ctx, rec, requirements, lg, rep); err != nil {
+	rec.InstallPID = os.Getpid()
+	if err := s.save(rec); err != nil {
+		return nil, err
+	}
+	err = s.install(ctx, rec, requirements, lg, rep)
+	rec.InstallPID = 0
+	if err != nil {
 		rec.Message = "the last package install failed: " + firstLine(errText(err)) + " (log: " + lg.path + ")"
 		_ = s.save(rec)
 		return nil, err

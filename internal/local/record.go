@@ -25,6 +25,10 @@ type record struct {
 	StartedAt time.Time `json:"started_at,omitzero"`
 	// Op is what the Starting state is doing: opStart or opReset.
 	Op string `json:"op,omitempty"`
+	// InstallPID is set while `packages install` runs pip in a running
+	// session; left set, the installer died and the environment may be
+	// half-installed.
+	InstallPID int `json:"install_pid,omitempty"`
 
 	ComputeType     string             `json:"compute_type"`
 	Compute         string             `json:"compute,omitempty"`

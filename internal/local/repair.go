@@ -103,6 +103,21 @@ func (s *Sessions) maintainSession(ctx context.Context, id string, m *Maintenanc
 			}
 		})
 	default:
+		if rec.InstallPID != 0 {
+			s.withTryLock(store.Sessions, id, func() {
+				// The installer holds the lock while pip runs; a free lock
+				// means it died with pip half done.
+				rec, err := s.load(id)
+				if err != nil || rec.InstallPID == 0 {
+					return
+				}
+				rec.Message = fmt.Sprintf("a package install (pid %d) was interrupted and may have left the environment incomplete; run `pfz packages install` again, or `pfz session reset %s`", rec.InstallPID, id)
+				rec.InstallPID = 0
+				if s.save(rec) == nil {
+					m.Repaired = append(m.Repaired, "session "+id)
+				}
+			})
+		}
 		if now.Before(rec.expiresAt()) {
 			return
 		}
@@ -116,7 +131,7 @@ func (s *Sessions) maintainSession(ctx context.Context, id string, m *Maintenanc
 				return // a run holds it: it is not idle
 			}
 			defer use.Unlock()
-			if s.remove(ctx, rec) == nil {
+			if s.remove(ctx, rec, false) == nil {
 				m.Expired = append(m.Expired, id)
 			}
 		})

@@ -344,7 +344,7 @@ func (s *Sessions) Stop(ctx context.Context, id string) error {
 		return err
 	}
 	defer use.Unlock()
-	return s.remove(ctx, rec)
+	return s.remove(ctx, rec, true)
 }
 
 // Python returns the interpreter of a running session and the limits its

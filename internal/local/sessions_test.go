@@ -765,3 +765,23 @@ func FuzzRequirementName(f *testing.F) {
 		}
 	})
 }
+
+func TestRepairInterruptedInstall(t *testing.T) {
+	s, _, _ := newTest(t)
+	mustStart(t, s, testSpec(""))
+	rec, _ := s.load(testID)
+	rec.InstallPID = math.MaxInt32
+	if err := s.save(rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(context.Background(), testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != workspace.SessionRunning || !strings.Contains(got.Message, "was interrupted") || !strings.Contains(got.Message, "pfz session reset "+testID) {
+		t.Errorf("after an interrupted install: %s %q", got.Status, got.Message)
+	}
+	if rec, _ := s.load(testID); rec.InstallPID != 0 {
+		t.Error("the install marker stayed")
+	}
+}
