@@ -287,3 +287,49 @@ func TestPoolUsesRealPromptflowFirst(t *testing.T) {
 		t.Fatalf("res=%+v err=%v", res, err)
 	}
 }
+
+func TestPoolClassAndPackageTools(t *testing.T) {
+	py := testPython(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"cls.py": `from promptflow import ToolProvider, tool
+
+
+class Greeter(ToolProvider):
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.calls = 0
+
+    @tool
+    def greet(self, name: str) -> str:
+        self.calls += 1
+        return "%s %s #%d" % (self.prefix, name, self.calls)
+`})
+	p, err := NewPool(context.Background(), PoolConfig{Python: py, Dir: dir, Env: os.Environ(), RuntimeDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	info, terr, err := p.Inspect(context.Background(), ToolSource{Path: "cls.py"})
+	if err != nil || terr != nil {
+		t.Fatal(err, terr)
+	}
+	if info.Class != "Greeter" || info.Function != "greet" || len(info.InitParams) != 1 || info.InitParams[0].Name != "prefix" {
+		t.Errorf("inspect = %+v", info)
+	}
+	// The instance is made once per init arguments and kept.
+	for i, want := range []string{"hi ada #1", "hi bob #2"} {
+		res, err := p.Call(context.Background(), CallRequest{Source: ToolSource{Path: "cls.py"},
+			Inputs: map[string]any{"prefix": "hi", "name": []string{"ada", "bob"}[i]}})
+		if err != nil || res.Error != nil || res.Output != want {
+			t.Fatalf("call %d: %+v %v", i, res, err)
+		}
+	}
+	res, err := p.Call(context.Background(), CallRequest{Source: ToolSource{Tool: "json.dumps"}, Inputs: map[string]any{"obj": []any{1, "a"}}})
+	if err != nil || res.Error != nil || res.Output != `[1, "a"]` {
+		t.Fatalf("package tool: %+v %v", res, err)
+	}
+	res, err = p.Call(context.Background(), CallRequest{Source: ToolSource{Tool: "no_such_pkg_zz.tool"}})
+	if err != nil || res.Error == nil || !strings.Contains(res.Error.Message, "is not found in the current environment") {
+		t.Fatalf("missing package tool: %+v %v", res, err)
+	}
+}
