@@ -328,6 +328,9 @@ type ConnectionStore interface {
 // Connection is a named set of settings a flow node uses (an API base, a key).
 // Secrets are never printed: stores return them masked.
 type Connection struct {
+	// File, on Create only, is a connection YAML to read; the other fields
+	// then override its values.
+	File    string            `json:"-" yaml:"-"`
 	Name    string            `json:"name" yaml:"name"`
 	Type    string            `json:"type" yaml:"type"`
 	Configs map[string]string `json:"configs,omitempty" yaml:"configs,omitempty"`

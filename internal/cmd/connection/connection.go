@@ -64,19 +64,24 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	opts := &CreateOptions{common: commonFrom(f)}
 	var set, secrets []string
 	cmd := &cobra.Command{
-		Use:   "create -n NAME --type TYPE --set KEY=VALUE... [--secret KEY=VALUE...]",
+		Use:   "create (-f FILE | -n NAME --type TYPE) [--set KEY=VALUE...] [--secret KEY=VALUE...]",
 		Short: "Create or replace a connection",
-		Long: `Create or replace a connection. --set gives its settings (api_base,
-api_version, ...) and --secret its secrets (api_key), each as KEY=VALUE.`,
-		Example: `  pfz connection create -n my_aoai --type azure_open_ai \
+		Long: `Create or replace a connection, from a connection YAML file (-f, the format
+prompt flow's pf uses) or from flags. --set gives settings (api_base,
+api_version, ...) and --secret secrets (api_key), each as KEY=VALUE; with -f
+they override the file's values, as does -n.`,
+		Example: `  pfz connection create -f azure_openai.yaml --secret api_key=$AOAI_KEY
+  pfz connection create -n my_aoai --type azure_open_ai \
     --set api_base=https://x.openai.azure.com api_version=2024-02-01 --secret api_key=$AOAI_KEY`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := cmdutil.RequireFlag(c, "name", opts.Connection.Name); err != nil {
-				return err
-			}
-			if err := cmdutil.RequireFlag(c, "type", opts.Connection.Type); err != nil {
-				return err
+			if opts.Connection.File == "" {
+				if err := cmdutil.RequireFlag(c, "name", opts.Connection.Name); err != nil {
+					return err
+				}
+				if err := cmdutil.RequireFlag(c, "type", opts.Connection.Type); err != nil {
+					return err
+				}
 			}
 			kv, err := cmdutil.ParseKeyValues("--set", set)
 			if err != nil {
@@ -105,8 +110,9 @@ api_version, ...) and --secret its secrets (api_key), each as KEY=VALUE.`,
 			return p.Print(conn, func(t *cmdutil.Table) { connTable(t, conn) })
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Connection.Name, "name", "n", "", "connection `NAME` (required)")
-	cmd.Flags().StringVar(&opts.Connection.Type, "type", "", "connection `TYPE`, e.g. azure_open_ai, open_ai, custom (required)")
+	cmd.Flags().StringVarP(&opts.Connection.File, "file", "f", "", "connection YAML `FILE`")
+	cmd.Flags().StringVarP(&opts.Connection.Name, "name", "n", "", "connection `NAME` (required without -f)")
+	cmd.Flags().StringVar(&opts.Connection.Type, "type", "", "connection `TYPE`, e.g. azure_open_ai, open_ai, custom (required without -f)")
 	cmd.Flags().StringArrayVar(&set, "set", nil, "settings as `KEY=VALUE`...")
 	cmd.Flags().StringArrayVar(&secrets, "secret", nil, "secrets as `KEY=VALUE`... (never printed)")
 	cmdutil.MarkNargs(cmd, "set", false)
