@@ -542,3 +542,14 @@ func TestRunCreateSubmitAndStream(t *testing.T) {
 	e.ws.RunByName["r3"] = run
 	e.run("run", "create", "-f", "run.yml", "-n", "r3", "--stream").expect(t, 1, nil, []string{"run r3 failed: bad line"})
 }
+
+func TestVerbose(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	e.cd(e.copyFlow("hello"))
+	e.run("session", "start", "--verbose").expect(t, 0, nil, []string{"using the local target (default: no workspace is configured)", "session " + e.ws.Started[0].ID + " for flow"})
+	r := e.run("session", "show")
+	if strings.Contains(r.stderr, "using the") {
+		t.Errorf("verbose lines without --verbose:\n%s", r.stderr)
+	}
+}

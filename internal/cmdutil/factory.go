@@ -143,6 +143,13 @@ func New(o FactoryOptions) *Factory {
 	return f
 }
 
+// Verbosef writes a line to stderr with --verbose or --debug.
+func (f *Factory) Verbosef(format string, args ...any) {
+	if f.Global.Verbose || f.Global.Debug {
+		Infof(f.IOStreams, format, args...)
+	}
+}
+
 func notAvailable(what, msg string) *fault.Error {
 	return fault.New(fault.Unsupported, "%s", msg).
 		WithHint("%s will come in a later release; see `pfz help` for what works today", what)
@@ -227,6 +234,8 @@ func memoWorkspace(f *Factory) func(ctx context.Context) (workspace.Workspace, e
 		if err != nil {
 			return nil, err
 		}
+		v, _ := cfg.Get(config.KeyTarget)
+		f.Verbosef("using the %s target (%s: %s)", cfg.Target, v.Source, v.Origin)
 		ws = w
 		return ws, nil
 	}

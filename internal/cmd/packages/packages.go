@@ -39,13 +39,14 @@ type common struct {
 	UserAlias func(context.Context) (string, error)
 	Printer   func() (*cmdutil.Printer, error)
 	Debug     func() bool
+	Verbosef  func(format string, args ...any)
 	FlowDir   string
 }
 
 func commonFrom(f *cmdutil.Factory) common {
 	return common{
 		IO: f.IOStreams, Workspace: f.Workspace, UserAlias: f.UserAlias, Printer: f.Printer,
-		Debug: func() bool { return f.Global.Debug },
+		Debug: func() bool { return f.Global.Debug }, Verbosef: f.Verbosef,
 	}
 }
 
@@ -61,6 +62,8 @@ func (c common) resolve(ctx context.Context) (*flowsession.Resolved, error) {
 	for _, d := range r.Diagnostics {
 		fmt.Fprintln(c.IO.ErrOut, cmdutil.FormatDiagnostic(c.IO.ColorScheme(), d))
 	}
+	c.Verbosef("session %s for flow %s (user %s, lineage %s, environment %s)",
+		r.Spec.ID, r.Flow.Dir, r.Spec.UserAlias, r.Spec.LineageID, r.Spec.EnvHash)
 	return r, nil
 }
 
