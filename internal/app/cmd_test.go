@@ -97,6 +97,7 @@ func TestConfigCommands(t *testing.T) {
 	e.workDir = proj
 
 	e.run("config", "set", "resource_group", "rg-file").expect(t, 0, []string{}, []string{"set resource_group"})
+	e.run("config", "set", "cloud", "azurecloud", "-o", "json").expect(t, 0, []string{`"key": "cloud"`, `"value": "AzureCloud"`}, nil)
 	e.vars["PFZ_WORKSPACE_NAME"] = "ws-env"
 	r := e.run("config", "list", "--sources", "-o", "json", "--subscription", "sub-flag")
 	r.expect(t, 0, nil, []string{})
@@ -113,7 +114,7 @@ func TestConfigCommands(t *testing.T) {
 		"resource_group": {"rg-file", "config-file"},
 		"workspace_name": {"ws-env", "env"},
 		"target":         {"azureml", "default"},
-		"cloud":          {"AzureCloud", "default"},
+		"cloud":          {"AzureCloud", "config-file"},
 	}
 	for k, w := range want {
 		if got[k].Value != w[0] || string(got[k].Source) != w[1] {

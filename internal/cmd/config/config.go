@@ -5,6 +5,7 @@ package configcmd
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,17 +46,37 @@ func keyList() string {
 	return b.String()
 }
 
-// SetOptions are the inputs of `config set`.
+// SetOptions are the inputs of `config set` and `config unset`.
 type SetOptions struct {
-	IO    *iostreams.IOStreams
-	Dir   string
-	Key   string
-	Value string
+	IO      *iostreams.IOStreams
+	Printer func() (*cmdutil.Printer, error)
+	Dir     string
+	Key     string
+	Value   string
+}
+
+// changeResult is what `config set|unset -o json` prints.
+type changeResult struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	File  string `json:"file"`
+	Unset bool   `json:"unset,omitempty"`
+}
+
+// report says what changed: a line on stderr, and the change as a document
+// with -o json/yaml. A config file too broken to load leaves only the line.
+func report(opts *SetOptions, res changeResult, line string) error {
+	cmdutil.Infof(opts.IO, "%s", line)
+	p, err := opts.Printer()
+	if err != nil || p.IsTable() {
+		return nil
+	}
+	return p.Print(res, nil)
 }
 
 // NewCmdSet returns `config set`.
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IOStreams}
+	opts := &SetOptions{IO: f.IOStreams, Printer: f.Printer}
 	return &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Write a setting to the config file",
@@ -75,15 +96,16 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error
 			if err != nil {
 				return err
 			}
-			cmdutil.Infof(opts.IO, "set %s to %q in %s", opts.Key, canon, opts.Dir)
-			return nil
+			file := filepath.Join(opts.Dir, "config.yaml")
+			return report(opts, changeResult{Key: opts.Key, Value: canon, File: file},
+				fmt.Sprintf("set %s to %q in %s", opts.Key, canon, file))
 		},
 	}
 }
 
 // NewCmdUnset returns `config unset`.
 func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IOStreams}
+	opts := &SetOptions{IO: f.IOStreams, Printer: f.Printer}
 	return &cobra.Command{
 		Use:     "unset KEY",
 		Short:   "Remove a setting from the config file",
@@ -98,8 +120,9 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *SetOptions) err
 			if err := config.Unset(opts.Dir, opts.Key); err != nil {
 				return err
 			}
-			cmdutil.Infof(opts.IO, "removed %s from %s", opts.Key, opts.Dir)
-			return nil
+			file := filepath.Join(opts.Dir, "config.yaml")
+			return report(opts, changeResult{Key: opts.Key, File: file, Unset: true},
+				fmt.Sprintf("removed %s from %s", opts.Key, file))
 		},
 	}
 }

@@ -229,6 +229,9 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *NameOptions) e
 				return err
 			}
 			cmdutil.Infof(opts.IO, "deleted connection %s", opts.Name)
+			if p, err := opts.Printer(); err == nil && !p.IsTable() {
+				return p.Print(map[string]any{"name": opts.Name, "deleted": true}, nil)
+			}
 			return nil
 		},
 	}

@@ -1,0 +1,122 @@
+package run
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+
+	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/runspec"
+)
+
+// parseCreate runs `run create ARGS` through the same argument handling as
+// pfz (nargs expansion, prefix matching) and returns the options it built.
+func parseCreate(t *testing.T, args ...string) (*CreateOptions, error) {
+	t.Helper()
+	ios, _, _, _ := iostreams.Test()
+	f := cmdutil.New(cmdutil.FactoryOptions{IO: ios})
+	var got *CreateOptions
+	create := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil })
+	cmdutil.AllowFlagPrefixes(create)
+	root := &cobra.Command{Use: "pfz", SilenceErrors: true, SilenceUsage: true}
+	group := &cobra.Command{Use: "run"}
+	group.AddCommand(create)
+	root.AddCommand(group)
+	cmdutil.EnableFlagPrefixes(root)
+	root.SetArgs(cmdutil.ExpandNargs(root, append([]string{"run", "create"}, args...)))
+	err := root.Execute()
+	return got, err
+}
+
+func TestNewCmdCreate(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		flags  runspec.Flags
+		check  func(*testing.T, *CreateOptions)
+		hasErr bool
+	}{
+		{
+			name:  "file with nargs lists",
+			args:  []string{"-f", "run.yml", "--column-mapping", "a=${data.a}", "b=1", "--connections", "n.connection=c", "n.deployment_name=d", "--set", "x=1"},
+			flags: runspec.Flags{File: "run.yml", ColumnMapping: []string{"a=${data.a}", "b=1"}, Connections: []string{"n.connection=c", "n.deployment_name=d"}, Set: []string{"x=1"}},
+		},
+		{
+			name:  "bare environment variables load the nearest .env",
+			args:  []string{"--flow", ".", "--data", "d.jsonl", "--environment-variables", "-s"},
+			flags: runspec.Flags{Flow: ".", Data: "d.jsonl", EnvironmentVariablesGiven: true},
+			check: func(t *testing.T, o *CreateOptions) {
+				if !o.Stream || o.StreamTimeout != 600*time.Second {
+					t.Errorf("stream %v timeout %v", o.Stream, o.StreamTimeout)
+				}
+			},
+		},
+		{
+			name:  "--env alias with files and pairs",
+			args:  []string{"--flow", "f", "--env", "A=1", "prod.env", "--init", "k=v"},
+			flags: runspec.Flags{Flow: "f", EnvironmentVariables: []string{"A=1", "prod.env"}, EnvironmentVariablesGiven: true, Init: []string{"k=v"}},
+		},
+		{
+			name: "pfz settings and hidden pfazure flags",
+			args: []string{"--resume-from", "r", "-n", "r2", "--vm-size", "Standard_E4ds_v4", "--identity", "managed", "--idle-time", "2h",
+				"--runtime", "my-rt", "--reset-runtime", "--line-timeout", "90", "--dry-run", "--display-name", "d", "--tags", "a=b"},
+			flags: runspec.Flags{ResumeFrom: "r", Name: "r2", InstanceType: "Standard_E4ds_v4", Identity: "managed", IdleTime: "2h",
+				Runtime: "my-rt", DisplayName: "d", Tags: []string{"a=b"}},
+			check: func(t *testing.T, o *CreateOptions) {
+				if !o.ResetRuntime || !o.DryRun || o.LineTimeout != 90*time.Second {
+					t.Errorf("options %+v", o)
+				}
+			},
+		},
+		{name: "timeout needs stream", args: []string{"-f", "x", "--timeout", "10"}, hasErr: true},
+		{name: "bad line timeout", args: []string{"-f", "x", "--line-timeout", "soon"}, hasErr: true},
+		{name: "no positional arguments", args: []string{"-f", "x", "stray"}, hasErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseCreate(t, tt.args...)
+			if tt.hasErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.flags, o.Flags); diff != "" {
+				t.Errorf("flags (-want +got):\n%s", diff)
+			}
+			if tt.check != nil {
+				tt.check(t, o)
+			}
+		})
+	}
+}
+
+func TestParseUpdate(t *testing.T) {
+	upd, err := parseUpdate([]string{"display_name=x", "tags.a=1", "tags.b=2", "description="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *upd.DisplayName != "x" || *upd.Description != "" || upd.Tags["a"] != "1" || upd.Tags["b"] != "2" || upd.Archived != nil {
+		t.Errorf("%+v", upd)
+	}
+	for _, bad := range [][]string{nil, {"tags.=x"}, {"name=x"}, {"display_name=a", "display_name=b"}, {"novalue"}} {
+		if _, err := parseUpdate(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestSecretMasking(t *testing.T) {
+	got := masked(map[string]string{"OPENAI_API_KEY": "sk", "AZURE_CLIENT_SECRET": "s", "api_base": "https://x", "TOKEN": "", "MY_PASSWORD": "p"})
+	want := map[string]string{"OPENAI_API_KEY": "***", "AZURE_CLIENT_SECRET": "***", "api_base": "https://x", "TOKEN": "", "MY_PASSWORD": "***"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
