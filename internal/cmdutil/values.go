@@ -1,9 +1,6 @@
 package cmdutil
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -55,27 +52,6 @@ func KeyValueMap(kvs []KV) map[string]string {
 	return m
 }
 
-// NestedKeyValues turns NODE.KEY=VALUE pairs into {node: {key: value}}, as
-// pfazure does for --connections.
-func NestedKeyValues(flag string, kvs []KV) (map[string]map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	out := map[string]map[string]string{}
-	for _, kv := range kvs {
-		node, key, ok := strings.Cut(kv.Key, ".")
-		if !ok || node == "" || key == "" {
-			return nil, fault.New(fault.Usage, "%s expects NODE.KEY=VALUE, got %q", flag, kv.Key+"="+kv.Value).
-				WithHint("e.g. %s classify.connection=my_aoai classify.deployment_name=gpt-4o", flag)
-		}
-		if out[node] == nil {
-			out[node] = map[string]string{}
-		}
-		out[node][key] = kv.Value
-	}
-	return out, nil
-}
-
 // ParseIdentity reads --identity: user (the default), managed (the
 // workspace's primary user-assigned identity) or managed:CLIENT_ID.
 func ParseIdentity(s string) (workspace.Identity, error) {
@@ -115,83 +91,6 @@ func ParseDuration(flag, s string) (time.Duration, error) {
 		return 0, fault.New(fault.Usage, "%s must be positive, got %s", flag, s)
 	}
 	return d, nil
-}
-
-// ParseDotenv reads KEY=VALUE lines: blank lines and # comments are skipped,
-// an "export " prefix is allowed, values may be single-quoted (literal) or
-// double-quoted (with \n, \t, \" and \\ escapes), and unquoted values end
-// at " #".
-func ParseDotenv(name string, data []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if line == 1 {
-			s = strings.TrimPrefix(s, "\ufeff")
-		}
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		s = strings.TrimPrefix(s, "export ")
-		k, v, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fault.New(fault.Validation, "%s:%d: expected KEY=VALUE", name, line)
-		}
-		v = strings.TrimSpace(v)
-		switch {
-		case strings.HasPrefix(v, `"`):
-			val, err := unquoteDouble(v)
-			if err != nil {
-				return nil, fault.New(fault.Validation, "%s:%d: %v", name, line, err)
-			}
-			v = val
-		case strings.HasPrefix(v, "'"):
-			end := strings.IndexByte(v[1:], '\'')
-			if end < 0 {
-				return nil, fault.New(fault.Validation, "%s:%d: unterminated single quote", name, line)
-			}
-			v = v[1 : end+1]
-		default:
-			if i := strings.Index(v, " #"); i >= 0 {
-				v = strings.TrimSpace(v[:i])
-			}
-		}
-		out[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fault.Wrap(fault.Validation, err, "cannot read %s", name)
-	}
-	return out, nil
-}
-
-func unquoteDouble(v string) (string, error) {
-	var b strings.Builder
-	for i := 1; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '"':
-			return b.String(), nil
-		case c == '\\' && i+1 < len(v):
-			i++
-			switch v[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			default:
-				b.WriteByte(v[i])
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", fmt.Errorf("unterminated double quote")
 }
 
 // ParseSeconds reads a timeout given as whole seconds (pfazure's spelling,

@@ -46,20 +46,6 @@ func TestParseKeyValues(t *testing.T) {
 	}
 }
 
-func TestNestedKeyValues(t *testing.T) {
-	got, err := NestedKeyValues("--connections", []KV{{"n.connection", "c"}, {"n.deployment_name", "d"}, {"m.model", "x.y"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]map[string]string{"n": {"connection": "c", "deployment_name": "d"}, "m": {"model": "x.y"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Error(diff)
-	}
-	if _, err := NestedKeyValues("--connections", []KV{{"flat", "c"}}); fault.KindOf(err) != fault.Usage {
-		t.Errorf("flat key: %v", err)
-	}
-}
-
 func TestParseIdentity(t *testing.T) {
 	tests := []struct {
 		in      string
@@ -106,23 +92,6 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestParseDotenv(t *testing.T) {
-	in := "\ufeff# comment\n\nexport A=1\nB = two words # note\nC=\"x\\ny\"\nD='lit\\n'\nE=\n"
-	got, err := ParseDotenv(".env", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"A": "1", "B": "two words", "C": "x\ny", "D": `lit\n`, "E": ""}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Error(diff)
-	}
-	for _, bad := range []string{"NOEQUALS\n", "A=\"open\n", "A='open\n", "two words=1\n"} {
-		if _, err := ParseDotenv(".env", []byte(bad)); fault.KindOf(err) != fault.Validation {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-}
-
 func FuzzParseKeyValues(f *testing.F) {
 	for _, s := range []string{"a=b", `"a=b"`, "'x'", "=", "a==b", `k="v'`} {
 		f.Add(s)
@@ -151,30 +120,30 @@ func FuzzParseIdentity(f *testing.F) {
 }
 
 func FuzzParseDuration(f *testing.F) {
-	for _, s := range []string{"1h", "90", "1.5h", "-3m", "0"} {
+	for _, s := range []string{"1h", "90", "1.5h", "-3m", "0", "600", "1e3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseDuration("--timeout", s)
+		d, err := ParseDuration("--idle-time", s)
 		if err == nil && d <= 0 {
-			t.Fatalf("%q gave %v", s, d)
+			t.Fatalf("ParseDuration(%q) gave %v", s, d)
+		}
+		d, err = ParseSeconds("--timeout", s)
+		if err == nil && d <= 0 {
+			t.Fatalf("ParseSeconds(%q) gave %v", s, d)
 		}
 	})
 }
 
-func FuzzParseDotenv(f *testing.F) {
-	for _, s := range []string{"A=1\n", "export B=\"x\\\"y\"\n", "# c\nC='z'", "D=1 # x", "\"", "=\n"} {
-		f.Add([]byte(s))
+func TestParseSeconds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"600": 600 * time.Second, "10m": 10 * time.Minute, " 5 ": 5 * time.Second} {
+		if got, err := ParseSeconds("--timeout", in); err != nil || got != want {
+			t.Errorf("%q: %v, %v", in, got, err)
+		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseDotenv("f.env", data)
-		if err != nil {
-			return
+	for _, bad := range []string{"0", "-1", "soon", "", "0s"} {
+		if _, err := ParseSeconds("--timeout", bad); fault.KindOf(err) != fault.Usage {
+			t.Errorf("%q: %v", bad, err)
 		}
-		for k := range m {
-			if k == "" {
-				t.Fatalf("empty key from %q", data)
-			}
-		}
-	})
+	}
 }

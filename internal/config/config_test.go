@@ -274,3 +274,25 @@ func TestEveryKeyHasAnEnvName(t *testing.T) {
 		t.Error(EnvName("auth.mode"))
 	}
 }
+
+// Normalizing is idempotent: a canonical value stays what it is, so
+// `config set` writes what `config list` shows.
+func FuzzNormalize(f *testing.F) {
+	for _, k := range Keys() {
+		f.Add(k.Name, "x")
+	}
+	f.Add("cloud", "azurechinacloud")
+	f.Add("blob_endpoint", "http://127.0.0.1:10000/{account}")
+	f.Add("arm_endpoint", "https://management.azure.com/")
+	f.Add("output", " JSON ")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		canon, err := Normalize(key, value)
+		if err != nil {
+			return
+		}
+		again, err := Normalize(key, canon)
+		if err != nil || again != canon {
+			t.Fatalf("Normalize(%q, %q) = %q, then %q, %v", key, value, canon, again, err)
+		}
+	})
+}
