@@ -47,7 +47,9 @@ type GlobalFlags struct {
 //
 // Dependency order: IOStreams, Getenv and WorkDir are plain values; Config
 // reads Getenv, WorkDir and Global; Workspace reads Config and Backends;
-// UserAlias reads Config.
+// Credential reads Config and Getenv; AuthStatus reads Credential; UserAlias
+// reads Config, and AuthStatus on azureml. Each may be replaced (tests, the
+// backend wiring) before the command runs.
 type Factory struct {
 	AppVersion     string
 	ExecutableName string
