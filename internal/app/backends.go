@@ -1,24 +1,65 @@
 package app
 
 import (
+	"context"
+	"io"
+	"path/filepath"
+
+	"github.com/pfz-cli/pfz/internal/azureml"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/config"
+	"github.com/pfz-cli/pfz/internal/connection"
+	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
-// registerBackends is where the targets plug in: one entry per target name
-// (workspace.TargetLocal, workspace.TargetAzureML) in f.Backends, each a
-// cmdutil.Backend that opens a workspace.Workspace from the effective
-// configuration. It may close over f for shared dependencies, e.g.
-//
-//	f.Backends[workspace.TargetAzureML] = func(ctx context.Context, cfg *config.Config) (workspace.Workspace, error) {
-//		cred, _, err := f.Credential()
-//		if err != nil {
-//			return nil, err
-//		}
-//		return azureml.Open(ctx, cfg, cred)
-//	}
-//
-// A target without an entry fails with fault.Unsupported (exit code 1),
-// saying the target is not available in this build.
+// registerBackends is where the targets plug in: one entry per target name in
+// f.Backends, each opening a workspace.Workspace from the effective
+// configuration. Tests replace entries through Options.Setup.
 func registerBackends(f *cmdutil.Factory) {
-	_ = f
+	f.Backends[workspace.TargetAzureML] = func(ctx context.Context, cfg *config.Config) (workspace.Workspace, error) {
+		if err := cfg.RequireWorkspace(); err != nil {
+			return nil, err
+		}
+		cred, _, err := f.Credential()
+		if err != nil {
+			return nil, err
+		}
+		return azureml.New(ctx, azureml.Options{
+			Subscription:    cfg.Subscription,
+			ResourceGroup:   cfg.ResourceGroup,
+			Workspace:       cfg.WorkspaceName,
+			Cloud:           cfg.Cloud,
+			ARMEndpoint:     cfg.ARMEndpoint,
+			ServiceEndpoint: cfg.ServiceEndpoint,
+			BlobEndpoint:    cfg.BlobEndpoint,
+			Credential:      cred,
+			CacheDir:        filepath.Join(cfg.Home, "azureml"),
+			CACertFile:      f.Getenv("SSL_CERT_FILE"),
+			UserAgent:       "pfz/" + f.Build.Version,
+			Now:             f.Now,
+			Debug:           debugWriter(f),
+		})
+	}
+	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		// Connections live in the local store on both targets: pfazure has no
+		// connection commands, and local runs resolve nodes' connections here.
+		return &connStore{
+			store:   connection.NewStore(cfg.Home),
+			workDir: f.WorkDir,
+			lookup:  func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" },
+		}, nil
+	}
+}
+
+// debugWriter is where backends log requests with --debug (secrets redacted
+// by the backend), else nowhere.
+func debugWriter(f *cmdutil.Factory) io.Writer {
+	if f.Global.Debug {
+		return f.IOStreams.ErrOut
+	}
+	return nil
 }

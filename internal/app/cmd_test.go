@@ -81,7 +81,25 @@ func TestNotYetAvailable(t *testing.T) {
 	e := newEnv(t)
 	e.setup = func(f *cmdutil.Factory) { delete(f.Backends, workspace.TargetLocal) }
 	e.run("run", "show", "-n", "x").expect(t, 1, []string{}, []string{"error: the local target is not available in this build yet", "hint: "})
-	e.run("connection", "list").expect(t, 1, []string{}, []string{"not available in this build yet"})
+}
+
+func TestConnectionCommands(t *testing.T) {
+	e := newEnv(t)
+	e.run("connection", "list", "-o", "json").expect(t, 0, []string{"[]"}, []string{})
+	e.run("connection", "create", "-n", "aoai", "--type", "azure_open_ai",
+		"--set", "api_base=https://x.openai.azure.com", "api_version=2024-02-01",
+		"--secret", "api_key=sk-very-secret-value").
+		expect(t, 0, []string{"aoai", "https://x.openai.azure.com", "******"}, []string{})
+	r := e.run("connection", "show", "-n", "aoai", "-o", "json")
+	r.expect(t, 0, []string{`"api_key": "******"`, `"api_base": "https://x.openai.azure.com"`}, []string{})
+	if strings.Contains(r.stdout+r.stderr, "sk-very-secret-value") {
+		t.Fatalf("secret printed:\n%s%s", r.stdout, r.stderr)
+	}
+	e.run("connection", "create", "-n", "bad", "--type", "azure_open_ai", "--set", "nope=1").
+		expect(t, 2, []string{}, []string{`"nope" is not a setting`, "hint: "})
+	e.run("connection", "list").expect(t, 0, []string{"aoai", "azure_open_ai"}, []string{})
+	e.run("connection", "delete", "-n", "aoai", "--yes").expect(t, 0, nil, nil)
+	e.run("connection", "show", "-n", "aoai").expect(t, 1, []string{}, []string{"aoai"})
 }
 
 func TestConfigCommands(t *testing.T) {

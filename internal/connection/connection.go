@@ -358,3 +358,37 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Set sets a strong-type key (api_base, api_key, …) and reports whether the
+// key is one; for a custom connection every key is a config.
+func (c *Connection) Set(key, value string) bool {
+	if c.Type == TypeCustom {
+		if c.Configs == nil {
+			c.Configs = map[string]string{}
+		}
+		c.Configs[key] = value
+		return true
+	}
+	p := c.field(key)
+	if p == nil || key == "name" || key == "type" || key == "$schema" {
+		return false
+	}
+	*p = value
+	return true
+}
+
+// SetSecret sets a secret: api_key on strong types, a secret on custom ones.
+func (c *Connection) SetSecret(key, value string) bool {
+	if c.Type == TypeCustom {
+		if c.Secrets == nil {
+			c.Secrets = map[string]string{}
+		}
+		c.Secrets[key] = value
+		return true
+	}
+	if key != "api_key" {
+		return false
+	}
+	c.APIKey = value
+	return true
+}
