@@ -47,6 +47,9 @@ type Options struct {
 	Getenv  func(string) string
 	WorkDir string
 	Now     func() time.Time
+	// Environ is the environment of child processes (python workers, pip,
+	// a detached session builder); nil is the process's own.
+	Environ []string
 	// Setup adjusts the Factory before the command runs: tests register
 	// fake backends here.
 	Setup func(*cmdutil.Factory)
@@ -57,7 +60,15 @@ func Run(ctx context.Context, o Options) (code int) {
 	f := cmdutil.New(cmdutil.FactoryOptions{
 		Build: buildInfo(), IO: o.IO, Getenv: o.Getenv, WorkDir: o.WorkDir, Now: o.Now,
 	})
+	environ := o.Environ
+	if environ == nil {
+		environ = config.OSEnviron()
+	}
 	registerBackends(f)
+	registerLocal(f, environ)
+	if len(o.Args) > 0 && o.Args[0] == buildSessionCmd {
+		return runSessionBuild(ctx, f, environ, o.Args[1:])
+	}
 	if o.Setup != nil {
 		o.Setup(f)
 	}

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"io"
+
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -10,6 +12,12 @@ import (
 // when the work ends.
 type Reporter struct {
 	p *iostreams.Progress
+	// Logs, when set, receives log events (a run's log as it is written, or
+	// an installer's output with --debug); otherwise they go to stderr.
+	Logs io.Writer
+	// DropLogs discards log events when Logs is nil: progress only.
+	DropLogs bool
+	logged   bool
 }
 
 var _ workspace.Reporter = (*Reporter)(nil)
@@ -29,13 +37,22 @@ func (r *Reporter) Report(e workspace.Event) {
 	case workspace.EventBytes:
 		r.p.Count("bytes", e.Done, e.Failed, e.Total)
 	case workspace.EventLog:
-		r.p.Log(e.Message)
+		switch {
+		case r.Logs != nil:
+			r.p.Print(r.Logs, e.Message)
+			r.logged = true
+		case !r.DropLogs:
+			r.p.Log(e.Message)
+		}
 	default:
 		if e.Message != "" {
 			r.p.Log(e.Message)
 		}
 	}
 }
+
+// Logged reports whether any log event went to Logs.
+func (r *Reporter) Logged() bool { return r.logged }
 
 // Stop clears the spinner or bar.
 func (r *Reporter) Stop() { r.p.Stop() }

@@ -83,6 +83,11 @@ type LoadOptions struct {
 // and passes the function on.
 func OSEnv() func(string) string { return os.Getenv }
 
+// OSEnviron returns the whole process environment, for child processes
+// (python workers, pip, a detached session builder). Only the entry point
+// calls it.
+func OSEnviron() []string { return os.Environ() }
+
 // Load resolves every key through the layers.
 func Load(opts LoadOptions) (*Config, error) {
 	getenv := opts.Getenv

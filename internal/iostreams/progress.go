@@ -2,6 +2,7 @@ package iostreams
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -83,6 +84,7 @@ func (p *Progress) Count(unit string, done, failed, total int64) {
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100 * time.Millisecond),
 			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
 			progressbar.OptionClearOnFinish(),
 		}
 		if unit == "bytes" {
@@ -118,20 +120,24 @@ func (p *Progress) countLineLocked(unit string, done, failed, total int64) {
 	fmt.Fprintln(p.io.ErrOut, line)
 }
 
-// Log prints a line of text without disturbing the spinner or bar.
-func (p *Progress) Log(line string) {
+// Log prints a line of text on stderr without disturbing the spinner or bar.
+func (p *Progress) Log(line string) { p.Print(p.io.ErrOut, line) }
+
+// Print writes a line to w (stdout for a streamed log) without disturbing
+// the spinner or bar on stderr.
+func (p *Progress) Print(w io.Writer, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.spin != nil {
 		p.spin.Stop()
-		fmt.Fprintln(p.io.ErrOut, line)
+		fmt.Fprintln(w, line)
 		p.spin.Start()
 		return
 	}
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
-	fmt.Fprintln(p.io.ErrOut, line)
+	fmt.Fprintln(w, line)
 }
 
 // Stop removes the spinner and bar.

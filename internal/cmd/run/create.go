@@ -173,6 +173,13 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		return err
 	}
 	rep := cmdutil.NewReporter(opts.IO)
+	if opts.Stream {
+		// A target that runs the flow here (local) reports its log as it is
+		// written; it goes where `run stream` would print it.
+		rep.Logs = streamLogWriter(opts.common, p)
+	} else {
+		rep.DropLogs = true
+	}
 	r, err := runs.Submit(ctx, sub, rep)
 	rep.Stop()
 	if err != nil {
@@ -188,6 +195,10 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	}
 	if !opts.Stream {
 		return printRun(p, r)
+	}
+	if rep.Logged() && workspace.IsTerminal(r.Status) {
+		// The log was streamed while the run executed; only the summary is left.
+		return printFinal(opts.common, p, r)
 	}
 	return streamAndPrint(ctx, opts.common, p, runs, r.Name, opts.StreamTimeout, opts.Interval, opts.Now)
 }

@@ -79,16 +79,27 @@ func runStream(ctx context.Context, opts *StreamOptions) error {
 // streamAndPrint follows the run, prints it, and turns its final status into
 // the error that decides the exit code.
 func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time) error {
-	logs := c.IO.Out
-	if !p.IsTable() {
-		logs = c.IO.ErrOut
-	}
 	rep := cmdutil.NewReporter(c.IO)
-	r, err := follow(ctx, runs, name, timeout, interval, now, logs, rep)
+	r, err := follow(ctx, runs, name, timeout, interval, now, streamLogWriter(c, p), rep)
 	rep.Stop()
 	if err != nil {
 		return err
 	}
+	return printFinal(c, p, r)
+}
+
+// streamLogWriter is where a streamed run log goes: stdout for a table, as
+// pfazure prints it, and stderr when stdout carries a JSON or YAML document.
+func streamLogWriter(c common, p *cmdutil.Printer) io.Writer {
+	if p.IsTable() {
+		return c.IO.Out
+	}
+	return c.IO.ErrOut
+}
+
+// printFinal prints the run after its log and turns its final status into
+// the error that decides the exit code.
+func printFinal(c common, p *cmdutil.Printer, r *workspace.Run) error {
 	if p.IsTable() {
 		fmt.Fprintln(c.IO.Out)
 	}
