@@ -226,6 +226,9 @@ func (r *Runs) List(ctx context.Context, opts workspace.ListOptions) ([]workspac
 			continue
 		}
 		if err != nil {
+			if opts.ArchivedOnly {
+				continue // it cannot say whether it is archived
+			}
 			out = append(out, workspace.Run{Name: name, Target: workspace.TargetLocal, Status: workspace.RunFailed,
 				Error: &workspace.RunError{Code: "DamagedRecord", Message: err.Error() + " (" + fault.HintOf(err) + ")"}})
 			continue
