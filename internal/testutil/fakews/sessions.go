@@ -76,6 +76,20 @@ func (s *Server) Session(id string) (SessionState, bool) {
 		Requirements: append([]string(nil), ss.requirements...), Identity: ss.identity, ComputeName: ss.computeName, FromRun: ss.fromRun}, true
 }
 
+// Sessions returns every session the workspace has, by id.
+func (s *Server) Sessions() []SessionState {
+	s.mu.Lock()
+	ids := sortedKeys(s.sessions)
+	s.mu.Unlock()
+	var out []SessionState
+	for _, id := range ids {
+		if st, ok := s.Session(id); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 func (ss *session) status() string {
 	switch ss.state {
 	case stateSucceeded:

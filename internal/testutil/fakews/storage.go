@@ -154,3 +154,32 @@ func (s *Server) proxyHandler() http.Handler {
 		s.record("blob", r, rec.status, false)
 	})
 }
+
+// Blobs lists the datastore container's blob names under prefix, straight
+// from the blob service (not through the proxy, so nothing is recorded).
+func (s *Server) Blobs(ctx context.Context, prefix string) ([]string, error) {
+	if s.blobs == nil {
+		return nil, fmt.Errorf("fakews: no storage")
+	}
+	list, err := s.blobs.list(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, b := range list {
+		out[i] = b.name
+	}
+	return out, nil
+}
+
+// ReadBlob returns a blob of the datastore container.
+func (s *Server) ReadBlob(ctx context.Context, name string) ([]byte, error) {
+	if s.blobs == nil {
+		return nil, fmt.Errorf("fakews: no storage")
+	}
+	data, found, err := s.blobs.read(ctx, name)
+	if err == nil && !found {
+		err = fmt.Errorf("fakews: blob %s not found", name)
+	}
+	return data, err
+}
