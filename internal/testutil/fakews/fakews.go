@@ -160,6 +160,10 @@ type Fault struct {
 	RetryAfter time.Duration // sent as Retry-After (seconds, rounded up) and retry-after-ms
 	Times      int           // how many matching requests it takes; 0 means all of them
 	Reset      bool          // close the connection with a TCP reset instead of answering
+	// ExpireTokens expires every token issued so far (as ExpireTokens does)
+	// and then serves the request as usual, so the request itself meets the
+	// expiry: a server-side expiry at a chosen moment of a command.
+	ExpireTokens bool
 }
 
 // Injected is an injected fault; Hits says how often it fired.
@@ -578,7 +582,9 @@ func resetConn(w http.ResponseWriter) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := classify(r.URL.Path)
-	if f := s.matchFault(r); f != nil {
+	if f := s.matchFault(r); f != nil && f.ExpireTokens {
+		s.ExpireTokens()
+	} else if f != nil {
 		st := s.applyFault(w, r, kind, f)
 		s.record(kind, r, st, true)
 		return

@@ -141,7 +141,9 @@ func (s *Server) proxyHandler() http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f := s.matchFault(r); f != nil {
+		if f := s.matchFault(r); f != nil && f.ExpireTokens {
+			s.ExpireTokens()
+		} else if f != nil {
 			st := s.applyFault(w, r, "blob", f)
 			s.record("blob", r, st, true)
 			return
