@@ -444,7 +444,17 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if x.parent != nil {
 		cfg.Parent = x.parent
 	}
-	go x.countLines(ctx, cfg.Data)
+	// Counting stops with the run: a short run needs no count (the summary
+	// has one) and nothing may change the record after it ended.
+	var counting sync.WaitGroup
+	defer counting.Wait()
+	cctx, stopCount := context.WithCancel(ctx)
+	defer stopCount()
+	counting.Add(1)
+	go func() {
+		defer counting.Done()
+		x.countLines(cctx, cfg.Data)
+	}()
 	return executor.Run(ctx, cfg)
 }
 
@@ -534,7 +544,7 @@ func (x *execution) countLines(ctx context.Context, data string) {
 	default:
 		n, err = countRows(ctx, data)
 	}
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || ctx.Err() != nil {
 		return
 	}
 	x.total.Store(n)

@@ -110,7 +110,7 @@ func isolatedEnv() []string {
 }
 
 // need returns the shared environment, or skips loudly (fails when CI=true).
-func need(t *testing.T) *env {
+func need(t testing.TB) *env {
 	t.Helper()
 	if theEnv.skip != "" {
 		if os.Getenv("CI") == "true" {
@@ -151,7 +151,7 @@ func resolveSub(flags runspec.Flags, cwd string) (*workspace.Submission, error) 
 
 // shared session: every run but the first hello one uses hello's session
 // spec, so the package builds one environment.
-func onSharedSession(t *testing.T, sub *workspace.Submission) *workspace.Submission {
+func onSharedSession(t testing.TB, sub *workspace.Submission) *workspace.Submission {
 	t.Helper()
 	helloRun(t)
 	sub.Session = helloSub.Session
@@ -160,7 +160,7 @@ func onSharedSession(t *testing.T, sub *workspace.Submission) *workspace.Submiss
 
 // helloRun runs examples/hello-python once for the package: the first run,
 // which starts the session.
-func helloRun(t *testing.T) *workspace.Run {
+func helloRun(t testing.TB) *workspace.Run {
 	t.Helper()
 	e := need(t)
 	helloOnce.Do(func() {
