@@ -80,7 +80,7 @@ func repoRoot() string {
 
 // harness is one fake workspace and a pfz configuration pointed at it.
 type harness struct {
-	t    *testing.T
+	tb   testing.TB
 	fake *fakews.Server
 	home string // PFZ_HOME: the workspace cache and session records live here
 	cfg  string // PFZ_CONFIG_DIR
@@ -106,7 +106,7 @@ func newHarness(t *testing.T, opts fakews.Options) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	h := &harness{t: t, fake: fake, home: t.TempDir(), cfg: t.TempDir(), work: t.TempDir(), env: fake.ClientEnv()}
+	h := &harness{tb: t, fake: fake, home: t.TempDir(), cfg: t.TempDir(), work: t.TempDir(), env: fake.ClientEnv()}
 	return h
 }
 
@@ -150,7 +150,7 @@ func sortedKeys(m map[string]string) []string {
 
 // run runs pfz with a time limit and returns what it did.
 func (h *harness) run(args ...string) result {
-	h.t.Helper()
+	h.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pfzBin, args...)
@@ -167,20 +167,20 @@ func (h *harness) run(args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	default:
-		h.t.Fatalf("pfz %v: %v", args, err)
+		h.tb.Fatalf("pfz %v: %v", args, err)
 	}
 	if ctx.Err() != nil {
-		h.t.Fatalf("pfz %v did not finish in 2 minutes:\n%s", args, r)
+		h.tb.Fatalf("pfz %v did not finish in 2 minutes:\n%s", args, r)
 	}
 	return r
 }
 
 // ok runs pfz and fails the test unless it exits 0.
 func (h *harness) ok(args ...string) result {
-	h.t.Helper()
+	h.tb.Helper()
 	r := h.run(args...)
 	if r.code != 0 {
-		h.t.Fatalf("%s", r)
+		h.tb.Fatalf("%s", r)
 	}
 	return r
 }
@@ -188,7 +188,7 @@ func (h *harness) ok(args ...string) result {
 // writeFlow writes the hello flow (with a requirements file) and its data
 // and run.yml under the working directory.
 func (h *harness) writeFlow(names ...string) string {
-	h.t.Helper()
+	h.tb.Helper()
 	dir := filepath.Join(h.work, "hello")
 	files := map[string]string{
 		"flow.dag.yaml": `environment:
@@ -221,10 +221,10 @@ nodes:
 	for name, content := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			h.t.Fatal(err)
+			h.tb.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			h.t.Fatal(err)
+			h.tb.Fatal(err)
 		}
 	}
 	return dir

@@ -87,6 +87,9 @@ type Options struct {
 	// BlobProxy puts a recording, fault-injecting proxy in front of Storage;
 	// BlobTemplate then points at it, so blob traffic is counted too.
 	BlobProxy bool
+	// BlobLatency delays every proxied blob request, standing in for the
+	// round trip to a storage account in an Azure region (loopback has none).
+	BlobLatency time.Duration
 	// TLS serves HTTPS with httptest's certificate (see CACertPEM).
 	TLS bool
 

@@ -148,6 +148,9 @@ func (s *Server) proxyHandler() http.Handler {
 			s.record("blob", r, st, true)
 			return
 		}
+		if s.opts.BlobLatency > 0 {
+			time.Sleep(s.opts.BlobLatency)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		rp.ServeHTTP(rec, r)
 		if rec.status == 0 {

@@ -1,0 +1,323 @@
+package azureml_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/pfz-cli/pfz/internal/auth"
+	"github.com/pfz-cli/pfz/internal/azureml"
+	"github.com/pfz-cli/pfz/internal/testutil/fakews"
+	"github.com/pfz-cli/pfz/internal/workspace"
+)
+
+// pfazureRunCreate is how many round trips pfazure makes for run create of an
+// unchanged flow with local data (recording
+// test_azure_cli_perf_TestAzureCliPerf_test_pfazure_run_create, telemetry
+// left out).
+const pfazureRunCreate = 15
+
+// roundTrips runs `run create` of the unchanged hello flow with the given
+// PFZ_HOME and returns the workspace requests it made (token requests apart).
+func (h *harness) roundTrips(home, name string) (calls []string, tokens int) {
+	h.tb.Helper()
+	saved := h.home
+	h.home = home
+	defer func() { h.home = saved }()
+	h.fake.ResetRequests()
+	h.ok("run", "create", "-f", "hello/run.yml", "--name", name)
+	for _, q := range h.fake.Requests() {
+		if q.Kind == "token" {
+			tokens++
+			continue
+		}
+		calls = append(calls, q.Kind+" "+q.Method+" "+shortPath(q.Path))
+	}
+	return calls, tokens
+}
+
+func shortPath(p string) string {
+	if i := strings.Index(p, "/workspaces/"); i >= 0 {
+		rest := p[i+len("/workspaces/"):]
+		if j := strings.Index(rest, "/"); j >= 0 {
+			return "{WS}" + rest[j:]
+		}
+		return "{WS}"
+	}
+	if i := strings.Index(p, "/LocalUpload/"); i >= 0 {
+		rest := p[i+len("/LocalUpload/"):]
+		if j := strings.Index(rest, "/"); j >= 0 {
+			return "LocalUpload/<hash>" + rest[j:]
+		}
+	}
+	return p
+}
+
+// TestRunCreateRoundTrips counts what `pfz run create` sends for an
+// unchanged flow with local data: cold (no workspace cache on disk, a new
+// process) and warm (the cache a previous command left). Blob requests count
+// (they go through the fake's recording proxy); token requests do not (they
+// go to the local identity endpoint, not the workspace). It fails when pfz
+// makes more round trips than pfazure; docs/benchmarks.md has the numbers.
+func TestRunCreateRoundTrips(t *testing.T) {
+	h := newHarness(t, fakews.Options{BlobProxy: true})
+	h.writeFlow("Ada", "Grace")
+	h.ok("run", "create", "-f", "hello/run.yml", "--name", "upload_first") // uploads; later runs find it all there
+
+	coldHome := t.TempDir()
+	cold, coldTok := h.roundTrips(coldHome, "cold")
+	warm, warmTok := h.roundTrips(coldHome, "warm")
+	t.Logf("cold: %d round trips (+%d token requests)\n  %s", len(cold), coldTok, strings.Join(cold, "\n  "))
+	t.Logf("warm: %d round trips (+%d token requests)\n  %s", len(warm), warmTok, strings.Join(warm, "\n  "))
+	if len(cold) > pfazureRunCreate || len(warm) > pfazureRunCreate {
+		t.Fatalf("pfz made %d (cold) and %d (warm) round trips; pfazure makes %d", len(cold), len(warm), pfazureRunCreate)
+	}
+	if len(warm) > len(cold) {
+		t.Fatalf("warm (%d) made more round trips than cold (%d)", len(warm), len(cold))
+	}
+	for _, c := range warm {
+		if strings.Contains(c, " PUT ") {
+			t.Fatalf("an unchanged flow was uploaded again: %v", warm)
+		}
+	}
+}
+
+// BenchmarkRunCreateWarm is the wall time of `pfz run create` (process start
+// to exit, no --stream) of an unchanged flow against the fake on loopback,
+// with the workspace cache warm. round-trips/op are the workspace requests.
+func BenchmarkRunCreateWarm(b *testing.B) {
+	h := benchHarness(b)
+	h.writeFlow("Ada", "Grace")
+	h.ok("run", "create", "-f", "hello/run.yml", "--name", "bench_first")
+	h.fake.ResetRequests()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.ok("run", "create", "-f", "hello/run.yml", "--name", fmt.Sprintf("bench_%d", i))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(h.fake.RoundTrips())/float64(b.N), "round-trips/op")
+}
+
+// benchHarness is newHarness for a benchmark (the harness only needs Helper,
+// Fatal and TempDir, which testing.B has too).
+func benchHarness(b *testing.B) *harness {
+	b.Helper()
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	if azErr != nil {
+		b.Skipf("SKIPPED LOUDLY: %v", azErr)
+	}
+	fake := fakews.New(fakews.Options{BlobProxy: true, Storage: fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key,
+		Container: "bench-" + strings.ToLower(hex.EncodeToString(randBytes(4)))}})
+	if err := fake.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fake.Close)
+	return &harness{tb: b, fake: fake, home: b.TempDir(), cfg: b.TempDir(), work: b.TempDir(), env: fake.ClientEnv()}
+}
+
+func randBytes(n int) []byte {
+	p := make([]byte, n)
+	_, _ = rand.Read(p)
+	return p
+}
+
+// bigFlow writes a flow of files files totalling size bytes (incompressible),
+// spread over nested folders as a real flow with vendored code would be.
+func bigFlow(tb testing.TB, files int, size int64) (string, []workspace.FileRef) {
+	tb.Helper()
+	root := filepath.Join(tb.TempDir(), "bigflow")
+	per := size / int64(files)
+	var refs []workspace.FileRef
+	for i := 0; i < files; i++ {
+		rel := fmt.Sprintf("pkg%02d/mod%02d/file%04d.py", i%10, (i/10)%10, i)
+		if i == 0 {
+			rel = "flow.dag.yaml"
+		}
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		data := randBytes(int(per))
+		if i == 0 {
+			data = []byte("inputs: {}\noutputs: {}\nnodes: []\n")
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		refs = append(refs, workspace.FileRef{Rel: rel, Abs: p, Size: int64(len(data))})
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Rel < refs[j].Rel })
+	return root, refs
+}
+
+// BenchmarkUpload1000Files uploads a 1,000-file, 50 MB flow to Azurite: pfz's
+// submit (the HEAD check, the parallel upload, the confirmation and the
+// submit itself) against a plain loop that puts one file at a time with the
+// same per-file request (Put Blob with Content-MD5 and If-None-Match). Each
+// iteration uses a new content hash, so everything is uploaded every time.
+//
+// "loopback" talks to Azurite directly; there a request costs only CPU, and
+// on a 2-core machine Azurite (one node process) is the bottleneck, which
+// parallel-16-ceiling (16 puts at a time, nothing else) shows. "rtt-20ms"
+// goes through the fake's blob proxy with 20 ms added per request, standing
+// in for the round trip from a developer's machine to an Azure region.
+func BenchmarkUpload1000Files(b *testing.B) {
+	if azErr != nil {
+		b.Skipf("SKIPPED LOUDLY: %v", azErr)
+	}
+	root, refs := bigFlow(b, 1000, 50<<20)
+	var total int64
+	for _, r := range refs {
+		total += r.Size
+	}
+	dataFile := filepath.Join(b.TempDir(), "data.jsonl")
+	_ = os.WriteFile(dataFile, []byte("{}\n"), 0o644)
+	for _, net := range []struct {
+		name    string
+		latency time.Duration
+	}{{"loopback", 0}, {"rtt-20ms", 20 * time.Millisecond}} {
+		opts := fakews.Options{Storage: fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key, Container: "bench-upload"}}
+		if net.latency > 0 {
+			opts.BlobProxy, opts.BlobLatency = true, net.latency
+		}
+		fake := fakews.New(opts)
+		if err := fake.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer fake.Close()
+		accountURL := strings.ReplaceAll(fake.BlobTemplate(), "{account}", az.Account)
+
+		b.Run(net.name+"/pfz", func(b *testing.B) {
+			o := fake.Options()
+			ws, err := azureml.New(context.Background(), azureml.Options{Subscription: o.Subscription, ResourceGroup: o.ResourceGroup,
+				Workspace: o.Workspace, ARMEndpoint: fake.URL(), BlobEndpoint: fake.BlobTemplate(),
+				Credential: auth.NewCache(fake.Credential(), nil), CacheDir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(total)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				hash := hex.EncodeToString(randBytes(16))
+				sub := &workspace.Submission{Name: "upload_" + hash[:12], ExperimentName: "bigflow",
+					Flow: filepath.Join(root, "flow.dag.yaml"), Runtime: "automatic",
+					Snapshot: &workspace.Snapshot{Root: root, Folder: "bigflow", FlowFile: "flow.dag.yaml", Hash: hash,
+						BlobPath: "LocalUpload/" + hash + "/bigflow/flow.dag.yaml", Files: refs},
+					Data:    &workspace.Data{Local: dataFile, Hash: hex.EncodeToString(randBytes(16))},
+					Session: workspace.SessionSpec{ID: strings.Repeat("ab", 24)}}
+				if _, err := ws.Runs().Submit(context.Background(), sub, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+
+		b.Run(net.name+"/one-at-a-time", func(b *testing.B) {
+			cc := containerClient(b, accountURL, "bench-upload")
+			b.SetBytes(total)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				prefix := "Sequential/" + hex.EncodeToString(randBytes(16)) + "/bigflow/"
+				for _, r := range refs {
+					if err := putOne(context.Background(), cc, prefix+r.Rel, r.Abs); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+
+		if net.latency > 0 {
+			continue
+		}
+		// The ceiling: the same requests 16 at a time with nothing else.
+		b.Run(net.name+"/parallel-16-ceiling", func(b *testing.B) {
+			cc := containerClient(b, accountURL, "bench-upload")
+			b.SetBytes(total)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				prefix := "Parallel/" + hex.EncodeToString(randBytes(16)) + "/bigflow/"
+				jobs := make(chan workspace.FileRef)
+				errs := make(chan error, 16)
+				var wg sync.WaitGroup
+				for w := 0; w < 16; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for r := range jobs {
+							if err := putOne(context.Background(), cc, prefix+r.Rel, r.Abs); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}()
+				}
+				for _, r := range refs {
+					jobs <- r
+				}
+				close(jobs)
+				wg.Wait()
+				select {
+				case err := <-errs:
+					b.Fatal(err)
+				default:
+				}
+			}
+		})
+	}
+}
+
+// putOne is the per-file request both loops make: Put Blob with Content-MD5
+// and If-None-Match, as pfz and azure-ai-ml send it.
+func putOne(ctx context.Context, cc blockBlobs, name, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	sum := md5.Sum(data)
+	_, err = cc.NewBlockBlobClient(name).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders:             &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+		TransactionalValidation: blob.TransferValidationTypeMD5(sum[:]),
+		AccessConditions:        &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: ptr(azcore.ETagAny)}},
+	})
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type blockBlobs interface {
+	NewBlockBlobClient(string) *blockblob.Client
+}
+
+func containerClient(tb testing.TB, accountURL, name string) blockBlobs {
+	tb.Helper()
+	cred, err := azblob.NewSharedKeyCredential(az.Account, az.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := &azblob.ClientOptions{}
+	opts.InsecureAllowCredentialWithHTTP = true
+	opts.Retry = policy.RetryOptions{MaxRetries: 3, TryTimeout: time.Minute}
+	c, err := azblob.NewClientWithSharedKeyCredential(accountURL+"/", cred, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.ServiceClient().NewContainerClient(name)
+}
