@@ -118,7 +118,7 @@ func (r *Runs) current(ctx context.Context, name string) (*run.Record, error) {
 // settle marks a run whose owner is gone as ended: Failed, or Canceled
 // when a cancel was asked for. It never waits for a lock: a run another
 // process holds is alive by definition.
-func (r *Runs) settle(ctx context.Context, rec *run.Record) *run.Record {
+func (r *Runs) settle(_ context.Context, rec *run.Record) *run.Record {
 	if workspace.IsTerminal(rec.Status) {
 		return rec
 	}
@@ -181,7 +181,6 @@ func (r *Runs) settle(ctx context.Context, rec *run.Record) *run.Record {
 			fmt.Fprintf(w, "pfz: cut a torn last line off %s\n", p)
 		}
 	}
-	_ = ctx
 	return cur
 }
 
