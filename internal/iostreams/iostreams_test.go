@@ -70,7 +70,7 @@ func TestProgressOnTerminalDrawsABar(t *testing.T) {
 	p.Status("Running")
 	p.Count("lines", 5, 1, 10)
 	p.Stop()
-	if !strings.Contains(errOut.String(), "Running (1 failed)") || !strings.Contains(errOut.String(), "/10)") || out.Len() != 0 {
+	if !strings.Contains(errOut.String(), "Running (1 failed)") || !strings.Contains(errOut.String(), "/10, ") || !strings.Contains(errOut.String(), "lines/") || out.Len() != 0 {
 		t.Errorf("stderr %q stdout %q", errOut, out)
 	}
 }

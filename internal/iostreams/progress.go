@@ -85,6 +85,7 @@ func (p *Progress) Count(unit string, done, failed, total int64) {
 			progressbar.OptionThrottle(100 * time.Millisecond),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionClearOnFinish(),
 		}
 		if unit == "bytes" {
