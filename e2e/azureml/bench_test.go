@@ -115,6 +115,26 @@ func BenchmarkRunCreateWarm(b *testing.B) {
 	b.ReportMetric(float64(h.fake.RoundTrips())/float64(b.N), "round-trips/op")
 }
 
+// BenchmarkRunCreateCold is BenchmarkRunCreateWarm with an empty PFZ_HOME
+// each time: no workspace cache on disk.
+func BenchmarkRunCreateCold(b *testing.B) {
+	h := benchHarness(b)
+	h.writeFlow("Ada", "Grace")
+	h.ok("run", "create", "-f", "hello/run.yml", "--name", "bench_first")
+	homes := make([]string, b.N)
+	for i := range homes {
+		homes[i] = b.TempDir()
+	}
+	h.fake.ResetRequests()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.home = homes[i]
+		h.ok("run", "create", "-f", "hello/run.yml", "--name", fmt.Sprintf("bench_%d", i))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(h.fake.RoundTrips())/float64(b.N), "round-trips/op")
+}
+
 // benchHarness is newHarness for a benchmark (the harness only needs Helper,
 // Fatal and TempDir, which testing.B has too).
 func benchHarness(b *testing.B) *harness {
