@@ -183,7 +183,7 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	r, err := runs.Submit(ctx, sub, rep)
 	rep.Stop()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		if errors.Is(err, context.Canceled) && !fault.Is(err, fault.Interrupted) {
 			return fault.Wrap(fault.Interrupted, err, "interrupted while submitting run %s; it may have been submitted", sub.Name).
 				WithHint("check with `pfz run show -n %s`", sub.Name)
 		}
