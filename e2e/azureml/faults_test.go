@@ -153,3 +153,26 @@ func TestFailedRunThroughTheBinary(t *testing.T) {
 		t.Fatalf("after cancel, finally: %s", got)
 	}
 }
+
+// TestSessionErrorsThroughTheBinary: what stops a session start reaches the
+// user as words they can act on, with the documented exit codes.
+func TestSessionErrorsThroughTheBinary(t *testing.T) {
+	h := newHarness(t, fakews.Options{Quotas: map[string]fakews.Quota{"standardEDSv4Family": {Used: 20, Limit: 24}}})
+	h.writeFlow("Ada")
+	r := h.run("session", "start", "--flow", "hello", "--vm-size", "Standard_E8ds_v4")
+	if r.code != 2 || !strings.Contains(r.stderr, "no quota for VM size Standard_E8ds_v4") || !strings.Contains(r.stderr, "hint:") {
+		t.Fatalf("want exit 2 explaining the quota:\n%s", r)
+	}
+	if n := h.fake.Count("POST", "/FlowSessions/"); n != 0 {
+		t.Fatalf("%d session requests despite no quota", n)
+	}
+	// A setup that fails in the service (pip) ends with exit 1 and pip's words.
+	h.fake.FailSessionSetup("*", "ERROR: No matching distribution found for requests==99.0")
+	r = h.run("session", "start", "--flow", "hello", "--vm-size", "Standard_E4ds_v4")
+	if r.code != 1 || !strings.Contains(r.stderr, "No matching distribution found for requests==99.0") {
+		t.Fatalf("want exit 1 with pip's message:\n%s", r)
+	}
+	if got := jsonField(t, h.ok("session", "show", "--flow", "hello", "-o", "json").stdout, "status"); got != "Failed" {
+		t.Fatalf("session after a failed setup: %s", got)
+	}
+}

@@ -425,7 +425,8 @@ func (s *Server) FailRun(name string, lines ...int) {
 }
 
 // FailSessionSetup makes the next setup operation of the session end Failed
-// with message (as pip would report it).
+// with message (as pip would report it); id "*" means whichever session is
+// set up next.
 func (s *Server) FailSessionSetup(id, message string) {
 	s.mu.Lock()
 	s.failSess[id] = message

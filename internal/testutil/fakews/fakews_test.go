@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -586,5 +587,74 @@ func TestFaultRules(t *testing.T) {
 	reqs := fake.Requests()
 	if len(reqs) != 5 || !reqs[0].Fault || reqs[2].Fault || reqs[3].Status != 0 {
 		t.Fatalf("recorded %v", reqs)
+	}
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestRunStepMovesRunsOnByTime: with RunStep a run moves on one state per
+// step of time (RunReads is set high so reads alone would not move it).
+func TestRunStepMovesRunsOnByTime(t *testing.T) {
+	c := &clock{t: time.Date(2024, 5, 13, 8, 0, 0, 0, time.UTC)}
+	e := start(t, fakews.Options{RunStep: time.Minute, RunReads: 100, Now: c.now})
+	ctx := context.Background()
+	flowDir, data := writeFlow(t, "a")
+	_, err := e.ws.Runs().Submit(ctx, submission(t, "timed", flowDir, data), nil)
+	must(t, err)
+	status := func() string {
+		r, err := e.ws.Runs().Get(ctx, "timed")
+		must(t, err)
+		return r.Status
+	}
+	if s := status(); s != workspace.RunNotStarted {
+		t.Fatalf("at 0: %s", s)
+	}
+	c.add(61 * time.Second)
+	if s := status(); s != workspace.RunRunning {
+		t.Fatalf("after one step: %s", s)
+	}
+	c.add(time.Minute)
+	if s := status(); s != workspace.RunCompleted {
+		t.Fatalf("after two steps: %s", s)
+	}
+	r, _ := e.ws.Runs().Get(ctx, "timed")
+	if r.StartTime == nil || r.EndTime == nil || r.EndTime.Sub(*r.StartTime) != time.Minute {
+		t.Fatalf("times %v %v", r.StartTime, r.EndTime)
+	}
+}
+
+// TestTLS: with Options.TLS the fake speaks HTTPS and hands out the
+// certificate a client must trust.
+func TestTLS(t *testing.T) {
+	fake := fakews.New(fakews.Options{TLS: true})
+	must(t, fake.Start())
+	defer fake.Close()
+	if !strings.HasPrefix(fake.URL(), "https://127.0.0.1:") || !strings.Contains(string(fake.CACertPEM()), "BEGIN CERTIFICATE") {
+		t.Fatalf("url %s", fake.URL())
+	}
+	pemFile := filepath.Join(t.TempDir(), "ca.pem")
+	must(t, os.WriteFile(pemFile, fake.CACertPEM(), 0o644))
+	o := fake.Options()
+	// The client trusts the fake through CACertFile, as pfz does with SSL_CERT_FILE.
+	ws, err := azureml.New(context.Background(), azureml.Options{Subscription: o.Subscription, ResourceGroup: o.ResourceGroup,
+		Workspace: o.Workspace, ARMEndpoint: fake.URL(), Credential: auth.NewCache(fake.Credential(), nil), CACertFile: pemFile})
+	must(t, err)
+	_, err = ws.Runs().Get(context.Background(), "nothing")
+	if !fault.Is(err, fault.NotFound) {
+		t.Fatalf("over TLS: %v", err)
+	}
+	if n := fake.Count("POST", "/rundata$"); n != 1 {
+		t.Fatalf("rundata calls %d", n)
 	}
 }

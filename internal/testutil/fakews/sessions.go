@@ -208,8 +208,14 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, id string) 
 	ss.lastAlive = now
 	s.seq++
 	op := &operation{id: newUUID(),
-		sessionID: id, action: req.Action, pollsLeft: s.opts.SessionPolls, failure: s.failSess[id]}
-	delete(s.failSess, id)
+		sessionID: id, action: req.Action, pollsLeft: s.opts.SessionPolls}
+	for _, k := range []string{id, "*"} {
+		if msg, ok := s.failSess[k]; ok {
+			op.failure = msg
+			delete(s.failSess, k)
+			break
+		}
+	}
 	ss.op = op
 	s.ops[op.id] = op
 	s.mu.Unlock()
