@@ -99,7 +99,7 @@ func (f *File) Check() diag.List {
 			continue
 		}
 		r := e.req
-		at := e.args.at(0)
+		at := e.argAt(0)
 		if r.Local {
 			what := "local path"
 			switch {

@@ -22,6 +22,7 @@ func FuzzParse(f *testing.F) {
 		"pkg @ https://h/p.whl ; os_name=='nt'\n",
 		"bad\xff\n",
 		"a==1 --config-settings=\"k=v w\" #\n",
+		"--ed=",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

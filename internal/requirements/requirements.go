@@ -39,6 +39,8 @@ type entry struct {
 	first, last int  // segment indices
 	text        mstr // the logical line after comment removal and strip
 	args        mstr // the requirement part (kindRequirement)
+	argsAnchor  int  // where to point when args is empty (an editable option with no value)
+	editable    bool // args came from -e/--editable
 	req         Requirement
 	reqErr      *specError
 	opts        []option
@@ -173,8 +175,12 @@ func Parse(file string, data []byte) (*File, diag.List) {
 		e := &f.entries[i]
 		f.parseEntry(e)
 		if e.reqErr != nil && utf8.ValidString(e.text.s) {
-			ds = append(ds, f.diagAt(e.args.at(e.reqErr.at), diag.Error, CodeInvalid,
-				"invalid requirement "+quote(e.args.s)+": "+e.reqErr.msg, specHint))
+			hint := specHint
+			if e.editable {
+				hint = editableHint
+			}
+			ds = append(ds, f.diagAt(e.argAt(e.reqErr.at), diag.Error, CodeInvalid,
+				"invalid requirement "+quote(e.args.s)+": "+e.reqErr.msg, hint))
 		}
 		for _, o := range e.opts {
 			if o.problem != "" {
@@ -302,6 +308,7 @@ func (f *File) parseEntry(e *entry) {
 		for _, o := range e.opts {
 			if o.name == "--editable" && o.hasValue {
 				e.kind, e.args, editable = kindRequirement, mstr{s: o.value, off: o.valOffs}, true
+				e.argsAnchor, e.editable = o.valOff(), true
 				break
 			}
 		}
@@ -327,13 +334,24 @@ func (f *File) parseEntry(e *entry) {
 	if e.reqErr != nil {
 		return
 	}
-	r.Line, r.Column = f.pos.pos(e.args.at(0))
+	r.Line, r.Column = f.pos.pos(e.argAt(0))
 	for _, o := range e.opts {
 		if o.known && lookupOpt(o.name) != nil && lookupOpt(o.name).perReq {
 			r.Options = append(r.Options, o.token)
 		}
 	}
 	e.req = r
+}
+
+const editableHint = "write -e git+https://host/org/repo.git#egg=name (a VCS URL); a compute session cannot install local paths, so build those into a custom base image"
+
+// argAt is the file offset of byte i of the requirement part; an empty
+// editable value ("--editable=") has no bytes, so it points at the option.
+func (e *entry) argAt(i int) int {
+	if len(e.args.off) == 0 {
+		return e.argsAnchor
+	}
+	return e.args.at(i)
 }
 
 // classifyEditable applies pip's parse_editable: a local path or file: URL,
@@ -346,6 +364,8 @@ func classifyEditable(r *Requirement) *specError {
 	}
 	sc := urlScheme(u)
 	switch {
+	case strings.TrimSpace(u) == "":
+		return &specError{at: 0, msg: "--editable needs a path to a local project or a VCS URL"}
 	case sc == "file" || strings.HasSuffix(sc, "+file"):
 		r.Local = true
 	case sc != "" && strings.Contains(sc, "+"):

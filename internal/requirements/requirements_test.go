@@ -150,6 +150,8 @@ func TestParseDiagnostics(t *testing.T) {
 		{"option without value", "-i\n", []wantDiag{{diag.Error, CodeOptionSyntax, 1, 1}}},
 		{"unclosed quote", "--hash 'abc\n", []wantDiag{{diag.Error, CodeOptionSyntax, 1, 1}}},
 		{"bad editable", "-e https://example.com/x\n", []wantDiag{{diag.Error, CodeInvalid, 1, 4}}},
+		{"empty editable value", "ok\n--ed=\n", []wantDiag{{diag.Error, CodeInvalid, 2, 1}}},
+		{"empty quoted editable value", "  -e ''\n", []wantDiag{{diag.Error, CodeInvalid, 1, 3}}},
 		{"invalid utf-8", "ok\nbad\xff\n", []wantDiag{{diag.Error, CodeEncoding, 2, 4}}},
 		{"error inside a continuation", "x \\\n  ==\n", []wantDiag{{diag.Error, CodeInvalid, 2, 5}}},
 	}
