@@ -122,7 +122,7 @@ type Server struct {
 	blobs *blobStore
 
 	mu       sync.Mutex
-	reqs     []Request
+	reqs     []*Request
 	faults   []*Injected
 	tokens   map[string]*token
 	issued   int
@@ -141,7 +141,7 @@ type Request struct {
 	Method string
 	Path   string
 	Query  string
-	Status int  // 0 for a connection reset
+	Status int  // 0 for a connection reset, or while it is still being answered
 	Fault  bool // answered by an injected fault
 	At     time.Time
 }
@@ -358,7 +358,11 @@ func (s *Server) ClearFaults() {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
+	out := make([]Request, len(s.reqs))
+	for i, r := range s.reqs {
+		out[i] = *r
+	}
+	return out
 }
 
 // ResetRequests forgets the recorded requests (between phases of a test).
@@ -478,10 +482,19 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (s *Server) record(kind string, r *http.Request, status int, fault bool) {
+// arrive records a request as it arrives, so the log keeps the order in
+// which the client sent them; done fills in the answer.
+func (s *Server) arrive(kind string, r *http.Request) *Request {
+	q := &Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: time.Now()}
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Status: status, Fault: fault, At: time.Now()})
+	s.reqs = append(s.reqs, q)
+	s.mu.Unlock()
+	return q
+}
+
+func (s *Server) done(q *Request, status int, fault bool) {
+	s.mu.Lock()
+	q.Status, q.Fault = status, fault
 	s.mu.Unlock()
 }
 
@@ -586,11 +599,11 @@ func resetConn(w http.ResponseWriter) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := classify(r.URL.Path)
+	q := s.arrive(kind, r)
 	if f := s.matchFault(r); f != nil && f.ExpireTokens {
 		s.ExpireTokens()
 	} else if f != nil {
-		st := s.applyFault(w, r, kind, f)
-		s.record(kind, r, st, true)
+		s.done(q, s.applyFault(w, r, kind, f), true)
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w}
@@ -598,7 +611,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	s.record(kind, r, rec.status, false)
+	s.done(q, rec.status, false)
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, kind string) {

@@ -141,11 +141,11 @@ func (s *Server) proxyHandler() http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := s.arrive("blob", r)
 		if f := s.matchFault(r); f != nil && f.ExpireTokens {
 			s.ExpireTokens()
 		} else if f != nil {
-			st := s.applyFault(w, r, "blob", f)
-			s.record("blob", r, st, true)
+			s.done(q, s.applyFault(w, r, "blob", f), true)
 			return
 		}
 		if s.opts.BlobLatency > 0 {
@@ -156,7 +156,7 @@ func (s *Server) proxyHandler() http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		s.record("blob", r, rec.status, false)
+		s.done(q, rec.status, false)
 	})
 }
 
