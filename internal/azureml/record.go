@@ -18,6 +18,10 @@ type sessionRecord struct {
 	IdleSeconds int64                 `json:"idle_seconds"`
 	Workspace   string                `json:"workspace"` // ARM id, lower-cased
 	StartedAt   time.Time             `json:"started_at"`
+	// ServiceID is the FlowSessions id that serves Spec.ID when the two
+	// differ: `pfz packages install` updated that session in place and
+	// filed it under the id of the new requirements (see sessions.Install).
+	ServiceID string `json:"service_id,omitempty"`
 }
 
 func (w *Workspace) recordPath() string {
@@ -103,7 +107,7 @@ func (w *Workspace) saveRecord(spec workspace.SessionSpec) error {
 		out := recs[:0:0]
 		for _, r := range recs {
 			if r.Workspace == rec.Workspace && r.Spec.ID == spec.ID {
-				rec.StartedAt = r.StartedAt
+				rec.StartedAt, rec.ServiceID = r.StartedAt, r.ServiceID
 				continue
 			}
 			out = append(out, r)

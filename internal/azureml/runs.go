@@ -286,7 +286,9 @@ func (w *Workspace) buildSubmit(ctx context.Context, sub *workspace.Submission) 
 		}
 		exp := sub.ExperimentName
 		req.RunExperimentName = &exp
-		req.SessionID = sub.Session.ID
+		// The flow's session may be served by the service session a package
+		// install updated in place (sessions_alias.go).
+		req.SessionID = w.serviceID(sub.Session.ID)
 		req.FlowLineageID = sub.Session.LineageID
 	}
 	return req, nil

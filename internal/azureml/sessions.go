@@ -93,7 +93,7 @@ func (s *sessions) Start(ctx context.Context, spec workspace.SessionSpec, opts w
 	if err := w.saveRecord(spec); err != nil {
 		report(opts.Reporter, "warning: could not record the session locally: "+err.Error())
 	}
-	return s.setup(ctx, spec.ID, req, opts)
+	return s.setup(ctx, spec.ID, w.serviceID(spec.ID), req, opts)
 }
 
 func sameSpec(cur *workspace.Session, spec workspace.SessionSpec) bool {
@@ -109,10 +109,12 @@ func report(rep workspace.Reporter, msg string) {
 	}
 }
 
-// setup posts a FlowSessions action and follows its async operation.
-func (s *sessions) setup(ctx context.Context, id string, req *sessionRequest, opts workspace.StartOptions) (*workspace.Session, error) {
+// setup posts a FlowSessions action to the service session sid and follows
+// its async operation; id is the session as the flow knows it (see
+// serviceID), and what the messages and the result name.
+func (s *sessions) setup(ctx context.Context, id, sid string, req *sessionRequest, opts workspace.StartOptions) (*workspace.Session, error) {
 	w := s.w
-	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(id))
+	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(sid))
 	if err != nil {
 		return nil, err
 	}
@@ -275,20 +277,43 @@ func (s *sessions) Get(ctx context.Context, id string) (*workspace.Session, erro
 	if err := validSessionID(id); err != nil {
 		return nil, err
 	}
-	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(id))
+	sid := w.serviceID(id)
+	ts, err := s.fetch(ctx, sid)
+	if sid != id && fault.Is(err, fault.NotFound) {
+		// The service session behind the alias is gone (idle time, a stop
+		// from the studio): forget it, and look for id itself.
+		_ = w.dropRecord(id)
+		sid = id
+		ts, err = s.fetch(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, _ := w.recordServing(id)
+	out := toSession(id, ts, rec)
+	if sid != id {
+		out.ID = id
+		out.Message = joinMsg(out.Message, aliasNote(sid))
+	}
+	return out, nil
+}
+
+// fetch reads a service session.
+func (s *sessions) fetch(ctx context.Context, sid string) (*trainingSession, error) {
+	w := s.w
+	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(sid))
 	if err != nil {
 		return nil, err
 	}
 	resp, err := w.c.do(ctx, call{method: http.MethodGet, url: u, scope: w.cloud.armScope()})
 	if err != nil {
-		return nil, w.sessionFail(err, id, "getting session %s", id)
+		return nil, w.sessionFail(err, sid, "getting session %s", sid)
 	}
 	var ts trainingSession
 	if err := resp.json(&ts); err != nil {
-		return nil, w.fail(err, "reading session %s", id)
+		return nil, w.fail(err, "reading session %s", sid)
 	}
-	rec, _ := w.record(id)
-	return toSession(id, &ts, rec), nil
+	return &ts, nil
 }
 
 func toSession(id string, ts *trainingSession, rec *sessionRecord) *workspace.Session {
@@ -472,7 +497,7 @@ func (s *sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 		return nil, err
 	}
 	_ = w.saveRecord(spec)
-	return s.setup(ctx, id, req, opts)
+	return s.setup(ctx, id, w.serviceID(id), req, opts)
 }
 
 // Reset deletes and recreates the session with the same environment.
@@ -485,7 +510,7 @@ func (s *sessions) Reset(ctx context.Context, id string, opts workspace.StartOpt
 	if err != nil {
 		return nil, err
 	}
-	return s.setup(ctx, id, req, opts)
+	return s.setup(ctx, id, s.w.serviceID(id), req, opts)
 }
 
 // Stop deletes the session.
@@ -494,7 +519,7 @@ func (s *sessions) Stop(ctx context.Context, id string) error {
 	if err := validSessionID(id); err != nil {
 		return err
 	}
-	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(id))
+	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(w.serviceID(id)))
 	if err != nil {
 		return err
 	}
@@ -523,7 +548,7 @@ func (s *sessions) Packages(ctx context.Context, id string) (*workspace.PackageL
 	if err != nil {
 		return nil, err
 	}
-	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(id)+"/pipPackages")
+	u, err := w.flowURL(ctx, "FlowSessions/"+url.PathEscape(w.serviceID(id))+"/pipPackages")
 	if err != nil {
 		return nil, err
 	}
@@ -614,18 +639,67 @@ func normalizeName(n string) string {
 	return strings.NewReplacer("_", "-", ".", "-").Replace(n)
 }
 
-// Install installs the whole requirements file (after an edit) in place.
-func (s *sessions) Install(ctx context.Context, id string, requirements []string, opts workspace.StartOptions) (*workspace.Session, error) {
+// Install updates the running service session in place with next's
+// requirements (FlowSessions action Update, pythonPipRequirements = the
+// whole file) and records that next.ID, the id the flow has from now on,
+// is served by that service session, as the studio keeps one session
+// through package installs. Every session command and run create then
+// resolve next.ID to it (serviceID).
+//
+// This departs from pfazure, which knows nothing of installs: it derives
+// next.ID from the new requirements and has the service start a new
+// session for it at the next submit. pfz users on another machine, and
+// pfazure, get that behaviour; the session pfz updated serves both its old
+// id and next.ID until it ends (a stop, or its idle time), after which the
+// alias is forgotten and next.ID is an ordinary session again.
+//
+// The alias is written before the Update is posted: the command has saved
+// the requirements file already, so whatever the service does, the flow
+// must find this session (and a retry of the install reaches it).
+func (s *sessions) Install(ctx context.Context, id string, next workspace.SessionSpec, opts workspace.StartOptions) (*workspace.Session, error) {
 	w := s.w
-	spec, _, err := s.specOf(ctx, id)
+	partial := next.ID == ""
+	if partial {
+		next.ID = id
+	}
+	if err := validSessionID(next.ID); err != nil {
+		return nil, err
+	}
+	target, note := id, ""
+	if next.ID != id {
+		if _, err := s.Get(ctx, next.ID); err == nil {
+			target = next.ID
+			note = fmt.Sprintf("session %s already served the new requirements, so the packages were installed there; "+
+				"session %s was left as it is (`pfz session stop %s` deletes it)", next.ID, id, id)
+		} else if !fault.Is(err, fault.NotFound) {
+			return nil, err
+		}
+	}
+	spec, _, err := s.specOf(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	spec.Requirements = requirements
+	sid := w.serviceID(target)
+	if partial {
+		spec.Requirements = next.Requirements
+	} else {
+		spec = withEnvironment(spec, next)
+	}
 	req, err := w.sessionRequest(ctx, spec, actionUpdate)
 	if err != nil {
 		return nil, err
 	}
-	_ = w.saveRecord(spec)
-	return s.setup(ctx, id, req, opts)
+	if err := w.rekeyRecord(target, spec, sid); err != nil {
+		report(opts.Reporter, "warning: could not record the session locally: "+err.Error())
+	} else if target != next.ID {
+		report(opts.Reporter, fmt.Sprintf("Session %s is now %s (the session id follows the requirements; service session %s serves it)", target, next.ID, sid))
+	}
+	sess, err := s.setup(ctx, next.ID, sid, req, opts)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		sess.Message = joinMsg(sess.Message, note)
+	}
+	return sess, nil
 }

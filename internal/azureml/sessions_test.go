@@ -118,7 +118,9 @@ func TestSessionLifecycle(t *testing.T) {
 	if b := lastBody(t, f, post); b["action"] != "Reset" {
 		t.Errorf("reset body %v", b)
 	}
-	if _, err := w.Sessions().Install(ctx, sid, []string{"requests==2.0", "numpy"}, workspace.StartOptions{}); err != nil {
+	same := spec()
+	same.Requirements = []string{"requests==2.0", "numpy"}
+	if _, err := w.Sessions().Install(ctx, sid, same, workspace.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if b := lastBody(t, f, post); b["action"] != "Update" || len(b["pythonPipRequirements"].([]any)) != 2 {

@@ -117,14 +117,33 @@ func TestRealSession(t *testing.T) {
 		t.Errorf("python version %s vs %s", list.PythonVersion, got.PythonVersion)
 	}
 
-	// Install more, one of them from the token-protected feed.
+	// Install more, one of them from the token-protected feed. The new
+	// requirements give the flow a new session id: the session, environment
+	// and all, moves there.
 	lines := []string{"pfz-a", "pfz-b==1.0", "--extra-index-url " + priv.URLWithUserinfo("{private}"), "pfz-secret"}
+	next := spec
+	next.ID, next.Requirements = testID2, lines
 	t0 = time.Now()
-	if _, err := s.Install(ctx, testID, lines, workspace.StartOptions{}); err != nil {
+	if _, err := s.Install(ctx, testID, next, workspace.StartOptions{}); err != nil {
 		t.Fatalf("install: %v\nhint: %s\n%s", err, fault.HintOf(err), debug.String())
 	}
 	t.Logf("install took %s", time.Since(t0))
-	list, _ = s.Packages(ctx, testID)
+	if _, err := s.Get(ctx, testID); !fault.Is(err, fault.NotFound) {
+		t.Errorf("the old id still answers: %v", err)
+	}
+	python, _, _, err = s.Python(ctx, testID2)
+	if err != nil || !strings.HasPrefix(python, filepath.Join(home, "sessions", testID2)) {
+		t.Fatalf("python of the moved session: %s %v", python, err)
+	}
+	// The moved environment works, console scripts included.
+	out, err = exec.Command(python, "-c", "import pfz_a, pfz_b, pfz_secret, sys; print(sys.prefix)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != filepath.Dir(filepath.Dir(python)) {
+		t.Fatalf("the moved environment: %v %s", err, out)
+	}
+	if out, err := exec.Command(filepath.Join(filepath.Dir(python), "pip"), "--version").CombinedOutput(); err != nil {
+		t.Errorf("the moved environment's pip script: %v %s", err, out)
+	}
+	list, _ = s.Packages(ctx, testID2)
 	origins = map[string]string{}
 	for _, p := range list.Packages {
 		origins[p.Name] = p.Origin + " " + p.Version
@@ -152,18 +171,19 @@ func TestRealSession(t *testing.T) {
 	t.Logf("secret scan took %s", time.Since(t0))
 
 	// A requirement nobody has: pip's reason on the error, the log in the hint.
-	_, err = s.Install(ctx, testID, []string{"pfz-nothere"}, workspace.StartOptions{})
+	next.Requirements = []string{"pfz-nothere"}
+	_, err = s.Install(ctx, testID2, next, workspace.StartOptions{})
 	if err == nil || !strings.Contains(err.Error(), "No matching distribution found for pfz-nothere") {
 		t.Fatalf("failing install: %v", err)
 	}
-	if h := fault.HintOf(err); !strings.Contains(h, filepath.Join(home, "sessions", testID, "logs")) {
+	if h := fault.HintOf(err); !strings.Contains(h, filepath.Join(home, "sessions", testID2, "logs")) {
 		t.Errorf("hint %q does not name the log", h)
 	}
 
-	if err := s.Stop(ctx, testID); err != nil {
+	if err := s.Stop(ctx, testID2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(home, "sessions", testID)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(home, "sessions", testID2)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("stop left the environment on disk")
 	}
 }

@@ -45,9 +45,10 @@ func (s *Sessions) repair(ctx context.Context) {
 }
 
 // Maintain deletes expired sessions and repairs what killed processes left:
-// temp files and trash, folders without a record, and sessions or compute
+// temp files and trash, folders without a record, sessions or compute
 // instances stuck in Starting whose builder is gone (they become Failed
-// with a message saying what to do). Every session command runs it first;
+// with a message saying what to do), and half-done re-keys after a package
+// install (see Sessions.Install). Every session command runs it first;
 // it never waits for a lock, so it skips whatever another process holds.
 func (s *Sessions) Maintain(ctx context.Context) (*Maintenance, error) {
 	m := &Maintenance{}
@@ -59,6 +60,7 @@ func (s *Sessions) Maintain(ctx context.Context) (*Maintenance, error) {
 	if err := s.repairComputes(m); err != nil {
 		return m, err
 	}
+	s.repairRekeys(m)
 	ids, err := s.st.List(store.Sessions)
 	if err != nil {
 		return m, err

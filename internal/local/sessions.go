@@ -60,6 +60,9 @@ type Sessions struct {
 	opts Options
 	now  func() time.Time
 	env  envTool
+	// crashAt, set by tests, stops a re-key at a named point as a killed
+	// process would: nothing after it runs, no cleanup either.
+	crashAt func(point string) bool
 }
 
 var _ workspace.Sessions = (*Sessions)(nil)
@@ -289,7 +292,8 @@ func (s *Sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 }
 
 // Reset deletes the session's environment and builds it again from the
-// same spec (requirements as last installed).
+// same spec (its requirements are those of the flow's requirements file
+// when the session was started or last installed into).
 func (s *Sessions) Reset(ctx context.Context, id string, opts workspace.StartOptions) (*workspace.Session, error) {
 	s.repair(ctx)
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
@@ -315,7 +319,10 @@ func (s *Sessions) restart(ctx context.Context, rec *record, opts workspace.Star
 		return nil, err
 	}
 	use.Unlock()
-	if len(rec.Requirements) > 0 {
+	// The spec's requirements are what the session's id stands for; after a
+	// failed install they differ from the lines last installed, and a reset
+	// builds the former.
+	if len(rec.Spec.Requirements) == 0 && len(rec.Requirements) > 0 {
 		rec.Spec.Requirements = rec.Requirements
 	}
 	now := s.now()

@@ -391,7 +391,7 @@ func TestPackagesAndInstall(t *testing.T) {
 	ctx := context.Background()
 	mustStart(t, s, testSpec(""))
 
-	got, err := s.Install(ctx, testID, []string{"pfz-a", "pfz-b>=1.0", "Pfz_C==1.0  # new"}, workspace.StartOptions{})
+	got, err := s.Install(ctx, testID, specWithReqs(testID, "pfz-a", "pfz-b>=1.0", "Pfz_C==1.0  # new"), workspace.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func TestPackagesAndInstall(t *testing.T) {
 
 	// A failing install leaves the session running and says why and where the log is.
 	f.fail["pfz-missing"] = true
-	_, err = s.Install(ctx, testID, []string{"pfz-a", "pfz-missing"}, workspace.StartOptions{})
+	_, err = s.Install(ctx, testID, specWithReqs(testID, "pfz-a", "pfz-missing"), workspace.StartOptions{})
 	if err == nil || !strings.Contains(err.Error(), "No matching distribution found for pfz-missing") {
 		t.Fatalf("failing install: %v", err)
 	}

@@ -40,9 +40,24 @@ type Sessions interface {
 	Stop(ctx context.Context, id string) error
 	// Packages lists the packages installed in the session.
 	Packages(ctx context.Context, id string) (*PackageList, error)
-	// Install installs the given requirement lines (the whole requirements file
-	// after the edit) into the session.
-	Install(ctx context.Context, id string, requirements []string, opts StartOptions) (*Session, error)
+	// Install installs the requirements of next (the whole requirements file
+	// after an edit, pip install -r) into the running session id, the one the
+	// flow had before the edit, and files that session under next.ID. The
+	// session id covers the requirement lines (protocol §3.6), so without
+	// this every later command would look for next.ID and not find the
+	// session that has the packages; the studio, too, updates the running
+	// session in place.
+	//
+	// next is the spec `session start` would build after the edit. The
+	// session keeps its compute settings (compute type and name, VM size,
+	// idle time, identity); next gives its ID, FlowDir, LineageID, EnvHash,
+	// Image, Requirements and RequirementsFile. When a session with next.ID
+	// already exists, the packages go into that one instead (id is left as
+	// it is) and the returned Message says so. When neither exists the
+	// error is fault.NotFound. The returned session normally has ID
+	// next.ID. An empty next.ID means id, and then only next.Requirements
+	// is taken.
+	Install(ctx context.Context, id string, next SessionSpec, opts StartOptions) (*Session, error)
 }
 
 // Runs submits and reads flow runs.

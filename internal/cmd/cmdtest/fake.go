@@ -33,9 +33,13 @@ type Workspace struct {
 	StatusesByRun map[string][]string
 	Submitted     []*workspace.Submission
 	Started       []workspace.SessionSpec
+	// InstalledByID holds the requirement lines of each install, keyed by
+	// the id Install was called with (the session before the edit).
 	InstalledByID map[string][]string
-	Edits         []workspace.SessionEdit
-	StartOpts     []workspace.StartOptions
+	// Installed are the next specs Install was given, in order.
+	Installed []workspace.SessionSpec
+	Edits     []workspace.SessionEdit
+	StartOpts []workspace.StartOptions
 	// Err, when set, is returned by every call.
 	Err error
 }
@@ -215,21 +219,46 @@ func (s *sessions) Packages(_ context.Context, id string) (*workspace.PackageLis
 	return &workspace.PackageList{SessionID: id, PythonVersion: "3.11.9"}, nil
 }
 
-func (s *sessions) Install(_ context.Context, id string, reqs []string, _ workspace.StartOptions) (*workspace.Session, error) {
+// Install files the session under next.ID, as the backends do: a session
+// already there gets the packages instead, and id is left alone.
+func (s *sessions) Install(_ context.Context, id string, next workspace.SessionSpec, _ workspace.StartOptions) (*workspace.Session, error) {
 	w := s.w()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.record("session.install %s", id)
+	if next.ID == "" {
+		next.ID = id
+	}
+	if next.ID == id {
+		w.record("session.install %s", id)
+	} else {
+		w.record("session.install %s -> %s", id, next.ID)
+	}
 	if w.Err != nil {
 		return nil, w.Err
 	}
-	sess, ok := w.SessionByID[id]
+	msg := ""
+	if _, ok := w.SessionByID[next.ID]; ok && next.ID != id {
+		msg = fmt.Sprintf("session %s already served the new requirements, so the packages were installed there", next.ID)
+	} else if sess, ok := w.SessionByID[id]; ok {
+		delete(w.SessionByID, id)
+		sess.ID = next.ID
+		w.SessionByID[next.ID] = sess
+		if pl, ok := w.PackagesByID[id]; ok && next.ID != id {
+			delete(w.PackagesByID, id)
+			pl.SessionID = next.ID
+			w.PackagesByID[next.ID] = pl
+		}
+	}
+	sess, ok := w.SessionByID[next.ID]
 	if !ok {
 		return nil, notFound("session", id)
 	}
-	w.InstalledByID[id] = reqs
-	sess.Requirements = reqs
+	w.InstalledByID[id] = next.Requirements
+	w.Installed = append(w.Installed, next)
+	sess.Requirements = next.Requirements
+	sess.Image = next.Image
 	cp := *sess
+	cp.Message = msg
 	return &cp, nil
 }
 

@@ -34,6 +34,9 @@ type InstallResult struct {
 	Requirements     []string           `json:"requirements"`
 	Installed        bool               `json:"installed"`
 	Session          *workspace.Session `json:"session,omitempty"`
+	// PreviousSessionID is the id the session had before the edit, when
+	// the edit changed it (the id covers the requirement lines).
+	PreviousSessionID string `json:"previous_session_id,omitempty"`
 }
 
 // NewCmdInstall returns `packages install`.
@@ -48,6 +51,15 @@ func NewCmdInstall(f *cmdutil.Factory, runF func(context.Context, *InstallOption
 the flow's session (pip install -r), which takes a few minutes. With
 --save-only the file is saved and nothing is installed. With no package and no
 -r, the file is installed as it is.
+
+A session's id is derived from the flow's requirements (as pfazure derives it),
+so the edit gives the flow a new session id. The session that has the packages
+is filed under it: session show, packages list and run create find it there.
+On the local target the session moves to the new id. On Azure ML the running
+session is updated in place, as the studio does, and pfz notes on this machine
+that it serves the new id; pfazure, which does not know, would start a new
+session for it. When the flow has no running session, the file is saved, pfz
+says so and exits 0: session start installs the saved file.
 
 Before anything is saved the file is checked: pinning promptflow or
 promptflow-tools is a warning (the base image brings them); a local wheel or
@@ -145,14 +157,19 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		}
 	}
 	var sessions workspace.Sessions
+	running := false
 	if !opts.SaveOnly {
-		// Check the session before saving, so a failed install leaves the file alone.
+		// Reach the workspace before saving, so that a failure to (an
+		// expired login, say) leaves the file alone. A missing session is
+		// no reason not to save: the next start installs the file.
 		if sessions, err = opts.sessions(ctx); err != nil {
 			return err
 		}
-		if _, err := sessions.Get(ctx, r.Spec.ID); err != nil {
+		_, err := sessions.Get(ctx, r.Spec.ID)
+		if err != nil && !fault.Is(err, fault.NotFound) {
 			return explain(err, opts.FlowDir)
 		}
+		running = err == nil
 	}
 	if changed {
 		if err := writeFile(r.RequirementsPath, file.Bytes()); err != nil {
@@ -170,17 +187,55 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		cmdutil.Infof(opts.IO, "saved only; install later with `pfz packages install --flow %s`", opts.FlowDir)
 		return printResult(p, &res)
 	}
+	// The spec session start builds from the saved file: its id is the one
+	// every later command looks for.
+	next := r.Spec
+	if changed {
+		if next, err = opts.respec(ctx, r); err != nil {
+			return err
+		}
+	}
+	from := r.Spec.ID
+	if !running && next.ID != from {
+		// A session may already run with the edited requirements (the file
+		// was edited by hand and the session started): install there.
+		_, err := sessions.Get(ctx, next.ID)
+		if err != nil && !fault.Is(err, fault.NotFound) {
+			return explain(err, opts.FlowDir)
+		}
+		running, from = err == nil, next.ID
+	}
+	if !running {
+		return noSession(opts, p, &res)
+	}
 	rep := cmdutil.NewReporter(opts.IO)
-	s, err := sessions.Install(ctx, r.Spec.ID, file.Lines(), workspace.StartOptions{
+	s, err := sessions.Install(ctx, from, next, workspace.StartOptions{
 		NoWait: opts.NoWait, Timeout: opts.Timeout, Reporter: rep, Debug: opts.Debug(),
 	})
 	rep.Stop()
+	if fault.Is(err, fault.NotFound) && fault.HintOf(err) == "" {
+		return noSession(opts, p, &res) // stopped meanwhile
+	}
 	if err != nil {
 		return explain(err, opts.FlowDir)
+	}
+	if s.Message != "" {
+		cmdutil.Infof(opts.IO, "%s", s.Message)
+	}
+	if s.ID != from {
+		res.PreviousSessionID = from
 	}
 	res.Installed = !opts.NoWait
 	res.Session = s
 	return printResult(p, &res)
+}
+
+// noSession ends an install when the flow has no session: the file is
+// saved, and the next session start installs it.
+func noSession(opts *InstallOptions, p *cmdutil.Printer, res *InstallResult) error {
+	cmdutil.Warnf(opts.IO, "the flow %s has no running session; %s is saved and nothing was installed", opts.FlowDir, res.RequirementsFile)
+	cmdutil.Infof(opts.IO, "`pfz session start --flow %s` starts a session with these packages", opts.FlowDir)
+	return printResult(p, res)
 }
 
 func printResult(p *cmdutil.Printer, res *InstallResult) error {

@@ -67,6 +67,18 @@ func (c common) resolve(ctx context.Context) (*flowsession.Resolved, error) {
 	return r, nil
 }
 
+// respec is the session spec of the flow as it is now on disk (after an
+// edit of its requirements), built as session start builds it. Its
+// diagnostics were shown by resolve already.
+func (c common) respec(ctx context.Context, before *flowsession.Resolved) (workspace.SessionSpec, error) {
+	r, err := flowsession.Resolve(ctx, c.FlowDir, before.Spec.UserAlias, flowsession.Settings{})
+	if err != nil {
+		return workspace.SessionSpec{}, err
+	}
+	c.Verbosef("after the edit: session %s (environment %s)", r.Spec.ID, r.Spec.EnvHash)
+	return r.Spec, nil
+}
+
 func (c common) sessions(ctx context.Context) (workspace.Sessions, error) {
 	ws, err := c.Workspace(ctx)
 	if err != nil {

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPackagesInstallKeepsTheSessionFindable: the session id covers the
+// requirement lines, so `packages install` hands the backend the spec
+// session start builds from the saved file, and every later command (each
+// computing the id afresh from the flow) finds the session there.
+func TestPackagesInstallKeepsTheSessionFindable(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	flowDir := e.copyFlow("hello")
+	e.cd(flowDir)
+	e.run("session", "start").expect(t, 0, nil, nil)
+	before := e.ws.Started[0].ID
+
+	r := e.run("packages", "install", "tiktoken==0.7.0", "-o", "json")
+	r.expect(t, 0, []string{`"installed": true`, `"previous_session_id": "` + before + `"`}, nil)
+	var res struct {
+		Session struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	next := res.Session.ID
+	if next == before || !hex48.MatchString(next) {
+		t.Fatalf("session after install %q (before %s)", next, before)
+	}
+	if len(e.ws.Installed) != 1 {
+		t.Fatalf("installs %+v", e.ws.Installed)
+	}
+	in := e.ws.Installed[0]
+	if in.ID != next || strings.Join(in.Requirements, "|") != "tiktoken==0.7.0" || len(in.EnvHash) != 64 ||
+		in.EnvHash == e.ws.Started[0].EnvHash || in.LineageID != e.ws.Started[0].LineageID ||
+		in.RequirementsFile != filepath.Join(flowDir, "requirements.txt") {
+		t.Errorf("next spec %+v", in)
+	}
+	if !slices.Contains(e.ws.Calls, "session.install "+before+" -> "+next) {
+		t.Errorf("calls %q", e.ws.Calls)
+	}
+
+	// Each of these derives the id from the saved file, as pfazure would.
+	e.run("session", "show", "-o", "json", "--query", "id").expect(t, 0, []string{`"` + next + `"`}, []string{})
+	e.run("packages", "list").expect(t, 0, nil, nil)
+	e.run("session", "list", "-o", "json", "--query", "[].id").expect(t, 0, []string{next}, nil)
+	e.run("run", "create", "-f", "run.yml").expect(t, 0, nil, nil)
+	if n := len(e.ws.Submitted); n != 1 || e.ws.Submitted[0].Session.ID != next {
+		t.Errorf("run create submitted with session %+v", e.ws.Submitted)
+	}
+
+	// Installing the file as it is keeps the id.
+	e.run("packages", "install").expect(t, 0, []string{next}, nil)
+	if last := e.ws.Calls[len(e.ws.Calls)-1]; last != "session.install "+next {
+		t.Errorf("last call %q", last)
+	}
+	// --save-only changes the file, not the session.
+	calls := len(e.ws.Calls)
+	e.run("packages", "install", "requests", "--save-only").expect(t, 0, nil, nil)
+	if len(e.ws.Calls) != calls {
+		t.Errorf("save-only called the workspace: %q", e.ws.Calls[calls:])
+	}
+}
+
+// A session that already runs with the edited requirements (the file was
+// edited by hand and the session started) gets the install, even though the
+// flow's session before the edit does not exist.
+func TestPackagesInstallIntoASessionOfTheEditedFile(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	flowDir := e.copyFlow("hello")
+	e.cd(flowDir)
+	req := filepath.Join(flowDir, "requirements.txt")
+	write := func(s string) {
+		if err := os.WriteFile(req, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("tiktoken==0.7.0\nrequests\n")
+	e.run("session", "start").expect(t, 0, nil, nil)
+	edited := e.ws.Started[0].ID
+	write("tiktoken==0.7.0\n")
+
+	e.run("packages", "install", "requests").expect(t, 0, []string{edited}, nil)
+	if last := e.ws.Calls[len(e.ws.Calls)-1]; last != "session.install "+edited {
+		t.Errorf("calls %q", e.ws.Calls)
+	}
+
+	// No session at all: saved, said, exit 0, nothing installed.
+	e.run("session", "stop").expect(t, 0, nil, nil)
+	r := e.run("packages", "install", "numpy", "-o", "json")
+	r.expect(t, 0, []string{`"installed": false`, `"changed": true`}, []string{"no running session", "pfz session start --flow"})
+	if strings.Contains(r.stdout, `"session"`) {
+		t.Errorf("a session in the result:\n%s", r.stdout)
+	}
+	if data, _ := os.ReadFile(req); string(data) != "tiktoken==0.7.0\nrequests\nnumpy\n" {
+		t.Errorf("requirements.txt = %q", data)
+	}
+	if len(e.ws.Installed) != 1 {
+		t.Errorf("installed %d times", len(e.ws.Installed))
+	}
+}
