@@ -21,11 +21,13 @@ package azureml_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -96,11 +98,14 @@ func newHarness(t *testing.T, opts fakews.Options) *harness {
 	if azErr != nil {
 		azurite.Unavailable(t, azErr)
 	}
-	opts.Storage = fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key,
-		Container: "t" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))}
-	if len(opts.Storage.Container) > 63 {
-		opts.Storage.Container = opts.Storage.Container[:63]
+	// A container of its own per test and per run (-count=N reuses names),
+	// so no test finds another's uploads.
+	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), ""))
+	if len(name) > 40 {
+		name = name[:40]
 	}
+	opts.Storage = fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key,
+		Container: "t" + name + "-" + hex.EncodeToString(randBytes(4))}
 	fake := fakews.New(opts)
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@
 // Sessions go Starting → Running (one azure-asyncoperation at a time per
 // session); runs go NotStarted → Running → Completed, or Failed when the test
 // says so, one step per run-history read or per Options.RunStep of time. The
-// wire shapes follow /work/shared/docs/protocol.md. Test support only: nothing
+// wire shapes follow the shared protocol.md. Test support only: nothing
 // here ships in the binary.
 package fakews
 
@@ -132,7 +132,6 @@ type Server struct {
 	ops      map[string]*operation
 	failRuns map[string][]int
 	failSess map[string]string
-	seq      int
 }
 
 // Request is one request the fake (or its blob proxy) answered.
@@ -628,11 +627,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, kind string) {
 		writeJSON(w, 404, s.flowError(404, "UserError", "NotFound", "no such API: "+r.URL.Path))
 		return
 	}
-	aud, ok := s.authorize(w, r)
-	if !ok {
+	if !s.authorize(w, r) {
 		return
 	}
-	_ = aud
 	switch kind {
 	case "arm":
 		s.serveARM(w, r)
@@ -714,8 +711,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // authorize checks the bearer token (and the aml-user-token where the real
 // service wants one). It answers 401 itself when they are wrong.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool) {
-	deny := func(desc string) (string, bool) {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
+	deny := func(desc string) bool {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
 		if classify(r.URL.Path) == "arm" {
 			code := "InvalidAuthenticationToken"
@@ -726,7 +723,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool
 		} else {
 			writeJSON(w, 401, s.flowError(401, "UserError", "AuthenticationFailed", desc))
 		}
-		return "", false
+		return false
 	}
 	h := r.Header.Get("Authorization")
 	if !strings.HasPrefix(h, "Bearer ") {
@@ -740,7 +737,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool
 			return deny("aml-user-token: " + msg)
 		}
 	}
-	return ARMAudience, true
+	return true
 }
 
 // needsUserToken: the calls PY sends aml-user-token on (protocol §1.3).

@@ -206,7 +206,6 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	ss.lastAlive = now
-	s.seq++
 	op := &operation{id: newUUID(),
 		sessionID: id, action: req.Action, pollsLeft: s.opts.SessionPolls}
 	for _, k := range []string{id, "*"} {
