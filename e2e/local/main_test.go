@@ -73,8 +73,12 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envReplay); dir != "" {
 		os.Exit(replay(dir))
 	}
-	if os.Getenv(envPrintEnv) != "" {
-		_ = json.NewEncoder(os.Stdout).Encode(os.Environ())
+	if path := os.Getenv(envPrintEnv); path != "" {
+		b, _ := json.Marshal(os.Environ())
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(0)
 	}
 	os.Exit(setupAndRun(m))
@@ -373,12 +377,15 @@ func replay(dir string) int {
 // scriptEnv is the script's whole environment, read back through the test
 // binary (testscript keeps it private).
 func scriptEnv(ts *testscript.TestScript) []string {
-	ts.Setenv(envPrintEnv, "1")
+	f := ts.MkAbs(filepath.Join(".tmp", "pfz-e2e-env.json"))
+	ts.Setenv(envPrintEnv, f)
 	err := ts.Exec(os.Args[0])
 	ts.Setenv(envPrintEnv, "")
 	ts.Check(err)
+	b, err := os.ReadFile(f)
+	ts.Check(err)
 	var all, env []string
-	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &all))
+	ts.Check(json.Unmarshal(b, &all))
 	for _, kv := range all {
 		if !strings.HasPrefix(kv, envPrintEnv+"=") && !strings.HasPrefix(kv, envReplay+"=") {
 			env = append(env, kv)
@@ -408,7 +415,7 @@ func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
-	re, err := regexp.Compile(args[1])
+	re, err := regexp.Compile("(?m)" + args[1]) // multi-line, as the stdout command matches
 	ts.Check(err)
 	env := scriptEnv(ts)
 	deadline := time.Now().Add(d)
@@ -426,10 +433,25 @@ func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		last = "stdout:\n" + out.String() + "stderr:\n" + errOut.String()
 		if time.Now().After(deadline) {
-			ts.Fatalf("pfz %s: no stdout matching %q within %s; last try:\n%s", strings.Join(args[2:], " "), args[1], d, last)
+			ts.Fatalf("pfz %s: no stdout matching %q within %s; last try:\n%s%s", strings.Join(args[2:], " "), args[1], d, last, bgReport(ts))
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
+}
+
+// bgReport says how the background pfz commands that already ended did,
+// for failure messages.
+func bgReport(ts *testscript.TestScript) string {
+	var b strings.Builder
+	for name, bg := range state(ts).bg {
+		select {
+		case <-bg.done:
+			fmt.Fprintf(&b, "\nbackground pfz %q ended with exit code %d\nstdout:\n%sstderr:\n%s", name, bg.code, bg.stdout.String(), bg.stderr.String())
+		default:
+			fmt.Fprintf(&b, "\nbackground pfz %q still runs", name)
+		}
+	}
+	return b.String()
 }
 
 // json1 FILE checks that FILE (or stdout) holds exactly one JSON document.
