@@ -716,3 +716,7 @@ func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
 func TestBug_ConnectionFileSecretOverride(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/connection_file_secret_override.txtar"}})
 }
+
+func TestBug_PackagesFailedInstallRecovery(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_failed_install_recovery.txtar"}})
+}
