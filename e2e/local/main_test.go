@@ -256,6 +256,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"nowhere":     cmdNowhere,
 		"sleep":       cmdSleep,
 		"lines":       cmdLines,
+		"envsubst":    cmdEnvsubst,
 	}
 }
 
@@ -719,4 +720,18 @@ func TestBug_ConnectionFileSecretOverride(t *testing.T) {
 
 func TestBug_PackagesFailedInstallRecovery(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_failed_install_recovery.txtar"}})
+}
+
+// envsubst SRC DST writes SRC to DST with $VAR and ${VAR} replaced by the
+// script's variables (for files that need a port or a path).
+func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: envsubst SRC DST")
+	}
+	out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
+}
+
+func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_then_install.txtar"}})
 }
