@@ -735,3 +735,7 @@ func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
 func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_then_install.txtar"}})
 }
+
+func TestBug_PackagesSaveOnlyDeclaresRequirements(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_declares_requirements.txtar"}})
+}
