@@ -59,8 +59,17 @@ func TestSessionToDownload(t *testing.T) {
 	if installed == nil {
 		t.Fatalf("packages install did not name the session:\n%s", r)
 	}
-	if fs, _ := h.fake.Session(installed[1]); !contains(fs.Requirements, "jinja2==3.1.4") || fs.Status != "Running" {
-		t.Fatalf("session %s after install: %+v", installed[1], fs)
+	// The packages go into the running session, in place (as the studio
+	// does); the flow's session id now covers the new requirements, and pfz
+	// keeps serving that id with the session that has the packages.
+	if fs, _ := h.fake.Session(sess.ID); !contains(fs.Requirements, "jinja2==3.1.4") || fs.Status != "Running" {
+		t.Fatalf("session %s after install: %+v", sess.ID, fs)
+	}
+	if n := len(h.fake.Sessions()); n != 1 {
+		t.Fatalf("packages install left %d sessions: %+v", n, h.fake.Sessions())
+	}
+	if installed[1] == sess.ID {
+		t.Fatalf("packages install kept id %s although the requirements changed", sess.ID)
 	}
 
 	// run create --stream uploads to Azurite, follows the run to the end.
@@ -148,22 +157,19 @@ func TestSessionToDownload(t *testing.T) {
 		t.Fatalf("second run %+v", st)
 	}
 
-	// session stop deletes the flow's session; show then has none.
-	runSession := st.SessionID
-	r = h.ok("session", "stop", "--flow", "hello")
-	if !strings.Contains(r.stdout+r.stderr, runSession) {
-		t.Errorf("session stop did not name session %s:\n%s", runSession, r)
+	// Both runs went to the session that has the packages.
+	first, _ := h.fake.Run("e2e_run1")
+	if first.SessionID != sess.ID || st.SessionID != sess.ID {
+		t.Fatalf("runs used sessions %s and %s, not %s (the one with the packages)", first.SessionID, st.SessionID, sess.ID)
 	}
-	if _, ok := h.fake.Session(runSession); ok {
-		t.Fatalf("session %s still exists after stop", runSession)
+
+	// session stop deletes the flow's session; nothing is left running.
+	h.ok("session", "stop", "--flow", "hello")
+	if left := h.fake.Sessions(); len(left) != 0 {
+		t.Fatalf("sessions left in the workspace after stop: %+v", left)
 	}
 	if r := h.run("session", "show", "--flow", "hello"); r.code != 1 {
 		t.Fatalf("session show after stop:\n%s", r)
-	}
-	for _, s := range h.fake.Sessions() {
-		// See the report: the requirements edit gives the flow a new session
-		// id, so the session installed into above is no longer the flow's.
-		t.Logf("session left in the workspace: %s (%s, from run: %v, requirements %v)", s.ID, s.Status, s.FromRun, s.Requirements)
 	}
 }
 

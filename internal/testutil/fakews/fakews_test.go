@@ -341,7 +341,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if !hasPackage(pk, "requests", "2.31.0", workspace.OriginRequirements) || !hasPackage(pk, "promptflow", "1.17.1", workspace.OriginBase) {
 		t.Fatalf("packages %+v", pk)
 	}
-	if _, err := e.ws.Sessions().Install(ctx, id, []string{"requests==2.31.0", "jinja2==3.1.4"}, workspace.StartOptions{}); err != nil {
+	if _, err := e.ws.Sessions().Install(ctx, id, workspace.SessionSpec{Requirements: []string{"requests==2.31.0", "jinja2==3.1.4"}}, workspace.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if fs, _ := e.fake.Session(id); len(fs.Requirements) != 2 || fs.Status != "Running" {
@@ -353,7 +353,7 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	// A setup that fails says why, from the JSON inside error.message.
 	e.fake.FailSessionSetup(id, "ERROR: No matching distribution found for nonexistent-pkg==9.9")
-	_, err = e.ws.Sessions().Install(ctx, id, []string{"nonexistent-pkg==9.9"}, workspace.StartOptions{})
+	_, err = e.ws.Sessions().Install(ctx, id, workspace.SessionSpec{Requirements: []string{"nonexistent-pkg==9.9"}}, workspace.StartOptions{})
 	if err == nil || !strings.Contains(err.Error(), "No matching distribution") {
 		t.Fatalf("failed install: %v", err)
 	}
