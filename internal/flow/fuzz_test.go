@@ -34,6 +34,12 @@ var fuzzSeeds = []string{
 	"? [a]\n: 1\n? {b: 1}\n: 2\n",
 	"\t- bad\n",
 	"nodes:\n- name: a\n  type: llm\n  source: {type: code, path: t.jinja2}\n  inputs: {assistant_definition: a.yaml}\n",
+	"inputs:\n  q:\n\t type: string\n",
+	"description: 'it''s\n",
+	"description: see: here\n",
+	"inputs:\n  q: \xff\xfe\n",
+	"inputs:\n  na\x00me: 1\n",
+	"inputs:\n  q: *nope\n",
 	"inputs:\n  \"\\u00e9\": {type: string}\noutputs:\n  o: {type: string, reference: '${inputs.\u00e9}'}\n",
 }
 
@@ -58,9 +64,11 @@ func FuzzParse(f *testing.F) {
 		if fl == nil {
 			t.Fatal("Parse returned a nil flow")
 		}
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		maxLine := strings.Count(string(data), "\n") + strings.Count(string(data), "\r") - strings.Count(string(data), "\r\n") + 1
 		check := func(stage string, d diag.List) {
 			for _, x := range d {
-				if x.Message == "" || x.Code == "" || x.Line < 0 || x.Column < 0 {
+				if x.Message == "" || x.Code == "" || x.Hint == "" || x.Line < 1 || x.Column < 1 || x.Line > maxLine {
 					t.Fatalf("%s: incomplete diagnostic %+v", stage, x)
 				}
 			}

@@ -50,6 +50,15 @@ type Flow struct {
 	// KeyPos holds the position of each top-level key's value, for diagnostics.
 	KeyPos map[string]Pos `json:"-"`
 
+	// Incomplete is set when Parse could not read the file as a flow
+	// (invalid YAML, not a mapping, aliases that expand without bound) or
+	// the file is empty. The model is then empty because of that problem,
+	// which Parse reports once; Validate and checks that compare against the
+	// flow (a run's column mapping, variant, connections) stay quiet rather
+	// than repeat it as missing inputs and nodes.
+	Incomplete bool `json:"-"`
+	empty      bool // the file holds no document at all
+
 	// Raw is the whole document as decoded generic YAML (map[string]any), kept so
 	// the snapshot can write a patched copy and the session id can hash the
 	// environment exactly as promptflow does.

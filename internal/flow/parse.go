@@ -66,15 +66,18 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 	}
 	root, ok := w.document(data)
 	if !ok {
+		f.Incomplete = true
 		return f, w.diags
 	}
 	if root == nil {
+		f.Incomplete, f.empty = true, true
 		if f.Kind == KindDAG {
 			w.warnf(CodeEmptyFlow, Pos{Line: 1, Column: 1}, "add inputs, nodes and outputs; see https://aka.ms/pf/flow-yaml", "the flow file is empty")
 		}
 		return f, w.diags
 	}
 	if root.Kind != yaml.MappingNode {
+		f.Incomplete = true
 		w.errorf(CodeNotMapping, posOf(root), "a flow file is a mapping with keys such as inputs, outputs and nodes",
 			"the flow file must be a mapping of keys, got %s", kindName(root))
 		return f, w.diags
@@ -85,6 +88,7 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 	ps, _ := w.pairs(root, "the flow file")
 	if f.Kind == KindPrompty {
 		w.prompty(f, ps)
+		f.Incomplete = w.overflow
 		return f, w.diags
 	}
 	for _, p := range ps {
@@ -102,6 +106,7 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 		w.top(f, p)
 	}
 	w.unknownKeysTop(ps, known, f.Kind)
+	f.Incomplete = w.overflow
 	w.diags.Sort()
 	return f, w.diags
 }
@@ -114,20 +119,21 @@ func (w *walker) document(data []byte) (root *yaml.Node, ok bool) {
 		if errors.Is(err, io.EOF) {
 			return nil, true
 		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		// The position says where; yaml.v3's own "line N" often names the
 		// start of the enclosing block instead, so it is left out.
-		w.errorf(CodeYAMLSyntax, syntaxPos(msg, data), "fix the YAML at that line: check indentation, a missing colon or an unclosed quote or bracket",
-			"invalid YAML: %s", yamlLineRE.ReplaceAllString(msg, ""))
+		d := YAMLError(w.file, data, err)
+		w.add(d.Severity, d.Code, orStart(Pos{Line: d.Line, Column: d.Column}), d.Hint, "%s", d.Message)
 		return nil, false
 	}
 	var next yaml.Node
-	if err := safeDecode(dec, &next); !errors.Is(err, io.EOF) {
-		p := posOf(&next)
-		if err != nil {
-			p = syntaxPos(err.Error(), data)
-		}
-		w.errorf(CodeMultipleDocs, p, "keep one document; remove the --- separator and what follows",
+	switch err := safeDecode(dec, &next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		// Text after the document that is not a document of its own.
+		d := YAMLError(w.file, data, err)
+		w.add(d.Severity, d.Code, orStart(Pos{Line: d.Line, Column: d.Column}), d.Hint, "%s", d.Message)
+	default:
+		w.errorf(CodeMultipleDocs, orStart(posOf(&next)), "keep one document; remove the --- separator and what follows",
 			"the flow file holds more than one YAML document")
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -139,6 +145,18 @@ func (w *walker) document(data []byte) (root *yaml.Node, ok bool) {
 	}
 	w.setBudget(root)
 	return root, true
+}
+
+// orStart is p, or the start of the file when the position is unknown: every
+// diagnostic names a line and column.
+func orStart(p Pos) Pos {
+	if p.Line < 1 {
+		return Pos{Line: 1, Column: 1}
+	}
+	if p.Column < 1 {
+		p.Column = 1
+	}
+	return p
 }
 
 // safeDecode guards against a panic inside yaml.v3 on hostile input: a flow
@@ -348,14 +366,13 @@ func (w *walker) input(p pair) Input {
 }
 
 func (w *walker) output(p pair) Output {
-	out := Output{Name: p.Key, Pos: posOf(p.K), KeyPos: map[string]Pos{}}
+	out := Output{Name: p.Key, Pos: posOf(p.K), ReferencePos: posOf(p.K), KeyPos: map[string]Pos{}}
 	where := "outputs." + p.Key
 	ps, ok := w.pairs(p.V, where)
 	if !ok {
 		return out
 	}
 	hasType := false
-	out.ReferencePos = posOf(p.K)
 	for _, kv := range ps {
 		out.KeyPos[kv.Key] = posOf(deref(kv.V))
 		switch kv.Key {

@@ -24,7 +24,7 @@ func TestParseDiagnostics(t *testing.T) {
 			want: []string{"error yaml-syntax 2:3"}, msg: "invalid YAML: did not find expected ',' or '}'"},
 		{name: "bad indentation", yaml: "inputs:\n  q:\n    type: string\n   bad: 1\n",
 			want: []string{"error yaml-syntax 4:4"}},
-		{name: "tab indentation", yaml: "inputs:\n\tq: 1\n", want: []string{"error yaml-syntax 2:2"}},
+		{name: "tab indentation", yaml: "inputs:\n\tq: 1\n", want: []string{"error yaml-syntax 2:1"}, hint: "spaces, not tabs"},
 		{name: "root is a list", yaml: "- a\n- b\n", want: []string{"error not-a-mapping 1:1"}},
 		{name: "root is a scalar", yaml: "hello\n", want: []string{"error not-a-mapping 1:1"}},
 		{name: "empty file", yaml: "", want: []string{"warning empty-flow 1:1"}},
@@ -73,7 +73,7 @@ func TestParseDiagnostics(t *testing.T) {
 		{name: "alias to a scalar", yaml: "inputs:\n  q:\n    type: &t string\n  r:\n    type: *t\n"},
 		{name: "non-scalar key", yaml: "inputs:\n  ? [a, b]\n  : {type: string}\n", want: []string{"error wrong-type 2:5"}},
 		{name: "duplicate key deep in a value", yaml: "nodes:\n- name: a\n  inputs:\n    x: {k: 1, k: 2}\n", want: []string{"error duplicate-key 4:15"}},
-		{name: "alias bomb", yaml: aliasBomb, want: []string{"error yaml-syntax 2:29"}, msg: "aliases"},
+		{name: "alias bomb is reported at the alias that runs away", yaml: aliasBomb, want: []string{"error yaml-syntax 6:30"}, msg: "aliases"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -413,5 +413,81 @@ func TestLoadRejectsHugeAndSpecialFiles(t *testing.T) {
 	}
 	if _, _, err := Load("/dev/null.yaml"); err == nil {
 		t.Error("missing file should fail")
+	}
+}
+
+// TestYAMLErrorsPointAtTheMistake: each kind of YAML mistake gets the line
+// and column of the offending character and a hint that names the cause.
+func TestYAMLErrorsPointAtTheMistake(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       string // line:col
+		hint       string // substring
+	}{
+		{"tab in indentation", "inputs:\n  q:\n\t type: string\n", "3:1", "not tabs"},
+		{"unclosed double quote", "inputs:\n  q:\n    type: \"string\nnodes: []\n", "3:11", "never closed"},
+		{"unclosed single quote", "description: 'it''s\n", "1:14", "never closed"},
+		{"colon in a plain value", "description: see: here\n", "1:17", "quotes"},
+		{"binary garbage", "inputs:\n  q: \xff\xfe\n", "2:6", "UTF-8"},
+		{"NUL byte", "inputs:\n  na\x00me: 1\n", "2:5", "U+0000"},
+		{"undefined alias", "inputs:\n  q: *nope\n", "2:6", "&nope"},
+		{"reserved indicator", "description: @x\n", "1:1", "quotes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, ds := Parse("flow.dag.yaml", []byte(c.yaml))
+			if len(ds) != 1 || ds[0].Code != CodeYAMLSyntax {
+				t.Fatalf("want one yaml-syntax diagnostic, got:\n%s", listString(ds))
+			}
+			d := ds[0]
+			if got := strconv.Itoa(d.Line) + ":" + strconv.Itoa(d.Column); got != c.want {
+				t.Errorf("position %s, want %s: %v", got, c.want, d)
+			}
+			if !strings.Contains(d.Hint, c.hint) {
+				t.Errorf("hint %q does not contain %q", d.Hint, c.hint)
+			}
+			if strings.Contains(d.Message, "yaml:") || strings.Contains(d.Message, "line ") {
+				t.Errorf("message repeats yaml.v3's prefix or line: %q", d.Message)
+			}
+			if !f.Incomplete {
+				t.Error("a flow that is not valid YAML must be Incomplete")
+			}
+			if vs := f.Validate(ValidateOptions{Batch: true}); len(vs) != 0 {
+				t.Errorf("Validate of an unreadable flow restates the problem:\n%s", listString(vs))
+			}
+		})
+	}
+}
+
+// TestIncompleteFlowValidatesQuietly: after a file-level problem Validate
+// adds nothing, except that an empty file cannot run as a batch.
+func TestIncompleteFlowValidatesQuietly(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		batch      bool
+		want       []string
+	}{
+		{"list root", "- a\n", true, nil},
+		{"alias bomb", aliasBomb, true, nil},
+		{"empty, interactive", "", false, nil},
+		{"empty, batch", "# only a comment\n", true, []string{"error no-inputs 1:1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, _ := Parse("flow.dag.yaml", []byte(c.yaml))
+			if !f.Incomplete {
+				t.Fatal("want Incomplete")
+			}
+			var got []string
+			for _, d := range f.Validate(ValidateOptions{Batch: c.batch}) {
+				got = append(got, string(d.Severity)+" "+d.Code+" "+strconv.Itoa(d.Line)+":"+strconv.Itoa(d.Column))
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if f, _ := Parse("flow.dag.yaml", []byte("inputs: {}\nnodes: []\n")); f.Incomplete {
+		t.Error("a readable flow with no nodes is not Incomplete")
 	}
 }

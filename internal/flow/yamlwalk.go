@@ -293,10 +293,17 @@ func (w *walker) setBudget(root *yaml.Node) {
 type converter struct {
 	w      *walker
 	report bool // report duplicate keys
+	alias  Pos  // the outermost alias being expanded, if any
 }
 
 func (c *converter) convert(n *yaml.Node, depth int) any {
 	at := posOf(n)
+	if n != nil && n.Kind == yaml.AliasNode && c.alias.Line == 0 {
+		// An expansion that runs away is reported at the alias that
+		// started it, not at some value deep inside the anchor.
+		c.alias = at
+		defer func() { c.alias = Pos{} }()
+	}
 	n = deref(n)
 	w := c.w
 	if n == nil || w.overflow {
@@ -309,8 +316,15 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 	}
 	if w.expanded > budget || depth > maxDepth {
 		w.overflow = true
-		w.errorf(CodeYAMLSyntax, at, "simplify the file: anchors and aliases may not expand without bound, nor values nest without end",
-			"the file expands to more than %d values through aliases, or nests deeper than %d levels", budget, maxDepth)
+		hint := "simplify the file: anchors and aliases may not expand without bound"
+		msg := fmt.Sprintf("the file expands through aliases to more than %d values", budget)
+		if depth > maxDepth {
+			hint = "simplify the file: values may not nest without end"
+			msg = fmt.Sprintf("the file nests values deeper than %d levels", maxDepth)
+		} else if c.alias.Line != 0 {
+			at = c.alias
+		}
+		w.errorf(CodeYAMLSyntax, at, hint, "%s", msg)
 		return nil
 	}
 	switch n.Kind {

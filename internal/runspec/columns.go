@@ -34,8 +34,13 @@ const lineNumberKey = "line_number"
 // with no data at all, a ${run.…} without run, a ${…} naming no source, a
 // required flow input (no default) that nothing maps. Warnings: a key that is
 // not a flow input, a value that looks like a binding but is a literal.
-// f may be nil (a remote flow): only the sources are checked then.
+// f may be nil (a remote flow) or Incomplete: only the sources are checked then.
 func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.List {
+	if f != nil && f.Incomplete {
+		// The flow file could not be read (its own diagnostic says why): its
+		// inputs are unknown, not absent.
+		f = nil
+	}
 	var out diag.List
 	add := func(sev diag.Severity, code string, p Pos, hint, format string, args ...any) {
 		out = append(out, diag.Diagnostic{Severity: sev, Code: code, File: p.File, Line: p.Line, Column: p.Column,

@@ -190,6 +190,8 @@ var fuzzSeeds = []struct{ yml, set string }{
 	{"flow: !!binary aGVsbG8=\ndata: 1\nname: ~\n", "name"},
 	{"{flow: ../flows/web, data: ../data/data.jsonl, resources: {x: 1}, identity: {type: x}}", "..=x"},
 	{"x: &x [*x]\n", ""},
+	{"flow: [.]\ndata: {a: 1}\ntags: {c: [1], d: {x: 1}}\nenvironment_variables: {D: {x: 1}, E: [1]}\nname: [a]\n", ""},
+	{"flow: ../flows/web\ndata: ../data/data.jsonl\nresources: {instance_type: [1], compute: {a: 1}}\nidentity: {type: [1], client_id: {a: 1}}\ncolumn_mapping: {url: [1]}\n", ""},
 	{"a: &a [1, 2]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: [*c, *c]\n", ""},
 }
 
@@ -235,6 +237,10 @@ func FuzzLoad(f *testing.F) {
 		for _, d := range ds {
 			if d.Code == "" || d.Message == "" || d.Line < 0 || d.Column < 0 {
 				t.Fatalf("malformed diagnostic %#v", d)
+			}
+			// What the run file says wrong is shown where it is, with what to do.
+			if d.File == runFile && (d.Line < 1 || d.Column < 1 || d.Hint == "") {
+				t.Fatalf("diagnostic in the run file without a position or a hint: %v", d)
 			}
 		}
 	})

@@ -194,38 +194,61 @@ func (l *loader) fromFlag(p Pos) bool { return p.Line == 0 && p.File != l.file }
 // readYAML parses the run file into a tree; nil with diagnostics when it
 // cannot be used.
 func (l *loader) readYAML() (*node, error) {
+	st, err := os.Stat(l.file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fault.New(fault.Usage, "run file %s does not exist", l.file).
+			WithHint("--file paths are relative to the working directory %s", l.cwd)
+	case err != nil:
+		return nil, fault.Wrap(fault.Usage, err, "cannot read the run file %s", l.file).
+			WithHint("check that the file is readable by you")
+	case st.IsDir():
+		e := fault.New(fault.Usage, "--file %s is a folder, not a run file", l.file)
+		for _, name := range []string{"run.yml", "run.yaml"} {
+			if fi, err := os.Stat(filepath.Join(l.file, name)); err == nil && fi.Mode().IsRegular() {
+				return nil, e.WithHint("did you mean --file %s?", filepath.Join(l.file, name))
+			}
+		}
+		return nil, e.WithHint("pass the run.yml itself; to run a flow folder without a run file, use --flow %s --data <data>", l.file)
+	case !st.Mode().IsRegular():
+		// A FIFO or a device would block or never end.
+		return nil, fault.New(fault.Usage, "--file %s is not a regular file", l.file).
+			WithHint("pass the run.yml itself")
+	case st.Size() > maxRunFile:
+		return nil, fault.New(fault.Usage, "run file %s is larger than %d MiB", l.file, maxRunFile>>20).
+			WithHint("a run file is a small YAML; check that --file names the run.yml and not a data file")
+	}
 	data, err := os.ReadFile(l.file)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fault.New(fault.Usage, "run file %s does not exist", l.file).
-				WithHint("--file paths are relative to the working directory %s", l.cwd)
-		}
-		return nil, fault.Wrap(fault.Usage, err, "cannot read the run file %s", l.file)
+		return nil, fault.Wrap(fault.Usage, err, "cannot read the run file %s", l.file).
+			WithHint("check that the file is readable by you")
 	}
 	return l.parseYAML(data), nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// maxRunFile bounds what is read of a run file: a run.yml is a few hundred
+// bytes, and a huge file is a mistake (a data file passed as -f).
+const maxRunFile = 16 << 20
 
 func (l *loader) parseYAML(data []byte) *node {
-	filePos := Pos{File: l.file}
+	start := Pos{File: l.file, Line: 1, Column: 1}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := flow.SafeDecode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			l.errorf(CodeYAML, filePos, "write at least flow: and data: (or run:)", "the run file is empty")
+			l.errorf(CodeYAML, start, "write at least flow: and data: (or run:)", "the run file is empty")
 			return nil
 		}
-		p, msg := filePos, err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			p.Line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
-		l.errorf(CodeYAML, p, "fix the YAML syntax at this line", "not valid YAML: %s", msg)
+		l.yamlError(data, err)
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := flow.SafeDecode(dec, &extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		l.yamlError(data, err) // text after the document that is no document
+		return nil
+	default:
 		l.errorf(CodeYAML, Pos{File: l.file, Line: extra.Line, Column: extra.Column},
 			"remove the second document (the line with ---)", "the run file holds more than one YAML document")
 		return nil
@@ -233,14 +256,18 @@ func (l *loader) parseYAML(data []byte) *node {
 	c := &converter{file: l.file}
 	root, err := c.convert(&doc, 0)
 	if err != nil {
-		l.errorf(CodeYAML, filePos, "", "cannot use the YAML: %v", err)
+		ce, ok := err.(*convError)
+		if !ok {
+			ce = &convError{pos: start, msg: err.Error(), hint: "fix the YAML"}
+		}
+		l.errorf(CodeYAML, ce.pos, ce.hint, "cannot use the YAML: %s", ce.msg)
 		return nil
 	}
 	for _, d := range c.dups {
 		l.errorf(CodeDuplicateKey, d.next, "remove one of them", "%s is given twice in one mapping (first on line %d)", d.key, d.first.Line)
 	}
 	if root.isNull() {
-		l.errorf(CodeYAML, filePos, "write at least flow: and data: (or run:)", "the run file is empty")
+		l.errorf(CodeYAML, start, "write at least flow: and data: (or run:)", "the run file is empty")
 		return nil
 	}
 	if root.kind != kindMap {
@@ -249,6 +276,16 @@ func (l *loader) parseYAML(data []byte) *node {
 		return nil
 	}
 	return root
+}
+
+// yamlError reports a YAML syntax error at the mistake, with a hint.
+func (l *loader) yamlError(data []byte, err error) {
+	d := flow.YAMLError(l.file, data, err)
+	p := Pos{File: l.file, Line: d.Line, Column: d.Column}
+	if p.Line < 1 {
+		p.Line, p.Column = 1, 1
+	}
+	l.errorf(CodeYAML, p, d.Hint, "%s", d.Message)
 }
 
 // override is one value a flag sets, at a dotted path.
@@ -610,7 +647,7 @@ func (l *loader) str(key string, v *node) (string, bool) {
 	if v.kind == kindScalar && v.tag == tagStr {
 		return v.value, true
 	}
-	hint := ""
+	hint := fmt.Sprintf("write %s as one text value, e.g. %s: some text", key, lastSeg(key))
 	if v.kind == kindScalar {
 		hint = quoteHint(lastSeg(key), v)
 	}
@@ -1108,6 +1145,11 @@ func keyPosOf(n *node, key string) Pos {
 func (l *loader) crossChecks() {
 	s := l.spec
 	filePos := Pos{File: l.file}
+	if l.file != "" {
+		// A key that is missing has no place of its own; the file's start
+		// keeps the location clickable.
+		filePos.Line, filePos.Column = 1, 1
+	}
 	if l.mode != modeResume {
 		if s.Flow == "" && s.FlowEntry == "" {
 			if _, given := s.Pos["flow"]; !given {

@@ -336,9 +336,9 @@ identity:
 		{name: "duplicate key", yml: minimal + "name: a\nname: b\n",
 			diags: []wantDiag{{diag.Error, CodeDuplicateKey, 4, "name is given twice in one mapping (first on line 3)"}}},
 		{name: "invalid YAML", yml: "flow: ../flows/web\ndata: [unclosed\n",
-			diags: []wantDiag{{diag.Error, CodeYAML, 0, "not valid YAML"}}},
+			diags: []wantDiag{{diag.Error, CodeYAML, 2, "invalid YAML"}}},
 		{name: "empty file", yml: "# only a comment\n",
-			diags: []wantDiag{{diag.Error, CodeYAML, 0, "the run file is empty"}}},
+			diags: []wantDiag{{diag.Error, CodeYAML, 1, "the run file is empty"}}},
 		{name: "list root", yml: "- flow: x\n",
 			diags: []wantDiag{{diag.Error, CodeType, 1, "must be a mapping, not a list"}}},
 		{name: "two documents", yml: minimal + "---\nname: x\n",
@@ -776,5 +776,80 @@ func TestFromFlagPositions(t *testing.T) {
 	}
 	if got := ds[0].String(); !strings.HasPrefix(got, "--set resources.instance_typ=x: error [run.unknown-key]") {
 		t.Errorf("rendered = %q", got)
+	}
+}
+
+// TestLoadYAMLProblems: a run file that is not usable YAML gets one
+// diagnostic at the mistake's line and column, with a hint.
+func TestLoadYAMLProblems(t *testing.T) {
+	fx := newFixture(t)
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n" +
+		"flow: ../flows/web\n"
+	tests := []struct {
+		name, yml string
+		pos       string // line:column
+		msg, hint string
+	}{
+		{"tab indentation", "flow: ../flows/web\ncolumn_mapping:\n\turl: x\n", "3:1", "invalid YAML", "not tabs"},
+		{"unclosed quote", "flow: ../flows/web\ndata: \"../data/data.jsonl\n", "2:7", "invalid YAML", "never closed"},
+		{"binary garbage", "flow: ../flows/web\ndata: \x80\xff\n", "2:7", "invalid YAML", "UTF-8"},
+		{"control character", "flow: ../flows/web\nna\x01me: x\n", "2:3", "invalid YAML", "U+0001"},
+		{"colon in a value", "flow: ../flows/web\ndescription: a: b\n", "2:15", "invalid YAML", "quotes"},
+		{"text after the document", "\"\"0\n", "1:", "invalid YAML", "quote the whole value"},
+		{"empty file", "", "1:1", "the run file is empty", "flow:"},
+		{"alias bomb", bomb, "6:", "aliases", "anchors and aliases"},
+		{"undefined alias", "flow: *nope\n", "1:7", "invalid YAML", "&nope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(fx.runs, "bad.yml")
+			writeFile(t, file, tc.yml)
+			_, ds, err := Load(LoadOptions{Flags: Flags{File: file}, CWD: fx.cwd})
+			if !fault.Is(err, fault.Validation) || len(ds) != 1 {
+				t.Fatalf("want one diagnostic and a Validation error, got %v:\n%v", err, ds)
+			}
+			d := ds[0]
+			if d.Code != CodeYAML || d.File != file || !strings.HasPrefix(fmt.Sprintf("%d:%d", d.Line, d.Column), tc.pos) {
+				t.Errorf("got %v, want %s at %s", d, CodeYAML, tc.pos)
+			}
+			if !strings.Contains(d.Message, tc.msg) || d.Hint == "" || !strings.Contains(d.Hint, tc.hint) {
+				t.Errorf("message %q / hint %q, want %q / %q", d.Message, d.Hint, tc.msg, tc.hint)
+			}
+			if strings.Contains(d.Message, "yaml:") {
+				t.Errorf("message repeats yaml.v3's prefix: %q", d.Message)
+			}
+		})
+	}
+}
+
+// TestLoadRunFileThatIsNoFile: -f naming a folder, a FIFO or a huge file is
+// a usage error with a hint, and never blocks.
+func TestLoadRunFileThatIsNoFile(t *testing.T) {
+	fx := newFixture(t)
+	writeFile(t, filepath.Join(fx.runs, "run.yml"), "flow: ../flows/web\ndata: ../data/data.jsonl\n")
+	huge := filepath.Join(fx.root, "huge.yml")
+	writeFile(t, huge, "description: "+strings.Repeat("x", maxRunFile)+"\n")
+	tests := []struct {
+		name, file, msg, hint string
+	}{
+		{"folder with a run.yml", fx.runs, "is a folder", "did you mean --file " + filepath.Join(fx.runs, "run.yml")},
+		{"folder without one", fx.cwd, "is a folder", "--flow"},
+		{"huge file", huge, "larger than", "data file"},
+		{"missing file", filepath.Join(fx.root, "nope.yml"), "does not exist", "relative to the working directory"},
+	}
+	if fifo := mkfifo(t, filepath.Join(fx.root, "pipe.yml")); fifo != "" {
+		tests = append(tests, struct{ name, file, msg, hint string }{"fifo", fifo, "not a regular file", "run.yml"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Load(LoadOptions{Flags: Flags{File: tc.file}, CWD: fx.cwd})
+			if !fault.Is(err, fault.Usage) {
+				t.Fatalf("want a usage error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(fault.HintOf(err), tc.hint) {
+				t.Errorf("error %q / hint %q, want %q / %q", err, fault.HintOf(err), tc.msg, tc.hint)
+			}
+		})
 	}
 }

@@ -276,9 +276,11 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 		Batch:    true,
 	})...)
 
-	r.checkVariant(f)
-	r.checkConnections(f)
-	if len(s.Init) > 0 && f.Kind == flow.KindDAG {
+	if !f.Incomplete {
+		r.checkVariant(f)
+		r.checkConnections(f)
+	}
+	if len(s.Init) > 0 && f.Kind == flow.KindDAG && !f.Incomplete {
 		r.warnf(CodeInit, s.PosOf("init"), "remove init, or use a flex flow (flow.flex.yaml) whose class takes these arguments",
 			"init is used only by flex flows; this DAG flow ignores it")
 	}

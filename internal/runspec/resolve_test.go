@@ -244,6 +244,12 @@ func TestResolveChecks(t *testing.T) {
 					t.Errorf("sub = %+v", sub)
 				}
 			}},
+		{name: "an unreadable flow is reported once, not as missing inputs, nodes and variants",
+			flowYAML: "inputs:\n\turl: {type: string}\n",
+			yml:      minimal + "column_mapping: {url: '${data.url}'}\nvariant: ${echo.variant_1}\nconnections: {echo: {connection: c}}\n",
+			diags:    []wantDiag{{diag.Error, "", 0, "invalid YAML"}}},
+		{name: "an empty flow cannot run", flowYAML: "# nothing yet\n", yml: minimal + "column_mapping: {url: '${data.url}'}\n",
+			diags: []wantDiag{{diag.Error, "", 0, "the flow file is empty"}}},
 		{name: "names given", yml: minimal + "name: mine\ndisplay_name: shown\n",
 			check: func(t *testing.T, sub *workspace.Submission) {
 				if sub.Name != "mine" || sub.DisplayName != "shown" {

@@ -130,12 +130,22 @@ type converter struct {
 	file  string
 	count int
 	dups  []dupKey
+	alias Pos // the outermost alias being expanded, if any
 }
 
 type dupKey struct {
 	key         string
 	first, next Pos
 }
+
+// convError is a document that cannot be used although it parses: it says
+// where and what to do.
+type convError struct {
+	pos       Pos
+	msg, hint string
+}
+
+func (e *convError) Error() string { return e.msg }
 
 func (c *converter) pos(n *yaml.Node) Pos {
 	return Pos{File: c.file, Line: n.Line, Column: n.Column}
@@ -144,10 +154,16 @@ func (c *converter) pos(n *yaml.Node) Pos {
 func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 	c.count++
 	if c.count > maxTreeNodes {
-		return nil, fmt.Errorf("the document expands to more than %d values (aliases?)", maxTreeNodes)
+		at := c.alias
+		if at.Line == 0 {
+			at = c.pos(n)
+		}
+		return nil, &convError{pos: at, msg: fmt.Sprintf("the document expands through aliases to more than %d values", maxTreeNodes),
+			hint: "simplify the file: anchors and aliases may not expand without bound"}
 	}
 	if depth > 200 {
-		return nil, fmt.Errorf("the document nests deeper than 200 levels")
+		return nil, &convError{pos: c.pos(n), msg: "the document nests deeper than 200 levels",
+			hint: "simplify the file: values may not nest without end"}
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -157,7 +173,12 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 		return c.convert(n.Content[0], depth+1)
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, fmt.Errorf("line %d: unknown alias", n.Line)
+			return nil, &convError{pos: c.pos(n), msg: "unknown alias *" + n.Value, hint: "define the anchor &" + n.Value + " before this alias uses it"}
+		}
+		if c.alias.Line == 0 {
+			// A runaway expansion is reported at the alias that started it.
+			c.alias = c.pos(n)
+			defer func() { c.alias = Pos{} }()
 		}
 		out, err := c.convert(n.Alias, depth+1)
 		if err != nil {
@@ -192,7 +213,8 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 				continue
 			}
 			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: a mapping key must be a plain value, not a %s", k.Line, kindName(k.Kind))
+				return nil, &convError{pos: c.pos(k), msg: fmt.Sprintf("a mapping key must be a plain value, not a %s", kindName(k.Kind)),
+					hint: "write keys as plain names"}
 			}
 			val, err := c.convert(v, depth+1)
 			if err != nil {
@@ -216,7 +238,7 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 			}
 			for _, s := range srcs {
 				if s.kind != kindMap {
-					return nil, fmt.Errorf("line %d: a merge key (<<) needs a mapping", s.pos.Line)
+					return nil, &convError{pos: s.pos, msg: "a merge key (<<) needs a mapping", hint: "merge an alias of a mapping, such as <<: *defaults"}
 				}
 				for _, e := range s.entries {
 					if !hasKey(out, e.key) {
@@ -227,7 +249,7 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+	return nil, &convError{pos: c.pos(n), msg: "unsupported YAML node", hint: "write plain mappings, lists and values"}
 }
 
 func hasKey(n *node, key string) bool {
