@@ -34,6 +34,11 @@ type ValidateOptions struct {
 	Connection func(name string) (typ string, ok bool)
 	// Tool reports whether a package tool id is installed. nil: not checked.
 	Tool func(id string) bool
+	// SnapshotChecked says the snapshot was built (snapshot.Check), which
+	// reports additional_includes that are empty or missing and a
+	// requirements file it does not hold; Validate then leaves those to it
+	// rather than report them twice.
+	SnapshotChecked bool
 }
 
 type validator struct {
@@ -809,6 +814,9 @@ func (v *validator) includes() {
 			continue
 		}
 		seen[key] = inc.Pos
+		if v.opts.SnapshotChecked {
+			continue
+		}
 		if inc.Path == "" {
 			v.errorf(CodeIncludeNotFound, inc.Pos, "remove the empty entry", "additional include is empty")
 			continue
@@ -844,7 +852,7 @@ func (v *validator) requirements() {
 			"environment.python_requirements_txt %q is outside the flow folder; the run's snapshot holds only the flow folder and its additional_includes", req)
 		return
 	}
-	if !v.exists(rel) {
+	if !v.opts.SnapshotChecked && !v.exists(rel) {
 		v.warnf(CodeRequirementsNotFound, p, "create the file, or point python_requirements_txt at it (relative to the flow folder); without it the session installs none of the flow's packages",
 			"environment.python_requirements_txt %q does not exist", req)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -257,7 +256,8 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 		sub.Name = r.defaultName(f)
 	}
 
-	snap, ds, err := snapshot.Build(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"})
+	snap, files, ds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"},
+		flow.ValidateOptions{Batch: true})
 	r.diags = append(r.diags, ds...)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -268,13 +268,6 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 		}
 	}
 	sub.Snapshot = snap
-
-	files := snapshotFiles(snap)
-	r.diags = append(r.diags, f.Validate(flow.ValidateOptions{
-		Exists:   files.exists(f.Dir),
-		ReadFile: files.readFile(f.Dir),
-		Batch:    true,
-	})...)
 
 	if !f.Incomplete {
 		r.checkVariant(f)
@@ -296,7 +289,7 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 		return f, nil // the snapshot's errors are reported; no environment to hash
 	}
 	env := r.environment(f, files)
-	resolved, werr := session.ResolveEnvironment(env, files.readFile(f.Dir))
+	resolved, werr := session.ResolveEnvironment(env, files.ReadFile)
 	if werr != nil {
 		r.warnf(CodeFlow, Pos{File: f.Path}, "check environment.python_requirements_txt in the flow", "%v", werr)
 	}
@@ -318,7 +311,7 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 				}
 			}
 			if name, ok := env.(map[string]any)[session.RequirementsKey].(string); ok {
-				if ref, ok := files.byRel[path.Clean(filepath.ToSlash(name))]; ok {
+				if ref, ok := files.File(name); ok {
 					sub.Session.RequirementsFile = ref.Abs
 				}
 			}
@@ -330,7 +323,7 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 // environment is the flow's environment as pfazure hashes it: the YAML value
 // ({} when absent), with python_requirements_txt added when the snapshot
 // holds a requirements.txt the flow does not name (Flow._resolve_requirements).
-func (r *resolver) environment(f *flow.Flow, files snapFiles) any {
+func (r *resolver) environment(f *flow.Flow, files snapshot.View) any {
 	raw, present := f.Raw["environment"]
 	if !present {
 		raw = map[string]any{}
@@ -338,7 +331,7 @@ func (r *resolver) environment(f *flow.Flow, files snapFiles) any {
 	if f.Kind == flow.KindPrompty || f.Environment.PythonRequirementsTxt != "" {
 		return raw
 	}
-	if _, ok := files.byRel["requirements.txt"]; !ok {
+	if _, ok := files.File("requirements.txt"); !ok {
 		return raw
 	}
 	out := map[string]any{}
@@ -453,62 +446,4 @@ func localData(ctx context.Context, p string) (*workspace.Data, error) {
 	}
 	d.BlobPath = "LocalUpload/" + d.Hash + "/" + filepath.Base(p)
 	return d, nil
-}
-
-// snapFiles indexes a snapshot's files by their slash path.
-type snapFiles struct {
-	byRel map[string]workspace.FileRef
-	dirs  map[string]bool
-	ok    bool
-}
-
-func snapshotFiles(snap *workspace.Snapshot) snapFiles {
-	sf := snapFiles{byRel: map[string]workspace.FileRef{}, dirs: map[string]bool{}}
-	if snap == nil {
-		return sf
-	}
-	sf.ok = true
-	for _, f := range snap.Files {
-		sf.byRel[f.Rel] = f
-		for d := path.Dir(f.Rel); d != "." && d != "/"; d = path.Dir(d) {
-			sf.dirs[d] = true
-		}
-	}
-	return sf
-}
-
-// exists answers for the snapshot when there is one, so a file the ignore
-// rules leave out counts as missing; paths outside it go to the disk.
-func (sf snapFiles) exists(dir string) func(rel string) bool {
-	if !sf.ok {
-		return nil
-	}
-	return func(rel string) bool {
-		c := path.Clean(rel)
-		if !filepath.IsLocal(filepath.FromSlash(c)) {
-			_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
-			return err == nil
-		}
-		if c == "." {
-			return true
-		}
-		_, isFile := sf.byRel[c]
-		return isFile || sf.dirs[c]
-	}
-}
-
-func (sf snapFiles) readFile(dir string) func(rel string) ([]byte, error) {
-	return func(rel string) ([]byte, error) {
-		c := path.Clean(filepath.ToSlash(rel))
-		if ref, ok := sf.byRel[c]; ok {
-			if ref.Content != nil {
-				return ref.Content, nil
-			}
-			return os.ReadFile(ref.Abs)
-		}
-		if sf.ok && filepath.IsLocal(filepath.FromSlash(c)) {
-			return nil, fmt.Errorf("[Errno 2] No such file or directory: '%s'", filepath.Join(dir, filepath.FromSlash(rel)))
-		}
-		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/runspec"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 )
 
 // ValidateOptions are the inputs of `flow validate`.
@@ -104,10 +105,21 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		path = "."
 	}
 	if path != "" {
-		f, fds, err := flow.Check(path, flow.ValidateOptions{Batch: opts.RunFile != ""})
+		f, fds, err := flow.Load(path)
 		if err != nil {
 			return err
 		}
+		// The snapshot is what a run ships: symlinks that leave the flow,
+		// includes and ignored files are found here as run create finds them.
+		_, _, sds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"},
+			flow.ValidateOptions{Batch: opts.RunFile != ""})
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && len(sds.Errors()) == 0 {
+			return err
+		}
+		fds = append(fds, sds...)
 		ds = append(ds, fds...)
 		if spec != nil && !fds.HasErrors() {
 			ds = append(ds, checkColumns(ctx, spec, f)...)
