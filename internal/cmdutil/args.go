@@ -39,6 +39,11 @@ func GroupRunE(cmd *cobra.Command, args []string) error {
 		return cmd.Help()
 	}
 	e := UsageErrorf(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		// Cobra applies its default of 2 only on its own error path; without
+		// it SuggestionsFor finds prefixes only ("creat", not "crate").
+		cmd.SuggestionsMinimumDistance = 2
+	}
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		e.Hint = "did you mean `" + cmd.CommandPath() + " " + s[0] + "`? " + e.Hint
 	}

@@ -12,23 +12,17 @@ import (
 // flags are StringArrays marked with these annotations, and ExpandNargs
 // rewrites the command line before cobra parses it: every KEY=VALUE token
 // that follows the flag becomes its own `--flag=TOKEN`.
-const (
-	annNargs       = "pfz:nargs"        // "+" one or more, "*" zero or more
-	annNargsSuffix = "pfz:nargs-suffix" // extra value suffixes, e.g. ".env"
-)
+const annNargs = "pfz:nargs" // "+" one or more, "*" zero or more
 
-// MarkNargs declares flag name on cmd as taking several values. With
-// optional true the flag may also stand alone (its value is then "").
-// suffixes name values without "=" that still belong to the flag.
-func MarkNargs(cmd *cobra.Command, name string, optional bool, suffixes ...string) {
+// MarkNargs declares flag name on cmd as taking several values: every word
+// after it up to the next flag. With optional true the flag may also stand
+// alone (its value is then "").
+func MarkNargs(cmd *cobra.Command, name string, optional bool) {
 	mode := "+"
 	if optional {
 		mode = "*"
 	}
 	_ = cmd.Flags().SetAnnotation(name, annNargs, []string{mode})
-	if len(suffixes) > 0 {
-		_ = cmd.Flags().SetAnnotation(name, annNargsSuffix, suffixes)
-	}
 }
 
 // ExpandNargs returns args with the values of nargs flags made explicit.
@@ -87,21 +81,13 @@ func ExpandNargs(root *cobra.Command, args []string) []string {
 	return out
 }
 
-// nargsValue reports whether tok is a further value of fl: a KEY=VALUE token
-// (not a flag), or one ending in a declared suffix.
-func nargsValue(fl *pflag.Flag, tok string) bool {
-	if tok == "" || strings.HasPrefix(tok, "-") {
-		return false
-	}
-	if strings.Contains(tok, "=") {
-		return true
-	}
-	for _, s := range fl.Annotations[annNargsSuffix] {
-		if strings.HasSuffix(tok, s) {
-			return true
-		}
-	}
-	return false
+// nargsValue reports whether tok is a further value of fl. As with
+// argparse's nargs, every word up to the next flag is one: a word that is not
+// KEY=VALUE (nor a declared suffix such as .env) is still the flag's, so its
+// parser says what is wrong with it ("--environment-variables expects a .env
+// file or KEY=VALUE") rather than the command rejecting a stray argument.
+func nargsValue(_ *pflag.Flag, tok string) bool {
+	return tok != "" && !strings.HasPrefix(tok, "-")
 }
 
 // annPrefix marks commands whose long flags may be abbreviated, as argparse

@@ -24,7 +24,7 @@ func nargsTree() (*cobra.Command, *[]string, *[]string, *[]string, *string) {
 	create.Flags().String("run", "", "")
 	MarkNargs(create, "column-mapping", false)
 	MarkNargs(create, "set", false)
-	MarkNargs(create, "environment-variables", true, ".env")
+	MarkNargs(create, "environment-variables", true)
 	AllowFlagPrefixes(create)
 	run.AddCommand(create)
 	root.AddCommand(run)
@@ -70,6 +70,16 @@ func TestExpandNargs(t *testing.T) {
 			name:    "normal flag value that looks like KEY=VALUE is not absorbed",
 			args:    []string{"run", "create", "--name", "a=b", "--set", "x=1"},
 			runName: "a=b", set: []string{"x=1"},
+		},
+		{
+			name: "a word without = is still the flag's value, as in argparse",
+			args: []string{"run", "create", "--env", "A=1", "foo", "--column-mapping", "a=1", "stray", "--name", "n"},
+			env:  []string{"A=1", "foo"}, mapping: []string{"a=1", "stray"}, runName: "n",
+		},
+		{
+			name: "optional flag takes a following word",
+			args: []string{"run", "create", "--environment-variables", "prod"},
+			env:  []string{"prod"},
 		},
 		{
 			name: "global flag in between",

@@ -139,7 +139,7 @@ ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout).`,
 	for _, n := range []string{"tags", "column-mapping", "connections", "set", "init"} {
 		cmdutil.MarkNargs(cmd, n, false)
 	}
-	cmdutil.MarkNargs(cmd, "environment-variables", true, ".env")
+	cmdutil.MarkNargs(cmd, "environment-variables", true)
 	return cmd
 }
 
