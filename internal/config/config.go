@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/viper"
 
@@ -56,6 +57,8 @@ type Config struct {
 	Home            string
 	Python          string
 	Output          string
+	// PollInterval is poll_interval; 0 lets each poller use its default.
+	PollInterval time.Duration
 
 	// Dir is the configuration folder and File the config.yaml in it.
 	Dir  string
@@ -217,6 +220,7 @@ func (c *Config) fill() {
 	c.Home = get(KeyHome)
 	c.Python = get(KeyPython)
 	c.Output = get(KeyOutput)
+	c.PollInterval, _ = time.ParseDuration(get(KeyPollInterval))
 }
 
 // Get returns the effective value of key.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 )
@@ -22,6 +23,7 @@ const (
 	KeyHome            = "home"
 	KeyPython          = "python"
 	KeyOutput          = "output"
+	KeyPollInterval    = "poll_interval"
 )
 
 // Targets, clouds and output formats pfz accepts.
@@ -77,6 +79,7 @@ func Keys() []KeyInfo {
 		k(KeyHome, "", "folder of the local target's state (default: the user data folder)", nil),
 		k(KeyPython, "", "Python interpreter for local sessions", nil),
 		k(KeyOutput, "-o/--output", "default output format: table, json or yaml", normOutput),
+		k(KeyPollInterval, "", "wait between polls of a remote operation, a Go duration (default: 5s); for tests", normDuration),
 	}
 }
 
@@ -132,6 +135,14 @@ func normOutput(s string) (string, error) {
 		return v, nil
 	}
 	return "", fmt.Errorf("output must be table, json or yaml, got %q", s)
+}
+
+func normDuration(s string) (string, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return "", fmt.Errorf("%q is not a positive duration such as 200ms or 5s", s)
+	}
+	return d.String(), nil
 }
 
 func normURL(s string) (string, error) {
