@@ -38,6 +38,7 @@ func registerBackends(f *cmdutil.Factory) {
 			UserAgent:       "pfz/" + f.Build.Version,
 			Now:             f.Now,
 			Debug:           debugWriter(f),
+			PollInterval:    cfg.PollInterval,
 		})
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {
