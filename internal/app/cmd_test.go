@@ -307,7 +307,10 @@ func TestSessionCommands(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(flowDir, "requirements.txt"), []byte("tiktoken\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.run("session", "show").expect(t, 1, []string{}, []string{"no session for flow", "pfz session start"})
+	// Until a session for the new environment exists, the commands use the
+	// flow's older session and say how to bring it up to date.
+	e.run("session", "show", "-o", "json", "--query", "id").
+		expect(t, 0, []string{`"` + spec.ID + `"`}, []string{"environment changed since session " + spec.ID, "pfz session reset"})
 	e.run("session", "start", "--no-wait").expect(t, 0, []string{"status", "Starting"}, nil)
 	spec2 := e.ws.Started[1]
 	if spec2.ID == spec.ID || spec2.EnvHash == spec.EnvHash || spec2.LineageID != spec.LineageID {
@@ -328,6 +331,8 @@ func TestSessionCommands(t *testing.T) {
 	e.run("session", "list", "--flow", ".", "-o", "json", "--query", "length(@)").expect(t, 0, []string{"2\n"}, []string{})
 	e.run("session", "reset").expect(t, 0, nil, nil)
 	e.run("session", "stop", "-o", "json").expect(t, 0, []string{`"status": "Stopped"`}, []string{})
+	// The flow's older session is what is left; then nothing.
+	e.run("session", "stop").expect(t, 0, nil, []string{"environment changed since session " + spec.ID, "stopped session " + spec.ID})
 	e.run("session", "stop").expect(t, 1, []string{}, []string{"no session for flow"})
 
 	// An unknown VM size warns (the workspace has the final word).
@@ -353,6 +358,11 @@ func TestPackages(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(flowDir, "requirements.txt"))
 	if err != nil || string(data) != "tiktoken==0.7.0\npromptflow==1.0\n" {
 		t.Fatalf("requirements.txt = %q, %v", data, err)
+	}
+	// The flow did not name it: now it does, comments and all kept.
+	dag, err := os.ReadFile(filepath.Join(flowDir, "flow.dag.yaml"))
+	if err != nil || !strings.Contains(string(dag), "environment:\n  python_requirements_txt: requirements.txt\n") {
+		t.Fatalf("flow.dag.yaml does not name requirements.txt:\n%s", dag)
 	}
 	for _, c := range e.ws.Calls {
 		if strings.HasPrefix(c, "session.install") {

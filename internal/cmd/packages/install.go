@@ -10,10 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/requirements"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -177,9 +179,12 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		}
 		cmdutil.Infof(opts.IO, "saved %s", r.RequirementsPath)
 		if !r.Declared {
-			cmdutil.Warnf(opts.IO, "flow.dag.yaml does not name %s; pfz and pfazure add it to the run's snapshot, "+
-				"but add `environment: {python_requirements_txt: %s}` to make it explicit",
-				filepath.Base(r.RequirementsPath), filepath.Base(r.RequirementsPath))
+			// Name the file in the flow, as the studio does, so the session's
+			// environment says where its packages come from.
+			if err := declareRequirements(r); err != nil {
+				return err
+			}
+			cmdutil.Infof(opts.IO, "named %s in %s (environment.python_requirements_txt)", filepath.Base(r.RequirementsPath), r.Flow.Path)
 		}
 	}
 	res := InstallResult{RequirementsFile: r.RequirementsPath, Changed: changed, Requirements: file.Lines()}
@@ -264,7 +269,7 @@ func writeFile(path string, data []byte) error {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".requirements-*.txt")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".pfz-save-*")
 	if err != nil {
 		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
 	}
@@ -295,4 +300,23 @@ func explain(err error, flowDir string) error {
 			WithHint("start it with `pfz session start --flow %s`, or use --save-only", flowDir)
 	}
 	return err
+}
+
+// declareRequirements adds environment.python_requirements_txt to the flow
+// file, keeping its comments and layout.
+func declareRequirements(r *flowsession.Resolved) error {
+	src, err := os.ReadFile(r.Flow.Path)
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot read %s to name the requirements file in it", r.Flow.Path)
+	}
+	rel, err := filepath.Rel(r.Flow.Dir, r.RequirementsPath)
+	if err != nil {
+		rel = filepath.Base(r.RequirementsPath)
+	}
+	out, err := snapshot.PatchFlowYAML(src, filepath.ToSlash(rel), false)
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot add environment.python_requirements_txt to %s", r.Flow.Path).
+			WithHint("add `environment: {python_requirements_txt: %s}` to it by hand", filepath.ToSlash(rel))
+	}
+	return writeFile(r.Flow.Path, out)
 }

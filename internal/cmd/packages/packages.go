@@ -126,7 +126,14 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := sessions.Packages(ctx, r.Spec.ID)
+	tg, err := flowsession.Find(ctx, sessions, r)
+	if err != nil {
+		return explain(err, opts.FlowDir)
+	}
+	if tg.Stale != nil {
+		cmdutil.Warnf(opts.IO, "%s", tg.Warning(opts.FlowDir, r.Spec.ID))
+	}
+	list, err := sessions.Packages(ctx, tg.ID)
 	if err != nil {
 		return explain(err, opts.FlowDir)
 	}

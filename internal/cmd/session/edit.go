@@ -87,11 +87,15 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return err
 	}
-	so, rep := opts.startOptions(opts.Wait)
-	s, err := sessions.Edit(ctx, r.Spec.ID, opts.Edit, so)
-	rep.Stop()
+	tg, err := opts.find(ctx, sessions, r)
 	if err != nil {
 		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
+	so, rep := opts.startOptions(opts.Wait)
+	s, err := sessions.Edit(ctx, tg.ID, opts.Edit, so)
+	rep.Stop()
+	if err != nil {
+		return explain(err, tg.ID, opts.FlowDir)
 	}
 	return printSession(p, s)
 }

@@ -2,11 +2,14 @@ package session
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
 // ResetOptions are the inputs of `session reset`.
@@ -55,8 +58,19 @@ func runReset(ctx context.Context, opts *ResetOptions) error {
 	if err != nil {
 		return err
 	}
+	tg, err := opts.find(ctx, sessions, r)
+	if err != nil {
+		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
 	so, rep := opts.startOptions(opts.Wait)
-	s, err := sessions.Reset(ctx, r.Spec.ID, so)
+	var s *workspace.Session
+	if tg.Stale == nil {
+		s, err = sessions.Reset(ctx, tg.ID, so)
+	} else {
+		// The environment changed: the session comes back under the id of
+		// the current environment, with the old one's compute settings.
+		s, err = replace(ctx, sessions, tg.Stale, r.Spec, so)
+	}
 	rep.Stop()
 	if err != nil {
 		return explain(err, r.Spec.ID, opts.FlowDir)
@@ -102,16 +116,36 @@ func runStop(ctx context.Context, opts *StopOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := sessions.Stop(ctx, r.Spec.ID); err != nil {
+	tg, err := opts.find(ctx, sessions, r)
+	if err != nil {
 		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
+	if err := sessions.Stop(ctx, tg.ID); err != nil {
+		return explain(err, tg.ID, opts.FlowDir)
 	}
 	res := struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
-	}{r.Spec.ID, "Stopped"}
+	}{tg.ID, "Stopped"}
 	if p.IsTable() {
-		cmdutil.Infof(opts.IO, "stopped session %s", r.Spec.ID)
+		cmdutil.Infof(opts.IO, "stopped session %s", tg.ID)
 		return nil
 	}
 	return p.Print(res, nil)
+}
+
+// replace stops the flow's stale session and starts one for spec with the
+// stale session's compute settings.
+func replace(ctx context.Context, sessions workspace.Sessions, old *workspace.Session, spec workspace.SessionSpec, so workspace.StartOptions) (*workspace.Session, error) {
+	spec.ComputeType, spec.ComputeName, spec.VMSize = old.ComputeType, old.Compute, old.VMSize
+	if old.IdleTimeSeconds > 0 {
+		spec.IdleTime = time.Duration(old.IdleTimeSeconds) * time.Second
+	}
+	if old.Identity.Type != "" {
+		spec.Identity = old.Identity
+	}
+	if err := sessions.Stop(ctx, old.ID); err != nil && !fault.Is(err, fault.NotFound) {
+		return nil, err
+	}
+	return sessions.Start(ctx, spec, so)
 }

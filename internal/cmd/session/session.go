@@ -188,3 +188,14 @@ func sessionTable(t *cmdutil.Table, s *workspace.Session) {
 		"message", s.Message,
 	)
 }
+
+// find returns the session the flow's id names or, when the environment
+// changed since the flow's session started, that older session, with a
+// warning that says how to bring it up to date.
+func (c common) find(ctx context.Context, sessions workspace.Sessions, r *flowsession.Resolved) (flowsession.Target, error) {
+	tg, err := flowsession.Find(ctx, sessions, r)
+	if err == nil && tg.Stale != nil {
+		cmdutil.Warnf(c.IO, "%s", tg.Warning(c.FlowDir, r.Spec.ID))
+	}
+	return tg, err
+}

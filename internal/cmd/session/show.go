@@ -47,9 +47,13 @@ func runShow(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := sessions.Get(ctx, r.Spec.ID)
+	tg, err := opts.find(ctx, sessions, r)
 	if err != nil {
 		return explain(err, r.Spec.ID, opts.FlowDir)
+	}
+	s, err := sessions.Get(ctx, tg.ID)
+	if err != nil {
+		return explain(err, tg.ID, opts.FlowDir)
 	}
 	return printSession(p, s)
 }
