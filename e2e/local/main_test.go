@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,6 +258,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"sleep":       cmdSleep,
 		"lines":       cmdLines,
 		"envsubst":    cmdEnvsubst,
+		"gone":        cmdGone,
+		"await":       cmdAwait,
 	}
 }
 
@@ -275,6 +278,9 @@ func cmdPfz(ts *testscript.TestScript, neg bool, args []string) {
 		b.cmd.Dir = ts.MkAbs(".")
 		b.cmd.Env = scriptEnv(ts)
 		b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
+		// Children that outlive a killed pfz may hold its output pipes;
+		// its exit, not theirs, ends the command.
+		b.cmd.WaitDelay = 2 * time.Second
 		ts.Check(b.cmd.Start())
 		st.bg[name] = b
 		go func() {
@@ -738,4 +744,86 @@ func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
 
 func TestBug_PackagesSaveOnlyDeclaresRequirements(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_declares_requirements.txtar"}})
+}
+
+// gone DURATION PIDFILE... waits until the processes whose ids the files
+// hold have ended (Unix; a zombie counts as ended), or fails after
+// DURATION.
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: gone DURATION PIDFILE...")
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	var pids []int
+	for _, f := range args[1:] {
+		pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(f)))
+		ts.Check(err)
+		pids = append(pids, pid)
+	}
+	deadline := time.Now().Add(d)
+	for {
+		var alive []int
+		for _, pid := range pids {
+			if processAlive(pid) {
+				alive = append(alive, pid)
+			}
+		}
+		if len(alive) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			// They are this script's; do not leave them behind.
+			for _, pid := range alive {
+				if p, err := os.FindProcess(pid); err == nil {
+					_ = p.Kill()
+				}
+			}
+			ts.Fatalf("processes %v still ran %s later (now killed)", alive, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil || p.Signal(syscall.Signal(0)) != nil {
+		return false
+	}
+	// On Linux a zombie still answers signal 0; its state says it ended.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// await DURATION FILE... waits until the files exist, or fails after
+// DURATION.
+func cmdAwait(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: await DURATION FILE...")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(d)
+	for _, f := range args[1:] {
+		for {
+			if _, err := os.Stat(ts.MkAbs(f)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s does not exist after %s%s", f, d, bgReport(ts))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func TestBug_KilledOwnerOrphansWorkers(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/killed_owner_orphans_workers.txtar"}})
 }
