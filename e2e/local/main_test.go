@@ -827,3 +827,7 @@ func cmdAwait(ts *testscript.TestScript, neg bool, args []string) {
 func TestBug_KilledOwnerOrphansWorkers(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/killed_owner_orphans_workers.txtar"}})
 }
+
+func TestBug_DryRunAcceptsPathRunName(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/dryrun_accepts_path_run_name.txtar"}})
+}
