@@ -1,24 +1,17 @@
 // Package config owns pfz's settings: the typed Config, the precedence of
 // their sources (flag > PFZ_* environment > config file > .azureml/config.json
-// > defaults), where each value came from, and writing config.yaml. It is the
-// only package that imports viper, and with internal/auth the only one that
-// reads the process environment; everything else gets values from here.
+// > defaults), where each value came from, and reading and writing
+// config.yaml (with the line and column of a bad value). It is, with
+// internal/auth, the only package that reads the process environment;
+// everything else gets values from here.
 package config
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/spf13/viper"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 )
@@ -129,7 +122,7 @@ func Load(opts LoadOptions) (*Config, error) {
 
 // resolve returns the highest-precedence explicit value of k, or an empty
 // Value when only a default applies.
-func resolve(k KeyInfo, opts LoadOptions, getenv func(string) string, file map[string]string, filePath string, aml map[string]string, amlPath string) (Value, error) {
+func resolve(k KeyInfo, opts LoadOptions, getenv func(string) string, file map[string]fileValue, filePath string, aml map[string]fileValue, amlPath string) (Value, error) {
 	if s, ok := opts.Flags[k.Name]; ok {
 		name := opts.FlagNames[k.Name]
 		if name == "" {
@@ -137,7 +130,7 @@ func resolve(k KeyInfo, opts LoadOptions, getenv func(string) string, file map[s
 		}
 		n, err := k.normalize(s)
 		if err != nil {
-			return Value{}, fault.Wrap(fault.Usage, err, "invalid %s", name)
+			return Value{}, fault.Wrap(fault.Usage, err, "invalid %s", name).WithHint("%s takes: %s", name, k.Description)
 		}
 		return Value{Key: k.Name, Value: n, Source: SourceFlag, Origin: name}, nil
 	}
@@ -145,20 +138,20 @@ func resolve(k KeyInfo, opts LoadOptions, getenv func(string) string, file map[s
 		n, err := k.normalize(s)
 		if err != nil {
 			return Value{}, fault.Wrap(fault.Validation, err, "invalid %s", k.Env).
-				WithHint("fix or unset the environment variable %s", k.Env)
+				WithHint("fix or unset the environment variable %s; it takes: %s", k.Env, k.Description)
 		}
 		return Value{Key: k.Name, Value: n, Source: SourceEnv, Origin: k.Env}, nil
 	}
-	if s, ok := file[k.Name]; ok {
-		n, err := k.normalize(s)
+	if fv, ok := file[k.Name]; ok {
+		n, err := k.normalize(fv.value)
 		if err != nil {
-			return Value{}, fault.Wrap(fault.Validation, err, "invalid %s in %s", k.Name, filePath).
-				WithHint("run `pfz config set %s <value>` or edit the file", k.Name)
+			return Value{}, fault.Wrap(fault.Validation, err, "invalid %s at %s", k.Name, fv.at(filePath)).
+				WithHint("%s takes: %s; run `pfz config set %s <value>` or edit the file", k.Name, k.Description, k.Name)
 		}
 		return Value{Key: k.Name, Value: n, Source: SourceFile, Origin: filePath}, nil
 	}
-	if s, ok := aml[k.Name]; ok && s != "" {
-		return Value{Key: k.Name, Value: s, Source: SourceAzureML, Origin: amlPath}, nil
+	if fv, ok := aml[k.Name]; ok && fv.value != "" {
+		return Value{Key: k.Name, Value: fv.value, Source: SourceAzureML, Origin: amlPath}, nil
 	}
 	return Value{}, nil
 }
@@ -320,44 +313,9 @@ func dataDir(getenv func(string) string) string {
 	return filepath.Join(os.TempDir(), "pfz-data")
 }
 
-// readFile reads config.yaml through viper into key → string. A missing file
-// is an empty configuration; unknown keys are warnings.
-func readFile(path string) (map[string]string, []string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fault.Wrap(fault.Failed, err, "cannot read the config file").
-			WithHint("check the permissions of %s", path)
-	}
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return nil, nil, fault.Wrap(fault.Validation, err, "cannot parse %s", path).
-			WithHint("fix the YAML, or delete the file and use `pfz config set`")
-	}
-	out := map[string]string{}
-	var warnings []string
-	keys := v.AllKeys()
-	sort.Strings(keys)
-	for _, key := range keys {
-		if _, ok := Lookup(key); !ok {
-			w := fmt.Sprintf("%s: unknown key %q is ignored", path, key)
-			if near := Nearest(key); near != "" {
-				w += fmt.Sprintf(" (did you mean %q?)", near)
-			}
-			warnings = append(warnings, w)
-			continue
-		}
-		out[key] = v.GetString(key)
-	}
-	return out, warnings, nil
-}
-
 // findAzureMLConfig looks for .azureml/config.json in dir and its parents and
 // returns the workspace it names, keyed like pfz's keys.
-func findAzureMLConfig(dir string) (string, map[string]string, error) {
+func findAzureMLConfig(dir string) (string, map[string]fileValue, error) {
 	if dir == "" {
 		return "", nil, nil
 	}
@@ -369,20 +327,11 @@ func findAzureMLConfig(dir string) (string, map[string]string, error) {
 		p := filepath.Join(dir, ".azureml", "config.json")
 		data, err := os.ReadFile(p)
 		if err == nil {
-			var f struct {
-				Subscription  string `json:"subscription_id"`
-				ResourceGroup string `json:"resource_group"`
-				WorkspaceName string `json:"workspace_name"`
+			vals, err := azureMLConfig(p, data)
+			if err != nil {
+				return "", nil, err
 			}
-			if err := json.Unmarshal(data, &f); err != nil {
-				return "", nil, fault.Wrap(fault.Validation, err, "cannot parse %s", p).
-					WithHint("it must be a JSON object with subscription_id, resource_group and workspace_name")
-			}
-			return p, map[string]string{
-				KeySubscription:  f.Subscription,
-				KeyResourceGroup: f.ResourceGroup,
-				KeyWorkspaceName: f.WorkspaceName,
-			}, nil
+			return p, vals, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

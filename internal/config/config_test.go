@@ -176,12 +176,12 @@ func TestInvalidValues(t *testing.T) {
 
 func TestFileWarningsAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "config.yaml"), "subscripton: x\nauth:\n  mode: azcli\n")
+	writeFile(t, filepath.Join(dir, "config.yaml"), "subscripton: x\nauth:\n  mode: azure-cli\n")
 	c, err := Load(LoadOptions{Getenv: envOf(map[string]string{EnvConfigDir: dir})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AuthMode != "azcli" {
+	if c.AuthMode != "azure-cli" {
 		t.Errorf("AuthMode = %q", c.AuthMode)
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `did you mean "subscription"`) {
@@ -211,14 +211,14 @@ func TestSetUnset(t *testing.T) {
 	if got != CloudUSGov {
 		t.Errorf("canonical = %q", got)
 	}
-	if _, err := Set(dir, "auth.mode", "azcli"); err != nil {
+	if _, err := Set(dir, "auth.mode", "Azure-CLI"); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# my settings\ncloud: AzureUSGovernment # the public cloud\nsubscription: \"0000\"\nauth:\n  mode: azcli\n"
+	want := "# my settings\ncloud: AzureUSGovernment # the public cloud\nsubscription: \"0000\"\nauth:\n  mode: azure-cli\n"
 	if string(data) != want {
 		t.Errorf("file:\n%s\nwant:\n%s", data, want)
 	}
@@ -235,7 +235,7 @@ func TestSetUnset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Subscription != "0000" || c.AuthMode != "azcli" || c.Cloud != CloudUSGov {
+	if c.Subscription != "0000" || c.AuthMode != "azure-cli" || c.Cloud != CloudUSGov {
 		t.Errorf("reloaded %+v", c)
 	}
 	if err := Unset(dir, "auth.mode"); err != nil {
@@ -295,4 +295,110 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Normalize(%q, %q) = %q, then %q, %v", key, value, canon, again, err)
 		}
 	})
+}
+
+// TestBadFilesSayWhere: a config.yaml or .azureml/config.json that cannot be
+// used is an error that names file:line:column and says what to do.
+func TestBadFilesSayWhere(t *testing.T) {
+	tests := []struct {
+		name       string
+		configYAML string
+		amlJSON    string
+		where      string // suffix of the file name plus :line:column in the message
+		msg, hint  string
+	}{
+		{name: "tab in config.yaml", configYAML: "target: local\n\tcloud: x\n", where: "config.yaml:2:1", msg: "cannot parse", hint: "not tabs"},
+		{name: "list value", configYAML: "target: [local]\n", where: "config.yaml:1:9", msg: "must be a single value, not a list", hint: "pfz config set target"},
+		{name: "mapping value", configYAML: "workspace_name: {a: 1}\n", where: "config.yaml:1:17", msg: "must be a single value", hint: "workspace_name: <value>"},
+		{name: "invalid value in the file", configYAML: "output: json\ntarget: cloud\n", where: "config.yaml:2:9", msg: "target must be local or azureml", hint: "target takes: local or azureml"},
+		{name: "nested invalid value", configYAML: "auth:\n  mode: bogus\n", where: "config.yaml:2:9", msg: "auth.mode must be", hint: "pfz config set auth.mode"},
+		{name: "key given twice", configYAML: "target: local\nTarget: azureml\n", where: "config.yaml:2:1", msg: "given twice", hint: "remove one"},
+		{name: "not a mapping", configYAML: "- target\n", where: "config.yaml:1:1", msg: "must be a mapping", hint: "key: value"},
+		{name: "broken JSON", amlJSON: "{\n  \"subscription_id\": \"s\",\n  bad\n}\n", where: "config.json:3:3", msg: "cannot parse", hint: "JSON object"},
+		{name: "JSON list", amlJSON: "\n[1, 2]\n", where: "config.json:2:1", msg: "must be a JSON object, not a list", hint: "subscription_id"},
+		{name: "number where a string goes", amlJSON: "{\"subscription_id\": 5, \"workspace_name\": \"w\"}", where: "config.json:1:2", msg: "subscription_id must be a string, not a number", hint: "quotes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, work := t.TempDir(), t.TempDir()
+			if tt.configYAML != "" {
+				writeFile(t, filepath.Join(cfg, "config.yaml"), tt.configYAML)
+			}
+			if tt.amlJSON != "" {
+				writeFile(t, filepath.Join(work, ".azureml", "config.json"), tt.amlJSON)
+			}
+			_, err := Load(LoadOptions{Getenv: envOf(map[string]string{EnvConfigDir: cfg}), WorkDir: work})
+			if fault.KindOf(err) != fault.Validation {
+				t.Fatalf("want a validation error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.where) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q, want it to contain %q and %q", err, tt.where, tt.msg)
+			}
+			if !strings.Contains(fault.HintOf(err), tt.hint) {
+				t.Errorf("hint %q, want it to contain %q", fault.HintOf(err), tt.hint)
+			}
+			if strings.Contains(err.Error(), "struct {") || strings.Contains(err.Error(), "yaml: ") {
+				t.Errorf("error leaks parser internals: %q", err)
+			}
+		})
+	}
+}
+
+func TestFileKeysAreCaseInsensitiveAndWarned(t *testing.T) {
+	cfg := t.TempDir()
+	writeFile(t, filepath.Join(cfg, "config.yaml"), "Workspace_Name: w\nAUTH:\n  Mode: azd\nworkspace: x\nfoo: 1\nempty:\n")
+	c, err := Load(LoadOptions{Getenv: envOf(map[string]string{EnvConfigDir: cfg})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WorkspaceName != "w" || c.AuthMode != "azd" {
+		t.Errorf("workspace %q auth %q", c.WorkspaceName, c.AuthMode)
+	}
+	want := []string{`config.yaml:4:1: unknown key "workspace" is ignored (did you mean "workspace_name"?)`, `config.yaml:5:1: unknown key "foo" is ignored`, `config.yaml:6:1: unknown key "empty" is ignored`}
+	if len(c.Warnings) != len(want) {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+	for _, w := range want {
+		found := false
+		for _, got := range c.Warnings {
+			found = found || strings.HasSuffix(got, w)
+		}
+		if !found {
+			t.Errorf("no warning ending in %q: %q", w, c.Warnings)
+		}
+	}
+}
+
+func TestNearest(t *testing.T) {
+	tests := map[string]string{
+		"subscripton": "subscription", "taget": "target", "workspace": "workspace_name", "OUTPTU": "output",
+		"foo": "", "nope": "", "x": "", "auth": "auth.mode",
+	}
+	for typed, want := range tests {
+		if got := Nearest(typed); got != want {
+			t.Errorf("Nearest(%q) = %q, want %q", typed, got, want)
+		}
+	}
+}
+
+func TestSetRejectsWithAHint(t *testing.T) {
+	tests := []struct{ key, value, msg, hint string }{
+		{"auth.mode", "bogus", "auth.mode must be default, environment", "credential:"},
+		{"auth.mode", "azure-clj", `did you mean "azure-cli"?`, "credential:"},
+		{"python", " ", "cannot be empty", "Python interpreter"},
+		{"target", "cloud", "target must be local or azureml", "target takes: local or azureml"},
+		{"output", "xml", "output must be table, json or yaml", "output takes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := Set(dir, tt.key, tt.value)
+			if fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(fault.HintOf(err), tt.hint) {
+				t.Errorf("Set(%s, %q) = %v / hint %q, want %q / %q", tt.key, tt.value, err, fault.HintOf(err), tt.msg, tt.hint)
+			}
+			if _, statErr := os.Stat(filepath.Join(dir, "config.yaml")); statErr == nil {
+				t.Error("a rejected value must not be written")
+			}
+		})
+	}
 }

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -75,9 +77,9 @@ func Keys() []KeyInfo {
 		k(KeyARMEndpoint, "", "resource manager URL (default: the cloud's)", normURL),
 		k(KeyServiceEndpoint, "", "flow service base URL (default: from the workspace's discovery URL)", normURL),
 		k(KeyBlobEndpoint, "", "blob endpoint template with {account} (default: https://{account}.blob.<cloud suffix>)", normBlob),
-		k(KeyAuthMode, "", "credential: default, environment, workload-identity, managed-identity, azure-cli or azd", nil),
+		k(KeyAuthMode, "", "credential: default, environment, workload-identity, managed-identity, azure-cli or azd", normAuthMode),
 		k(KeyHome, "", "folder of the local target's state (default: the user data folder)", nil),
-		k(KeyPython, "", "Python interpreter for local sessions", nil),
+		k(KeyPython, "", "Python interpreter for local sessions", normNonEmpty(KeyPython)),
 		k(KeyOutput, "-o/--output", "default output format: table, json or yaml", normOutput),
 		k(KeyPollInterval, "", "wait between polls of a remote operation, a Go duration (default: 5s); for tests", normDuration),
 	}
@@ -145,6 +147,31 @@ func normDuration(s string) (string, error) {
 	return d.String(), nil
 }
 
+func normAuthMode(s string) (string, error) {
+	v := strings.ToLower(strings.TrimSpace(s))
+	for _, m := range auth.Modes {
+		if v == m {
+			return m, nil
+		}
+	}
+	msg := fmt.Sprintf("auth.mode must be %s, got %q", strings.Join(auth.Modes, ", "), s)
+	if near := nearestOf(v, auth.Modes); near != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return "", errors.New(msg)
+}
+
+// normNonEmpty refuses an empty value: it would replace the default with
+// nothing rather than restore it.
+func normNonEmpty(key string) func(string) (string, error) {
+	return func(s string) (string, error) {
+		if strings.TrimSpace(s) == "" {
+			return "", fmt.Errorf("%s cannot be empty; `pfz config unset %s` restores the default", key, key)
+		}
+		return s, nil
+	}
+}
+
 func normURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	u, err := url.Parse(s)
@@ -178,10 +205,29 @@ func cloudEndpoints(cloud string) (arm, blobSuffix string) {
 
 // Nearest returns the known key closest to name, or "" when none is close.
 func Nearest(name string) string {
-	best, bestD := "", 4
+	names := make([]string, 0, len(Keys()))
 	for _, k := range Keys() {
-		if d := editDistance(strings.ToLower(name), k.Name); d < bestD {
-			best, bestD = k.Name, d
+		names = append(names, k.Name)
+	}
+	return nearestOf(strings.ToLower(name), names)
+}
+
+// nearestOf returns the candidate name is likely a typo of: one it is the
+// start of (workspace → workspace_name), or one within an edit distance of
+// a third of its length (taget → target), so that a short word far from
+// every key (foo) suggests nothing rather than something unrelated.
+func nearestOf(name string, candidates []string) string {
+	if len(name) >= 3 {
+		for _, c := range candidates {
+			if strings.HasPrefix(c, name) {
+				return c
+			}
+		}
+	}
+	best, bestD := "", max(len(name)/3, 1)+1
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
 		}
 	}
 	return best

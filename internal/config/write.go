@@ -23,7 +23,7 @@ func Set(dir, key, value string) (string, error) {
 	}
 	canon, err := k.normalize(value)
 	if err != nil {
-		return "", fault.Wrap(fault.Usage, err, "invalid value for %s", key)
+		return "", fault.Wrap(fault.Usage, err, "invalid value for %s", key).WithHint("%s takes: %s", key, k.Description)
 	}
 	return canon, edit(dir, func(doc *yaml.Node) { setPath(doc, strings.Split(key, "."), canon) })
 }
