@@ -252,30 +252,37 @@ func lookupEnv(getenv func(string) string) func(string) (string, bool) {
 	}
 }
 
-// secretLike reports whether a variable or setting name suggests a secret,
-// whose value is then masked in dry-run output.
-func secretLike(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"key", "secret", "token", "password", "passwd", "credential", "sas", "signature", "connection_string"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
 func masked(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if secretLike(k) && v != "" {
-			v = "***"
-		}
-		out[k] = v
+		out[k] = cmdutil.Redact(k, v)
 	}
 	return out
+}
+
+// maskedAny masks secrets in init kwargs (a model config's api_key) and
+// column-mapping literals, at any depth.
+func maskedAny(name string, v any) any {
+	switch t := v.(type) {
+	case string:
+		return cmdutil.Redact(name, t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = maskedAny(k, x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = maskedAny(name, x)
+		}
+		return out
+	}
+	return v
 }
 
 // printSubmission prints a dry run: every field of the submission, secrets
@@ -283,6 +290,17 @@ func masked(m map[string]string) map[string]string {
 func printSubmission(p *cmdutil.Printer, sub *workspace.Submission) error {
 	shown := *sub
 	shown.EnvironmentVariables = masked(sub.EnvironmentVariables)
+	if m, ok := maskedAny("", sub.Init).(map[string]any); ok && sub.Init != nil {
+		shown.Init = m
+	}
+	if m, ok := maskedAny("", sub.ColumnMapping).(map[string]any); ok && sub.ColumnMapping != nil {
+		shown.ColumnMapping = m
+	}
+	if sub.Data != nil && sub.Data.Remote != "" {
+		d := *sub.Data
+		d.Remote = cmdutil.RedactValue(d.Remote) // a SAS URL carries its signature
+		shown.Data = &d
+	}
 	if sub.Connections != nil {
 		shown.Connections = map[string]map[string]string{}
 		for node, kv := range sub.Connections {

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/runspec"
+	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
 // parseCreate runs `run create ARGS` through the same argument handling as
@@ -110,6 +112,45 @@ func TestParseUpdate(t *testing.T) {
 		if _, err := parseUpdate(bad); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}
+	}
+}
+
+// TestDryRunShowsNoSecrets: the printed submission masks secrets found by
+// name and by value, in every place a user can put one.
+func TestDryRunShowsNoSecrets(t *testing.T) {
+	sub := &workspace.Submission{
+		Name: "r",
+		EnvironmentVariables: map[string]string{
+			"OPENAI_API_KEY": "sk-live", "ENDPOINT": "https://u:hunter2@x.openai.azure.com/?sig=SIGSECRET",
+			"DB": "Server=x;Password=hunter2;", "CONN": "${aoai.api_key}",
+		},
+		Connections:   map[string]map[string]string{"llm": {"api_key": "k3y", "connection": "aoai"}},
+		Init:          map[string]any{"model_config": map[string]any{"api_key": "k3y", "azure_endpoint": "https://e"}},
+		ColumnMapping: map[string]any{"question": "${data.q}", "api_key": "k3y"},
+		Data:          &workspace.Data{Remote: "https://a.blob.core.windows.net/c/d.jsonl?sv=1&sig=SIGSECRET"},
+	}
+	for _, format := range []string{"table", "json", "yaml"} {
+		ios, _, out, _ := iostreams.Test()
+		p, err := cmdutil.NewPrinter(ios, format, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := printSubmission(p, sub); err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"sk-live", "hunter2", "SIGSECRET", "k3y"} {
+			if strings.Contains(out.String(), secret) {
+				t.Errorf("%s output shows %q:\n%s", format, secret, out)
+			}
+		}
+		for _, kept := range []string{"${aoai.api_key}", "${data.q}", "https://e", "aoai"} {
+			if !strings.Contains(out.String(), kept) {
+				t.Errorf("%s output lost %q:\n%s", format, kept, out)
+			}
+		}
+	}
+	if sub.EnvironmentVariables["OPENAI_API_KEY"] != "sk-live" || sub.Data.Remote == "" || !strings.Contains(sub.Data.Remote, "SIGSECRET") {
+		t.Error("printing must not change the submission itself")
 	}
 }
 
