@@ -587,7 +587,9 @@ func (l *loader) decode(root *node) {
 				l.spec.Schema = v.value
 			}
 		case "name":
-			l.spec.Name, _ = l.str(key, v)
+			if name, ok := l.str(key, v); ok && l.checkRunName(name, v.pos) {
+				l.spec.Name = name
+			}
 		case "display_name":
 			l.spec.DisplayName, _ = l.str(key, v)
 		case "description":
@@ -622,11 +624,44 @@ func (l *loader) decode(root *node) {
 		case "identity":
 			l.decodeIdentity(v)
 		default:
-			hint := didYouMean(key, knownFields)
-			l.warnf(CodeUnknownField, e.keyPos, hint+"; the value is ignored",
+			hint := "the value is ignored; " + didYouMean(key, knownFields)
+			l.warnf(CodeUnknownField, e.keyPos, hint,
 				"Run schema validation warnings. Unknown fields found: {%s}", key)
 		}
 	}
+}
+
+// checkRunName rejects a run name that no target can use: the name is the
+// run's id in the workspace's URLs and the folder of its record on the local
+// target, so path separators, control characters, a leading dot and the
+// characters file systems refuse would break one or the other.
+func (l *loader) checkRunName(name string, p Pos) bool {
+	const hint = "use letters, digits, '_' and '-', e.g. my_eval_run_1; leave name out for a generated one"
+	bad := ""
+	switch {
+	case strings.TrimSpace(name) == "":
+		bad = "is blank"
+	case len(name) > 255:
+		bad = fmt.Sprintf("is %d bytes long; the limit is 255", len(name))
+	case strings.HasPrefix(name, "."):
+		bad = "starts with a dot"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }):
+		bad = "holds a control character (a line break or tab?)"
+	case strings.ContainsAny(name, `/\:*?"<>|`):
+		bad = "holds one of / \\ : * ? \" < > |"
+	}
+	if bad == "" {
+		return true
+	}
+	l.errorf(CodeRunName, p, hint, "run name %q %s", clipName(name), bad)
+	return false
+}
+
+func clipName(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }
 
 func (l *loader) knownField(key string) bool {

@@ -853,3 +853,48 @@ func TestLoadRunFileThatIsNoFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRunNames: a name that neither target can use stops the run at its
+// place in run.yml or on the command line; ordinary and Unicode names pass.
+func TestRunNames(t *testing.T) {
+	fx := newFixture(t)
+	tests := []struct {
+		name, yml, flag string
+		bad             string // substring of the message; "" for a good name
+	}{
+		{name: "generated-looking", yml: "name: web_variant_0_20240101_120000_000000\n"},
+		{name: "unicode letters", yml: "name: évaluation-é\n"},
+		{name: "newline", yml: "name: \"a\\nb\"\n", bad: "control character"},
+		{name: "path traversal", yml: "name: ../../x\n", bad: "starts with a dot"},
+		{name: "slash", yml: "name: a/b\n", bad: "holds one of"},
+		{name: "blank", yml: "name: \"  \"\n", bad: "is blank"},
+		{name: "too long", yml: "name: " + strings.Repeat("x", 256) + "\n", bad: "the limit is 255"},
+		{name: "bad --name flag", flag: "a\tb", bad: "control character"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ds, err := fx.load(t, "flow: ../flows/web\ndata: ../data/data.jsonl\n"+tc.yml, Flags{Name: tc.flag})
+			if tc.bad == "" {
+				if err != nil || ds.HasErrors() {
+					t.Fatalf("a good name was rejected: %v %v", err, ds)
+				}
+				return
+			}
+			var hit *diag.Diagnostic
+			for i := range ds {
+				if ds[i].Code == CodeRunName {
+					hit = &ds[i]
+				}
+			}
+			if hit == nil || !fault.Is(err, fault.Validation) || !strings.Contains(hit.Message, tc.bad) || hit.Hint == "" {
+				t.Fatalf("want a %s error saying %q, got %v / %v", CodeRunName, tc.bad, err, ds)
+			}
+			if tc.yml != "" && (hit.Line != 3 || hit.Column != 7) {
+				t.Errorf("position %d:%d, want 3:7", hit.Line, hit.Column)
+			}
+			if s.Name != "" {
+				t.Errorf("the bad name was kept: %q", s.Name)
+			}
+		})
+	}
+}

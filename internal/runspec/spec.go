@@ -182,4 +182,5 @@ const (
 	CodeFlowEntry       = "run.flow-entry"       // --flow module:function
 	CodeSnapshot        = "run.snapshot"         // the snapshot could not be built
 	CodeNameDerivation  = "run.name"             // default name could not be derived
+	CodeRunName         = "run.name"             // a given run name no target can use
 )
