@@ -297,8 +297,15 @@ identity:
 					t.Errorf("instance_type = %q", s.Resources.InstanceType)
 				}
 			}},
-		{name: "unknown instance type names the nearest", yml: minimal + "resources: {instance_type: Standard_D4s_v9}\n",
-			diags: []wantDiag{{diag.Error, CodeInstanceType, 3, `resources.instance_type: unknown VM size "Standard_D4s_v9"`}},
+		{name: "a well-formed size the catalog lacks is passed on with a warning", yml: minimal + "resources: {instance_type: Standard_D2als_v6}\n",
+			diags: []wantDiag{{diag.Warning, CodeInstanceType, 3, `resources.instance_type: unknown VM size "Standard_D2als_v6"`}},
+			check: func(t *testing.T, s *Spec) {
+				if s.Resources.InstanceType != "Standard_D2als_v6" {
+					t.Errorf("instance_type = %q", s.Resources.InstanceType)
+				}
+			}},
+		{name: "a malformed size is an error naming the nearest", yml: minimal + "resources: {instance_type: D4s v3}\n",
+			diags: []wantDiag{{diag.Error, CodeInstanceType, 3, `resources.instance_type: unknown VM size "D4s v3"`}},
 			check: func(t *testing.T, s *Spec) {}},
 		{name: "resources must be a mapping", yml: minimal + "resources: Standard_D2\n",
 			diags: []wantDiag{{diag.Error, CodeType, 3, "resources should be a dict, got a string"}}},

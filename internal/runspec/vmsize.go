@@ -9,8 +9,9 @@ import (
 
 // checkInstanceType checks resources.instance_type against pfz's VM size
 // catalog (internal/session) and writes it as the catalog spells it
-// ("e4ds_v4" becomes "Standard_E4ds_v4"); an unknown size is an error whose
-// hint names the nearest sizes.
+// ("e4ds_v4" becomes "Standard_E4ds_v4"). An unknown size written as Azure
+// writes sizes is a warning (the catalog cannot be complete), anything else
+// an error; both hints name the nearest known sizes.
 func (l *loader) checkInstanceType() {
 	it := l.spec.Resources.InstanceType
 	if it == "" {
@@ -23,7 +24,14 @@ func (l *loader) checkInstanceType() {
 		if errors.As(err, &fe) {
 			msg = fe.Msg
 		}
-		l.errorf(CodeInstanceType, l.spec.PosOf("resources.instance_type"), fault.HintOf(err), "resources.instance_type: %s", msg)
+		p := l.spec.PosOf("resources.instance_type")
+		if session.WellFormedVMSize(it) {
+			// A size newer than the catalog must not stop a run offline;
+			// Azure says whether it exists in the region.
+			l.warnf(CodeInstanceType, p, fault.HintOf(err), "resources.instance_type: %s; it is passed on as written", msg)
+			return
+		}
+		l.errorf(CodeInstanceType, p, fault.HintOf(err)+`; Azure VM sizes are written Standard_<series><size>_<version>`, "resources.instance_type: %s", msg)
 		return
 	}
 	l.spec.Resources.InstanceType = size.Name

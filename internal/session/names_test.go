@@ -211,3 +211,15 @@ func FuzzPythonJSONString(f *testing.F) {
 		}
 	})
 }
+
+func TestWellFormedVMSize(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Standard_D2als_v6": true, "Standard_NC40ads_H100_v5": true, "standard_e4ds_v4": true, "Basic_A1": true,
+		"Standard_M416-208s_v2": true, "D4s_v3": false, "Standard_": false, "Standard_D4s v3": false, "": false,
+		"Standard_../x": false, "Standard_D4\n": false, " Standard_D4": false,
+	} {
+		if got := WellFormedVMSize(name); got != want {
+			t.Errorf("WellFormedVMSize(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -329,6 +330,14 @@ func LookupVMSize(name string) (VMSize, error) {
 		WithHint("did you mean %s, %s or %s? pfz knows %d common sizes; check the spelling, or the sizes your region and quota offer",
 			near[0], near[1], near[2], len(vmSizes))
 }
+
+var vmSizeShape = regexp.MustCompile(`^(?i:standard|basic)_[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*$`)
+
+// WellFormedVMSize reports whether name is written the way Azure writes VM
+// sizes (Standard_ + series, size and version: Standard_D2als_v6). The
+// catalog cannot know every size, and sizes are added all the time, so a
+// well-formed name the catalog lacks is for Azure to accept or refuse.
+func WellFormedVMSize(name string) bool { return vmSizeShape.MatchString(name) }
 
 // String renders a size as "Standard_E4ds_v4 (4 vCPUs, 32 GiB)".
 func (s VMSize) String() string {
