@@ -368,6 +368,9 @@ func TestResolve(t *testing.T) {
 		if !fault.Is(err, fault.Validation) || !strings.Contains(err.Error(), msg) || fault.HintOf(err) == "" {
 			t.Errorf("Resolve(%q) = %v; want a validation error containing %q with a hint", in, err, msg)
 		}
+		if strings.Contains(err.Error(), "stat ") {
+			t.Errorf("Resolve(%q) repeats the system error: %v", in, err)
+		}
 	}
 }
 

@@ -33,7 +33,8 @@ func Resolve(path string) (string, error) {
 	if err != nil {
 		abs, _ := filepath.Abs(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fault.Wrap(fault.Validation, err, "flow path %s does not exist", abs).
+			// The message already says it all; the stat error would repeat it.
+			return "", fault.New(fault.Validation, "flow path %s does not exist", abs).
 				WithHint("check the path; relative paths are taken from the current folder (or from run.yml's folder inside run.yml)")
 		}
 		return "", fault.Wrap(fault.Validation, err, "cannot read flow path %s", abs).
