@@ -206,7 +206,7 @@ func TestPyStr(t *testing.T) {
 
 func TestNearest(t *testing.T) {
 	known := []string{"inputs", "outputs", "nodes", "environment", "id"}
-	for in, want := range map[string]string{"inputz": "inputs", "Nodes": "nodes", "env": "environment", "a": "", "x": "", "zzzzzz": "", "my_nodes_2": "nodes"} {
+	for in, want := range map[string]string{"inputz": "inputs", "Nodes": "nodes", "env": "environment", "a": "", "x": "", "zzzzzz": "", "my_nodes_2": "nodes", "d": "", "ID": "id"} {
 		if got := nearest(in, known); got != want {
 			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
 		}

@@ -634,6 +634,10 @@ func nearest(s string, candidates []string) string {
 		}
 	}
 	limit := max(len([]rune(s))/3, 1)
+	if len([]rune(s)) <= 2 && bestD > 0 {
+		// One or two letters are one edit from too many words ("d" → "id").
+		return ""
+	}
 	if bestD < 0 || bestD > limit {
 		return ""
 	}
