@@ -21,7 +21,7 @@ func TestParseDiagnostics(t *testing.T) {
 		msg, hint  string   // substrings of the first diagnostic
 	}{
 		{name: "syntax error", yaml: "inputs:\n  q: {type: string\nnodes: []\n",
-			want: []string{"error yaml-syntax 2:3"}, msg: "invalid YAML: did not find expected ',' or '}'"},
+			want: []string{"error yaml-syntax 2:6"}, hint: "never closed", msg: "invalid YAML: did not find expected ',' or '}'"},
 		{name: "bad indentation", yaml: "inputs:\n  q:\n    type: string\n   bad: 1\n",
 			want: []string{"error yaml-syntax 4:4"}},
 		{name: "tab indentation", yaml: "inputs:\n\tq: 1\n", want: []string{"error yaml-syntax 2:1"}, hint: "spaces, not tabs"},

@@ -79,7 +79,17 @@ func explainYAML(core, msg string, data []byte) (Pos, string) {
 			}
 		}
 		return p, "a value that holds \": \" must be quoted (key: \"a: b\"); otherwise check the indentation of this line"
-	case strings.Contains(core, "did not find expected key"), strings.Contains(core, "did not find expected node content"):
+	case strings.Contains(core, "did not find expected node content"), strings.Contains(core, "did not find expected ',' or"):
+		for l := min(p.Line, len(lines)); l >= 1 && l >= p.Line-1; l-- {
+			if col := openBracket(strings.TrimRight(lines[l-1], "\r\n")); col > 0 {
+				return Pos{Line: l, Column: col}, "the [ or { that starts here is never closed, or its items are not separated by commas"
+			}
+		}
+		if strings.Contains(core, "did not find expected ',' or") {
+			return p, "a [ or { list opened here is not closed, or its items are not separated by commas"
+		}
+		return p, "check the indentation of this line: keys of one mapping line up, and list items start with \"- \" at the same column"
+	case strings.Contains(core, "did not find expected key"):
 		return p, "check the indentation of this line: keys of one mapping line up, and list items start with \"- \" at the same column"
 	case strings.Contains(core, "could not find expected ':'"):
 		return p, "each line of a mapping is key: value; quote text that spans lines, or fix the indentation"
@@ -87,8 +97,6 @@ func explainYAML(core, msg string, data []byte) (Pos, string) {
 		return p, "a plain value cannot start with @ or `; put the value in quotes"
 	case strings.Contains(core, "did not find expected <document start>"):
 		return p, "text follows the end of the document on this line: quote the whole value, or fix the indentation"
-	case strings.Contains(core, "did not find expected ',' or"):
-		return p, "a [ or { list opened here is not closed, or its items are not separated by commas"
 	}
 	return p, genericYAMLHint
 }
@@ -187,4 +195,34 @@ func closingQuote(s string, q byte) int {
 		}
 	}
 	return -1
+}
+
+// openBracket returns the 1-based column of the last [ or { on line that the
+// line does not close (quotes and comments aside), or 0.
+func openBracket(line string) int {
+	var open []int
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; c {
+		case '"', '\'':
+			if end := closingQuote(line[i+1:], c); end >= 0 {
+				i += end + 1
+			} else {
+				return 0
+			}
+		case '#':
+			if i == 0 || line[i-1] == ' ' || line[i-1] == '\t' {
+				i = len(line)
+			}
+		case '[', '{':
+			open = append(open, i)
+		case ']', '}':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(open) == 0 {
+		return 0
+	}
+	return utf8.RuneCountInString(line[:open[len(open)-1]]) + 1
 }

@@ -317,7 +317,7 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 	if w.expanded > budget || depth > maxDepth {
 		w.overflow = true
 		hint := "simplify the file: anchors and aliases may not expand without bound"
-		msg := fmt.Sprintf("the file expands through aliases to more than %d values", budget)
+		msg := fmt.Sprintf("the file expands to more than %d values through aliases", budget)
 		if depth > maxDepth {
 			hint = "simplify the file: values may not nest without end"
 			msg = fmt.Sprintf("the file nests values deeper than %d levels", maxDepth)

@@ -653,7 +653,7 @@ func (l *loader) checkRunName(name string, p Pos) bool {
 	if bad == "" {
 		return true
 	}
-	l.errorf(CodeRunName, p, hint, "run name %q %s", clipName(name), bad)
+	l.errorf(CodeRunName, p, hint, "%q cannot be a run name: it %s", clipName(name), bad)
 	return false
 }
 

@@ -799,6 +799,8 @@ func TestLoadYAMLProblems(t *testing.T) {
 		msg, hint string
 	}{
 		{"tab indentation", "flow: ../flows/web\ncolumn_mapping:\n\turl: x\n", "3:1", "invalid YAML", "not tabs"},
+		{"unclosed bracket at the end", "flow: ../flows/web\ndata: [\n", "2:7", "invalid YAML", "never closed"},
+		{"unclosed brace", "flow: ../flows/web\ntags: {a: b\nname: x\n", "2:7", "invalid YAML", "never closed"},
 		{"unclosed quote", "flow: ../flows/web\ndata: \"../data/data.jsonl\n", "2:7", "invalid YAML", "never closed"},
 		{"binary garbage", "flow: ../flows/web\ndata: \x80\xff\n", "2:7", "invalid YAML", "UTF-8"},
 		{"control character", "flow: ../flows/web\nna\x01me: x\n", "2:3", "invalid YAML", "U+0001"},

@@ -158,7 +158,7 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 		if at.Line == 0 {
 			at = c.pos(n)
 		}
-		return nil, &convError{pos: at, msg: fmt.Sprintf("the document expands through aliases to more than %d values", maxTreeNodes),
+		return nil, &convError{pos: at, msg: fmt.Sprintf("the document expands to more than %d values through aliases", maxTreeNodes),
 			hint: "simplify the file: anchors and aliases may not expand without bound"}
 	}
 	if depth > 200 {
