@@ -70,6 +70,8 @@ func TestParseDiagnostics(t *testing.T) {
 		{name: "description must be text", yaml: "description: [a]\n", want: []string{"error wrong-type 1:14"}},
 		{name: "merge keys work", yaml: "x-common: &c\n  type: string\ninputs:\n  q:\n    <<: *c\n",
 			want: []string{"warning unknown-key 1:1"}},
+		{name: "a mapping that merges itself", yaml: "&a {<<: *a}\n", want: []string{"error wrong-type 1:9"}, msg: "refers to a mapping that holds it"},
+		{name: "a mapping that merges itself through a list", yaml: "inputs: &a\n  <<: [*a]\n", want: []string{"error wrong-type 2:7"}},
 		{name: "alias to a scalar", yaml: "inputs:\n  q:\n    type: &t string\n  r:\n    type: *t\n"},
 		{name: "non-scalar key", yaml: "inputs:\n  ? [a, b]\n  : {type: string}\n", want: []string{"error wrong-type 2:5"}},
 		{name: "duplicate key deep in a value", yaml: "nodes:\n- name: a\n  inputs:\n    x: {k: 1, k: 2}\n", want: []string{"error duplicate-key 4:15"}},

@@ -24,6 +24,10 @@ type walker struct {
 	expanded int
 	budget   int // 0: maxExpanded
 	overflow bool
+	// merging holds the mappings whose merge keys (<<) are being expanded:
+	// a mapping that merges itself (&a {<<: *a}) would recurse until the
+	// stack overflows, which no recover can catch.
+	merging map[*yaml.Node]bool
 }
 
 func posOf(n *yaml.Node) Pos {
@@ -109,6 +113,15 @@ type pair struct {
 // win. Duplicate keys are an error, as ruamel reports them.
 func (w *walker) pairs(n *yaml.Node, where string) ([]pair, bool) {
 	n = deref(n)
+	if w.merging == nil {
+		w.merging = map[*yaml.Node]bool{}
+	}
+	if n != nil && !w.merging[n] {
+		// A mapping is "being merged" while its own keys are read too, so a
+		// merge key inside it that points back at it is caught.
+		w.merging[n] = true
+		defer delete(w.merging, n)
+	}
 	if isNull(n) {
 		return nil, true
 	}
@@ -147,6 +160,7 @@ func (w *walker) pairs(n *yaml.Node, where string) ([]pair, bool) {
 }
 
 func (w *walker) mergeSource(v *yaml.Node, where string) []pair {
+	at := posOf(v) // the alias as written, not the anchor it names
 	v = deref(v)
 	var srcs []*yaml.Node
 	switch {
@@ -160,6 +174,11 @@ func (w *walker) mergeSource(v *yaml.Node, where string) []pair {
 	}
 	var out []pair
 	for _, s := range srcs {
+		s = deref(s)
+		if w.merging[s] {
+			w.errorf(CodeWrongType, at, "merge a different mapping, such as <<: *defaults", "%s: the merge key (<<) refers to a mapping that holds it", where)
+			continue
+		}
 		ps, _ := w.pairs(s, where)
 		out = append(out, ps...)
 	}
@@ -294,6 +313,9 @@ type converter struct {
 	w      *walker
 	report bool // report duplicate keys
 	alias  Pos  // the outermost alias being expanded, if any
+	// open are the mappings being converted; one that merges itself is
+	// reported by pairs, and its merge is skipped here.
+	open map[*yaml.Node]bool
 }
 
 func (c *converter) convert(n *yaml.Node, depth int) any {
@@ -337,6 +359,11 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 		}
 		return out
 	case yaml.MappingNode:
+		if c.open == nil {
+			c.open = map[*yaml.Node]bool{}
+		}
+		c.open[n] = true
+		defer delete(c.open, n)
 		out := map[string]any{}
 		seen := map[string]*yaml.Node{}
 		var merges []*yaml.Node
@@ -369,6 +396,9 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 				srcs = m.Content
 			}
 			for _, src := range srcs {
+				if c.open[deref(src)] {
+					continue
+				}
 				if mm, ok := c.convert(src, depth+1).(map[string]any); ok {
 					for k, v := range mm {
 						if _, set := out[k]; !set {
