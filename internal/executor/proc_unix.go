@@ -9,8 +9,12 @@ import (
 
 // setProcessGroup puts the worker in its own process group so a kill also
 // stops whatever the tool started.
+// On Linux the kernel also kills the worker when pfz dies, so a killed pfz
+// leaves no worker running the flow's code (the worker's own watchdog covers
+// other systems).
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
 }
 
 func killProcessGroup(cmd *exec.Cmd) {

@@ -420,7 +420,25 @@ def _sanitize(o):
     return _sanitize(json.loads(json.dumps(o, default=_default)))
 
 
+def _watch_parent():
+    """Exit when pfz goes away (the kernel does it on Linux; this covers the
+    rest): a worker must not run a flow's code for a process that is gone."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="pfz-parent-watch", daemon=True).start()
+
+
 def main():
+    _watch_parent()
     flow_dir = sys.argv[1] if len(sys.argv) > 1 else os.getcwd()
     kind = _setup_paths(flow_dir)
     try:

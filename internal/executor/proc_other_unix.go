@@ -1,0 +1,7 @@
+//go:build !windows && !linux
+
+package executor
+
+import "syscall"
+
+func setParentDeathSignal(*syscall.SysProcAttr) {}
