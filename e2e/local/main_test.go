@@ -831,3 +831,7 @@ func TestBug_KilledOwnerOrphansWorkers(t *testing.T) {
 func TestBug_DryRunAcceptsPathRunName(t *testing.T) {
 	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/dryrun_accepts_path_run_name.txtar"}})
 }
+
+func TestBug_UnknownVMSizeReportedTwice(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/unknown_vm_size_reported_twice.txtar"}})
+}
