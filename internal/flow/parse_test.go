@@ -72,6 +72,7 @@ func TestParseDiagnostics(t *testing.T) {
 			want: []string{"warning unknown-key 1:1"}},
 		{name: "a mapping that merges itself", yaml: "&a {<<: *a}\n", want: []string{"error wrong-type 1:9"}, msg: "refers to a mapping that holds it"},
 		{name: "a mapping that merges itself through a list", yaml: "inputs: &a\n  <<: [*a]\n", want: []string{"error wrong-type 2:7"}},
+		{name: "a mapping that is its own key", yaml: "x: &a {<<,*a}\n", want: []string{"warning unknown-key 1:1"}},
 		{name: "alias to a scalar", yaml: "inputs:\n  q:\n    type: &t string\n  r:\n    type: *t\n"},
 		{name: "non-scalar key", yaml: "inputs:\n  ? [a, b]\n  : {type: string}\n", want: []string{"error wrong-type 2:5"}},
 		{name: "duplicate key deep in a value", yaml: "nodes:\n- name: a\n  inputs:\n    x: {k: 1, k: 2}\n", want: []string{"error duplicate-key 4:15"}},
@@ -494,5 +495,18 @@ func TestIncompleteFlowValidatesQuietly(t *testing.T) {
 	}
 	if f, _ := Parse("flow.dag.yaml", []byte("inputs: {}\nnodes: []\n")); f.Incomplete {
 		t.Error("a readable flow with no nodes is not Incomplete")
+	}
+}
+
+// TestNestedComplexKeysStaySmall: keys that are mappings of mappings are
+// escaped once per level; without a bound the text doubles per level.
+func TestNestedComplexKeysStaySmall(t *testing.T) {
+	k := "a: 1"
+	for i := 0; i < 60; i++ {
+		k = "{" + k + "}: 1"
+	}
+	f, _ := Parse("flow.dag.yaml", []byte("x: {"+k+"}\n"))
+	if n := len(pyStr(f.Raw)); n > 1<<16 {
+		t.Errorf("raw value renders to %d bytes", n)
 	}
 }

@@ -374,10 +374,15 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 				continue
 			}
 			key := ""
-			if k != nil && k.Kind == yaml.ScalarNode {
+			switch {
+			case k != nil && k.Kind == yaml.ScalarNode:
 				key = k.Value
-			} else {
-				key = pyStr(c.convert(k, depth+1))
+			case c.open[k]:
+				continue // a key that is the mapping itself (x: &a {*a}) has no text
+			default:
+				// Each level of non-scalar keys escapes the one inside it, so
+				// the text would double per level without a bound.
+				key = clip(pyStr(c.convert(k, depth+1)))
 			}
 			if first, dup := seen[key]; dup {
 				if c.report {
