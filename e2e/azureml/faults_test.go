@@ -3,7 +3,6 @@ package azureml_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,16 +89,10 @@ func TestFailingServiceGivesUp(t *testing.T) {
 
 // TestTokenExpiresMidCommand: every token expires on the service's side in
 // the middle of run create (at the TraceSessions call). pfz must fetch new
-// tokens from the identity endpoint and carry on.
-//
-// Known bug (reported): pfz's retry after a 401 drops its own cached token,
-// but the managed identity credential (MSAL) hands back the same cached
-// token, so the retry fails too and the command ends with exit 4. Set
-// PFZ_E2E_KNOWN_BUGS=1 to run it.
+// tokens from the identity endpoint and carry on. The managed identity
+// credential (MSAL) would hand back its cached token; pfz renews past that
+// cache (auth.Cache.Renew), so new tokens are issued.
 func TestTokenExpiresMidCommand(t *testing.T) {
-	if os.Getenv("PFZ_E2E_KNOWN_BUGS") == "" {
-		t.Skip("KNOWN BUG: a server-side token expiry is not recovered (MSAL returns its cached token after pfz invalidates); PFZ_E2E_KNOWN_BUGS=1 runs this test")
-	}
 	h := newHarness(t, fakews.Options{})
 	h.writeFlow("Ada")
 	expire := h.fake.Inject(fakews.Fault{Path: "/TraceSessions$", ExpireTokens: true, Times: 1})
@@ -116,6 +109,27 @@ func TestTokenExpiresMidCommand(t *testing.T) {
 	}
 	if _, ok := h.fake.Run("renewed"); !ok {
 		t.Fatal("no run")
+	}
+	// Two tokens before the expiry (ARM and ML audiences), at least one new
+	// ARM token after it.
+	if n := h.fake.TokensIssued(); n < 3 {
+		t.Fatalf("%d tokens issued: the refused token was not replaced\nrequests: %v", n, statuses)
+	}
+}
+
+// TestUnauthorizedSaysTokenNotRole: a service that refuses every token with
+// 401 ends the command with exit 4 and a message about the token and the
+// credential, not a role assignment (that is for 403).
+func TestUnauthorizedSaysTokenNotRole(t *testing.T) {
+	h := newHarness(t, fakews.Options{})
+	h.writeFlow("Ada")
+	h.fake.Inject(fakews.Fault{Path: "/datastores$", Status: http.StatusUnauthorized})
+	r := h.run("run", "create", "-f", "hello/run.yml", "--name", "refused")
+	if r.code != 4 || !strings.Contains(r.stderr, "refused the Azure token") || strings.Contains(r.stderr, "role") {
+		t.Fatalf("want exit 4 about the token, not roles:\n%s", r)
+	}
+	if n := h.fake.Count("GET", "/datastores$"); n != 2 {
+		t.Fatalf("%d datastore listings: want the refused one and one retry with a new token", n)
 	}
 }
 

@@ -112,6 +112,8 @@ func newHarness(t *testing.T, opts fakews.Options) *harness {
 	}
 	t.Cleanup(fake.Close)
 	h := &harness{tb: t, fake: fake, home: t.TempDir(), cfg: t.TempDir(), work: t.TempDir(), env: fake.ClientEnv()}
+	// The fake answers at once: poll it quickly (poll_interval).
+	h.env["PFZ_POLL_INTERVAL"] = "50ms"
 	return h
 }
 

@@ -161,10 +161,13 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 	return NewCache(ch, opts.Now), info, nil
 }
 
-// member is one credential of a chain, with the name Status shows.
+// member is one credential of a chain, with the name Status shows. msal
+// marks the azidentity credentials built on MSAL, which keep their own token
+// cache and skip it for a request with claims.
 type member struct {
 	name string
 	cred azcore.TokenCredential
+	msal bool
 }
 
 // chain tries its members in order and remembers which one answered, which
@@ -176,9 +179,27 @@ type chain struct {
 }
 
 func (c *chain) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return c.get(ctx, func(member) policy.TokenRequestOptions { return o })
+}
+
+// renew is GetToken for Cache.Renew: MSAL members get claims that make them
+// skip their cache; the CLIs, which would answer any claims with "log in
+// again", get only claims the service sent.
+func (c *chain) renew(ctx context.Context, o policy.TokenRequestOptions, now time.Time) (azcore.AccessToken, error) {
+	return c.get(ctx, func(m member) policy.TokenRequestOptions {
+		if o.Claims == "" && m.msal {
+			mo := o
+			mo.Claims = freshTokenClaims(now)
+			return mo
+		}
+		return o
+	})
+}
+
+func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	var msgs []string
 	for _, m := range c.members {
-		tok, err := m.cred.GetToken(ctx, o)
+		tok, err := m.cred.GetToken(ctx, opts(m))
 		if err == nil {
 			c.mu.Lock()
 			c.used = m.name
@@ -247,7 +268,7 @@ func buildEnvironment(o Options, co azcore.ClientOptions) (member, error) {
 		if err != nil {
 			return member{}, fault.Wrap(fault.Auth, err, "service principal")
 		}
-		return member{name: "environment (client secret)", cred: c}, nil
+		return member{name: "environment (client secret)", cred: c, msal: true}, nil
 	}
 	data, err := os.ReadFile(certPath)
 	if err != nil {
@@ -265,7 +286,7 @@ func buildEnvironment(o Options, co azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "service principal certificate")
 	}
-	return member{name: "environment (client certificate)", cred: c}, nil
+	return member{name: "environment (client certificate)", cred: c, msal: true}, nil
 }
 
 // GitHub Actions and GitLab exchange their OIDC token for an Entra token with
@@ -286,7 +307,7 @@ func buildWorkload(o Options, co azcore.ClientOptions) (member, error) {
 		if err != nil {
 			return member{}, fault.Wrap(fault.Auth, err, "workload identity")
 		}
-		return member{name: "workload identity (token file)", cred: c}, nil
+		return member{name: "workload identity (token file)", cred: c, msal: true}, nil
 	}
 	var name string
 	var assertion func(context.Context) (string, error)
@@ -303,7 +324,7 @@ func buildWorkload(o Options, co azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "workload identity")
 	}
-	return member{name: name, cred: c}, nil
+	return member{name: name, cred: c, msal: true}, nil
 }
 
 func buildManagedFromEnv(o Options, co azcore.ClientOptions) (member, error) {
@@ -327,7 +348,7 @@ func buildManaged(o Options, co azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "managed identity")
 	}
-	return member{name: name, cred: c}, nil
+	return member{name: name, cred: c, msal: true}, nil
 }
 
 func buildCLI(o Options, _ azcore.ClientOptions) (member, error) {

@@ -2,8 +2,6 @@ package azureml
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -75,8 +73,7 @@ func (w *Workspace) cachePath() string {
 	if w.opts.CacheDir == "" || w.opts.WorkspaceCacheTTL < 0 {
 		return ""
 	}
-	h := sha256.Sum256([]byte(strings.ToLower(w.armBase() + "|" + w.opts.Subscription + "|" + w.opts.ResourceGroup + "|" + w.opts.Workspace)))
-	return filepath.Join(w.opts.CacheDir, "azureml", "workspaces", hex.EncodeToString(h[:8])+".json")
+	return filepath.Join(w.opts.CacheDir, "azureml", "workspaces", w.cacheID()+".json")
 }
 
 // workspaceInfo returns the workspace lookup: from memory, from the disk cache
@@ -156,20 +153,23 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(f.Name(), path)
 }
 
-// datastore is a datastore with, once resolved, its credentials (held in
-// memory only, never cached on disk or logged).
+// datastore is a datastore with, once resolved, its credentials. The
+// credentials are never written anywhere but the secrets cache (cache.go)
+// and never logged; the exported fields are the description, cached with the
+// workspace.
 type datastore struct {
-	Name      string
-	Type      string // AzureBlob, AzureDataLakeGen2, AzureFile, …
-	Account   string
-	Container string
-	Suffix    string // storage endpoint suffix
-	Protocol  string
-	CredType  string // AccountKey, Sas, None, ServicePrincipal, Certificate
-	IsDefault bool
+	Name      string `json:"name"`
+	Type      string `json:"type"` // AzureBlob, AzureDataLakeGen2, AzureFile, …
+	Account   string `json:"account"`
+	Container string `json:"container"`
+	Suffix    string `json:"suffix,omitempty"` // storage endpoint suffix
+	Protocol  string `json:"protocol,omitempty"`
+	CredType  string `json:"credentials_type"` // AccountKey, Sas, None, ServicePrincipal, Certificate
+	IsDefault bool   `json:"is_default"`
 
-	key string // account key
-	sas string // SAS query string
+	key       string // account key
+	sas       string // SAS query string
+	fromCache bool   // key or sas came from the secrets cache
 }
 
 type armDatastore struct {
@@ -202,8 +202,21 @@ func (a armDatastore) toDatastore() *datastore {
 	return d
 }
 
-// defaultDatastore is A2: the first datastore of the isDefault listing.
+// defaultDatastore is A2: the first datastore of the isDefault listing,
+// from memory or the disk cache when fresh. Its description also serves A3
+// for the same datastore.
 func (w *Workspace) defaultDatastore(ctx context.Context) (*datastore, error) {
+	w.dsMu.Lock()
+	defer w.dsMu.Unlock()
+	if w.def != nil {
+		d := *w.def
+		return &d, nil
+	}
+	if d := w.cachedDefault(); d != nil {
+		w.def, w.descs[d.Name] = d, d
+		c := *d
+		return &c, nil
+	}
 	resp, err := w.c.do(ctx, call{
 		method: http.MethodGet, url: w.armBase() + w.wsPath() + "/datastores",
 		query: url.Values{"api-version": {apiDatastore}, "count": {"30"}, "isDefault": {"true"}, "orderByAsc": {"false"}},
@@ -222,7 +235,11 @@ func (w *Workspace) defaultDatastore(ctx context.Context) (*datastore, error) {
 		return nil, fault.New(fault.Failed, "workspace %s has no default datastore", w.opts.Workspace).
 			WithHint("set a default blob datastore: `az ml datastore update` or the studio's Data page")
 	}
-	return list.Value[0].toDatastore(), nil
+	d := list.Value[0].toDatastore()
+	w.def, w.descs[d.Name] = d, d
+	w.rememberDatastore(d, true)
+	c := *d
+	return &c, nil
 }
 
 // getDatastore is A3.
@@ -241,14 +258,37 @@ func (w *Workspace) getDatastore(ctx context.Context, name string) (*datastore, 
 	return a.toDatastore(), nil
 }
 
-// datastoreWithSecrets is A3 + A4, once per datastore and process.
+// describeDatastore is A3 unless the description is known: from the default
+// listing of this process, or from the disk cache. Callers hold dsMu.
+func (w *Workspace) describeDatastore(ctx context.Context, name string) (*datastore, error) {
+	if d, ok := w.descs[name]; ok {
+		c := *d
+		return &c, nil
+	}
+	if d := w.cachedDatastore(name); d != nil {
+		w.descs[name] = d
+		c := *d
+		return &c, nil
+	}
+	d, err := w.getDatastore(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	w.descs[name] = d
+	w.rememberDatastore(d, false)
+	c := *d
+	return &c, nil
+}
+
+// datastoreWithSecrets is A3 + A4, once per datastore and process; the
+// description and the credential come from the disk caches when fresh.
 func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*datastore, error) {
 	w.dsMu.Lock()
 	defer w.dsMu.Unlock()
 	if d, ok := w.ds[name]; ok {
 		return d, nil
 	}
-	d, err := w.getDatastore(ctx, name)
+	d, err := w.describeDatastore(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -258,26 +298,13 @@ func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*dat
 	}
 	switch d.CredType {
 	case "AccountKey", "Sas":
-		resp, err := w.c.do(ctx, call{
-			method: http.MethodPost, url: w.armBase() + w.wsPath() + "/datastores/" + url.PathEscape(name) + "/listSecrets",
-			query: url.Values{"api-version": {apiDatastore}}, scope: w.cloud.armScope(), idempotent: true,
-		})
-		if err != nil {
-			if he := statusOf(err); he == http.StatusForbidden {
-				return nil, fault.Wrap(fault.Auth, err, "reading the credentials of datastore %s: %s may not list its secrets", name, w.c.principalName()).
-					WithHint("assign the AzureML Data Scientist role on workspace %s to %s, or switch the datastore to identity-based access and grant Storage Blob Data Contributor", w.opts.Workspace, w.c.principalName())
-			}
-			return nil, w.fail(err, "reading the credentials of datastore %s", name)
+		if w.cachedSecret(ctx, d) {
+			break
 		}
-		var sec struct {
-			SecretsType string `json:"secretsType"`
-			Key         string `json:"key"`
-			SasToken    string `json:"sasToken"`
+		if err := w.listSecrets(ctx, d); err != nil {
+			return nil, err
 		}
-		if err := resp.json(&sec); err != nil {
-			return nil, w.fail(err, "reading the credentials of datastore %s", name)
-		}
-		d.key, d.sas = sec.Key, strings.TrimPrefix(sec.SasToken, "?")
+		w.rememberSecret(ctx, d)
 	case "None", "":
 		// Identity-based datastore: the user's own token goes to storage.
 	default:
@@ -286,4 +313,41 @@ func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*dat
 	}
 	w.ds[name] = d
 	return d, nil
+}
+
+// listSecrets is A4.
+func (w *Workspace) listSecrets(ctx context.Context, d *datastore) error {
+	name := d.Name
+	resp, err := w.c.do(ctx, call{
+		method: http.MethodPost, url: w.armBase() + w.wsPath() + "/datastores/" + url.PathEscape(name) + "/listSecrets",
+		query: url.Values{"api-version": {apiDatastore}}, scope: w.cloud.armScope(), idempotent: true,
+	})
+	if err != nil {
+		if he := statusOf(err); he == http.StatusForbidden {
+			return fault.Wrap(fault.Auth, err, "reading the credentials of datastore %s: %s may not list its secrets", name, w.c.principalName()).
+				WithHint("assign the AzureML Data Scientist role on workspace %s to %s, or switch the datastore to identity-based access and grant Storage Blob Data Contributor", w.opts.Workspace, w.c.principalName())
+		}
+		return w.fail(err, "reading the credentials of datastore %s", name)
+	}
+	var sec struct {
+		SecretsType string `json:"secretsType"`
+		Key         string `json:"key"`
+		SasToken    string `json:"sasToken"`
+	}
+	if err := resp.json(&sec); err != nil {
+		return w.fail(err, "reading the credentials of datastore %s", name)
+	}
+	d.key, d.sas, d.fromCache = sec.Key, strings.TrimPrefix(sec.SasToken, "?"), false
+	return nil
+}
+
+// dropCredentials forgets a datastore's credential that storage refused, in
+// memory and on disk, unless another upload already replaced it.
+func (w *Workspace) dropCredentials(stale *datastore) {
+	w.dsMu.Lock()
+	defer w.dsMu.Unlock()
+	if cur, ok := w.ds[stale.Name]; ok && cur == stale {
+		delete(w.ds, stale.Name)
+		w.forgetSecret(stale.Name)
+	}
 }

@@ -44,6 +44,11 @@ type Options struct {
 	// WorkspaceCacheTTL is how long the workspace lookup is reused from disk;
 	// 0 means 10 minutes, a negative value disables the cache.
 	WorkspaceCacheTTL time.Duration
+	// StorageCredentialTTL is how long a storage credential from listSecrets
+	// is reused from its own 0600 file; 0 means WorkspaceCacheTTL, a negative
+	// value disables that file. A credential storage refuses is dropped and
+	// listed again once.
+	StorageCredentialTTL time.Duration
 	// PollInterval is the wait between polls of a session operation; 0 means 5 s.
 	PollInterval time.Duration
 }
@@ -57,8 +62,19 @@ type Workspace struct {
 	infoMu sync.Mutex
 	info   *wsInfo
 
-	dsMu sync.Mutex
-	ds   map[string]*datastore // datastores with credentials, for this process only
+	dsMu  sync.Mutex
+	ds    map[string]*datastore // datastores with credentials
+	descs map[string]*datastore // datastore descriptions (no credentials)
+	def   *datastore            // the default datastore's description
+
+	cacheMu sync.Mutex // read-modify-write of the cache files
+
+	traceMu   sync.Mutex
+	traceConf *string // TraceSessions' configuration, once known
+
+	// putMu lets one asset upload its files at a time, so concurrent
+	// uploads' byte progress never interleaves; checks run in parallel.
+	putMu sync.Mutex
 
 	sleep func(context.Context, time.Duration) error
 }
@@ -95,6 +111,9 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.WorkspaceCacheTTL == 0 {
 		opts.WorkspaceCacheTTL = 10 * time.Minute
 	}
+	if opts.StorageCredentialTTL == 0 {
+		opts.StorageCredentialTTL = opts.WorkspaceCacheTTL
+	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 5 * time.Second
 	}
@@ -104,6 +123,10 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Parallel uploads go to one storage host; Go keeps only 2 idle
+		// connections per host by default, so the rest would be torn down and
+		// dialled (with TLS) again for every file.
+		tr.MaxIdleConnsPerHost = maxUploadWorkers + 8
 		if opts.CACertFile != "" {
 			pool, err := x509.SystemCertPool()
 			if err != nil || pool == nil {
@@ -120,7 +143,7 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
-	w := &Workspace{opts: opts, cloud: cl, ds: map[string]*datastore{}, sleep: sleepCtx}
+	w := &Workspace{opts: opts, cloud: cl, ds: map[string]*datastore{}, descs: map[string]*datastore{}, sleep: sleepCtx}
 	w.c = &client{hc: hc, cred: opts.Credential, userAgent: opts.UserAgent, debug: &debugLog{w: opts.Debug}, retry: defaultRetry, sleep: sleepCtx}
 	_ = ctx
 	return w, nil

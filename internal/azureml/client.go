@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,12 @@ func retryableStatus(code int, method string) bool {
 	return false
 }
 
-// tokenInvalidator is implemented by auth.Cache.
+// tokenInvalidator and tokenRenewer are implemented by auth.Cache.
 type tokenInvalidator interface{ Invalidate(scopes ...string) }
+
+type tokenRenewer interface {
+	Renew(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error)
+}
 
 // client sends the JSON calls of ARM and the *.api.azureml.ms services.
 type client struct {
@@ -124,6 +129,60 @@ func (c *client) token(ctx context.Context, scope string) (string, error) {
 	return tok.Token, nil
 }
 
+// renew replaces the token of scope after a 401. auth.Cache renews past
+// every cache it can; another credential gets the challenge's claims, which
+// azidentity credentials answer without their cache.
+func (c *client) renew(ctx context.Context, scope, claims string) error {
+	o := policy.TokenRequestOptions{Scopes: []string{scope}, Claims: claims}
+	if r, ok := c.cred.(tokenRenewer); ok {
+		_, err := r.Renew(ctx, o)
+		return err
+	}
+	if inv, ok := c.cred.(tokenInvalidator); ok {
+		inv.Invalidate(scope)
+	}
+	if claims == "" {
+		return nil
+	}
+	_, err := c.cred.GetToken(ctx, o)
+	return err
+}
+
+// challengeClaims returns the decoded claims of a WWW-Authenticate Bearer
+// challenge (claims="<base64 JSON>", sent by continuous access evaluation and
+// conditional access), or "" when there are none.
+func challengeClaims(h http.Header) string {
+	for _, v := range h.Values("WWW-Authenticate") {
+		i := indexFold(v, `claims="`)
+		if i < 0 {
+			continue
+		}
+		rest := v[i+len(`claims="`):]
+		j := strings.IndexByte(rest, '"')
+		if j < 0 {
+			continue
+		}
+		enc := strings.TrimSpace(rest[:j])
+		for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := e.DecodeString(enc); err == nil && json.Valid(b) {
+				return string(b)
+			}
+		}
+	}
+	return ""
+}
+
+// indexFold is strings.Index ignoring ASCII case, on the bytes of s (lower-
+// casing s first could change its length).
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
 func (c *client) principalName() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -180,12 +239,17 @@ func (c *client) do(ctx context.Context, cl call) (*response, error) {
 			return resp, nil
 		}
 		if resp.status == http.StatusUnauthorized && !reauthed && cl.scope != "" {
-			// A token revoked or rotated before its expiry: fetch a new one, once.
+			// A token expired, revoked or rotated on the service's side before
+			// its stated expiry: fetch a new one, once. Either token may be the
+			// one refused when two are sent.
 			reauthed = true
-			if inv, ok := c.cred.(tokenInvalidator); ok {
-				inv.Invalidate(cl.scope)
-				if cl.mlScope != "" {
-					inv.Invalidate(cl.mlScope)
+			claims := challengeClaims(resp.header)
+			if err := c.renew(ctx, cl.scope, claims); err != nil {
+				return nil, credentialFault(err)
+			}
+			if cl.mlScope != "" {
+				if err := c.renew(ctx, cl.mlScope, ""); err != nil {
+					return nil, credentialFault(err)
 				}
 			}
 			attempt--

@@ -162,7 +162,13 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 	var he *HTTPError
 	if errors.As(err, &he) {
 		switch he.Status {
-		case http.StatusUnauthorized, http.StatusForbidden:
+		case http.StatusUnauthorized:
+			// 401 is about the token itself (expired, revoked, wrong tenant or
+			// audience), even after pfz fetched a new one; roles are a 403.
+			return fault.Wrap(fault.Auth, err, "%s: the service refused the Azure token of %s, also after a new token was fetched", what, w.c.principalName()).
+				WithHint("check the credential with `pfz auth status`: it must sign in to the tenant of subscription %s (for the Azure CLI, run `az login` again; for a managed identity, check AZURE_CLIENT_ID), and the machine's clock must be right",
+					w.opts.Subscription)
+		case http.StatusForbidden:
 			return fault.Wrap(fault.Auth, err, "%s: %s is not allowed to do this on workspace %s", what, w.c.principalName(), w.opts.Workspace).
 				WithHint("assign the AzureML Data Scientist role on workspace %s (resource group %s) to %s; role assignments can take a few minutes to apply",
 					w.opts.Workspace, w.opts.ResourceGroup, w.c.principalName())

@@ -17,8 +17,19 @@ func (w *Workspace) flowURL(ctx context.Context, rest string) (string, error) {
 }
 
 // traceDisabled reads GET TraceSessions (protocol §3.7): disableTrace is true
-// only when the configuration is "Disabled". ok is false when the call failed.
+// only when the configuration is "Disabled". The answer is reused from
+// memory and the workspace's disk cache while fresh. ok is false when the
+// call failed.
 func (w *Workspace) traceDisabled(ctx context.Context) (disabled, ok bool) {
+	w.traceMu.Lock()
+	defer w.traceMu.Unlock()
+	if w.traceConf != nil {
+		return *w.traceConf == "Disabled", true
+	}
+	if conf, ok := w.cachedTrace(); ok {
+		w.traceConf = &conf
+		return conf == "Disabled", true
+	}
 	u, err := w.flowURL(ctx, "TraceSessions")
 	if err != nil {
 		return false, false
@@ -33,6 +44,8 @@ func (w *Workspace) traceDisabled(ctx context.Context) (disabled, ok bool) {
 	if resp.json(&m) != nil {
 		return false, false
 	}
+	w.traceConf = &m.Configuration
+	w.rememberTrace(m.Configuration)
 	return m.Configuration == "Disabled", true
 }
 

@@ -8,9 +8,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -319,31 +321,172 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	if err := w.submit(ctx, req, rep); err != nil {
 		return nil, err
 	}
-	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "Submitted run " + sub.Name})
-	return r.Get(ctx, sub.Name)
+	if strings.Contains(req.RunDisplayName, "${") {
+		// The service expands display-name macros (${variant_id},
+		// ${timestamp}); only it knows the name it made.
+		return r.Get(ctx, sub.Name)
+	}
+	return w.submittedRun(ctx, req), nil
+}
+
+// submittedRun is the run just submitted, as run history would show it a
+// moment later, built from the request the service accepted: pfz does not
+// read it back (two round trips) to print it. Only what the service alone
+// knows is missing: its snapshot id and runtime version (`run show` has them).
+func (w *Workspace) submittedRun(ctx context.Context, req *submitRequest) *workspace.Run {
+	now := w.opts.Now().UTC()
+	run := &workspace.Run{
+		Name: req.RunID, DisplayName: req.RunDisplayName, Description: req.Description,
+		Status: workspace.RunNotStarted, Target: workspace.TargetAzureML, CreatedOn: &now,
+		Data: req.BatchDataInput.DataURI, Run: req.VariantRunID, Variant: req.NodeVariant, SessionID: req.SessionID,
+		PortalURL: w.cloud.Studio + "/prompts/trace/run/" + url.PathEscape(req.RunID) + "?wsid=" + w.wsPath(),
+	}
+	if len(req.Tags) > 0 {
+		run.Tags = map[string]string{}
+		for k, v := range req.Tags {
+			run.Tags[k] = v
+		}
+	}
+	// The properties the service writes from the request (protocol §3.5).
+	props := map[string]string{
+		pfProp + "runtime_name":  orDefault(req.RuntimeName, "automatic"),
+		pfProp + "disable_trace": strconv.FormatBool(req.DisableTrace != nil && *req.DisableTrace),
+	}
+	set := func(k, v string) {
+		if v != "" {
+			props[pfProp+k] = v
+		}
+	}
+	set("session_id", req.SessionID)
+	set("flow_lineage_id", req.FlowLineageID)
+	set("node_variant", req.NodeVariant)
+	set("variant_run_id", req.VariantRunID)
+	set("flow_definition_resource_id", req.FlowDefinitionResourceID)
+	if req.FlowDefinitionBlobPath != "" {
+		set("flow_definition_datastore_name", req.FlowDefinitionDataStoreName)
+		set("flow_definition_blob_path", req.FlowDefinitionBlobPath)
+		set("definition_file_name", path.Base(req.FlowDefinitionBlobPath))
+	}
+	for k, m := range map[string]any{"inputs_mapping": req.InputsMapping, "init_kwargs": req.InitKWargs} {
+		if v := reflectLen(m); v > 0 {
+			b, _ := json.Marshal(m)
+			set(k, string(b))
+		}
+	}
+	run.Properties = props
+	if tok, err := w.c.token(ctx, w.cloud.armScope()); err == nil {
+		c := claimsOf(tok)
+		by := map[string]any{}
+		for k, claim := range map[string]string{"userObjectId": "oid", "userTenantId": "tid", "userName": "name", "upn": "upn"} {
+			if v, ok := c[claim].(string); ok && v != "" {
+				by[k] = v
+			}
+		}
+		if len(by) > 0 {
+			run.CreationContext = by
+		}
+	}
+	return run
+}
+
+func reflectLen(m any) int {
+	switch x := m.(type) {
+	case map[string]string:
+		return len(x)
+	case map[string]any:
+		return len(x)
+	}
+	return 0
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // prepareSubmit does everything a submit needs before the POST: identity,
-// data and snapshot uploads, trace settings.
+// data and snapshot uploads, trace settings. The three are independent, so
+// they run at once: the upload checks (one HEAD each when nothing changed)
+// and TraceSessions cost one round trip of wall time, not three. A failure
+// of one stops the others.
 func (w *Workspace) prepareSubmit(ctx context.Context, sub *workspace.Submission, rep workspace.Reporter) (*submitRequest, error) {
 	req, err := w.buildSubmit(ctx, sub)
 	if err != nil {
 		return nil, err
 	}
-	uri, err := w.uploadData(ctx, sub.Data, rep)
-	if err != nil {
-		return nil, err
-	}
-	req.BatchDataInput.DataURI = uri
-	if !sub.FlowRemote {
-		blobPath, err := w.uploadSnapshot(ctx, sub.Snapshot, rep)
-		if err != nil {
-			return nil, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+			cancel()
 		}
-		req.FlowDefinitionDataStoreName = linkedDatastore
-		req.FlowDefinitionBlobPath = blobPath
+		mu.Unlock()
 	}
-	if disabled, ok := w.traceDisabled(ctx); ok {
+	var disabled, traceOK bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		disabled, traceOK = w.traceDisabled(ctx)
+	}()
+	var early error
+	if sub.Data != nil && sub.Data.Remote == "" {
+		// Learn the default datastore before the uploads start: when it is
+		// workspaceblobstore (the usual case) its description serves the
+		// snapshot too, with no lookup of its own. The listing needs nothing
+		// from the workspace lookup, so the two go at once.
+		var kindErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			kindErr = w.checkKind(ctx)
+		}()
+		_, early = w.defaultDatastore(ctx)
+		<-done
+		if kindErr != nil {
+			early = kindErr
+		}
+	}
+	if early != nil {
+		fail(early)
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uri, err := w.uploadData(ctx, sub.Data, rep)
+			if err != nil {
+				fail(err)
+				return
+			}
+			req.BatchDataInput.DataURI = uri
+		}()
+		if !sub.FlowRemote {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				blobPath, err := w.uploadSnapshot(ctx, sub.Snapshot, rep)
+				if err != nil {
+					fail(err)
+					return
+				}
+				req.FlowDefinitionDataStoreName = linkedDatastore
+				req.FlowDefinitionBlobPath = blobPath
+			}()
+		}
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if traceOK {
 		req.DisableTrace = &disabled
 	} else {
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "warning: could not read the workspace trace settings; submitting with the service's default"})

@@ -169,6 +169,8 @@ func (w *Workspace) upload(ctx context.Context, d *datastore, a asset, rep works
 	default:
 		return "", w.blobFail(err, d, "checking %s in storage", a.what)
 	}
+	w.putMu.Lock()
+	defer w.putMu.Unlock()
 	if err := w.putFiles(ctx, cc, d, root, files, overwrite, a.what, rep); err != nil {
 		return "", err
 	}
@@ -182,6 +184,25 @@ func (w *Workspace) upload(ctx context.Context, d *datastore, a asset, rep works
 		return "", w.blobFail(err, d, "confirming the %s upload", a.what)
 	}
 	return root, nil
+}
+
+// uploadTo uploads the asset to the named datastore. A credential from the
+// secrets cache that storage refuses (rotated, expired) is dropped and
+// listed again, once.
+func (w *Workspace) uploadTo(ctx context.Context, name string, a asset, rep workspace.Reporter) (string, *datastore, error) {
+	for try := 0; ; try++ {
+		d, err := w.datastoreWithSecrets(ctx, name)
+		if err != nil {
+			return "", nil, err
+		}
+		root, err := w.upload(ctx, d, a, rep)
+		var denied *storageDenied
+		if err != nil && try == 0 && d.fromCache && errors.As(err, &denied) {
+			w.dropCredentials(d)
+			continue
+		}
+		return root, d, err
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -201,6 +222,16 @@ func isStatus(err error, code int) bool {
 	return errors.As(err, &re) && re.StatusCode == code
 }
 
+// storageDenied is storage's 401 or 403, kept apart so an upload can tell a
+// refused cached credential from other failures.
+type storageDenied struct {
+	status int
+	code   string // x-ms-error-code
+	msg    string // redacted
+}
+
+func (e *storageDenied) Error() string { return e.msg }
+
 func (w *Workspace) blobFail(err error, d *datastore, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -208,8 +239,16 @@ func (w *Workspace) blobFail(err error, d *datastore, format string, args ...any
 	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) && (re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized) {
-		return fault.Wrap(fault.Auth, errors.New(redactText(firstLine(re.Error()))), "%s: access to storage account %s container %s was denied", what, d.Account, d.Container).
-			WithHint("for an identity-based datastore, grant %s the Storage Blob Data Contributor role on account %s; otherwise the AzureML Data Scientist role on workspace %s", w.c.principalName(), d.Account, w.opts.Workspace)
+		denied := &storageDenied{status: re.StatusCode, code: re.ErrorCode, msg: redactText(firstLine(re.Error()))}
+		if d.key != "" || d.sas != "" {
+			// A shared key or SAS that storage refuses is wrong or expired
+			// (AuthenticationFailed), or the SAS lacks a permission: no role
+			// assignment changes that.
+			return fault.Wrap(fault.Auth, denied, "%s: storage account %s refused the credentials of datastore %s (HTTP %d %s)", what, d.Account, d.Name, re.StatusCode, orDash(re.ErrorCode)).
+				WithHint("the datastore's account key or SAS may have been rotated or expired, or this machine's clock is off; check the datastore's credentials in the studio (Data → Datastores → %s) and the clock, then try again", d.Name)
+		}
+		return fault.Wrap(fault.Auth, denied, "%s: access to storage account %s container %s was denied", what, d.Account, d.Container).
+			WithHint("the datastore uses your identity: grant %s the Storage Blob Data Contributor role on account %s, or use a datastore with an account key", w.c.principalName(), d.Account)
 	}
 	return fault.Wrap(fault.Failed, errors.New(redactText(firstLine(err.Error()))), "%s", what)
 }
@@ -298,10 +337,8 @@ func (w *Workspace) putFiles(ctx context.Context, cc *container.Client, d *datas
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Uploading %s (%d files, %d bytes) to %s/%s", what, len(files), total, d.Name, root)})
 		rep.Report(workspace.Event{Kind: workspace.EventBytes, Done: 0, Total: total})
 	}
-	workers := 2 * runtime.NumCPU()
-	if workers > 16 {
-		workers = 16
-	}
+	workers := uploadWorkers(len(files))
+	budget := newByteBudget(uploadMemory)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan uploadFile)
@@ -315,7 +352,16 @@ func (w *Workspace) putFiles(ctx context.Context, cc *container.Client, d *datas
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				if err := w.putFile(ctx, cc, root+"/"+f.rel, f, overwrite, prog); err != nil {
+				held := f.size
+				if f.content == nil && f.size > singleShotLimit {
+					held = blockUploadMemory
+				}
+				if err := budget.acquire(ctx, held); err != nil {
+					continue
+				}
+				err := w.putFile(ctx, cc, root+"/"+f.rel, f, overwrite, prog)
+				budget.release(held)
+				if err != nil {
 					errOnce.Do(func() {
 						firstErr = w.blobFail(err, d, "uploading %s file %s", what, f.rel)
 						cancel()
@@ -340,6 +386,71 @@ feed:
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// Upload concurrency. A file is one Put Blob, so on a real network its
+// time is mostly the round trip: many in flight hide it (azure-ai-ml uses
+// 2 × CPUs threads, which is 4 on a laptop). Memory is bounded by bytes, not
+// workers: a worker holds a file in memory while it is sent, so files wait
+// for room under uploadMemory (one larger file may go alone).
+const (
+	maxUploadWorkers  = 32
+	uploadMemory      = 96 << 20
+	blockUploadMemory = 4 * 8 << 20 // UploadFile: 4 blocks of 8 MiB in flight
+)
+
+func uploadWorkers(files int) int {
+	n := 8 * runtime.NumCPU()
+	if n < 16 {
+		n = 16
+	}
+	if n > maxUploadWorkers {
+		n = maxUploadWorkers
+	}
+	if files < n {
+		n = files
+	}
+	return n
+}
+
+// byteBudget is a counting semaphore over bytes.
+type byteBudget struct {
+	mu    sync.Mutex
+	limit int64
+	used  int64
+	wake  chan struct{}
+}
+
+func newByteBudget(limit int64) *byteBudget {
+	return &byteBudget{limit: limit, wake: make(chan struct{})}
+}
+
+// acquire waits until n bytes fit, or nothing else is held (so a file larger
+// than the budget still goes, alone).
+func (b *byteBudget) acquire(ctx context.Context, n int64) error {
+	for {
+		b.mu.Lock()
+		if b.used == 0 || b.used+n <= b.limit {
+			b.used += n
+			b.mu.Unlock()
+			return nil
+		}
+		wake := b.wake
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	close(b.wake)
+	b.wake = make(chan struct{})
+	b.mu.Unlock()
 }
 
 func (w *Workspace) putFile(ctx context.Context, cc *container.Client, name string, f uploadFile, overwrite bool, prog *progress) error {
@@ -386,10 +497,6 @@ func (w *Workspace) putFile(ctx context.Context, cc *container.Client, name stri
 // uploadSnapshot uploads the flow snapshot to workspaceblobstore and returns
 // the blob path of the flow file (flowDefinitionBlobPath).
 func (w *Workspace) uploadSnapshot(ctx context.Context, s *workspace.Snapshot, rep workspace.Reporter) (string, error) {
-	d, err := w.datastoreWithSecrets(ctx, linkedDatastore)
-	if err != nil {
-		return "", err
-	}
 	folder := s.Folder
 	if folder == "" {
 		folder = path.Base(strings.ReplaceAll(s.Root, "\\", "/"))
@@ -398,7 +505,7 @@ func (w *Workspace) uploadSnapshot(ctx context.Context, s *workspace.Snapshot, r
 	for _, f := range s.Files {
 		a.files = append(a.files, uploadFile{rel: folder + "/" + f.Rel, abs: f.Abs, size: sizeOf(f), content: f.Content})
 	}
-	root, err := w.upload(ctx, d, a, rep)
+	root, _, err := w.uploadTo(ctx, linkedDatastore, a, rep)
 	if err != nil {
 		return "", err
 	}
@@ -433,10 +540,6 @@ func (w *Workspace) uploadData(ctx context.Context, dd *workspace.Data, rep work
 	if err != nil {
 		return "", err
 	}
-	d, err := w.datastoreWithSecrets(ctx, def.Name)
-	if err != nil {
-		return "", err
-	}
 	base := path.Base(strings.ReplaceAll(dd.Local, "\\", "/"))
 	hash := dd.Hash
 	if hash == "" && !dd.IsDir {
@@ -458,7 +561,7 @@ func (w *Workspace) uploadData(ctx context.Context, dd *workspace.Data, rep work
 		}
 		a.files = []uploadFile{{rel: base, abs: dd.Local, size: size}}
 	}
-	root, err := w.upload(ctx, d, a, rep)
+	root, d, err := w.uploadTo(ctx, def.Name, a, rep)
 	if err != nil {
 		return "", err
 	}
