@@ -153,8 +153,15 @@ func FuzzPatchFlowYAML(f *testing.F) {
 			}
 		}
 		if req != "" {
-			env, _ := doc[keyEnvironment].(map[string]any)
-			if env == nil || env[keyRequirements] != req {
+			// yaml.v3 gives map[any]any when a key is not a string (0:).
+			var got any
+			switch env := doc[keyEnvironment].(type) {
+			case map[string]any:
+				got = env[keyRequirements]
+			case map[any]any:
+				got = env[keyRequirements]
+			}
+			if got != req {
 				t.Fatalf("requirements not set to %q:\n%s", req, out)
 			}
 		}
