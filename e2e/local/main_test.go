@@ -358,14 +358,24 @@ func cmdPfzWait(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // pfz-kill NAME kills a background pfz with SIGKILL and waits for it.
+// pfz-kill -INT NAME interrupts it as Ctrl-C does; pfz-wait then sees how
+// it ended.
 func cmdPfzKill(ts *testscript.TestScript, neg bool, args []string) {
+	interrupt := len(args) == 2 && args[0] == "-INT"
+	if interrupt {
+		args = args[1:]
+	}
 	if len(args) != 1 || neg {
-		ts.Fatalf("usage: pfz-kill NAME")
+		ts.Fatalf("usage: pfz-kill [-INT] NAME")
 	}
 	st := state(ts)
 	b, ok := st.bg[args[0]]
 	if !ok {
 		ts.Fatalf("no background pfz %q", args[0])
+	}
+	if interrupt {
+		ts.Check(b.cmd.Process.Signal(os.Interrupt))
+		return
 	}
 	ts.Check(b.cmd.Process.Kill())
 	<-b.done
