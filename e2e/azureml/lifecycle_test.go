@@ -41,6 +41,12 @@ func TestSessionToDownload(t *testing.T) {
 	if !ok || fs.Status != "Running" || fs.IdleSeconds != 5400 || !contains(fs.Requirements, "requests==2.31.0") {
 		t.Fatalf("the workspace has %+v (%v)", fs, ok)
 	}
+	// pythonPipRequirements is every line of requirements.txt, the comment
+	// included, as pfazure sent it (f.read().splitlines() in its ClientWait
+	// era); the session id hashes the same lines (protocol §3.6).
+	if strings.Join(fs.Requirements, "\n") != "# the flow's packages\nrequests==2.31.0" {
+		t.Fatalf("pythonPipRequirements = %q", fs.Requirements)
+	}
 	if n := h.fake.Count(http.MethodGet, "/FlowSessions/"+sess.ID+"/Install/locations/eastus/operations/"); n == 0 {
 		t.Fatal("session start did not follow the azure-asyncoperation")
 	}

@@ -16,6 +16,14 @@ import (
 // f.Backends, each opening a workspace.Workspace from the effective
 // configuration. Tests replace entries through Options.Setup.
 func registerBackends(f *cmdutil.Factory) {
+	// poll_interval also sets how often `run create --stream` and `run
+	// stream` poll, which read f.PollInterval before any command loads the
+	// configuration. It has no flag, so loading without flags here gives the
+	// value the command will see; an invalid setting is reported by the
+	// command's own load.
+	if cfg, err := config.Load(config.LoadOptions{Getenv: f.Getenv, WorkDir: f.WorkDir}); err == nil && cfg.PollInterval > 0 {
+		f.PollInterval = cfg.PollInterval
+	}
 	f.Backends[workspace.TargetAzureML] = func(ctx context.Context, cfg *config.Config) (workspace.Workspace, error) {
 		if err := cfg.RequireWorkspace(); err != nil {
 			return nil, err
