@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // Redacted is what a secret looks like in shown or listed connections.
@@ -323,40 +324,14 @@ func nameOK(name string) bool {
 	return true
 }
 
-// nearest returns the candidate closest to s when it is a likely typo.
+// nearest returns the candidate closest to s when it is a likely typo:
+// within a third of its length in edits, and never fewer than two, so that
+// short keys (kye → key) still get a guess.
 func nearest(s string, candidates []string) string {
-	best, bestD := "", -1
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		if d := editDistance(ls, strings.ToLower(c)); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
+	if near := suggest.Nearest(s, candidates, 1, max(len(strings.ToLower(s))/3, 2)); len(near) == 1 {
+		return near[0]
 	}
-	if bestD < 0 || bestD > max(len(ls)/3, 2) {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }
 
 // Set sets a strong-type key (api_base, api_key, …) and reports whether the

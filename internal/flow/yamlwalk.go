@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // walker reads yaml.v3 nodes and records diagnostics with positions. It is the
@@ -640,62 +641,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nearest returns the candidate closest to s by edit distance when it is close
-// enough to be a likely typo, else "".
+// nearest returns the known word s is likely a typo of, or "" (the rule is
+// suggest.Closest's).
 func nearest(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	// A known word that starts with what was typed (str → string) is a
-	// better guess than any edit distance.
-	// So is one that the typed word contains or that contains it
-	// (another_stringify_num → stringify_num).
-	if len([]rune(s)) >= 3 {
-		ls := strings.ToLower(s)
-		for _, c := range candidates {
-			if strings.HasPrefix(strings.ToLower(c), ls) {
-				return c
-			}
-		}
-		for _, c := range candidates {
-			lc := strings.ToLower(c)
-			if len(lc) >= 4 && (strings.Contains(ls, lc) || strings.Contains(lc, ls)) {
-				return c
-			}
-		}
-	}
-	limit := max(len([]rune(s))/3, 1)
-	if len([]rune(s)) <= 2 && bestD > 0 {
-		// One or two letters are one edit from too many words ("d" → "id").
-		return ""
-	}
-	if bestD < 0 || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	c, _ := suggest.Closest(s, candidates)
+	return c
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // Requirements returns the requirement lines that parsed, in file order,
@@ -249,33 +250,15 @@ func knownOptionList() string {
 	return strings.Join(names, ", ")
 }
 
+// nearestOption returns the long option name is likely a typo of: the
+// nearest within three edits, or "".
 func nearestOption(name string) string {
-	best, bestD := "", 4
+	longs := make([]string, 0, len(optSpecs))
 	for _, s := range optSpecs {
-		if d := editDistance(name, s.long); d < bestD {
-			best, bestD = s.long, d
-		}
+		longs = append(longs, s.long)
 	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	if near := suggest.Nearest(name, longs, 1, 3); len(near) == 1 {
+		return near[0]
 	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

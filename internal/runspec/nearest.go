@@ -3,12 +3,17 @@ package runspec
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // nearest returns the candidates closest to s by edit distance (case-folded),
-// best first, at most max of them, and only those close enough to be a likely
+// best first, at most `most` of them, and only those close enough to be a likely
 // typo: within a third of the longer length, or sharing a prefix or substring.
-func nearest(s string, candidates []string, max int) []string {
+// The limit grows with each candidate's length, which suggest.Nearest's single
+// limit cannot say, so the choosing stays here and only the measure is shared.
+func nearest(s string, candidates []string, most int) []string {
 	type scored struct {
 		c string
 		d int
@@ -17,8 +22,8 @@ func nearest(s string, candidates []string, max int) []string {
 	var out []scored
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := editDistance(ls, lc)
-		limit := (max2(len(ls), len(lc)) + 2) / 3
+		d := distance(ls, lc)
+		limit := (max(len(ls), len(lc)) + 2) / 3
 		if d <= limit || (len(ls) >= 3 && (strings.Contains(lc, ls) || strings.Contains(ls, lc))) {
 			out = append(out, scored{c, d})
 		}
@@ -29,9 +34,9 @@ func nearest(s string, candidates []string, max int) []string {
 		}
 		return out[i].c < out[j].c
 	})
-	res := make([]string, 0, max)
+	res := make([]string, 0, most)
 	for _, o := range out {
-		if len(res) == max {
+		if len(res) == most {
 			break
 		}
 		res = append(res, o.c)
@@ -48,48 +53,16 @@ func didYouMean(s string, candidates []string) string {
 	return "known keys: " + strings.Join(candidates, ", ")
 }
 
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 256 || len(rb) > 256 {
-		// Long strings are never typos of a key; avoid quadratic work on fuzz input.
+// distance is suggest.Distance, except that long strings are never typos of
+// a key: they are as far as their length, to avoid quadratic work on fuzz
+// input (column names and values come from user files).
+func distance(a, b string) int {
+	na, nb := utf8.RuneCountInString(a), utf8.RuneCountInString(b)
+	if na > 256 || nb > 256 {
 		if a == b {
 			return 0
 		}
-		return max2(len(ra), len(rb))
+		return max(na, nb)
 	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min3(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-func max2(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-func min3(a, b, c int) int {
-	m := a
-	if b < m {
-		m = b
-	}
-	if c < m {
-		m = c
-	}
-	return m
+	return suggest.Distance(a, b)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // VMSize is an Azure VM size a serverless compute session can run on.
@@ -311,21 +312,13 @@ func LookupVMSize(name string) (VMSize, error) {
 			return s, nil
 		}
 	}
-	type cand struct {
-		name string
-		d    int
-	}
-	cs := make([]cand, 0, len(vmSizes))
+	// Equally near sizes are named in alphabetical order.
+	names := make([]string, 0, len(vmSizes))
 	for _, s := range vmSizes {
-		cs = append(cs, cand{s.Name, editDistance("standard_"+short, strings.ToLower(s.Name))})
+		names = append(names, s.Name)
 	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].d != cs[j].d {
-			return cs[i].d < cs[j].d
-		}
-		return cs[i].name < cs[j].name
-	})
-	near := []string{cs[0].name, cs[1].name, cs[2].name}
+	sort.Strings(names)
+	near := suggest.Nearest("standard_"+short, names, 3, -1)
 	return VMSize{}, fault.New(fault.Validation, "unknown VM size %q", name).
 		WithHint("did you mean %s, %s or %s? pfz knows %d common sizes; check the spelling, or the sizes your region and quota offer",
 			near[0], near[1], near[2], len(vmSizes))
@@ -342,25 +335,4 @@ func WellFormedVMSize(name string) bool { return vmSizeShape.MatchString(name) }
 // String renders a size as "Standard_E4ds_v4 (4 vCPUs, 32 GiB)".
 func (s VMSize) String() string {
 	return fmt.Sprintf("%s (%d vCPUs, %g GiB)", s.Name, s.VCPUs, s.MemoryGB)
-}
-
-// editDistance is the Levenshtein distance between a and b, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
