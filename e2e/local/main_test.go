@@ -1,11 +1,12 @@
 // Package local_test drives the built pfz binary against the local target
 // (sessions are Python environments under PFZ_HOME) with testscript: every
 // .txtar file under testdata/ is one script, run in its own work folder with
-// its own PFZ_HOME and PFZ_CONFIG_DIR.
+// its own PFZ_HOME and PFZ_CONFIG_DIR. README.md lists the commands scripts
+// have beyond testscript's own.
 //
 // The binary is built once in TestMain and put first on PATH (PFZ_E2E_BIN
-// names a binary built beforehand instead). pip never
-// reaches the internet: PIP_INDEX_URL points every script at a PEP 503 index
+// names a binary built beforehand instead). pip never reaches the internet:
+// PIP_INDEX_URL points every script at a PEP 503 index
 // (internal/testutil/pyindex) served by this process on 127.0.0.1; a second
 // index on 127.0.0.1 wants a token, for the private feed scripts.
 //
@@ -14,9 +15,10 @@
 // runs are made once, by the first script that asks.
 //
 // The test binary doubles as two small helpers, chosen by environment
-// variable: PFZ_E2E_PRINTENV prints its environment (how a custom command
-// learns a script's exact environment), PFZ_E2E_REPLAY replays the output and
-// exit code of a background pfz (how `pfz-wait` hands them to the script).
+// variable: PFZ_E2E_PRINTENV writes its environment to a file (how a custom
+// command learns a script's exact environment, which testscript keeps to
+// itself), PFZ_E2E_REPLAY prints the saved output of a background pfz (how
+// `pfz-wait` hands it to the stdout and stderr commands).
 package local_test
 
 import (
