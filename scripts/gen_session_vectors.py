@@ -6,7 +6,8 @@ Stdlib only. Run from the repository root:
 
     python3 scripts/gen_session_vectors.py
 
-It writes internal/session/testdata/vectors.json and
+It writes internal/session/testdata/vectors.json (hashes, ids, names),
+internal/pyjson/testdata/vectors.json (float repr and json.dumps text) and
 internal/requirements/testdata/splitlines.json. The output is deterministic
 (seeded random numbers), so re-running it changes nothing unless this script
 or Python's behaviour changes. The formulas are those of protocol.md §3.6 and
@@ -127,6 +128,13 @@ TEXTS = [
 ]
 
 
+def write_json(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=True, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     rng = random.Random(20240513)
 
@@ -164,21 +172,23 @@ def main():
                 sessions.append({"alias": alias, "lineage_id": lid, "env": typed(env),
                                  "env_hash": env_hash(env), "session_id": session_id(alias, lid, env)})
 
-    out = {
+    meta = {
         "generator": "scripts/gen_session_vectors.py",
         "python": sys.version.split()[0],
         "unicode": __import__("unicodedata").unidata_version,
-        "floats": [{"hex": f.hex(), "repr": repr(f), "json": json.dumps(f)} for f in floats],
-        "json": json_vectors,
-        "sessions": sessions,
-        "lineages": [{"lineage": s, "id": sha(s)} for s in LINEAGES],
-        "sanitize": [{"in": n, "out": sanitize(n)} for n in NAMES],
     }
-    path = os.path.join(ROOT, "internal", "session", "testdata", "vectors.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=True, indent=1, sort_keys=True)
-        f.write("\n")
+    write_json(os.path.join(ROOT, "internal", "session", "testdata", "vectors.json"), dict(
+        meta,
+        json=json_vectors,
+        sessions=sessions,
+        lineages=[{"lineage": s, "id": sha(s)} for s in LINEAGES],
+        sanitize=[{"in": n, "out": sanitize(n)} for n in NAMES],
+    ))
+    write_json(os.path.join(ROOT, "internal", "pyjson", "testdata", "vectors.json"), dict(
+        meta,
+        floats=[{"hex": f.hex(), "repr": repr(f), "json": json.dumps(f)} for f in floats],
+        json=[{"value": v["value"], "json": v["json"]} for v in json_vectors],
+    ))
 
     lines = []
     with tempfile.TemporaryDirectory() as d:

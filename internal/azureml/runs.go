@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -123,97 +124,7 @@ func pyStr(v any) string {
 	case json.Number:
 		return x.String()
 	}
-	return pyJSON(v)
-}
-
-// pyJSON is json.dumps with Python's default separators (", ", ": ") and
-// sorted keys (a Go map has no insertion order to keep).
-func pyJSON(v any) string {
-	var b strings.Builder
-	writePy(&b, v)
-	return b.String()
-}
-
-func writePy(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePy(b, k)
-			b.WriteString(": ")
-			writePy(b, x[k])
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePy(b, e)
-		}
-		b.WriteByte(']')
-	case string:
-		b.WriteByte('"')
-		for _, r := range x {
-			switch {
-			case r == '"':
-				b.WriteString(`\"`)
-			case r == '\\':
-				b.WriteString(`\\`)
-			case r == '\n':
-				b.WriteString(`\n`)
-			case r == '\r':
-				b.WriteString(`\r`)
-			case r == '\t':
-				b.WriteString(`\t`)
-			case r < 0x20 || r > 0x7e:
-				if r > 0xffff {
-					r -= 0x10000
-					fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-				} else {
-					fmt.Fprintf(b, `\u%04x`, r)
-				}
-			default:
-				b.WriteRune(r)
-			}
-		}
-		b.WriteByte('"')
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if x {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
-			b.WriteString(strconv.FormatFloat(x, 'f', -1, 64) + ".0")
-		} else {
-			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-		}
-	case int, int64, int32, json.Number:
-		fmt.Fprint(b, x)
-	default:
-		// Structs and typed maps: go through encoding/json's generic form,
-		// which only holds the cases above.
-		raw, err := json.Marshal(x)
-		var generic any
-		if err != nil || json.Unmarshal(raw, &generic) != nil {
-			b.WriteString("null")
-			return
-		}
-		writePy(b, generic)
-	}
+	return pyjson.Text(v) // json.dumps(v, sort_keys=True): a Go map has no order to keep
 }
 
 // remoteFlowID turns a remote flow reference into flowDefinitionResourceId.

@@ -1,17 +1,16 @@
 package flow
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
@@ -513,123 +512,13 @@ func pyStr(v any) string {
 		case math.IsNaN(t):
 			return "nan"
 		}
-		return pyFloat(t)
+		return pyjson.FloatRepr(t)
 	case map[string]any, []any:
-		return pyJSON(t)
+		// Keys sorted: see package pyjson on why a Go map cannot keep
+		// the file's order.
+		return pyjson.Text(t)
 	}
 	return fmt.Sprint(v)
-}
-
-// pyJSON is json.dumps with Python's default separators (", " and ": ") and
-// ASCII escaping.
-func pyJSON(v any) string {
-	var b strings.Builder
-	writePyJSON(&b, v)
-	return b.String()
-}
-
-func writePyJSON(b *strings.Builder, v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		// Python dicts keep insertion order; decoded maps have lost it, so
-		// sort for a stable result.
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePyJSON(b, k)
-			b.WriteString(": ")
-			writePyJSON(b, t[k])
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, x := range t {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePyJSON(b, x)
-		}
-		b.WriteByte(']')
-	case string:
-		b.WriteByte('"')
-		for _, r := range t {
-			switch {
-			case r == '"':
-				b.WriteString(`\"`)
-			case r == '\\':
-				b.WriteString(`\\`)
-			case r == '\n':
-				b.WriteString(`\n`)
-			case r == '\r':
-				b.WriteString(`\r`)
-			case r == '\t':
-				b.WriteString(`\t`)
-			case r < 0x20 || r > 0x7e:
-				if r > 0xffff {
-					r -= 0x10000
-					fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-				} else {
-					fmt.Fprintf(b, `\u%04x`, r)
-				}
-			default:
-				b.WriteRune(r)
-			}
-		}
-		b.WriteByte('"')
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if t {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case float64:
-		switch {
-		case math.IsInf(t, 1):
-			b.WriteString("Infinity")
-		case math.IsInf(t, -1):
-			b.WriteString("-Infinity")
-		case math.IsNaN(t):
-			b.WriteString("NaN")
-		default:
-			b.WriteString(pyStr(t))
-		}
-	default:
-		if raw, err := json.Marshal(t); err == nil {
-			b.Write(raw)
-		} else {
-			writePyJSON(b, fmt.Sprint(t))
-		}
-	}
-}
-
-// pyFloat is Python's repr of a float: shortest digits, positional notation
-// for exponents in [-4, 16), else d.ddde+XX.
-func pyFloat(f float64) string {
-	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
-	i := strings.LastIndexByte(e, 'e')
-	exp, _ := strconv.Atoi(e[i+1:])
-	if exp >= -4 && exp < 16 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.ContainsAny(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	mant := e[:i]
-	sign := "+"
-	if exp < 0 {
-		sign, exp = "-", -exp
-	}
-	return fmt.Sprintf("%se%s%02d", mant, sign, exp)
 }
 
 func contains(list []string, s string) bool {

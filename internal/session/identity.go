@@ -1,10 +1,10 @@
 // Package session owns what identifies a compute session and what it runs on:
 // the flow lineage id, the environment hash and the session id exactly as
-// pfazure derives them (protocol.md §3.6), Python-compatible JSON for that
-// hash, the run and experiment names pfazure generates, and the catalog of
+// pfazure derives them (protocol.md §3.6; the hash is over pyjson's
+// Python-compatible JSON), the run and experiment names pfazure generates, and the catalog of
 // VM sizes. It is pure apart from reading the flow folder's ancestors (to
 // find a git work tree) and the network interfaces (MACNode). It imports
-// only fault and requirements from pfz.
+// only fault, pyjson, requirements and suggest from pfz.
 package session
 
 import (
@@ -14,10 +14,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/requirements"
 )
 
@@ -44,7 +46,7 @@ func ID(userAlias, lineageID, envHash string) string {
 // "image" and the requirement lines. A value Python's json cannot encode is an
 // error (pfazure fails the submit in that case too).
 func EnvironmentHash(env any) (string, error) {
-	b, err := PythonJSON(env)
+	b, err := pyjson.Dumps(env)
 	if err != nil {
 		return "", fmt.Errorf("cannot hash the flow environment: %w", err)
 	}
@@ -176,7 +178,7 @@ func plainKeys(m map[any]any) any {
 }
 
 func pyTypeName(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "NoneType"
 	case bool:
@@ -189,9 +191,12 @@ func pyTypeName(v any) string {
 		return "list"
 	case map[string]any, map[any]any, map[string]string:
 		return "dict"
-	}
-	if _, ok := toBigInt(v); ok {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr:
 		return "int"
+	case *big.Int:
+		if x != nil {
+			return "int"
+		}
 	}
 	return fmt.Sprintf("%T", v)
 }

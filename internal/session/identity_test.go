@@ -2,8 +2,6 @@ package session
 
 import (
 	"io/fs"
-	"math"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,48 +15,6 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
-
-func TestPythonJSON(t *testing.T) {
-	huge, _ := new(big.Int).SetString("-123456789012345678901234567890", 10)
-	tests := []struct {
-		in   any
-		want string
-	}{
-		{map[string]any{}, `{}`},
-		{[]any{}, `[]`},
-		{nil, `null`},
-		{map[string]any{"b": 1, "a": []any{true, false, nil, 1.0, "x"}}, `{"a": [true, false, null, 1.0, "x"], "b": 1}`},
-		{map[string]string{"k": "v"}, `{"k": "v"}`},
-		{[]string{"a", "b"}, `["a", "b"]`},
-		{"é\U0001F680\x7f\u2028", `"\u00e9\ud83d\ude80\u007f\u2028"`},
-		{"\"\\/\b\f\n\r\t\x00", `"\"\\/\b\f\n\r\t\u0000"`},
-		{int64(-5), `-5`},
-		{uint64(math.MaxUint64), `18446744073709551615`},
-		{huge, `-123456789012345678901234567890`},
-		{float32(0.5), `0.5`},
-		{[]any{math.Inf(1), math.Inf(-1), math.NaN()}, `[Infinity, -Infinity, NaN]`},
-		{map[any]any{10: "a", 9.5: "b", true: "c"}, `{"true": "c", "9.5": "b", "10": "a"}`},
-		{map[any]any{nil: 1}, `{"null": 1}`},
-		{map[any]any{"b": 1, "a": 2}, `{"a": 2, "b": 1}`},
-	}
-	for _, tt := range tests {
-		got, err := PythonJSON(tt.in)
-		if err != nil || string(got) != tt.want {
-			t.Errorf("PythonJSON(%#v) = %s, %v; want %s", tt.in, got, err, tt.want)
-		}
-	}
-	for _, bad := range []any{
-		time.Now(),
-		map[any]any{"a": 1, 2: 3},
-		map[any]any{nil: 1, "a": 2},
-		"bad\xff",
-		[]any{struct{}{}},
-	} {
-		if _, err := PythonJSON(bad); err == nil {
-			t.Errorf("PythonJSON(%#v) succeeded, Python raises", bad)
-		}
-	}
-}
 
 func TestResolveEnvironment(t *testing.T) {
 	files := map[string]string{

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 )
@@ -182,33 +180,6 @@ func FuzzSanitizeName(f *testing.F) {
 			t.Fatalf("SanitizeName not idempotent: %q -> %q -> %q", s, out, SanitizeName(out))
 		}
 		_, _, _ = ParseVariant(s)
-	})
-}
-
-func FuzzPythonJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "é\U0001F680\x7f\u2028\"\\\n\x00", "\xff"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		out, err := PythonJSON(map[string]any{s: []any{s}})
-		if !utf8.ValidString(s) {
-			if err == nil {
-				t.Fatalf("invalid UTF-8 %q encoded", s)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range out {
-			if c < 0x20 || c > 0x7e {
-				t.Fatalf("output is not printable ASCII: %q", out)
-			}
-		}
-		var back map[string][]string
-		if err := json.Unmarshal(out, &back); err != nil || len(back[s]) != 1 || back[s][0] != s {
-			t.Fatalf("round trip of %q through %s gave %v, %v", s, out, back, err)
-		}
 	})
 }
 

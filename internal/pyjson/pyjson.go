@@ -1,6 +1,18 @@
-package session
+// Package pyjson owns pfz's rendering of values as Python's json.dumps
+// renders them, byte for byte: prompt flow hashes that text (the session's
+// environment hash) and sends it (pfazure's inputs_mapping, a flow's
+// stringified environment_variables), so pfz must write what Python would.
+//
+// Mappings are always written with their keys sorted, as
+// json.dumps(v, sort_keys=True) writes them. A Go map has no insertion order
+// to keep, so plain json.dumps(v) — which keeps the order a dict was built
+// in — cannot be reproduced from one; where Python would write a YAML
+// mapping in the order of the file, pfz writes it sorted, which is the same
+// text whenever the file's keys were in order and a stable text otherwise.
+package pyjson
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -11,22 +23,42 @@ import (
 	"unicode/utf8"
 )
 
-// PythonJSON encodes v exactly as Python's json.dumps(v, sort_keys=True) does
+// Dumps encodes v exactly as Python's json.dumps(v, sort_keys=True) does
 // with its other defaults: separators ", " and ": ", ensure_ascii (every
 // character outside printable ASCII as \uXXXX, surrogate pairs above the BMP),
 // floats as repr() (NaN, Infinity and -Infinity allowed), keys sorted the way
-// Python sorts them. It accepts what a YAML decoder produces: nil, bool,
-// integers of any size, floats, strings, slices, and maps with string or
-// scalar keys. Anything else (a timestamp, say) is an error, as in Python.
-func PythonJSON(v any) ([]byte, error) {
-	var b strings.Builder
-	if err := encodePy(&b, v); err != nil {
+// Python sorts them. It accepts what a YAML or JSON decoder produces: nil,
+// bool, integers of any size (*big.Int, json.Number), floats, strings,
+// slices, and maps with string or scalar keys. Anything else (a timestamp,
+// say), a string that is not UTF-8, or keys Python could not sort is an
+// error, as Python raises one.
+func Dumps(v any) ([]byte, error) {
+	e := encoder{}
+	if err := e.encode(v); err != nil {
 		return nil, err
 	}
-	return []byte(b.String()), nil
+	return []byte(e.b.String()), nil
 }
 
-func encodePy(b *strings.Builder, v any) error {
+// Text is Dumps for text that is shown or sent and must not fail: a string
+// that is not UTF-8 has each bad byte written as \ufffd, and a value Dumps
+// refuses (a struct, a typed map) is first turned into the plain values
+// encoding/json would decode it as; what even that cannot encode is null.
+func Text(v any) string {
+	e := encoder{lenient: true}
+	if err := e.encode(v); err != nil {
+		return "null"
+	}
+	return e.b.String()
+}
+
+type encoder struct {
+	b       strings.Builder
+	lenient bool
+}
+
+func (e *encoder) encode(v any) error {
+	b := &e.b
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
@@ -37,11 +69,11 @@ func encodePy(b *strings.Builder, v any) error {
 			b.WriteString("false")
 		}
 	case string:
-		return writePyString(b, x)
+		return e.str(x)
 	case float64:
-		b.WriteString(pyFloatJSON(x))
+		b.WriteString(floatJSON(x))
 	case float32:
-		b.WriteString(pyFloatJSON(float64(x)))
+		b.WriteString(floatJSON(float64(x)))
 	case int:
 		b.WriteString(strconv.Itoa(x))
 	case int8, int16, int32, int64:
@@ -54,10 +86,25 @@ func encodePy(b *strings.Builder, v any) error {
 		} else {
 			b.WriteString(x.String())
 		}
+	case json.Number:
+		// What json.loads makes of the literal: an int, or a float.
+		if n, ok := new(big.Int).SetString(x.String(), 10); ok {
+			b.WriteString(n.String())
+			return nil
+		}
+		f, err := strconv.ParseFloat(x.String(), 64)
+		if err != nil && !isRangeErr(err) {
+			if e.lenient {
+				b.WriteString("null")
+				return nil
+			}
+			return fmt.Errorf("%q is not a JSON number", x.String())
+		}
+		b.WriteString(floatJSON(f))
 	case []any:
-		return encodeList(b, len(x), func(i int) any { return x[i] })
+		return e.list(len(x), func(i int) any { return x[i] })
 	case []string:
-		return encodeList(b, len(x), func(i int) any { return x[i] })
+		return e.list(len(x), func(i int) any { return x[i] })
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -71,11 +118,11 @@ func encodePy(b *strings.Builder, v any) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if err := writePyString(b, k); err != nil {
+			if err := e.str(k); err != nil {
 				return err
 			}
 			b.WriteString(": ")
-			if err := encodePy(b, x[k]); err != nil {
+			if err := e.encode(x[k]); err != nil {
 				return err
 			}
 		}
@@ -85,34 +132,72 @@ func encodePy(b *strings.Builder, v any) error {
 		for k, s := range x {
 			m[k] = s
 		}
-		return encodePy(b, m)
+		return e.encode(m)
 	case map[any]any:
-		return encodeAnyMap(b, x)
+		if e.lenient {
+			// Keys Python could not sort make this mapping null, not the
+			// whole text.
+			c := encoder{lenient: true}
+			if c.anyMap(x) != nil {
+				b.WriteString("null")
+			} else {
+				b.WriteString(c.b.String())
+			}
+			return nil
+		}
+		return e.anyMap(x)
 	default:
+		if e.lenient {
+			if plain, ok := plainValue(v); ok {
+				return e.encode(plain)
+			}
+			b.WriteString("null")
+			return nil
+		}
 		return fmt.Errorf("Object of type %T is not JSON serializable", v)
 	}
 	return nil
 }
 
-func encodeList(b *strings.Builder, n int, at func(int) any) error {
-	b.WriteByte('[')
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// plainValue is v as encoding/json would decode its encoding into an any.
+func plainValue(v any) (any, bool) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var plain any
+	if dec.Decode(&plain) != nil {
+		return nil, false
+	}
+	return plain, true
+}
+
+func (e *encoder) list(n int, at func(int) any) error {
+	e.b.WriteByte('[')
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			b.WriteString(", ")
+			e.b.WriteString(", ")
 		}
-		if err := encodePy(b, at(i)); err != nil {
+		if err := e.encode(at(i)); err != nil {
 			return err
 		}
 	}
-	b.WriteByte(']')
+	e.b.WriteByte(']')
 	return nil
 }
 
-// encodeAnyMap handles maps whose keys are not all strings (YAML allows 1: x).
+// anyMap handles maps whose keys are not all strings (YAML allows 1: x).
 // Python sorts the (key, value) items, so keys must be mutually comparable:
 // all strings, or all numbers (bool counts as int); a lone None key is fine
 // because sorting one item compares nothing.
-func encodeAnyMap(b *strings.Builder, m map[any]any) error {
+func (e *encoder) anyMap(m map[any]any) error {
 	type item struct {
 		key   any
 		str   string // the key as JSON renders it (before quoting)
@@ -139,11 +224,9 @@ func encodeAnyMap(b *strings.Builder, m map[any]any) error {
 			nums++
 		case float64, float32:
 			f := reflect.ValueOf(x).Float()
-			it.str = pyFloatJSON(f)
+			it.str = floatJSON(f)
 			if !math.IsNaN(f) {
 				it.num = new(big.Float).SetFloat64(f)
-			} else {
-				it.num = nil
 			}
 			nums++
 		default:
@@ -176,20 +259,20 @@ func encodeAnyMap(b *strings.Builder, m map[any]any) error {
 			return err
 		}
 	}
-	b.WriteByte('{')
+	e.b.WriteByte('{')
 	for i, it := range items {
 		if i > 0 {
-			b.WriteString(", ")
+			e.b.WriteString(", ")
 		}
-		if err := writePyString(b, it.str); err != nil {
+		if err := e.str(it.str); err != nil {
 			return err
 		}
-		b.WriteString(": ")
-		if err := encodePy(b, m[it.key]); err != nil {
+		e.b.WriteString(": ")
+		if err := e.encode(m[it.key]); err != nil {
 			return err
 		}
 	}
-	b.WriteByte('}')
+	e.b.WriteByte('}')
 	return nil
 }
 
@@ -207,11 +290,12 @@ func toBigInt(v any) (*big.Int, bool) {
 	return nil, false
 }
 
-// writePyString writes s as json.dumps does with ensure_ascii=True.
-func writePyString(b *strings.Builder, s string) error {
-	if !utf8.ValidString(s) {
+// str writes s as json.dumps does with ensure_ascii=True.
+func (e *encoder) str(s string) error {
+	if !e.lenient && !utf8.ValidString(s) {
 		return fmt.Errorf("string %q is not valid UTF-8", s)
 	}
+	b := &e.b
 	const hex = "0123456789abcdef"
 	u4 := func(r rune) {
 		b.WriteString(`\u`)
@@ -221,7 +305,7 @@ func writePyString(b *strings.Builder, s string) error {
 		b.WriteByte(hex[r&15])
 	}
 	b.WriteByte('"')
-	for _, r := range s {
+	for _, r := range s { // a bad byte reads as U+FFFD
 		switch {
 		case r == '"':
 			b.WriteString(`\"`)
@@ -251,8 +335,8 @@ func writePyString(b *strings.Builder, s string) error {
 	return nil
 }
 
-// pyFloatJSON renders a float as json.dumps does: repr() for finite values.
-func pyFloatJSON(f float64) string {
+// floatJSON renders a float as json.dumps does: repr() for finite values.
+func floatJSON(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -261,13 +345,14 @@ func pyFloatJSON(f float64) string {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	return PyFloatRepr(f)
+	return FloatRepr(f)
 }
 
-// PyFloatRepr is Python's repr() of a finite float: the shortest digits that
-// round-trip, in fixed notation when the decimal exponent is in [-4, 16),
-// otherwise as d.ddde±XX; a fixed-notation integer value keeps ".0".
-func PyFloatRepr(f float64) string {
+// FloatRepr is Python's repr() (and str()) of a finite float: the shortest
+// digits that round-trip, in fixed notation when the decimal exponent is in
+// [-4, 16), otherwise as d.ddde±XX; a fixed-notation integer value keeps
+// ".0".
+func FloatRepr(f float64) string {
 	if f == 0 {
 		if math.Signbit(f) {
 			return "-0.0"
