@@ -23,6 +23,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -136,7 +137,7 @@ func newRunRecord(sub *workspace.Submission, now time.Time) *run.Record {
 		ExperimentName: sub.ExperimentName,
 		Parent:         sub.Run,
 		Variant:        sub.Variant,
-		ColumnMapping:  sub.ColumnMapping,
+		ColumnMapping:  redact.Values(sub.ColumnMapping), // the record is shown and downloaded
 		Runtime:        sub.Runtime,
 		UserAlias:      sub.Session.UserAlias,
 		SessionID:      sub.Session.ID,
@@ -212,7 +213,9 @@ func (r *Runs) createRun(ctx context.Context, rec *run.Record, sub *workspace.Su
 			_ = r.st.Discard(dir)
 		}
 	}()
-	if err := store.WriteJSON(filepath.Join(dir, run.SubmissionFile), maskedSubmission(sub), 0o600); err != nil {
+	// Recorded with its secrets masked, as a dry run prints it: the record
+	// is shown and downloaded.
+	if err := store.WriteJSON(filepath.Join(dir, run.SubmissionFile), redact.Submission(sub), 0o600); err != nil {
 		return nil, err
 	}
 	if err := run.Save(dir, rec); err != nil {
@@ -231,33 +234,6 @@ func (r *Runs) isDebris(name string) bool {
 	}
 	_ = use.Unlock()
 	return true
-}
-
-// secretName reports whether a variable name suggests a secret.
-func secretName(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"key", "secret", "token", "password", "passwd", "credential", "sas", "signature", "connection_string"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// maskedSubmission is the submission as recorded: secret-looking
-// environment values are replaced, since the record is shown and downloaded.
-func maskedSubmission(sub *workspace.Submission) *workspace.Submission {
-	c := *sub
-	if sub.EnvironmentVariables != nil {
-		c.EnvironmentVariables = map[string]string{}
-		for k, v := range sub.EnvironmentVariables {
-			if secretName(k) && v != "" && !strings.HasPrefix(v, "${") {
-				v = "***"
-			}
-			c.EnvironmentVariables[k] = v
-		}
-	}
-	return &c
 }
 
 // execution is one run being executed by this process.

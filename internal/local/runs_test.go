@@ -274,18 +274,6 @@ func TestCheckLocalSubmission(t *testing.T) {
 	}
 }
 
-func TestMaskedSubmission(t *testing.T) {
-	sub := &workspace.Submission{EnvironmentVariables: map[string]string{"API_KEY": "sk-123", "MODE": "fast", "TOKEN_REF": "${conn.api_key}", "EMPTY_SECRET": ""}}
-	got := maskedSubmission(sub).EnvironmentVariables
-	want := map[string]string{"API_KEY": "***", "MODE": "fast", "TOKEN_REF": "${conn.api_key}", "EMPTY_SECRET": ""}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if sub.EnvironmentVariables["API_KEY"] != "sk-123" {
-		t.Error("the submission itself was changed")
-	}
-}
-
 func TestApplyConnections(t *testing.T) {
 	f := &flow.Flow{Nodes: []flow.Node{
 		{Name: "chat", Type: flow.ToolLLM, Connection: "old", Inputs: []flow.NodeInput{{Name: "deployment_name", Value: flow.ParseRef("gpt-35")}}},
@@ -365,5 +353,47 @@ func TestSubmitRefusesWithoutTouchingTheStore(t *testing.T) {
 	}
 	if _, err := os.Stat(r.Dir("child")); !os.IsNotExist(err) {
 		t.Error("a refused submission left a run folder")
+	}
+}
+
+// What a run leaves on disk is shown and downloaded: secrets are masked by
+// name and by value, as a dry run prints them; references stay.
+func TestRecordedSubmissionIsMasked(t *testing.T) {
+	r, _ := newRunsTest(t)
+	const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
+	sub := &workspace.Submission{
+		Name:                 "masked",
+		Flow:                 "/f/flow.dag.yaml",
+		EnvironmentVariables: map[string]string{"API_KEY": "sk-123", "DB_URL": "postgres://u:hunter2@h/db", "REF": "${conn.api_key}"},
+		Connections:          map[string]map[string]string{"chat": {"connection": "aoai", "api_key": "c0nnk3y"}},
+		ColumnMapping:        map[string]any{"q": "${data.q}", "auth": "Bearer " + jwt},
+	}
+	hold, err := r.createRun(context.Background(), newRunRecord(sub, time.Now()), sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	var disk strings.Builder
+	for _, f := range []string{run.SubmissionFile, run.RecordFile} {
+		b, err := os.ReadFile(filepath.Join(r.Dir("masked"), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		disk.Write(b)
+	}
+	for _, secret := range []string{"sk-123", "hunter2", "c0nnk3y", jwt} {
+		if strings.Contains(disk.String(), secret) {
+			t.Errorf("the run folder keeps %q:\n%s", secret, disk.String())
+		}
+	}
+	for _, kept := range []string{"${conn.api_key}", "${data.q}", "postgres://u:***@h/db", "aoai"} {
+		if !strings.Contains(disk.String(), kept) {
+			t.Errorf("the run folder lost %q:\n%s", kept, disk.String())
+		}
+	}
+	if sub.EnvironmentVariables["API_KEY"] != "sk-123" || sub.ColumnMapping["auth"] != "Bearer "+jwt {
+		t.Error("recording must not change the submission the run executes")
 	}
 }

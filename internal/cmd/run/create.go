@@ -14,6 +14,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/runspec"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -252,62 +253,11 @@ func lookupEnv(getenv func(string) string) func(string) (string, bool) {
 	}
 }
 
-func masked(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = cmdutil.Redact(k, v)
-	}
-	return out
-}
-
-// maskedAny masks secrets in init kwargs (a model config's api_key) and
-// column-mapping literals, at any depth.
-func maskedAny(name string, v any) any {
-	switch t := v.(type) {
-	case string:
-		return cmdutil.Redact(name, t)
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = maskedAny(k, x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = maskedAny(name, x)
-		}
-		return out
-	}
-	return v
-}
-
 // printSubmission prints a dry run: every field of the submission, secrets
 // masked.
 func printSubmission(p *cmdutil.Printer, sub *workspace.Submission) error {
-	shown := *sub
-	shown.EnvironmentVariables = masked(sub.EnvironmentVariables)
-	if m, ok := maskedAny("", sub.Init).(map[string]any); ok && sub.Init != nil {
-		shown.Init = m
-	}
-	if m, ok := maskedAny("", sub.ColumnMapping).(map[string]any); ok && sub.ColumnMapping != nil {
-		shown.ColumnMapping = m
-	}
-	if sub.Data != nil && sub.Data.Remote != "" {
-		d := *sub.Data
-		d.Remote = cmdutil.RedactValue(d.Remote) // a SAS URL carries its signature
-		shown.Data = &d
-	}
-	if sub.Connections != nil {
-		shown.Connections = map[string]map[string]string{}
-		for node, kv := range sub.Connections {
-			shown.Connections[node] = masked(kv)
-		}
-	}
-	return p.Print(&shown, func(t *cmdutil.Table) { submissionTable(t, &shown) })
+	shown := redact.Submission(sub)
+	return p.Print(shown, func(t *cmdutil.Table) { submissionTable(t, shown) })
 }
 
 func submissionTable(t *cmdutil.Table, s *workspace.Submission) {

@@ -1,12 +1,20 @@
-package cmdutil
+// Package redact owns masking secrets in what pfz shows or keeps: a value is
+// masked whole when its name suggests a secret (OPENAI_API_KEY), and
+// otherwise only its secret parts, found by their shape (a URL's password,
+// a SAS signature, Password= in a connection string, a JWT, an sk- key).
+// Dry runs print submissions through it and the local target records them
+// through it, so both hide the same things.
+package redact
 
 import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
-// Masked stands in for a secret in printed output.
+// Masked stands in for a secret in shown or recorded output.
 const Masked = "***"
 
 // SecretName reports whether a variable or setting name suggests a secret
@@ -25,20 +33,20 @@ func SecretName(name string) bool {
 // runtime resolves it, so it is no secret and shows where a value comes from.
 var connRef = regexp.MustCompile(`^\$\{[^{}]+\}$`)
 
-// Redact returns value as it may be printed under name: masked whole when
+// Value returns value as it may be shown under name: masked whole when
 // the name suggests a secret, else with the secret parts of the value
 // masked, whatever the name: a URL's password and signature parameters
 // (SAS tokens), Password=/AccountKey= parts of connection strings, bearer
 // tokens (JWTs) and API keys written as sk-…. A ${…} reference is shown
 // as it is.
-func Redact(name, value string) string {
+func Value(name, value string) string {
 	if value == "" || connRef.MatchString(value) {
 		return value
 	}
 	if SecretName(name) {
 		return Masked
 	}
-	return RedactValue(value)
+	return Text(value)
 }
 
 var (
@@ -55,8 +63,9 @@ var (
 var secretQuery = map[string]bool{"sig": true, "signature": true, "sas": true, "token": true, "access_token": true, "code": true,
 	"key": true, "api-key": true, "api_key": true, "apikey": true, "password": true, "secret": true, "client_secret": true}
 
-// RedactValue masks the secret parts of a value whose name says nothing.
-func RedactValue(value string) string {
+// Text masks the secret parts of a value whose name says nothing (a data
+// URL, a line of text).
+func Text(value string) string {
 	out := urlRE.ReplaceAllStringFunc(value, redactURL)
 	out = connStringSecret.ReplaceAllStringFunc(out, func(m string) string {
 		k, v, _ := strings.Cut(m, "=")
@@ -100,4 +109,69 @@ func redactURL(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(u.String(), redactSentinel, Masked)
+}
+
+// Strings masks each value of m under its key; nil stays nil.
+func Strings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = Value(k, v)
+	}
+	return out
+}
+
+// Values masks the strings in m at any depth (a model config's api_key in
+// init kwargs, a column-mapping literal), each under the nearest key above
+// it; nil stays nil.
+func Values(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return anyValue("", m).(map[string]any)
+}
+
+func anyValue(name string, v any) any {
+	switch t := v.(type) {
+	case string:
+		return Value(name, t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = anyValue(k, x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = anyValue(name, x)
+		}
+		return out
+	}
+	return v
+}
+
+// Submission is a copy of sub fit to show or keep: environment variables,
+// connection overrides, init kwargs and column-mapping literals masked by
+// Value, and a remote data URL by Text (a SAS URL carries its signature).
+// sub itself is not changed.
+func Submission(sub *workspace.Submission) *workspace.Submission {
+	c := *sub
+	c.EnvironmentVariables = Strings(sub.EnvironmentVariables)
+	c.Init = Values(sub.Init)
+	c.ColumnMapping = Values(sub.ColumnMapping)
+	if sub.Data != nil && sub.Data.Remote != "" {
+		d := *sub.Data
+		d.Remote = Text(d.Remote)
+		c.Data = &d
+	}
+	if sub.Connections != nil {
+		c.Connections = make(map[string]map[string]string, len(sub.Connections))
+		for node, kv := range sub.Connections {
+			c.Connections[node] = Strings(kv)
+		}
+	}
+	return &c
 }
