@@ -39,6 +39,23 @@ func commonFrom(f *cmdutil.Factory) common {
 	return common{IO: f.IOStreams, Store: f.Connections, Printer: f.Printer}
 }
 
+// storeAndPrinter opens the target's connection store, then the printer.
+func (c common) storeAndPrinter(ctx context.Context) (cmdutil.ConnectionStore, *cmdutil.Printer, error) {
+	store, err := c.Store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.Printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, p, nil
+}
+
+func printConn(p *cmdutil.Printer, c *cmdutil.Connection) error {
+	return p.Print(c, func(t *cmdutil.Table) { connTable(t, c) })
+}
+
 func connTable(t *cmdutil.Table, c *cmdutil.Connection) {
 	cmdutil.KeyValues(t, "name", c.Name, "type", c.Type)
 	for _, m := range []map[string]string{c.Configs, c.Secrets} {
@@ -95,11 +112,7 @@ they override the file's values, as does -n.`,
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			store, err := opts.Store(c.Context())
-			if err != nil {
-				return err
-			}
-			p, err := opts.Printer()
+			store, p, err := opts.storeAndPrinter(c.Context())
 			if err != nil {
 				return err
 			}
@@ -107,7 +120,7 @@ they override the file's values, as does -n.`,
 			if err != nil {
 				return err
 			}
-			return p.Print(conn, func(t *cmdutil.Table) { connTable(t, conn) })
+			return printConn(p, conn)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Connection.File, "file", "f", "", "connection YAML `FILE`")
@@ -135,11 +148,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			store, err := opts.Store(c.Context())
-			if err != nil {
-				return err
-			}
-			p, err := opts.Printer()
+			store, p, err := opts.storeAndPrinter(c.Context())
 			if err != nil {
 				return err
 			}
@@ -181,11 +190,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *NameOptions) err
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			store, err := opts.Store(c.Context())
-			if err != nil {
-				return err
-			}
-			p, err := opts.Printer()
+			store, p, err := opts.storeAndPrinter(c.Context())
 			if err != nil {
 				return err
 			}
@@ -193,7 +198,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *NameOptions) err
 			if err != nil {
 				return err
 			}
-			return p.Print(conn, func(t *cmdutil.Table) { connTable(t, conn) })
+			return printConn(p, conn)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "connection `NAME` (required)")

@@ -34,15 +34,7 @@ func newArchiveCmd(f *cmdutil.Factory, runF func(context.Context, *ArchiveOption
 		Long:    "Archive a run: `pfz run list` leaves it out unless --include-archived or --archived-only is given. Nothing is deleted.",
 		Example: `  pfz run archive -n my_run`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(c.Context(), opts)
-			}
-			return runArchive(c.Context(), opts)
-		},
+		RunE:    byName(&opts.Name, opts, runF, runArchive),
 	}
 	if !archive {
 		cmd.Use = "restore -n NAME"
@@ -55,11 +47,7 @@ func newArchiveCmd(f *cmdutil.Factory, runF func(context.Context, *ArchiveOption
 }
 
 func runArchive(ctx context.Context, opts *ArchiveOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

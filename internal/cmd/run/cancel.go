@@ -23,26 +23,14 @@ func NewCmdCancel(f *cmdutil.Factory, runF func(context.Context, *CancelOptions)
 		Long:    "Ask the target to cancel a run, then show the run (its status is then CancelRequested or Canceled).",
 		Example: `  pfz run cancel -n my_run`,
 		Args:    cmdutil.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(c.Context(), opts)
-			}
-			return runCancel(c.Context(), opts)
-		},
+		RunE:    byName(&opts.Name, opts, runF, runCancel),
 	}
 	addNameFlag(cmd, &opts.Name)
 	return cmd
 }
 
 func runCancel(ctx context.Context, opts *CancelOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

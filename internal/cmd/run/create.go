@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -289,7 +288,7 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 	}
 	cmdutil.KeyValues(t,
 		"run", s.Run,
-		"column mapping", joinAny(s.ColumnMapping),
+		"column mapping", joinMap(s.ColumnMapping),
 		"variant", s.Variant,
 		"environment", joinMap(s.EnvironmentVariables),
 	)
@@ -302,7 +301,7 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 		t.Row("connections", n+": "+joinMap(s.Connections[n]))
 	}
 	cmdutil.KeyValues(t,
-		"init", joinAny(s.Init),
+		"init", joinMap(s.Init),
 		"runtime", s.Runtime,
 		"session", s.Session.ID,
 		"lineage id", s.Session.LineageID,
@@ -325,17 +324,4 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 			t.Row("file", fmt.Sprintf("%s (%d bytes)", f.Rel, f.Size))
 		}
 	}
-}
-
-func joinAny(m map[string]any) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + valueString(m[k])
-	}
-	return strings.Join(parts, ", ")
 }

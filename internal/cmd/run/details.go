@@ -52,11 +52,7 @@ outputs.<name> and, for a failed line, error.`,
 }
 
 func runShowDetails(ctx context.Context, opts *ShowDetailsOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

@@ -56,11 +56,7 @@ every command, so the folder is --output-dir.`,
 }
 
 func runDownload(ctx context.Context, opts *DownloadOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

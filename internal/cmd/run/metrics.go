@@ -24,26 +24,14 @@ func NewCmdShowMetrics(f *cmdutil.Factory, runF func(context.Context, *ShowMetri
 		Example: `  pfz run show-metrics -n my_eval_run
   pfz run show-metrics -n my_eval_run -o json --query accuracy`,
 		Args: cmdutil.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(c.Context(), opts)
-			}
-			return runShowMetrics(c.Context(), opts)
-		},
+		RunE: byName(&opts.Name, opts, runF, runShowMetrics),
 	}
 	addNameFlag(cmd, &opts.Name)
 	return cmd
 }
 
 func runShowMetrics(ctx context.Context, opts *ShowMetricsOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,9 @@ func runTable(t *cmdutil.Table, r *workspace.Run) {
 	}
 }
 
-func joinMap(m map[string]string) string {
+// joinMap renders m as "k=v, …" in key order, each value as a table cell
+// shows it.
+func joinMap[V any](m map[string]V) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -67,7 +69,7 @@ func joinMap(m map[string]string) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
+		parts[i] = k + "=" + valueString(m[k])
 	}
 	return strings.Join(parts, ", ")
 }

@@ -70,6 +70,34 @@ func (c common) runs(ctx context.Context) (workspace.Runs, error) {
 	return ws.Runs(), nil
 }
 
+// printerAndRuns opens the output printer, then the target's runs: a bad -o
+// is reported before any sign-in.
+func (c common) printerAndRuns(ctx context.Context) (*cmdutil.Printer, workspace.Runs, error) {
+	p, err := c.Printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	runs, err := c.runs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, runs, nil
+}
+
+// byName is the RunE of a command on the one run -n names and no other
+// flag to check: -n is required, then runF (a test's stand-in) or run.
+func byName[O any](name *string, opts O, runF, run func(context.Context, O) error) func(*cobra.Command, []string) error {
+	if runF != nil {
+		run = runF
+	}
+	return func(c *cobra.Command, _ []string) error {
+		if err := cmdutil.RequireFlag(c, "name", *name); err != nil {
+			return err
+		}
+		return run(c.Context(), opts)
+	}
+}
+
 // addNameFlag adds pfazure's required -n/--name.
 func addNameFlag(cmd *cobra.Command, name *string) {
 	cmd.Flags().StringVarP(name, "name", "n", "", "`NAME` of the run (required)")

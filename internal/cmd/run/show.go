@@ -24,26 +24,14 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 		Example: `  pfz run show -n web_classification_variant_0_20240101_120000_000000
   pfz run show -n my_run -o json --query status`,
 		Args: cmdutil.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(c.Context(), opts)
-			}
-			return runShow(c.Context(), opts)
-		},
+		RunE: byName(&opts.Name, opts, runF, runShow),
 	}
 	addNameFlag(cmd, &opts.Name)
 	return cmd
 }
 
 func runShow(ctx context.Context, opts *ShowOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

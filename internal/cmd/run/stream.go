@@ -65,11 +65,7 @@ run still runs (it keeps running; stream it again), 130 on Ctrl-C.`,
 }
 
 func runStream(ctx context.Context, opts *StreamOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

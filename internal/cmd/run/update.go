@@ -88,11 +88,7 @@ func parseUpdate(set []string) (workspace.RunUpdate, error) {
 }
 
 func runUpdate(ctx context.Context, opts *UpdateOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

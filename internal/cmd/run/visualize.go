@@ -50,11 +50,7 @@ HTML file on the local target. Names are comma-separated, as in pfazure
 }
 
 func runVisualize(ctx context.Context, opts *VisualizeOptions) error {
-	p, err := opts.Printer()
-	if err != nil {
-		return err
-	}
-	runs, err := opts.runs(ctx)
+	p, runs, err := opts.printerAndRuns(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -75,27 +74,15 @@ minutes); the idle time and the identity change in place.`,
 }
 
 func runEdit(ctx context.Context, opts *EditOptions) error {
-	p, err := opts.Printer()
+	found, err := opts.flowSession(ctx)
 	if err != nil {
 		return err
-	}
-	r, err := opts.resolve(ctx, flowsession.Settings{})
-	if err != nil {
-		return err
-	}
-	sessions, err := opts.sessions(ctx)
-	if err != nil {
-		return err
-	}
-	tg, err := opts.find(ctx, sessions, r)
-	if err != nil {
-		return explain(err, r.Spec.ID, opts.FlowDir)
 	}
 	so, rep := opts.startOptions(opts.Wait)
-	s, err := sessions.Edit(ctx, tg.ID, opts.Edit, so)
+	s, err := found.sessions.Edit(ctx, found.tg.ID, opts.Edit, so)
 	rep.Stop()
 	if err != nil {
-		return explain(err, tg.ID, opts.FlowDir)
+		return explain(err, found.tg.ID, opts.FlowDir)
 	}
-	return printSession(p, s)
+	return printSession(found.p, s)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -46,36 +45,24 @@ conflicts. It takes a few minutes.`,
 }
 
 func runReset(ctx context.Context, opts *ResetOptions) error {
-	p, err := opts.Printer()
+	found, err := opts.flowSession(ctx)
 	if err != nil {
 		return err
-	}
-	r, err := opts.resolve(ctx, flowsession.Settings{})
-	if err != nil {
-		return err
-	}
-	sessions, err := opts.sessions(ctx)
-	if err != nil {
-		return err
-	}
-	tg, err := opts.find(ctx, sessions, r)
-	if err != nil {
-		return explain(err, r.Spec.ID, opts.FlowDir)
 	}
 	so, rep := opts.startOptions(opts.Wait)
 	var s *workspace.Session
-	if tg.Stale == nil {
-		s, err = sessions.Reset(ctx, tg.ID, so)
+	if found.tg.Stale == nil {
+		s, err = found.sessions.Reset(ctx, found.tg.ID, so)
 	} else {
 		// The environment changed: the session comes back under the id of
 		// the current environment, with the old one's compute settings.
-		s, err = replace(ctx, sessions, tg.Stale, r.Spec, so)
+		s, err = replace(ctx, found.sessions, found.tg.Stale, found.r.Spec, so)
 	}
 	rep.Stop()
 	if err != nil {
-		return explain(err, r.Spec.ID, opts.FlowDir)
+		return explain(err, found.r.Spec.ID, opts.FlowDir)
 	}
-	return printSession(p, s)
+	return printSession(found.p, s)
 }
 
 // StopOptions are the inputs of `session stop`.
@@ -104,34 +91,22 @@ it is released. The next run or ` + "`pfz session start`" + ` creates a new sess
 }
 
 func runStop(ctx context.Context, opts *StopOptions) error {
-	p, err := opts.Printer()
+	found, err := opts.flowSession(ctx)
 	if err != nil {
 		return err
 	}
-	r, err := opts.resolve(ctx, flowsession.Settings{})
-	if err != nil {
-		return err
-	}
-	sessions, err := opts.sessions(ctx)
-	if err != nil {
-		return err
-	}
-	tg, err := opts.find(ctx, sessions, r)
-	if err != nil {
-		return explain(err, r.Spec.ID, opts.FlowDir)
-	}
-	if err := sessions.Stop(ctx, tg.ID); err != nil {
-		return explain(err, tg.ID, opts.FlowDir)
+	if err := found.sessions.Stop(ctx, found.tg.ID); err != nil {
+		return explain(err, found.tg.ID, opts.FlowDir)
 	}
 	res := struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
-	}{tg.ID, "Stopped"}
-	if p.IsTable() {
-		cmdutil.Infof(opts.IO, "stopped session %s", tg.ID)
+	}{found.tg.ID, "Stopped"}
+	if found.p.IsTable() {
+		cmdutil.Infof(opts.IO, "stopped session %s", found.tg.ID)
 		return nil
 	}
-	return p.Print(res, nil)
+	return found.p.Print(res, nil)
 }
 
 // replace stops the flow's stale session and starts one for spec with the

@@ -189,6 +189,36 @@ func sessionTable(t *cmdutil.Table, s *workspace.Session) {
 	)
 }
 
+// flowSession is what a command on the flow's existing session starts from.
+type flowSession struct {
+	p        *cmdutil.Printer
+	r        *flowsession.Resolved
+	sessions workspace.Sessions
+	tg       flowsession.Target
+}
+
+// flowSession opens the printer (a bad -o is reported before any sign-in),
+// resolves the flow and finds its session on the target.
+func (c common) flowSession(ctx context.Context) (*flowSession, error) {
+	p, err := c.Printer()
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.resolve(ctx, flowsession.Settings{})
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := c.sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := c.find(ctx, sessions, r)
+	if err != nil {
+		return nil, explain(err, r.Spec.ID, c.FlowDir)
+	}
+	return &flowSession{p: p, r: r, sessions: sessions, tg: tg}, nil
+}
+
 // find returns the session the flow's id names or, when the environment
 // changed since the flow's session started, that older session, with a
 // warning that says how to bring it up to date.

@@ -35,27 +35,15 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 }
 
 func runShow(ctx context.Context, opts *ShowOptions) error {
-	p, err := opts.Printer()
+	found, err := opts.flowSession(ctx)
 	if err != nil {
 		return err
 	}
-	r, err := opts.resolve(ctx, flowsession.Settings{})
+	s, err := found.sessions.Get(ctx, found.tg.ID)
 	if err != nil {
-		return err
+		return explain(err, found.tg.ID, opts.FlowDir)
 	}
-	sessions, err := opts.sessions(ctx)
-	if err != nil {
-		return err
-	}
-	tg, err := opts.find(ctx, sessions, r)
-	if err != nil {
-		return explain(err, r.Spec.ID, opts.FlowDir)
-	}
-	s, err := sessions.Get(ctx, tg.ID)
-	if err != nil {
-		return explain(err, tg.ID, opts.FlowDir)
-	}
-	return printSession(p, s)
+	return printSession(found.p, s)
 }
 
 // ListOptions are the inputs of `session list`.
