@@ -1,8 +1,6 @@
 package pyjson
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -24,12 +22,8 @@ type vectorFile struct {
 
 func loadVectors(t *testing.T) vectorFile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectorFile
-	pyjsontest.Unmarshal(t, data, &v)
+	pyjsontest.ReadVectors(t, &v)
 	if len(v.Floats) < 1000 || len(v.JSON) < 100 {
 		t.Fatalf("vector file looks truncated: %d floats, %d json", len(v.Floats), len(v.JSON))
 	}

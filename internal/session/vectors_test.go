@@ -1,8 +1,6 @@
 package session
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pfz-cli/pfz/internal/pyjson/pyjsontest"
@@ -35,12 +33,8 @@ type vectorFile struct {
 
 func loadVectors(t *testing.T) vectorFile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectorFile
-	pyjsontest.Unmarshal(t, data, &v)
+	pyjsontest.ReadVectors(t, &v)
 	if len(v.JSON) < 100 || len(v.Sessions) < 20 || len(v.Sanitize) < 20 {
 		t.Fatalf("vector file looks truncated: %d json, %d sessions, %d names",
 			len(v.JSON), len(v.Sessions), len(v.Sanitize))

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -98,4 +100,14 @@ func Unmarshal(t testing.TB, data []byte, v any) {
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ReadVectors decodes the test package's testdata/vectors.json into v.
+func ReadVectors(t testing.TB, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	Unmarshal(t, data, v)
 }
