@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/cmd/cmdtest"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -335,7 +336,15 @@ func TestSessionCommands(t *testing.T) {
 	e.run("session", "stop").expect(t, 0, nil, []string{"environment changed since session " + spec.ID, "stopped session " + spec.ID})
 	e.run("session", "stop").expect(t, 1, []string{}, []string{"no session for flow"})
 
-	// An unknown VM size warns (the workspace has the final word).
+	// An unknown VM size is an error on local, which sizes the session from
+	// pfz's catalog, said once with the nearest sizes...
+	r = e.run("session", "start", "--vm-size", "Standard_Nope")
+	r.expect(t, 2, []string{}, []string{`unknown VM size "Standard_Nope"`, "did you mean"})
+	if strings.Count(r.stderr, "unknown VM size") != 1 {
+		t.Errorf("said more than once:\n%s", r.stderr)
+	}
+	// ...and a warning on azureml, where the workspace has the final word.
+	e.ws = cmdtest.New(workspace.TargetAzureML)
 	e.run("session", "start", "--vm-size", "Standard_Nope").expect(t, 0, nil, []string{"warning [session.vm-size]"})
 }
 

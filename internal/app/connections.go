@@ -8,6 +8,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/connection"
+	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -56,7 +57,10 @@ func (s *connStore) Create(ctx context.Context, in cmdutil.Connection) (*cmdutil
 				WithHint("check the path given to -f")
 		}
 		parsed, ds := connection.Parse(path, data)
-		if ds.HasErrors() {
+		// A placeholder secret (api_key: "<user-input>") is what --secret
+		// is for; the store checks again once the flags are applied.
+		ds = withoutCode(ds, connection.CodePlaceholder)
+		if ds.HasErrors() || parsed == nil {
 			return nil, fault.Wrap(fault.Validation, ds.Err(), "connection file %s is not valid", in.File).
 				WithHint("fix the lines named above")
 		}
@@ -113,6 +117,16 @@ func toCmd(c *connection.Connection) cmdutil.Connection {
 	}
 	if len(out.Secrets) == 0 {
 		out.Secrets = nil
+	}
+	return out
+}
+
+func withoutCode(ds diag.List, code string) diag.List {
+	var out diag.List
+	for _, d := range ds {
+		if d.Code != code {
+			out = append(out, d)
+		}
 	}
 	return out
 }

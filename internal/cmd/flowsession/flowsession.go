@@ -33,6 +33,10 @@ type Settings struct {
 	IdleTime    time.Duration
 	Identity    *workspace.Identity
 	Compute     string // the compute instance (compute-instance only)
+	// StrictVMSize makes a VM size missing from pfz's catalog an error, for
+	// a target that sizes the session from the catalog (local); otherwise
+	// it is a warning and the workspace has the final say.
+	StrictVMSize bool
 }
 
 // Validate checks the combination, as the studio's form does: a compute
@@ -130,6 +134,9 @@ func Resolve(ctx context.Context, dir, alias string, s Settings) (*Resolved, err
 		// The catalog holds common sizes only; the workspace has the final
 		// say, so an unknown size is a warning with the nearest names.
 		if err := checkVMSize(spec.VMSize); err != nil {
+			if s.StrictVMSize {
+				return nil, err
+			}
 			d := warning("session.vm-size", "--vm-size", err.Error())
 			d.Hint = fault.HintOf(err)
 			r.Diagnostics = append(r.Diagnostics, d)

@@ -159,7 +159,7 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		}
 	}
 	var sessions workspace.Sessions
-	running := false
+	running, runningID := false, r.Spec.ID
 	if !opts.SaveOnly {
 		// Reach the workspace before saving, so that a failure to (an
 		// expired login, say) leaves the file alone. A missing session is
@@ -167,11 +167,14 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		if sessions, err = opts.sessions(ctx); err != nil {
 			return err
 		}
-		_, err := sessions.Get(ctx, r.Spec.ID)
+		// The flow's session, or its older one when the environment changed
+		// since it started (a --save-only edit, a failed install): the
+		// install brings that one up to date.
+		tg, err := flowsession.Find(ctx, sessions, r)
 		if err != nil && !fault.Is(err, fault.NotFound) {
 			return explain(err, opts.FlowDir)
 		}
-		running = err == nil
+		running, runningID = err == nil, tg.ID
 	}
 	if changed {
 		if err := writeFile(r.RequirementsPath, file.Bytes()); err != nil {
@@ -200,7 +203,7 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 			return err
 		}
 	}
-	from := r.Spec.ID
+	from := runningID
 	if !running && next.ID != from {
 		// A session may already run with the edited requirements (the file
 		// was edited by hand and the session started): install there.

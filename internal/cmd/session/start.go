@@ -86,14 +86,17 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := opts.resolve(ctx, opts.Settings)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	sessions, err := opts.sessions(ctx)
+	settings := opts.Settings
+	settings.StrictVMSize = ws.Target() == workspace.TargetLocal
+	r, err := opts.resolve(ctx, settings)
 	if err != nil {
 		return err
 	}
+	sessions := ws.Sessions()
 	so, rep := opts.startOptions(opts.Wait)
 	s, err := sessions.Start(ctx, r.Spec, so)
 	rep.Stop()
