@@ -34,9 +34,24 @@ type Value struct {
 	Source Source `json:"source" yaml:"source"`
 	// Origin names the flag, variable or file, or why a default applies.
 	Origin string `json:"origin,omitempty" yaml:"origin,omitempty"`
+	// Problem says why the value cannot be used, when it cannot; Value is
+	// then what was written, and commands that need the key fail.
+	Problem string `json:"problem,omitempty" yaml:"problem,omitempty"`
 }
 
-// Config is the effective configuration of one pfz invocation.
+// Problem is a setting pfz cannot use: an invalid value, or a file that
+// cannot be read and so may hide values.
+type Problem struct {
+	Source Source
+	// Keys are the keys whose value it hides, in display order.
+	Keys []string
+	// Err says where (flag, variable, file:line:column) and has a hint.
+	Err *fault.Error
+}
+
+// Config is the effective configuration of one pfz invocation. A setting
+// with a problem leaves its field at the default; Check says whether the
+// keys a caller reads are usable.
 type Config struct {
 	Subscription    string
 	ResourceGroup   string
@@ -56,12 +71,16 @@ type Config struct {
 	// Dir is the configuration folder and File the config.yaml in it.
 	Dir  string
 	File string
-	// AzureMLConfig is the .azureml/config.json that was read, if any.
+	// AzureMLConfig is the .azureml/config.json that was found, if any.
 	AzureMLConfig string
 	// Warnings are non-fatal findings (unknown keys in config.yaml).
 	Warnings []string
 
-	values map[string]Value
+	// eff holds the usable values (defaults included); shown the values
+	// with a problem, as written; problems the problem of each such key.
+	eff      map[string]Value
+	shown    map[string]Value
+	problems map[string]*Problem
 }
 
 // LoadOptions are the inputs of Load; nothing is read from the process
@@ -84,89 +103,149 @@ func OSEnv() func(string) string { return os.Getenv }
 // calls it.
 func OSEnviron() []string { return os.Environ() }
 
-// Load resolves every key through the layers.
+// Load resolves every key through the layers and fails on the first setting
+// that cannot be used, wherever it is.
 func Load(opts LoadOptions) (*Config, error) {
+	c := Resolve(opts)
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Resolve resolves every key through the layers and never fails: settings
+// that cannot be used are recorded as problems, for Check and for
+// `config list --sources`, so that a command that does not read them runs.
+func Resolve(opts LoadOptions) *Config {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	c := &Config{values: map[string]Value{}}
+	c := &Config{eff: map[string]Value{}, shown: map[string]Value{}, problems: map[string]*Problem{}}
 	c.Dir = Dir(getenv)
 	c.File = filepath.Join(c.Dir, "config.yaml")
 
-	file, warnings, err := readFile(c.File)
-	if err != nil {
-		return nil, err
-	}
+	flags := flagLayer(opts)
+	env := envLayer(getenv)
+	file, data, warnings := readFile(c.File)
 	c.Warnings = warnings
+	var aml *layer
+	c.AzureMLConfig, aml = findAzureMLConfig(opts.WorkDir)
 
-	amlPath, aml, err := findAzureMLConfig(opts.WorkDir)
+	v, err := newViper(flags, env, file, aml, data)
 	if err != nil {
-		return nil, err
+		// The diagnostics accepted what viper's reading refused: say so
+		// rather than guess what the file meant.
+		file.broken = &Problem{Source: SourceFile, Err: fault.Wrap(fault.Failed, err, "cannot read %s", c.File).
+			WithHint("fix the file or delete it and use `pfz config set`")}
+		file.entries = map[string]entry{}
+		v, _ = newViper(flags, env, file, aml, nil)
 	}
-	c.AzureMLConfig = amlPath
-
+	layers := []*layer{flags, env, file, aml}
 	for _, k := range Keys() {
-		v, err := resolve(k, opts, getenv, file, c.File, aml, amlPath)
-		if err != nil {
-			return nil, err
-		}
-		if v.Source != "" {
-			c.values[k.Name] = v
-		}
+		c.resolveKey(k, v.GetString(k.Name), layers)
 	}
 	c.applyDefaults(getenv)
 	c.fill()
-	return c, nil
+	return c
 }
 
-// resolve returns the highest-precedence explicit value of k, or an empty
-// Value when only a default applies.
-func resolve(k KeyInfo, opts LoadOptions, getenv func(string) string, file map[string]fileValue, filePath string, aml map[string]fileValue, amlPath string) (Value, error) {
-	if s, ok := opts.Flags[k.Name]; ok {
-		name := opts.FlagNames[k.Name]
+func flagLayer(opts LoadOptions) *layer {
+	l := &layer{source: SourceFlag, entries: map[string]entry{}}
+	for key, s := range opts.Flags {
+		name := opts.FlagNames[key]
 		if name == "" {
-			name = k.Flag
+			if k, ok := Lookup(key); ok {
+				name = k.Flag
+			}
 		}
-		n, err := k.normalize(s)
-		if err != nil {
-			return Value{}, fault.Wrap(fault.Usage, err, "invalid %s", name).WithHint("%s takes: %s", name, k.Description)
-		}
-		return Value{Key: k.Name, Value: n, Source: SourceFlag, Origin: name}, nil
+		l.entries[key] = entry{raw: s, origin: name, at: name}
 	}
-	if s := getenv(k.Env); s != "" {
-		n, err := k.normalize(s)
-		if err != nil {
-			return Value{}, fault.Wrap(fault.Validation, err, "invalid %s", k.Env).
-				WithHint("fix or unset the environment variable %s; it takes: %s", k.Env, k.Description)
-		}
-		return Value{Key: k.Name, Value: n, Source: SourceEnv, Origin: k.Env}, nil
-	}
-	if fv, ok := file[k.Name]; ok {
-		n, err := k.normalize(fv.value)
-		if err != nil {
-			return Value{}, fault.Wrap(fault.Validation, err, "invalid %s at %s", k.Name, fv.at(filePath)).
-				WithHint("%s takes: %s; run `pfz config set %s <value>` or edit the file", k.Name, k.Description, k.Name)
-		}
-		return Value{Key: k.Name, Value: n, Source: SourceFile, Origin: filePath}, nil
-	}
-	if fv, ok := aml[k.Name]; ok && fv.value != "" {
-		return Value{Key: k.Name, Value: fv.value, Source: SourceAzureML, Origin: amlPath}, nil
-	}
-	return Value{}, nil
+	return l
 }
 
-// applyDefaults fills keys that no layer set. Some defaults depend on other
-// values: the target on whether a workspace is configured, the endpoints on
-// the cloud.
+func envLayer(getenv func(string) string) *layer {
+	l := &layer{source: SourceEnv, entries: map[string]entry{}}
+	for _, k := range Keys() {
+		if s := getenv(k.Env); s != "" {
+			l.entries[k.Name] = entry{raw: s, origin: k.Env, at: k.Env}
+		}
+	}
+	return l
+}
+
+// resolveKey records k's value: value is what viper resolved, and the
+// highest layer that has an entry for k is where it came from (viper does
+// not say). A layer above it that could not be read may have set k too, so
+// its problem is k's.
+func (c *Config) resolveKey(k KeyInfo, value string, layers []*layer) {
+	var above *Problem
+	for _, l := range layers {
+		e, ok := l.entries[k.Name]
+		if !ok {
+			if l.broken != nil && above == nil && l.canSet(k.Name) {
+				above = l.broken
+			}
+			continue
+		}
+		v := Value{Key: k.Name, Value: value, Source: l.source, Origin: e.origin}
+		p := e.bad
+		if p == nil {
+			p = above
+		}
+		if p == nil {
+			n, err := k.normalize(value)
+			if err == nil {
+				v.Value = n
+				c.eff[k.Name] = v
+				return
+			}
+			p = &Problem{Source: l.source, Err: invalid(k, l.source, e.at, err)}
+		}
+		if e.bad != nil {
+			v.Value = e.raw
+		}
+		c.shown[k.Name] = v
+		c.addProblem(k.Name, p)
+		return
+	}
+	if above != nil {
+		c.addProblem(k.Name, above)
+	}
+}
+
+func (c *Config) addProblem(key string, p *Problem) {
+	c.problems[key] = p
+	p.Keys = append(p.Keys, key)
+}
+
+// invalid is the error of a value that does not normalize, worded for where
+// it was written.
+func invalid(k KeyInfo, src Source, at string, err error) *fault.Error {
+	switch src {
+	case SourceFlag:
+		return fault.Wrap(fault.Usage, err, "invalid %s", at).WithHint("%s takes: %s", at, k.Description)
+	case SourceEnv:
+		return fault.Wrap(fault.Validation, err, "invalid %s", at).
+			WithHint("fix or unset the environment variable %s; it takes: %s", at, k.Description)
+	case SourceFile:
+		return fault.Wrap(fault.Validation, err, "invalid %s at %s", k.Name, at).
+			WithHint("%s takes: %s; run `pfz config set %s <value>` or edit the file", k.Name, k.Description, k.Name)
+	}
+	return fault.Wrap(fault.Validation, err, "invalid %s at %s", k.Name, at).WithHint("%s takes: %s", k.Name, k.Description)
+}
+
+// applyDefaults fills keys that no layer set, or set unusably. Some defaults
+// depend on other values: the target on whether a workspace is configured,
+// the endpoints on the cloud.
 func (c *Config) applyDefaults(getenv func(string) string) {
 	def := func(key, value, why string) {
-		if _, ok := c.values[key]; !ok {
-			c.values[key] = Value{Key: key, Value: value, Source: SourceDefault, Origin: why}
+		if _, ok := c.eff[key]; !ok {
+			c.eff[key] = Value{Key: key, Value: value, Source: SourceDefault, Origin: why}
 		}
 	}
 	def(KeyCloud, CloudPublic, "")
-	cloud := c.values[KeyCloud].Value
+	cloud := c.eff[KeyCloud].Value
 	arm, suffix := cloudEndpoints(cloud)
 	def(KeyARMEndpoint, arm, "from cloud "+cloud)
 	def(KeyServiceEndpoint, "", "from the workspace's discovery URL")
@@ -191,7 +270,7 @@ func (c *Config) workspaceSources() []string {
 	seen := map[Source]bool{}
 	var out []string
 	for _, k := range []string{KeySubscription, KeyResourceGroup, KeyWorkspaceName} {
-		if v, ok := c.values[k]; ok && v.Value != "" && !seen[v.Source] {
+		if v, ok := c.eff[k]; ok && v.Value != "" && !seen[v.Source] {
 			seen[v.Source] = true
 			out = append(out, string(v.Source))
 		}
@@ -200,7 +279,7 @@ func (c *Config) workspaceSources() []string {
 }
 
 func (c *Config) fill() {
-	get := func(k string) string { return c.values[k].Value }
+	get := func(k string) string { return c.eff[k].Value }
 	c.Subscription = get(KeySubscription)
 	c.ResourceGroup = get(KeyResourceGroup)
 	c.WorkspaceName = get(KeyWorkspaceName)
@@ -216,22 +295,109 @@ func (c *Config) fill() {
 	c.PollInterval, _ = time.ParseDuration(get(KeyPollInterval))
 }
 
-// Get returns the effective value of key.
+// Get returns the value of key as `config get` shows it: a value with a
+// problem is shown as written, with the problem.
 func (c *Config) Get(key string) (Value, bool) {
-	v, ok := c.values[key]
+	v, ok := c.shown[key]
+	if !ok {
+		v, ok = c.eff[key]
+	}
+	if p := c.problems[key]; p != nil {
+		if !ok {
+			v = Value{Key: key, Source: SourceDefault, Origin: "not set"}
+		}
+		v.Problem = p.Err.Error()
+		ok = true
+	}
 	return v, ok
 }
 
-// Values returns every key's effective value in display order; keys with
-// no value have an empty one.
+// Values returns every key's value in display order, as Get shows it; keys
+// with no value have an empty one.
 func (c *Config) Values() []Value {
-	out := make([]Value, 0, len(c.values))
+	out := make([]Value, 0, len(Keys()))
 	for _, k := range Keys() {
-		v, ok := c.values[k.Name]
+		v, ok := c.Get(k.Name)
 		if !ok {
 			v = Value{Key: k.Name, Source: SourceDefault, Origin: "not set"}
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// Problems lists each problem once, those of flags first, then in the
+// order of the keys they hide.
+func (c *Config) Problems() []*Problem {
+	var flags, rest []*Problem
+	seen := map[*Problem]bool{}
+	for _, k := range Keys() {
+		p := c.problems[k.Name]
+		if p == nil || seen[p] {
+			continue
+		}
+		seen[p] = true
+		if p.Source == SourceFlag {
+			flags = append(flags, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	return append(flags, rest...)
+}
+
+// Check returns the error of the first problem that keeps any of keys (all
+// keys when none is given) from being usable, a flag's first. A default that
+// follows another key has that key's problem: the target follows the
+// workspace settings, the endpoints follow the cloud.
+func (c *Config) Check(keys ...string) error {
+	if len(keys) == 0 {
+		for _, k := range Keys() {
+			keys = append(keys, k.Name)
+		}
+	}
+	var first error
+	for _, key := range keys {
+		for _, err := range c.problemsOf(key) {
+			if fault.KindOf(err) == fault.Usage {
+				return err
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (c *Config) problemsOf(key string) []error {
+	var out []error
+	if p := c.problems[key]; p != nil {
+		out = append(out, p.Err)
+	}
+	if c.eff[key].Source != SourceDefault {
+		return out
+	}
+	switch key {
+	case KeyTarget:
+		if c.WorkspaceConfigured() {
+			break
+		}
+		for _, ws := range []string{KeySubscription, KeyResourceGroup, KeyWorkspaceName} {
+			if p := c.problems[ws]; p != nil {
+				hint := fault.HintOf(p.Err)
+				if hint != "" {
+					hint += "; "
+				}
+				out = append(out, fault.Wrap(p.Err.Kind, p.Err, "cannot choose the target, which follows the workspace settings").
+					WithHint("%sor choose the target with --target local or --target azureml", hint))
+				break
+			}
+		}
+	case KeyARMEndpoint, KeyBlobEndpoint:
+		if p := c.problems[KeyCloud]; p != nil {
+			out = append(out, p.Err)
+		}
 	}
 	return out
 }
@@ -314,28 +480,24 @@ func dataDir(getenv func(string) string) string {
 }
 
 // findAzureMLConfig looks for .azureml/config.json in dir and its parents and
-// returns the workspace it names, keyed like pfz's keys.
-func findAzureMLConfig(dir string) (string, map[string]fileValue, error) {
+// returns its path (empty when there is none) and its layer.
+func findAzureMLConfig(dir string) (string, *layer) {
+	empty := &layer{source: SourceAzureML, entries: map[string]entry{}}
 	if dir == "" {
-		return "", nil, nil
+		return "", empty
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return "", nil, nil
+		return "", empty
 	}
 	for {
 		p := filepath.Join(dir, ".azureml", "config.json")
-		data, err := os.ReadFile(p)
-		if err == nil {
-			vals, err := azureMLConfig(p, data)
-			if err != nil {
-				return "", nil, err
-			}
-			return p, vals, nil
+		if data, err := os.ReadFile(p); err == nil {
+			return p, azureMLConfig(p, data)
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", nil, nil
+			return "", empty
 		}
 		dir = parent
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sort"
@@ -17,102 +16,90 @@ import (
 	"github.com/pfz-cli/pfz/internal/flow"
 )
 
-// fileValue is one setting read from a file, with where it is written so
-// that a bad value is shown at its line and column.
-type fileValue struct {
-	value        string
-	line, column int
-}
-
-// at names the place of v in file as file:line:column.
-func (v fileValue) at(file string) string {
-	if v.line == 0 {
-		return file
-	}
-	return fmt.Sprintf("%s:%d:%d", file, v.line, v.column)
-}
-
-// readFile reads config.yaml into key → value. A missing file is an empty
-// configuration; unknown keys are warnings (with the nearest key); invalid
-// YAML, a value that is a list or a mapping, and a key given twice are
-// errors at their line and column. Keys are matched without regard to case,
-// and nested mappings name dotted keys (auth: {mode: x} is auth.mode).
-func readFile(path string) (map[string]fileValue, []string, error) {
+// readFile reads config.yaml into the file layer and returns the bytes for
+// viper. A missing file is an empty layer; unknown keys are warnings (with
+// the nearest key); a value that is a list or a mapping and a key given
+// twice make that key unusable, at their line and column; invalid YAML and a
+// file that is not a mapping make the whole layer unusable. Keys are matched
+// without regard to case, and nested mappings name dotted keys (auth:
+// {mode: x} is auth.mode).
+func readFile(path string) (*layer, []byte, []string) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]fileValue{}, nil, nil
+		return &layer{source: SourceFile, entries: map[string]entry{}}, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fault.Wrap(fault.Failed, err, "cannot read the config file").
-			WithHint("check the permissions of %s", path)
+		return &layer{source: SourceFile, entries: map[string]entry{}, broken: &Problem{Source: SourceFile,
+			Err: fault.Wrap(fault.Failed, err, "cannot read the config file").WithHint("check the permissions of %s", path)}}, nil, nil
 	}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := flow.SafeDecode(dec, &doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return map[string]fileValue{}, nil, nil
-		}
+	l, warnings := fileLayer(path, data)
+	if l.broken != nil {
+		return l, nil, warnings
+	}
+	return l, data, warnings
+}
+
+// fileLayer reads the config.yaml text data, written at path.
+func fileLayer(path string, data []byte) (*layer, []string) {
+	l := &layer{source: SourceFile, entries: map[string]entry{}}
+	root, err := parseRoot(data)
+	if err != nil {
 		d := flow.YAMLError(path, data, err)
-		return nil, nil, fault.New(fault.Validation, "cannot parse %s: %s", d.Position(), d.Message).
-			WithHint("%s; or delete the file and use `pfz config set`", d.Hint)
+		l.broken = &Problem{Source: SourceFile, Err: fault.New(fault.Validation, "cannot parse %s: %s", d.Position(), d.Message).
+			WithHint("%s; or delete the file and use `pfz config set`", d.Hint)}
+		return l, nil
 	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" || root.Kind == yaml.DocumentNode {
-		return map[string]fileValue{}, nil, nil
+	if root == nil {
+		return l, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, nil, fault.New(fault.Validation, "%s:%d:%d: the config file must be a mapping of keys to values", path, root.Line, root.Column).
-			WithHint("write one `key: value` per line, e.g. workspace_name: my-ws; or delete the file and use `pfz config set`")
+		l.broken = &Problem{Source: SourceFile, Err: fault.New(fault.Validation, "%s:%d:%d: the config file must be a mapping of keys to values", path, root.Line, root.Column).
+			WithHint("write one `key: value` per line, e.g. workspace_name: my-ws; or delete the file and use `pfz config set`")}
+		return l, nil
 	}
-	out := map[string]fileValue{}
 	var warnings []string
-	var walk func(m *yaml.Node, prefix string) error
-	walk = func(m *yaml.Node, prefix string) error {
-		seen := map[string]int{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			if v.Kind == yaml.AliasNode && v.Alias != nil {
-				v = v.Alias
-			}
-			key := prefix + strings.ToLower(k.Value)
+	// seen is by full key, so auth.mode written flat and nested is a key
+	// given twice too.
+	seen := map[string]int{}
+	var walk func(m *yaml.Node, prefix string)
+	walk = func(m *yaml.Node, prefix string) {
+		forEachSetting(m, prefix, func(key, _ string, k, v *yaml.Node) {
 			at := fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
 			if first, dup := seen[key]; dup {
-				return fault.New(fault.Validation, "%s: %s is given twice (first on line %d)", at, key, first).
-					WithHint("remove one of them")
+				e := l.entries[key]
+				e.origin, e.at = path, at
+				e.bad = &Problem{Source: SourceFile, Err: fault.New(fault.Validation, "%s: %s is given twice (first on line %d)", at, key, first).
+					WithHint("remove one of them")}
+				l.entries[key] = e
+				return
 			}
 			seen[key] = k.Line
 			if _, known := Lookup(key); known {
-				if v.Kind != yaml.ScalarNode {
-					return fault.New(fault.Validation, "%s:%d:%d: %s must be a single value, not a %s", path, v.Line, v.Column, key, yamlKind(v)).
-						WithHint("write it as %s: <value>, or run `pfz config set %s <value>`", k.Value, key)
+				vat := fmt.Sprintf("%s:%d:%d", path, v.Line, v.Column)
+				switch {
+				case v.Kind != yaml.ScalarNode:
+					l.entries[key] = entry{origin: path, at: vat, bad: &Problem{Source: SourceFile,
+						Err: fault.New(fault.Validation, "%s: %s must be a single value, not a %s", vat, key, yamlKind(v)).
+							WithHint("write it as %s: <value>, or run `pfz config set %s <value>`", k.Value, key)}}
+				case v.ShortTag() != "!!null":
+					l.entries[key] = entry{raw: v.Value, origin: path, at: vat}
 				}
-				if v.ShortTag() != "!!null" {
-					out[key] = fileValue{value: v.Value, line: v.Line, column: v.Column}
-				}
-				continue
+				return
 			}
 			if v.Kind == yaml.MappingNode && hasKeyPrefix(key+".") {
-				if err := walk(v, key+"."); err != nil {
-					return err
-				}
-				continue
+				walk(v, key+".")
+				return
 			}
 			w := fmt.Sprintf("%s: unknown key %q is ignored", at, key)
 			if near := Nearest(key); near != "" {
 				w += fmt.Sprintf(" (did you mean %q?)", near)
 			}
 			warnings = append(warnings, w)
-		}
-		return nil
+		})
 	}
-	if err := walk(root, ""); err != nil {
-		return nil, nil, err
-	}
+	walk(root, "")
 	sort.Strings(warnings)
-	return out, warnings, nil
+	return l, warnings
 }
 
 func hasKeyPrefix(prefix string) bool {
@@ -135,9 +122,13 @@ func yamlKind(n *yaml.Node) string {
 }
 
 // azureMLConfig reads .azureml/config.json (written by the Azure portal and
-// the azure-ai-ml SDK): subscription_id, resource_group and workspace_name,
-// each a string when present. Problems are errors at their line and column.
-func azureMLConfig(path string, data []byte) (map[string]fileValue, error) {
+// the azure-ai-ml SDK) into its layer: subscription_id, resource_group and
+// workspace_name, each a string when present. A file that is not a JSON
+// object breaks the layer; a value that is not a string is a problem of its
+// key alone. Both are reported at their line and column.
+func azureMLConfig(path string, data []byte) *layer {
+	l := &layer{source: SourceAzureML, entries: map[string]entry{},
+		sets: map[string]bool{KeySubscription: true, KeyResourceGroup: true, KeyWorkspaceName: true}}
 	hint := "it must be a JSON object such as {\"subscription_id\": \"…\", \"resource_group\": \"…\", \"workspace_name\": \"…\"}; download it again from the workspace's page in the Azure portal"
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -146,28 +137,34 @@ func azureMLConfig(path string, data []byte) (map[string]fileValue, error) {
 		if errors.As(err, &se) {
 			at = offsetPos(path, data, int(se.Offset))
 		}
-		return nil, fault.New(fault.Validation, "cannot parse %s: %s", at, jsonMessage(err)).WithHint("%s", hint)
+		l.broken = &Problem{Source: SourceAzureML, Err: fault.New(fault.Validation, "cannot parse %s: %s", at, jsonMessage(err)).WithHint("%s", hint)}
+		return l
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, fault.New(fault.Validation, "%s: the file must be a JSON object, not %s", offsetPos(path, data, firstNonSpace(data)), jsonKind(raw)).
-			WithHint("%s", hint)
+		l.broken = &Problem{Source: SourceAzureML, Err: fault.New(fault.Validation, "%s: the file must be a JSON object, not %s", offsetPos(path, data, firstNonSpace(data)), jsonKind(raw)).
+			WithHint("%s", hint)}
+		return l
 	}
-	keys := map[string]string{"subscription_id": KeySubscription, "resource_group": KeyResourceGroup, "workspace_name": KeyWorkspaceName}
-	out := map[string]fileValue{}
-	for jsonKey, key := range keys {
-		v, present := obj[jsonKey]
+	for _, f := range []struct{ json, key string }{
+		{"subscription_id", KeySubscription}, {"resource_group", KeyResourceGroup}, {"workspace_name", KeyWorkspaceName},
+	} {
+		v, present := obj[f.json]
 		if !present || v == nil {
 			continue
 		}
+		at := keyPos(path, data, f.json)
 		s, ok := v.(string)
-		if !ok {
-			return nil, fault.New(fault.Validation, "%s: %s must be a string, not %s", keyPos(path, data, jsonKey), jsonKey, jsonKind(v)).
-				WithHint("write it in quotes, e.g. \"%s\": \"…\"", jsonKey)
+		switch {
+		case !ok:
+			l.entries[f.key] = entry{origin: path, at: at, bad: &Problem{Source: SourceAzureML,
+				Err: fault.New(fault.Validation, "%s: %s must be a string, not %s", at, f.json, jsonKind(v)).
+					WithHint("write it in quotes, e.g. \"%s\": \"…\"", f.json)}}
+		case s != "":
+			l.entries[f.key] = entry{raw: s, origin: path, at: at}
 		}
-		out[key] = fileValue{value: s}
 	}
-	return out, nil
+	return l
 }
 
 func jsonMessage(err error) string {

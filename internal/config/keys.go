@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/suggest"
 )
 
 // Keys of the configuration.
@@ -203,54 +205,36 @@ func cloudEndpoints(cloud string) (arm, blobSuffix string) {
 	return "https://management.azure.com/", "core.windows.net"
 }
 
-// Nearest returns the known key closest to name, or "" when none is close.
+// Nearest returns the known key closest to name, or "" when none is close,
+// by the house's did-you-mean rules.
 func Nearest(name string) string {
 	names := make([]string, 0, len(Keys()))
 	for _, k := range Keys() {
 		names = append(names, k.Name)
 	}
-	return nearestOf(strings.ToLower(name), names)
+	return nearestOf(name, names)
 }
 
 // nearestOf returns the candidate name is likely a typo of: one it is the
-// start of (workspace → workspace_name), or one within an edit distance of
-// a third of its length (taget → target), so that a short word far from
-// every key (foo) suggests nothing rather than something unrelated.
+// start of (workspace → workspace_name), or the nearest within an edit
+// distance of a third of its length (taget → target), so that a short word
+// far from every key (foo) suggests nothing rather than something unrelated.
+// It does not take suggest.Closest's containment rule, which would answer
+// my_output_dir with output and identity with whichever *-identity mode
+// comes first.
 func nearestOf(name string, candidates []string) string {
-	if len(name) >= 3 {
+	name = strings.ToLower(name)
+	if utf8.RuneCountInString(name) >= 3 {
 		for _, c := range candidates {
 			if strings.HasPrefix(c, name) {
 				return c
 			}
 		}
 	}
-	best, bestD := "", max(len(name)/3, 1)+1
-	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestD {
-			best, bestD = c, d
-		}
+	if near := suggest.Nearest(name, candidates, 1, max(utf8.RuneCountInString(name)/3, 1)); len(near) == 1 {
+		return near[0]
 	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // CheckKey returns a usage error, with the nearest key as a hint, when key
@@ -260,4 +244,22 @@ func CheckKey(key string) error {
 		return unknownKey(key)
 	}
 	return nil
+}
+
+// TargetKeys lists the keys the backend of target reads, the target itself
+// first; a setting outside them cannot stop a command on that target. An
+// unknown target reads every key.
+func TargetKeys(target string) []string {
+	switch target {
+	case TargetLocal:
+		return []string{KeyTarget, KeyHome, KeyPython}
+	case TargetAzureML:
+		return []string{KeyTarget, KeySubscription, KeyResourceGroup, KeyWorkspaceName, KeyCloud, KeyARMEndpoint,
+			KeyServiceEndpoint, KeyBlobEndpoint, KeyAuthMode, KeyHome, KeyPollInterval}
+	}
+	out := make([]string, 0, len(Keys()))
+	for _, k := range Keys() {
+		out = append(out, k.Name)
+	}
+	return out
 }
