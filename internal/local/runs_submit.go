@@ -96,6 +96,13 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 	if sub.Name == "" {
 		return fault.New(fault.Usage, "the run has no name").WithHint("give --name")
 	}
+	// The local target sizes the session from pfz's catalog: an unknown
+	// size stops the run before anything is recorded.
+	if size := sub.Session.VMSize; size != "" {
+		if _, err := session.LookupVMSize(size); err != nil {
+			return err
+		}
+	}
 	if err := store.CheckName(sub.Name); err != nil {
 		return fault.Wrap(fault.Usage, err, "%q cannot be a run name", sub.Name).
 			WithHint("use letters, digits, '_' and '-'")
