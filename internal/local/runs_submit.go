@@ -326,7 +326,12 @@ func (x *execution) interrupted(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		kind = fault.Timeout
 	}
-	return fault.Wrap(kind, ctx.Err(), "run %s was canceled", x.name()).
+	why := "interrupted"
+	if kind == fault.Timeout {
+		why = "its time ran out"
+	}
+	// The cause (context canceled) says nothing a user can act on.
+	return fault.New(kind, "run %s was canceled: %s", x.name(), why).
 		WithHint("`pfz run show-details -n %s` lists the lines it finished", x.name())
 }
 
