@@ -137,8 +137,14 @@ Azure credentials (read by the credential chain, see ` + "`pfz auth status`" + `
   ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN
                          GitHub Actions OIDC (set by the runner with
                          "permissions: id-token: write")
-  IDENTITY_ENDPOINT, MSI_ENDPOINT
+  IDENTITY_ENDPOINT, IDENTITY_HEADER, MSI_ENDPOINT
                          a managed identity endpoint (Azure compute)
+
+Local target:
+
+  PFZ_PRIVATE_FEED_TOKEN the token (or user:token) that replaces {private} in
+                         a requirements line -i https://{private}@<feed>/...
+                         at install time; never written to disk or printed
 
 Network:
 
@@ -153,6 +159,15 @@ Terminal:
   CI                     set (true, 1): no spinners or progress bars; state
                          changes are printed as lines
   TERM                   "dumb" turns colour off
+
+Tests only (read by pfz's test suites, not by pfz):
+
+  PFZ_SHARED             the shared/ folder of conformance data (default:
+                         ../shared beside the repository)
+  PFZ_TEST_CACHE         where the tests install Azurite (default: the user
+                         cache folder)
+  PFZ_E2E_BIN            a pfz binary for the e2e suites to drive instead of
+                         building one
 `)
 	return b.String()
 }
