@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,7 +81,10 @@ func Run(ctx context.Context, o Options) (code int) {
 
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(cmdutil.ExpandNargs(cmd, o.Args))
-	_, err := cmd.ExecuteContextC(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
+	if ctx.Err() == nil {
+		warnIgnoredConfig(f, root.ShowsConfig(ran), err)
+	}
 	if err == nil {
 		return 0
 	}
@@ -96,6 +100,24 @@ func Run(ctx context.Context, o Options) (code int) {
 		return fault.Interrupted.ExitCode()
 	}
 	return cmdutil.ExitCode(err)
+}
+
+// warnIgnoredConfig names the settings that could not be used but that the
+// command did not need, so it ran without them: a user who set PFZ_CLOUD
+// wrong hears of it at the first command, not when a run is submitted.
+// `pfz config` commands show the settings rather than use them.
+func warnIgnoredConfig(f *cmdutil.Factory, shows bool, err error) {
+	for _, p := range f.IgnoredConfigProblems(err) {
+		keys := strings.Join(p.Keys, ", ")
+		msg := fmt.Sprintf("%s (ignored: this command does not use %s)", p.Err.Error(), keys)
+		if shows {
+			msg = fmt.Sprintf("%s; commands that use %s fail until it is fixed", p.Err.Error(), keys)
+		}
+		if hint := fault.HintOf(p.Err); hint != "" {
+			msg += "\n  hint: " + hint
+		}
+		cmdutil.Warnf(f.IOStreams, "%s", msg)
+	}
 }
 
 // reportPanic prints a short message (and the stack with --debug) and

@@ -20,8 +20,8 @@ func registerBackends(f *cmdutil.Factory) {
 	// stream` poll, which read f.PollInterval before any command loads the
 	// configuration. It has no flag, so loading without flags here gives the
 	// value the command will see; an invalid setting is reported by the
-	// command's own load.
-	if cfg, err := config.Load(config.LoadOptions{Getenv: f.Getenv, WorkDir: f.WorkDir}); err == nil && cfg.PollInterval > 0 {
+	// command that reads it (the azureml backend) or after the command.
+	if cfg := config.Resolve(config.LoadOptions{Getenv: f.Getenv, WorkDir: f.WorkDir}); cfg.Check(config.KeyPollInterval) == nil && cfg.PollInterval > 0 {
 		f.PollInterval = cfg.PollInterval
 	}
 	f.Backends[workspace.TargetAzureML] = func(ctx context.Context, cfg *config.Config) (workspace.Workspace, error) {
@@ -50,7 +50,7 @@ func registerBackends(f *cmdutil.Factory) {
 		})
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {
-		cfg, err := f.Config()
+		cfg, err := f.ConfigFor(config.KeyHome)
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,9 @@ type env struct {
 	ctx     context.Context
 	setup   func(*cmdutil.Factory)
 	fixture string // absolute testdata/flows
+	// realAlias keeps the Factory's own UserAlias (the OS user on local)
+	// instead of the fixed "tester".
+	realAlias bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -109,7 +112,9 @@ func (e *env) run(args ...string) result {
 			open := func(context.Context, *config.Config) (workspace.Workspace, error) { return ws, nil }
 			f.Backends[workspace.TargetLocal] = open
 			f.Backends[workspace.TargetAzureML] = open
-			f.UserAlias = func(context.Context) (string, error) { return "tester", nil }
+			if !e.realAlias {
+				f.UserAlias = func(context.Context) (string, error) { return "tester", nil }
+			}
 			if e.setup != nil {
 				e.setup(f)
 			}

@@ -76,7 +76,7 @@ func runSessionBuild(ctx context.Context, f *cmdutil.Factory, environ []string, 
 		fmt.Fprintf(f.IOStreams.ErrOut, "usage: pfz %s SESSION_ID\n", buildSessionCmd)
 		return 2
 	}
-	cfg, err := f.Config()
+	cfg, err := f.ConfigFor(config.KeyHome, config.KeyPython)
 	if err != nil {
 		cmdutil.PrintError(f.IOStreams, err)
 		return cmdutil.ExitCode(err)

@@ -8,12 +8,13 @@ package cmdutil
 
 import (
 	"context"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"errors"
 	"os/user"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/config"
@@ -42,8 +43,16 @@ type GlobalFlags struct {
 	Changed func(name string) bool
 }
 
-// Factory hands commands their dependencies. Every func is lazy: --help,
-// completion and version never read configuration or open a workspace.
+// Factory hands commands their dependencies. Every func is lazy: --help and
+// completion never read configuration, and no command opens a workspace it
+// does not use.
+//
+// The configuration is lazy per key as well: a setting that cannot be used
+// (PFZ_CLOUD=Mars, a broken .azureml/config.json in a parent folder) stops
+// only what reads it. Config fails on a bad flag or output format, which
+// every command that prints needs; Workspace, Credential, AuthStatus,
+// UserAlias and ConfigFor check the keys they read. What no part of the
+// command read is reported after it by IgnoredConfigProblems.
 //
 // Dependency order: IOStreams, Getenv and WorkDir are plain values; Config
 // reads Getenv, WorkDir and Global; Workspace reads Config and Backends;
@@ -67,7 +76,9 @@ type Factory struct {
 
 	Global GlobalFlags
 
-	// Config returns the effective configuration.
+	// Config returns the effective configuration (read once). Its error is
+	// that of a bad global flag or output format only; a caller that reads
+	// other keys checks them with ConfigFor or cfg.Check.
 	Config func() (*config.Config, error)
 
 	// Backends maps a target name (workspace.TargetLocal,
@@ -93,6 +104,17 @@ type Factory struct {
 
 	// AuthStatus says which credential pfz uses and who it is.
 	AuthStatus func(ctx context.Context) (*AuthStatus, error)
+
+	cfgState *configState
+}
+
+// configState is what the default Config loaded and which of its problems
+// were handed to a caller as an error.
+type configState struct {
+	mu       sync.Mutex
+	cfg      *config.Config
+	err      error
+	reported []error
 }
 
 // BuildInfo says what pfz was built from (set by ldflags at release).
@@ -134,6 +156,7 @@ func New(o FactoryOptions) *Factory {
 	if f.Backends == nil {
 		f.Backends = map[string]Backend{}
 	}
+	f.cfgState = &configState{}
 	f.Config = memoConfig(f)
 	f.Workspace = memoWorkspace(f)
 	f.Credential = memoCredential(f)
@@ -189,27 +212,92 @@ func (f *Factory) flagValues() (map[string]string, map[string]string) {
 }
 
 func memoConfig(f *Factory) func() (*config.Config, error) {
-	var (
-		mu  sync.Mutex
-		cfg *config.Config
-		err error
-	)
+	st := f.cfgState
 	return func() (*config.Config, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if cfg == nil && err == nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.cfg == nil {
 			values, names := f.flagValues()
-			cfg, err = config.Load(config.LoadOptions{
+			st.cfg = config.Resolve(config.LoadOptions{
 				Getenv: f.Getenv, WorkDir: f.WorkDir, Flags: values, FlagNames: names,
 			})
-			if err == nil {
-				for _, w := range cfg.Warnings {
+			st.err = flagProblem(st.cfg)
+			if st.err == nil {
+				st.err = st.cfg.Check(config.KeyOutput)
+			}
+			if st.err != nil {
+				st.reported = append(st.reported, st.err)
+			} else {
+				for _, w := range st.cfg.Warnings {
 					Warnf(f.IOStreams, "%s", w)
 				}
 			}
 		}
-		return cfg, err
+		if st.err != nil {
+			return nil, st.err
+		}
+		return st.cfg, nil
 	}
+}
+
+// flagProblem is the error of a bad global flag: the user typed it on this
+// command line, so it is a usage error whatever the command reads.
+func flagProblem(cfg *config.Config) error {
+	for _, p := range cfg.Problems() {
+		if p.Source == config.SourceFlag {
+			return p.Err
+		}
+	}
+	return nil
+}
+
+// ConfigFor returns the configuration when keys are usable, and otherwise
+// the error of the first problem among them (file:line:column and a hint).
+func (f *Factory) ConfigFor(keys ...string) (*config.Config, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return cfg, nil
+	}
+	if err := cfg.Check(keys...); err != nil {
+		if st := f.cfgState; st != nil {
+			st.mu.Lock()
+			st.reported = append(st.reported, err)
+			st.mu.Unlock()
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// IgnoredConfigProblems returns the problems of the configuration the
+// command loaded that no part of it needed, leaving out those it was told
+// about and those in cmdErr: the command ran without them, and the user
+// should still hear of them. It returns nothing when the command did not
+// load the configuration.
+func (f *Factory) IgnoredConfigProblems(cmdErr error) []*config.Problem {
+	st := f.cfgState
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cfg == nil {
+		return nil
+	}
+	var out []*config.Problem
+	for _, p := range st.cfg.Problems() {
+		told := errors.Is(cmdErr, p.Err)
+		for _, r := range st.reported {
+			told = told || errors.Is(r, p.Err)
+		}
+		if !told {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func memoWorkspace(f *Factory) func(ctx context.Context) (workspace.Workspace, error) {
@@ -223,8 +311,11 @@ func memoWorkspace(f *Factory) func(ctx context.Context) (workspace.Workspace, e
 		if ws != nil {
 			return ws, nil
 		}
-		cfg, err := f.Config()
+		cfg, err := f.ConfigFor(config.KeyTarget)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := f.ConfigFor(config.TargetKeys(cfg.Target)...); err != nil {
 			return nil, err
 		}
 		open := f.Backends[cfg.Target]
@@ -265,7 +356,7 @@ func memoCredential(f *Factory) func() (azcore.TokenCredential, auth.Info, error
 		defer mu.Unlock()
 		if !done {
 			var cfg *config.Config
-			if cfg, err = f.Config(); err == nil {
+			if cfg, err = f.ConfigFor(config.KeyAuthMode, config.KeyCloud); err == nil {
 				cred, info, err = auth.NewCredential(auth.Options{
 					Mode: cfg.AuthMode, Cloud: cfg.Cloud, Env: f.Getenv, Now: f.Now,
 				})
@@ -278,7 +369,7 @@ func memoCredential(f *Factory) func() (azcore.TokenCredential, auth.Info, error
 
 // defaultAuthStatus fetches a resource manager token and says whose it is.
 func defaultAuthStatus(ctx context.Context, f *Factory) (*AuthStatus, error) {
-	cfg, err := f.Config()
+	cfg, err := f.ConfigFor(config.KeyAuthMode, config.KeyCloud)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +394,7 @@ func defaultAuthStatus(ctx context.Context, f *Factory) (*AuthStatus, error) {
 // defaultUserAlias is the OS user on the local target and the alias in the
 // token's claims on azureml (protocol §3.6).
 func defaultUserAlias(ctx context.Context, f *Factory) (string, error) {
-	cfg, err := f.Config()
+	cfg, err := f.ConfigFor(config.KeyTarget)
 	if err != nil {
 		return "", err
 	}

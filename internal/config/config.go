@@ -43,7 +43,9 @@ type Value struct {
 // cannot be read and so may hide values.
 type Problem struct {
 	Source Source
-	// Keys are the keys whose value it hides, in display order.
+	// Keys are the keys whose value it hides: those it sets, in display
+	// order, then those whose default follows them (the target follows the
+	// workspace settings, the endpoints the cloud).
 	Keys []string
 	// Err says where (flag, variable, file:line:column) and has a hint.
 	Err *fault.Error
@@ -146,6 +148,11 @@ func Resolve(opts LoadOptions) *Config {
 		c.resolveKey(k, v.GetString(k.Name), layers)
 	}
 	c.applyDefaults(getenv)
+	for _, k := range Keys() {
+		if p := c.followed(k.Name); p != nil {
+			p.Keys = append(p.Keys, k.Name)
+		}
+	}
 	c.fill()
 	return c
 }
@@ -296,17 +303,18 @@ func (c *Config) fill() {
 }
 
 // Get returns the value of key as `config get` shows it: a value with a
-// problem is shown as written, with the problem.
+// problem is shown as written, with the problem; a default that follows a
+// key with a problem (the target, the endpoints) has that problem.
 func (c *Config) Get(key string) (Value, bool) {
 	v, ok := c.shown[key]
 	if !ok {
 		v, ok = c.eff[key]
 	}
-	if p := c.problems[key]; p != nil {
+	if errs := c.problemsOf(key); len(errs) > 0 {
 		if !ok {
 			v = Value{Key: key, Source: SourceDefault, Origin: "not set"}
 		}
-		v.Problem = p.Err.Error()
+		v.Problem = errs[0].Error()
 		ok = true
 	}
 	return v, ok
@@ -375,31 +383,43 @@ func (c *Config) problemsOf(key string) []error {
 	if p := c.problems[key]; p != nil {
 		out = append(out, p.Err)
 	}
+	p := c.followed(key)
+	switch {
+	case p == nil:
+	case key == KeyTarget:
+		hint := fault.HintOf(p.Err)
+		if hint != "" {
+			hint += "; "
+		}
+		out = append(out, fault.Wrap(p.Err.Kind, p.Err, "cannot choose the target, which follows the workspace settings").
+			WithHint("%sor choose the target with --target local or --target azureml", hint))
+	default:
+		out = append(out, p.Err)
+	}
+	return out
+}
+
+// followed returns the problem of the key whose value key's default
+// follows: the target's follows the workspace settings when none of them is
+// usable, the endpoints' follow the cloud.
+func (c *Config) followed(key string) *Problem {
 	if c.eff[key].Source != SourceDefault {
-		return out
+		return nil
 	}
 	switch key {
 	case KeyTarget:
 		if c.WorkspaceConfigured() {
-			break
+			return nil
 		}
 		for _, ws := range []string{KeySubscription, KeyResourceGroup, KeyWorkspaceName} {
 			if p := c.problems[ws]; p != nil {
-				hint := fault.HintOf(p.Err)
-				if hint != "" {
-					hint += "; "
-				}
-				out = append(out, fault.Wrap(p.Err.Kind, p.Err, "cannot choose the target, which follows the workspace settings").
-					WithHint("%sor choose the target with --target local or --target azureml", hint))
-				break
+				return p
 			}
 		}
 	case KeyARMEndpoint, KeyBlobEndpoint:
-		if p := c.problems[KeyCloud]; p != nil {
-			out = append(out, p.Err)
-		}
+		return c.problems[KeyCloud]
 	}
-	return out
+	return nil
 }
 
 // WorkspaceConfigured reports whether any of subscription, resource group and

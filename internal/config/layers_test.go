@@ -262,9 +262,23 @@ func TestProblemsAreShown(t *testing.T) {
 	if v := got[KeyOutput]; v.Problem != "" || v.Value != OutputJSON {
 		t.Errorf("output shown as %+v", v)
 	}
+	if v := got[KeyARMEndpoint]; v.Source != SourceDefault || !strings.Contains(v.Problem, "invalid PFZ_CLOUD") {
+		t.Errorf("arm_endpoint, which follows the cloud, shown as %+v", v)
+	}
 	ps := c.Problems()
-	if len(ps) != 2 || ps[0].Keys[0] != KeyTarget || ps[1].Keys[0] != KeyCloud {
+	if len(ps) != 2 || strings.Join(ps[0].Keys, ",") != "target" || strings.Join(ps[1].Keys, ",") != "cloud,arm_endpoint,blob_endpoint" {
 		t.Errorf("problems %+v", ps)
+	}
+	// Without a usable workspace setting, the target follows the broken
+	// .azureml/config.json.
+	work := t.TempDir()
+	writeFile(t, filepath.Join(work, ".azureml", "config.json"), "{")
+	c = Resolve(LoadOptions{Getenv: envOf(map[string]string{EnvConfigDir: t.TempDir()}), WorkDir: work})
+	if ps := c.Problems(); len(ps) != 1 || strings.Join(ps[0].Keys, ",") != "subscription,resource_group,workspace_name,target" {
+		t.Errorf("problems %+v", ps)
+	}
+	if v, _ := c.Get(KeyTarget); v.Value != TargetLocal || !strings.Contains(v.Problem, "cannot choose the target") {
+		t.Errorf("target shown as %+v", v)
 	}
 }
 

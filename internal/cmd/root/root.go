@@ -85,8 +85,10 @@ Help topics: ` + "`pfz help exit-codes`, `pfz help environment`" + `.`,
 		connection.NewCmdConnection(f),
 		authcmd.NewCmdAuth(f),
 	)
+	configCmd := configcmd.NewCmdConfig(f)
+	configCmd.Annotations = map[string]string{showsConfig: "true"}
 	add("settings",
-		configcmd.NewCmdConfig(f),
+		configCmd,
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f),
 	)
@@ -97,4 +99,19 @@ Help topics: ` + "`pfz help exit-codes`, `pfz help environment`" + `.`,
 
 	cmdutil.EnableFlagPrefixes(cmd)
 	return cmd
+}
+
+// showsConfig marks the command group whose commands print the settings,
+// problems included, rather than use them.
+const showsConfig = "pfz/shows-config"
+
+// ShowsConfig reports whether c prints the settings rather than uses them
+// (`pfz config …`): a setting it cannot use is shown, not ignored.
+func ShowsConfig(c *cobra.Command) bool {
+	for ; c != nil; c = c.Parent() {
+		if c.Annotations[showsConfig] != "" {
+			return true
+		}
+	}
+	return false
 }
