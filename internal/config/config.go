@@ -1,9 +1,12 @@
 // Package config owns pfz's settings: the typed Config, the precedence of
 // their sources (flag > PFZ_* environment > config file > .azureml/config.json
-// > defaults), where each value came from, and reading and writing
-// config.yaml (with the line and column of a bad value). It is, with
-// internal/auth, the only package that reads the process environment;
-// everything else gets values from here.
+// > defaults), where each value came from, which values cannot be used and
+// what they stop, and reading and writing config.yaml (with the line and
+// column of a bad value). It is the only package that imports viper: one
+// viper instance per Resolve holds the layers and resolves the precedence
+// (layers.go says how each layer enters it). It is, with internal/auth, the
+// only package that reads the process environment; everything else gets
+// values from here.
 package config
 
 import (

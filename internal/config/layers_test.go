@@ -314,6 +314,17 @@ func TestSetFindsTheKeyAsWritten(t *testing.T) {
 	if data, _ := os.ReadFile(path); string(data) != "target: local\ntarget: azureml\n" {
 		t.Errorf("file changed:\n%s", data)
 	}
+	// Unset removes every occurrence, which also mends the file.
+	writeFile(t, path, "target: local\nTarget: azureml\nauth:\n  mode: azd\n  MODE: azd\nAuth:\n  mode: x\noutput: json\n")
+	if err := Unset(dir, KeyTarget); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unset(dir, KeyAuthMode); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "output: json\n" {
+		t.Errorf("after unset:\n%s", data)
+	}
 }
 
 // FuzzFileLayer: whatever config.yaml holds, reading it does not panic, and
@@ -346,4 +357,30 @@ func FuzzFileLayer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkResolve measures one invocation's configuration: a config.yaml,
+// an .azureml/config.json two folders up, variables and a flag.
+func BenchmarkResolve(b *testing.B) {
+	root := b.TempDir()
+	cfg, work := filepath.Join(root, "cfg"), filepath.Join(root, "proj", "a", "b")
+	for _, d := range []string{cfg, work, filepath.Join(root, "proj", ".azureml")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "config.yaml"), []byte("# mine\ncloud: AzureCloud\nauth:\n  mode: azure-cli\noutput: json\nhome: /tmp/h\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proj", ".azureml", "config.json"), []byte(`{"subscription_id": "s", "resource_group": "g", "workspace_name": "w"}`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env := envOf(map[string]string{EnvConfigDir: cfg, "PFZ_POLL_INTERVAL": "1s", "PFZ_BLOB_ENDPOINT": "http://127.0.0.1:10000/{account}"})
+	opts := LoadOptions{Getenv: env, WorkDir: work, Flags: map[string]string{KeyTarget: "azureml"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if c := Resolve(opts); c.Check() != nil {
+			b.Fatal(c.Check())
+		}
+	}
 }

@@ -143,28 +143,34 @@ func setPath(m *yaml.Node, path []string, value string) {
 	setPath(child, path[1:], value)
 }
 
-// deleteKey removes key from m, written dotted or nested.
+// deleteKey removes every occurrence of key from m, written dotted or
+// nested and in any case.
 func deleteKey(m *yaml.Node, key string) {
-	if i := findKey(m, key); i >= 0 {
+	for i := findKey(m, key); i >= 0; i = findKey(m, key) {
 		m.Content = append(m.Content[:i], m.Content[i+2:]...)
 	}
 	deletePath(m, strings.Split(key, "."))
 }
 
 func deletePath(m *yaml.Node, path []string) {
-	i := findKey(m, path[0])
-	if i < 0 {
-		return
-	}
-	if len(path) == 1 {
-		m.Content = append(m.Content[:i], m.Content[i+2:]...)
-		return
-	}
-	if m.Content[i+1].Kind == yaml.MappingNode {
-		deletePath(m.Content[i+1], path[1:])
-		if len(m.Content[i+1].Content) == 0 {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+	for i := 0; i+1 < len(m.Content); {
+		if !strings.EqualFold(m.Content[i].Value, path[0]) {
+			i += 2
+			continue
 		}
+		switch {
+		case len(path) == 1:
+		case m.Content[i+1].Kind == yaml.MappingNode:
+			deletePath(m.Content[i+1], path[1:])
+			if len(m.Content[i+1].Content) > 0 {
+				i += 2
+				continue
+			}
+		default:
+			i += 2
+			continue
+		}
+		m.Content = append(m.Content[:i], m.Content[i+2:]...)
 	}
 }
 
