@@ -280,8 +280,10 @@ func bigFlow(tb testing.TB, files int, size int64) (string, []workspace.FileRef)
 // "loopback" talks to Azurite directly; there a request costs only CPU, and
 // on a 2-core machine Azurite (one node process) is the bottleneck, which
 // parallel-16-ceiling (16 puts at a time, nothing else) shows. "rtt-20ms"
-// goes through the fake's blob proxy with 20 ms added per request, standing
-// in for the round trip from a developer's machine to an Azure region.
+// and "rtt-100ms" go through the fake's blob proxy with 20 or 100 ms added
+// per request, standing in for the round trip from a developer's machine to
+// an Azure region (near, far). pfz runs with its default upload concurrency
+// (32) and with 4 (the old 2 × NumCPU here) and 16 files in flight.
 func BenchmarkUpload1000Files(b *testing.B) {
 	if azErr != nil {
 		b.Skipf("SKIPPED LOUDLY: %v", azErr)
@@ -296,44 +298,44 @@ func BenchmarkUpload1000Files(b *testing.B) {
 	for _, net := range []struct {
 		name    string
 		latency time.Duration
-	}{{"loopback", 0}, {"rtt-20ms", 20 * time.Millisecond}} {
-		opts := fakews.Options{Storage: fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key, Container: "bench-upload"}}
-		if net.latency > 0 {
-			opts.BlobProxy, opts.BlobLatency = true, net.latency
-		}
-		fake := fakews.New(opts)
-		if err := fake.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer fake.Close()
-		accountURL := strings.ReplaceAll(fake.BlobTemplate(), "{account}", az.Account)
-
-		b.Run(net.name+"/pfz", func(b *testing.B) {
-			o := fake.Options()
-			ws, err := azureml.New(context.Background(), azureml.Options{Subscription: o.Subscription, ResourceGroup: o.ResourceGroup,
-				Workspace: o.Workspace, ARMEndpoint: fake.URL(), BlobEndpoint: fake.BlobTemplate(),
-				Credential: auth.NewCache(fake.Credential(), nil), CacheDir: b.TempDir()})
-			if err != nil {
+	}{{"loopback", 0}, {"rtt-20ms", 20 * time.Millisecond}, {"rtt-100ms", 100 * time.Millisecond}} {
+		// Each variant gets a fake and a container of its own, deleted after
+		// it: Azurite keeps every blob's metadata in one in-memory database
+		// that it saves to disk as a whole, so it slows down as blobs pile up,
+		// which would favour whatever runs first.
+		newFake := func(b *testing.B) (*fakews.Server, string, string) {
+			container := "bench-" + hex.EncodeToString(randBytes(6))
+			b.Cleanup(func() { deleteContainer(b, container) })
+			opts := fakews.Options{Storage: fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key, Container: container}}
+			if net.latency > 0 {
+				opts.BlobProxy, opts.BlobLatency = true, net.latency
+			}
+			fake := fakews.New(opts)
+			if err := fake.Start(); err != nil {
 				b.Fatal(err)
 			}
-			b.SetBytes(total)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				hash := hex.EncodeToString(randBytes(16))
-				sub := &workspace.Submission{Name: "upload_" + hash[:12], ExperimentName: "bigflow",
-					Flow: filepath.Join(root, "flow.dag.yaml"), Runtime: "automatic",
-					Snapshot: &workspace.Snapshot{Root: root, Folder: "bigflow", FlowFile: "flow.dag.yaml", Hash: hash,
-						BlobPath: "LocalUpload/" + hash + "/bigflow/flow.dag.yaml", Files: refs},
-					Data:    &workspace.Data{Local: dataFile, Hash: hex.EncodeToString(randBytes(16))},
-					Session: workspace.SessionSpec{ID: strings.Repeat("ab", 24)}}
-				if _, err := ws.Runs().Submit(context.Background(), sub, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			b.Cleanup(fake.Close)
+			return fake, strings.ReplaceAll(fake.BlobTemplate(), "{account}", az.Account), container
+		}
 
+		for _, workers := range []int{0, 4, 16} {
+			// 0 is pfz's default (32 files in flight); 4 was the old
+			// 2 × NumCPU on this machine.
+			name := net.name + "/pfz"
+			if workers > 0 {
+				name += fmt.Sprintf("-%d-workers", workers)
+			}
+			benchPfzUpload(b, name, newFake, workers, root, refs, total, dataFile)
+		}
+
+		if net.latency > 20*time.Millisecond {
+			// One at a time would take 1,000 round trips (100 s) per
+			// iteration; the worker counts are what this network compares.
+			continue
+		}
 		b.Run(net.name+"/one-at-a-time", func(b *testing.B) {
-			cc := containerClient(b, accountURL, "bench-upload")
+			_, accountURL, container := newFake(b)
+			cc := containerClient(b, accountURL, container)
 			b.SetBytes(total)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -351,7 +353,8 @@ func BenchmarkUpload1000Files(b *testing.B) {
 		}
 		// The ceiling: the same requests 16 at a time with nothing else.
 		b.Run(net.name+"/parallel-16-ceiling", func(b *testing.B) {
-			cc := containerClient(b, accountURL, "bench-upload")
+			_, accountURL, container := newFake(b)
+			cc := containerClient(b, accountURL, container)
 			b.SetBytes(total)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -383,6 +386,52 @@ func BenchmarkUpload1000Files(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// benchPfzUpload is the azureml target's whole submit of the big flow, with
+// the given upload concurrency (0: pfz's default).
+func benchPfzUpload(b *testing.B, name string, newFake func(*testing.B) (*fakews.Server, string, string), workers int, root string, refs []workspace.FileRef, total int64, dataFile string) {
+	b.Run(name, func(b *testing.B) {
+		fake, _, _ := newFake(b)
+		o := fake.Options()
+		ws, err := azureml.New(context.Background(), azureml.Options{Subscription: o.Subscription, ResourceGroup: o.ResourceGroup,
+			Workspace: o.Workspace, ARMEndpoint: fake.URL(), BlobEndpoint: fake.BlobTemplate(),
+			Credential: auth.NewCache(fake.Credential(), nil), CacheDir: b.TempDir(), UploadConcurrency: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(total)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			hash := hex.EncodeToString(randBytes(16))
+			sub := &workspace.Submission{Name: "upload_" + hash[:12], ExperimentName: "bigflow",
+				Flow: filepath.Join(root, "flow.dag.yaml"), Runtime: "automatic",
+				Snapshot: &workspace.Snapshot{Root: root, Folder: "bigflow", FlowFile: "flow.dag.yaml", Hash: hash,
+					BlobPath: "LocalUpload/" + hash + "/bigflow/flow.dag.yaml", Files: refs},
+				Data:    &workspace.Data{Local: dataFile, Hash: hex.EncodeToString(randBytes(16))},
+				Session: workspace.SessionSpec{ID: strings.Repeat("ab", 24)}}
+			if _, err := ws.Runs().Submit(context.Background(), sub, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// deleteContainer removes a benchmark's container from Azurite directly.
+func deleteContainer(tb testing.TB, name string) {
+	cred, err := azblob.NewSharedKeyCredential(az.Account, az.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := &azblob.ClientOptions{}
+	opts.InsecureAllowCredentialWithHTTP = true
+	c, err := azblob.NewClientWithSharedKeyCredential(strings.TrimRight(az.Endpoint, "/")+"/"+az.Account+"/", cred, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.DeleteContainer(context.Background(), name, nil); err != nil {
+		tb.Logf("deleting container %s: %v", name, err)
 	}
 }
 

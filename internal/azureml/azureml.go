@@ -4,8 +4,11 @@
 // history, index, metric, data and content services — and uploads snapshots
 // and data to the datastore's blob container with azblob (protocol.md §1–§4).
 // Every endpoint can be pointed elsewhere (sovereign clouds, private links,
-// test servers). It must not import cobra, viper, internal/config or
-// internal/auth, and never reads the environment: Options carries everything.
+// test servers). What a command learns about a workspace is kept on disk for
+// a few minutes (Options.CacheDir; cache.go lists the files), the storage
+// credential in a 0600 file of its own. It must not import cobra, viper,
+// internal/config or internal/auth, and never reads the environment: Options
+// carries everything.
 package azureml
 
 import (
@@ -51,6 +54,9 @@ type Options struct {
 	StorageCredentialTTL time.Duration
 	// PollInterval is the wait between polls of a session operation; 0 means 5 s.
 	PollInterval time.Duration
+	// UploadConcurrency caps the files uploaded at once; 0 means 32. The
+	// upload's memory budget (96 MB of file contents) applies either way.
+	UploadConcurrency int
 }
 
 // Workspace is the azureml target.

@@ -288,7 +288,7 @@ func TestByteBudgetBoundsMemory(t *testing.T) {
 	if err := b.acquire(cctx, 1); err == nil {
 		t.Fatal("acquire ignored a cancelled context while the budget was full")
 	}
-	if n := uploadWorkers(1000); n < 16 || n > maxUploadWorkers {
+	if n := uploadWorkers(1000); n != maxUploadWorkers {
 		t.Fatalf("uploadWorkers(1000) = %d", n)
 	}
 	if n := uploadWorkers(3); n != 3 {

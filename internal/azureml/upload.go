@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -338,6 +337,9 @@ func (w *Workspace) putFiles(ctx context.Context, cc *container.Client, d *datas
 		rep.Report(workspace.Event{Kind: workspace.EventBytes, Done: 0, Total: total})
 	}
 	workers := uploadWorkers(len(files))
+	if c := w.opts.UploadConcurrency; c > 0 {
+		workers = min(c, len(files))
+	}
 	budget := newByteBudget(uploadMemory)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -390,9 +392,11 @@ feed:
 
 // Upload concurrency. A file is one Put Blob, so on a real network its
 // time is mostly the round trip: many in flight hide it (azure-ai-ml uses
-// 2 × CPUs threads, which is 4 on a laptop). Memory is bounded by bytes, not
-// workers: a worker holds a file in memory while it is sent, so files wait
-// for room under uploadMemory (one larger file may go alone).
+// 2 × CPUs threads, which is 4 on a laptop). 32 was the fastest count
+// measured with 20 and 100 ms round trips and on loopback, also on 2 cores
+// (docs/benchmarks.md). Memory is bounded by bytes, not workers: a worker
+// holds a file in memory while it is sent, so files wait for room under
+// uploadMemory (one larger file may go alone).
 const (
 	maxUploadWorkers  = 32
 	uploadMemory      = 96 << 20
@@ -400,17 +404,7 @@ const (
 )
 
 func uploadWorkers(files int) int {
-	n := 8 * runtime.NumCPU()
-	if n < 16 {
-		n = 16
-	}
-	if n > maxUploadWorkers {
-		n = maxUploadWorkers
-	}
-	if files < n {
-		n = files
-	}
-	return n
+	return max(1, min(maxUploadWorkers, files))
 }
 
 // byteBudget is a counting semaphore over bytes.

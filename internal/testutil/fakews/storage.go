@@ -130,7 +130,13 @@ func escapePath(p string) string {
 // SharedKey signatures still match), recording them and applying faults.
 func (s *Server) proxyHandler() http.Handler {
 	target, _ := url.Parse(strings.TrimRight(s.opts.Storage.Endpoint, "/"))
+	// Keep connections to Azurite as a client's own would be kept: Go's
+	// default of two idle connections per host would make the proxy dial
+	// again for most parallel requests, a cost the real path does not have.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 128
 	rp := &httputil.ReverseProxy{
+		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = target.Host
