@@ -281,7 +281,7 @@ func openDelimited(ctx context.Context, path string, comma rune) (*delimitedRead
 		f.Close()
 		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
 	}
-	header = columnNames(header)
+	header = ColumnNames(header)
 	kinds := make([]colKind, len(header))
 	for n := 0; ; n++ {
 		rec, err := cr.Read()
@@ -331,9 +331,10 @@ func skipBOM(br *bufio.Reader) {
 	}
 }
 
-// columnNames names empty headers "Unnamed: i" and suffixes duplicates ".1",
-// ".2", … as pandas does, so mappings written against pandas keep working.
-func columnNames(h []string) []string {
+// ColumnNames names empty headers "Unnamed: i" and suffixes duplicates ".1",
+// ".2", … as pandas.read_csv does, so mappings written against pandas keep
+// working. runspec's column check uses it too.
+func ColumnNames(h []string) []string {
 	out := make([]string, len(h))
 	seen := map[string]int{}
 	for i, name := range h {

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
@@ -378,28 +379,8 @@ func delimitedColumns(path string, r io.Reader, tsv bool, u *union) error {
 	if err != nil {
 		return dataErr(path, "cannot read the header row: %v", err)
 	}
-	for _, c := range pandasColumnNames(header) {
+	for _, c := range dataset.ColumnNames(header) {
 		u.add(c)
 	}
 	return nil
-}
-
-// pandasColumnNames names empty headers "Unnamed: i" and suffixes duplicates
-// ".1", ".2", … as pandas.read_csv does.
-func pandasColumnNames(h []string) []string {
-	out := make([]string, len(h))
-	seen := map[string]int{}
-	for i, name := range h {
-		if strings.TrimSpace(name) == "" {
-			name = fmt.Sprintf("Unnamed: %d", i)
-		}
-		if n, ok := seen[name]; ok {
-			seen[name] = n + 1
-			name = fmt.Sprintf("%s.%d", name, n+1)
-		} else {
-			seen[name] = 0
-		}
-		out[i] = name
-	}
-	return out
 }
