@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X $(PKG)/internal/app.Version=$(VERSION) -X $(PKG)/internal/a
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 10s
 
-.PHONY: all build install test test-short test-update vet fmt fmt-check lint fuzz bench clean snapshot
+.PHONY: all build install test test-short test-update conformance parity-table vet fmt fmt-check lint fuzz bench clean snapshot
 
 all: build test
 
@@ -23,13 +23,25 @@ build:
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/pfz
 
-## test: vet, then every test with the race detector (fuzz seed corpora included)
+## test: vet, then every test with the race detector (fuzz seed corpora
+## included). The differential suite (e2e/parity) is among them: it runs when
+## python3 is present (with CI=true a missing python3 fails it) and installs
+## promptflow once into a cached venv, hence the longer timeout.
 test: vet
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 60m ./...
 
 ## test-short: the tests without the race detector, for a quick loop
 test-short:
 	$(GO) test ./...
+
+## conformance: the differential suite alone: promptflow 1.18.5 and pfz over
+## testdata/parity, every divergence not listed in known-differences.yaml fails
+conformance:
+	$(GO) test -count=1 -timeout 60m -v -run 'TestParity$$|TestTable$$' ./e2e/parity/
+
+## parity-table: regenerate docs/parity.md's feature table from testdata/parity
+parity-table:
+	$(GO) test -count=1 -run 'TestTable$$' ./e2e/parity/ -update
 
 ## test-update: rewrite golden files (help text and printed output)
 test-update:

@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
 //go:embed package.json
@@ -91,17 +93,8 @@ func Unavailable(t testing.TB, err error) {
 	t.Skipf("SKIPPED LOUDLY: %v (install Node.js and npm to run the azureml tests against Azurite)", err)
 }
 
-// CacheDir is where Azurite is installed: $PFZ_TEST_CACHE, else pfz-test
-// under the user cache folder, else under the temp folder.
-func CacheDir() string {
-	if d := os.Getenv("PFZ_TEST_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "pfz-test")
-	}
-	return filepath.Join(os.TempDir(), "pfz-test")
-}
+// CacheDir is where Azurite is installed (shared.CacheDir).
+func CacheDir() string { return shared.CacheDir() }
 
 // Install makes sure Azurite is installed in the cache and returns the path of
 // its blob service entry point. Concurrent test processes share one install.

@@ -39,6 +39,19 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
+// CacheDir is where tests keep what they install once and reuse (Azurite,
+// promptflow's virtual environment): $PFZ_TEST_CACHE, else pfz-test under the
+// user cache folder, else under the temp folder.
+func CacheDir() string {
+	if d := os.Getenv("PFZ_TEST_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pfz-test")
+	}
+	return filepath.Join(os.TempDir(), "pfz-test")
+}
+
 // Find reports where ../shared should be and whether it is there. PFZ_SHARED
 // overrides the location.
 func Find() (string, bool) {

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def step(x: int) -> int:
+    return x + 1

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def second(v) -> str:
+    return f"got {v!r}"

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def third(v: str) -> str:
+    return v.upper()

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def gate(answer: str) -> str:
+    return "gated " + answer

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def numbers(word: str):
+    yield from range(len(word))

@@ -1,0 +1,2 @@
+def greet(x):
+    return "hi " + x
