@@ -96,5 +96,4 @@ func (r *runs) resume(ctx context.Context, sub *workspace.Submission, rep worksp
 	}
 }
 
-
 func isResume(sub *workspace.Submission) bool { return strings.TrimSpace(sub.ResumeFrom) != "" }
