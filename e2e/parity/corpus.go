@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,7 +30,10 @@ type Case struct {
 	Name     string   `yaml:"name"`
 	Run      string   `yaml:"run"` // run.yml, relative to testdata/parity
 	Features []string `yaml:"features"`
-	About    string   `yaml:"about"`
+	// PFEnv are extra environment variables for promptflow only, where
+	// promptflow needs a setting to run the case at all (the comment in
+	// cases.yaml says why).
+	PFEnv map[string]string `yaml:"pf_env"`
 }
 
 // Known is one entry of known-differences.yaml: a divergence the suite
@@ -123,7 +127,7 @@ func loadCorpus(dir string) (*Corpus, []*Known, error) {
 		switch {
 		case cs == nil:
 			errs = append(errs, where+": unknown case")
-		case !contains(cs.Features, k.Feature):
+		case !slices.Contains(cs.Features, k.Feature):
 			errs = append(errs, fmt.Sprintf("%s: feature %q is not one of the case's %v", where, k.Feature, cs.Features))
 		}
 		if len(k.At) == 0 || strings.TrimSpace(k.What) == "" {
@@ -167,13 +171,4 @@ func readYAML(path string, v any) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -17,10 +17,13 @@ package parity
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +34,10 @@ import (
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated part of docs/parity.md")
+var (
+	update    = flag.Bool("update", false, "rewrite the generated part of docs/parity.md")
+	onlyCases = flag.String("cases", "", "run only the cases whose names match this regular expression (the table is then not checked)")
+)
 
 func corpusDir() string { return filepath.Join(shared.RepoRoot(), "testdata", "parity") }
 func docPath() string   { return filepath.Join(shared.RepoRoot(), "docs", "parity.md") }
@@ -57,6 +63,13 @@ func TestParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if *onlyCases != "" {
+		re, err := regexp.Compile(*onlyCases)
+		if err != nil {
+			t.Fatalf("-cases: %v", err)
+		}
+		c.Cases = slices.DeleteFunc(c.Cases, func(cs Case) bool { return !re.MatchString(cs.Name) })
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -67,7 +80,19 @@ func TestParity(t *testing.T) {
 	t.Logf("promptflow %s ready in %s (%s)", pfref.Version, time.Since(start).Round(time.Second), ref.Dir)
 	bin := buildPfz(t)
 
-	work := t.TempDir()
+	// The work folder (both sides' homes, corpus copies and command logs)
+	// stays when the suite fails, for the post-mortem.
+	work, err := os.MkdirTemp("", "pfz-parity-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept for inspection: %s (logs/ has every command's output)", work)
+			return
+		}
+		os.RemoveAll(work)
+	})
 	pfFake, pfzFake := fakeopenai.New(t, "pf-key-parity"), fakeopenai.New(t, "pfz-key-parity")
 	pf := setupPF(ctx, t, ref, work, pfFake)
 	pfz := setupPfz(ctx, t, bin, work, pfzFake)
@@ -95,7 +120,7 @@ func TestParity(t *testing.T) {
 			for j := range next {
 				t0 := time.Now()
 				runYML := filepath.Join(work, j.s.name(), "corpus", filepath.FromSlash(j.cs.Run))
-				j.res, j.err = j.s.run(ctx, runYML, "parity_"+j.cs.Name)
+				j.res, j.err = j.s.run(ctx, j.cs, runYML, "parity_"+j.cs.Name)
 				j.elapse = time.Since(t0)
 			}
 		}()
@@ -123,9 +148,11 @@ func TestParity(t *testing.T) {
 		allAgree = allAgree && ok
 		outcomes = append(outcomes, o)
 	}
-	checkFakeUse(t, c, outcomes, pfFake, pfzFake)
+	if *onlyCases != "" {
+		return
+	}
+	checkFakeUse(t, pfFake, pfzFake)
 	if !allAgree {
-		t.Logf("logs of both sides' commands: %s", filepath.Join(work, "logs"))
 		return
 	}
 	if err := checkDoc(docPath(), renderTable(c, outcomes), *update); err != nil {
@@ -166,8 +193,8 @@ func checkCase(t *testing.T, cs *Case, known []*Known, divs []Divergence) []*Kno
 		}
 	}
 	if len(unexplained) > 0 {
-		t.Errorf("pfz differs from promptflow %s (%s):\n  %s\nfix pfz, or list the difference in testdata/parity/known-differences.yaml with its reason",
-			pfref.Version, cs.Run, strings.Join(unexplained, "\n  "))
+		t.Errorf("pfz differs from promptflow %s (%s):\n  %s\nfix pfz, or list the difference in testdata/parity/known-differences.yaml with its reason; a start:\n%s",
+			pfref.Version, cs.Run, strings.Join(unexplained, "\n  "), skeleton(cs, unexplainedDivs(divs, mine)))
 	}
 	var occurred []*Known
 	for _, k := range mine {
@@ -193,7 +220,7 @@ func checkCase(t *testing.T, cs *Case, known []*Known, divs []Divergence) []*Kno
 // checkFakeUse makes sure each side called its own fake OpenAI server when a
 // case that needs it ran: an llm output that matches without a call would
 // mean the comparison proved nothing.
-func checkFakeUse(t *testing.T, c *Corpus, outcomes []Outcome, pfFake, pfzFake *fakeopenai.Server) {
+func checkFakeUse(t *testing.T, pfFake, pfzFake *fakeopenai.Server) {
 	if len(pfFake.Requests()) == 0 {
 		t.Errorf("promptflow never called its fake OpenAI server: the llm cases compared nothing")
 	}
@@ -322,4 +349,35 @@ func setupPfz(ctx context.Context, t *testing.T, bin, work string, fake *fakeope
 		}
 	}
 	return s
+}
+
+func unexplainedDivs(divs []Divergence, known []*Known) []Divergence {
+	var out []Divergence
+	for _, d := range divs {
+		if !slices.ContainsFunc(known, func(k *Known) bool { return k.matches(d.At) }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+var lineNumber = regexp.MustCompile(`^line \d+`)
+
+// skeleton is a known-differences.yaml entry for the divergences, places
+// with the line number replaced by *, for the author to complete.
+func skeleton(cs *Case, divs []Divergence) string {
+	var at []string
+	for _, d := range divs {
+		g := lineNumber.ReplaceAllString(d.At, "line *")
+		if !slices.Contains(at, g) {
+			at = append(at, g)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "- case: %s\n  feature: %s\n  status: not yet\n  issue: 0\n  at:\n", cs.Name, strings.Join(cs.Features, "|"))
+	for _, a := range at {
+		fmt.Fprintf(&b, "  - %q\n", a)
+	}
+	b.WriteString("  what: >-\n    ...\n")
+	return b.String()
 }

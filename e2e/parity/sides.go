@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -17,7 +18,7 @@ type side interface {
 	name() string
 	// run makes the run name of the case from runYML and reads what it
 	// recorded. An error means the harness itself failed (not the run).
-	run(ctx context.Context, runYML, name string) (*Result, error)
+	run(ctx context.Context, cs *Case, runYML, name string) (*Result, error)
 }
 
 // command is one process a side ran, kept for failure messages.
@@ -69,8 +70,12 @@ type pfSide struct {
 
 func (s *pfSide) name() string { return "promptflow" }
 
-func (s *pfSide) run(ctx context.Context, runYML, name string) (*Result, error) {
-	c, err := runCommand(ctx, s.env, filepath.Dir(runYML), s.logDir, name+".pf", s.pf,
+func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Result, error) {
+	env := slices.Clone(s.env)
+	for k, v := range cs.PFEnv {
+		env = append(env, k+"="+v)
+	}
+	c, err := runCommand(ctx, env, filepath.Dir(runYML), s.logDir, name+".pf", s.pf,
 		"run", "create", "--file", runYML, "--name", name)
 	if err != nil {
 		return nil, err
@@ -177,7 +182,7 @@ type pfzSide struct {
 
 func (s *pfzSide) name() string { return "pfz" }
 
-func (s *pfzSide) run(ctx context.Context, runYML, name string) (*Result, error) {
+func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Result, error) {
 	dir := filepath.Dir(runYML)
 	c, err := runCommand(ctx, s.env, dir, s.logDir, name+".pfz", s.bin,
 		"run", "create", "--target", "local", "-f", runYML, "-n", name, "-o", "json")

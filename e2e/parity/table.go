@@ -3,7 +3,7 @@ package parity
 import (
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -33,7 +33,7 @@ func renderTable(c *Corpus, outcomes []Outcome) string {
 		st := statusSame
 		n := 0
 		for _, o := range outcomes {
-			if !contains(o.Case.Features, f.ID) {
+			if !slices.Contains(o.Case.Features, f.ID) {
 				continue
 			}
 			cases = append(cases, "`"+o.Case.Name+"`")
@@ -139,14 +139,4 @@ func checkDoc(path, want string, update bool) error {
 		return os.WriteFile(path, []byte(doc[:i]+want+doc[j+len(endMark)+1:]), 0o644)
 	}
 	return fmt.Errorf("%s is out of date with testdata/parity: run `make parity-table`", path)
-}
-
-// sortedCaseNames is used for stable messages.
-func sortedCaseNames(c *Corpus) []string {
-	var ns []string
-	for _, cs := range c.Cases {
-		ns = append(ns, cs.Name)
-	}
-	sort.Strings(ns)
-	return ns
 }

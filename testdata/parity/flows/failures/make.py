@@ -27,6 +27,8 @@ def make(kind: str):
         return (1, "a")
     if kind == "float":
         return [1.0, 0.1, 1e100, 1e-7, 5e-324]
+    if kind == "generator_in_dict":
+        return {"g": (c for c in "ab")}
     if kind == "text":
         return "héllo 日本 \u2028 \"quoted\""
     return kind

@@ -2,5 +2,5 @@ from promptflow.core import tool
 
 
 @tool
-def numbers(word: str):
+def count_up(word: str):
     yield from range(len(word))
