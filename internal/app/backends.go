@@ -47,6 +47,7 @@ func registerBackends(f *cmdutil.Factory) {
 			Now:             f.Now,
 			Debug:           debugWriter(f),
 			PollInterval:    cfg.PollInterval,
+			Network:         f.NetworkPolicy(cfg),
 		})
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
@@ -446,13 +445,14 @@ func (w *Workspace) submit(ctx context.Context, req *submitRequest, rep workspac
 		if st == http.StatusConflict || attempt+1 >= attempts {
 			return w.fail(err, "submitting run %s", req.RunID)
 		}
+		var h http.Header
 		var he *HTTPError
-		var delay time.Duration
 		if errors.As(err, &he) {
-			delay, _ = retryAfter(he.Header)
+			h = he.Header
 		}
-		if delay == 0 {
-			delay = w.c.backoff(attempt, nil)
+		delay, terr := w.c.net.Delay(attempt, h)
+		if terr != nil {
+			return w.fail(fmt.Errorf("%w; %w", err, terr), "submitting run %s (it was not created)", req.RunID)
 		}
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("submit failed (%v); run %s was not created, retrying", shortErr(err), req.RunID)})
 		if err := w.c.sleep(ctx, delay); err != nil {
