@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,4 +326,44 @@ func syncReliabilityDoc(t *testing.T, name, body string) {
 		return
 	}
 	t.Errorf("docs/reliability.md's %s table is out of date; run the suite with PFZ_UPDATE_DOCS=1 and commit it:\n%s", name, body)
+}
+
+// TestSilentTLSEndpoint: an endpoint that accepts TCP connections and never
+// says a word (no TLS handshake) ends the command after the connect timeout
+// with exit 1, having said after 2 s what pfz waits for. Before, pfz waited
+// 1m33s in silence.
+func TestSilentTLSEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	h := newHarness(t, fakews.Options{})
+	h.env["PFZ_ARM_ENDPOINT"] = "https://" + ln.Addr().String()
+	h.env["PFZ_NETWORK_CONNECT_TIMEOUT"] = "4s"
+	r := h.run("run", "list")
+	checkFaultResult(t, h, r, 1, "no answer from "+ln.Addr().String()+" after 4s (TLS handshake)", 4*time.Second+40*time.Second)
+	if !strings.Contains(r.stderr, "waiting for "+ln.Addr().String()) {
+		t.Fatalf("no notice of the wait:\n%s", r)
+	}
 }

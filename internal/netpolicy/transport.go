@@ -105,8 +105,9 @@ func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := w.next.RoundTrip(r)
 	if err != nil {
-		g.stop()
-		return nil, g.explain(err)
+		err = g.explain(err)
+		g.release()
+		return nil, err
 	}
 	g.touch()
 	resp.Body = &body{rc: resp.Body, g: g}
@@ -154,6 +155,7 @@ func (g *guard) touch() {
 	}
 }
 
+// stop ends the watch: the answer is complete.
 func (g *guard) stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -165,6 +167,13 @@ func (g *guard) stop() {
 	if g.notice != nil {
 		g.notice.Stop()
 	}
+}
+
+// release stops the watch and frees the request's context. It waits for
+// Close: cancelling at the body's EOF could race the transport putting the
+// connection back in its pool, and lose the connection.
+func (g *guard) release() {
+	g.stop()
 	g.cancel(nil)
 }
 
@@ -249,7 +258,7 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) Close() error {
 	err := b.rc.Close()
 	if !b.request {
-		b.g.stop()
+		b.g.release()
 	}
 	return err
 }
