@@ -256,6 +256,22 @@ func (c *client) do(ctx context.Context, cl call) (*response, error) {
 	}
 }
 
+// retryWait is the wait before trying again a call that failed with err
+// (an *HTTPError's Retry-After counts), or err joined with the policy's
+// *netpolicy.TooLongError when the service asks for longer than pfz waits.
+func (c *client) retryWait(attempt int, err error) (time.Duration, error) {
+	var h http.Header
+	var he *HTTPError
+	if errors.As(err, &he) {
+		h = he.Header
+	}
+	d, terr := c.net.Delay(attempt, h)
+	if terr != nil {
+		return 0, fmt.Errorf("%w; %w", err, terr)
+	}
+	return d, nil
+}
+
 func transient(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) {
