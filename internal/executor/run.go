@@ -26,7 +26,7 @@ const defaultLineTimeout = 600 * time.Second
 type node struct {
 	def      flow.Node
 	deps     []string // nodes it reads (inputs and activate.when)
-	tmpl     *promptTemplate
+	tmpl     string // the Jinja2 template of a prompt or llm node
 	src      ToolSource
 	info     *ToolInfo
 	connArgs map[string]bool // python parameters that take a connection
@@ -40,6 +40,7 @@ type runner struct {
 	order   []string // line nodes, topological
 	aggs    []string // aggregation nodes, topological
 	pool    *Pool
+	pyNodes bool // the flow has python nodes: one line per worker at a time
 	timeout time.Duration
 	http    *http.Client
 	sink    *lockedSink
@@ -143,7 +144,10 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	}
 	needPython := false
 	for _, n := range r.nodes {
-		if n.def.Type == flow.ToolPython {
+		switch n.def.Type {
+		case flow.ToolPython:
+			needPython, r.pyNodes = true, true
+		case flow.ToolPrompt, flow.ToolLLM: // templates render in python
 			needPython = true
 		}
 	}
@@ -403,12 +407,19 @@ func (r *runner) loadTools(ctx context.Context) error {
 				return fault.New(fault.Validation, "Node source path '%s' is invalid on node '%s'.", n.Source.Path, n.Name).
 					WithHint("the path is relative to the flow folder %s", r.dir)
 			}
-			t, err := compileTemplate(n.Source.Path, string(b))
+			terr, err := r.pool.CheckTemplate(ctx, string(b))
 			if err != nil {
-				return fault.Wrap(fault.Validation, err, "the template of node %s", n.Name).
+				return fault.Wrap(fault.Failed, err, "check the template of node %s", n.Name)
+			}
+			if terr != nil && terr.Type == "JinjaMissingError" {
+				return fault.New(fault.Failed, "node %s: %s", n.Name, terr.Message).
+					WithHint("prompt and llm nodes need Jinja2 in the session")
+			}
+			if terr != nil {
+				return fault.New(fault.Validation, "the template of node %s (%s): %s", n.Name, n.Source.Path, terr.Message).
 					WithHint("fix the jinja2 syntax in %s", n.Source.Path)
 			}
-			nd.tmpl = t
+			nd.tmpl = string(b)
 			if n.Type == flow.ToolLLM {
 				if n.Connection == "" {
 					return fault.New(fault.Validation, "llm node %q has no connection", n.Name).
@@ -469,9 +480,10 @@ func (r *runner) concurrency() int {
 	if w <= 0 {
 		w = 1
 	}
-	if r.pool != nil {
+	if r.pyNodes {
 		return r.pool.Size()
 	}
+	// Renders are short; llm calls run in Go without holding a worker.
 	return max(2*w, 4)
 }
 
