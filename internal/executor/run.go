@@ -26,7 +26,7 @@ const defaultLineTimeout = 600 * time.Second
 type node struct {
 	def      flow.Node
 	deps     []string // nodes it reads (inputs and activate.when)
-	tmpl     string // the Jinja2 template of a prompt or llm node
+	tmpl     string   // the Jinja2 template of a prompt or llm node
 	src      ToolSource
 	info     *ToolInfo
 	connArgs map[string]bool // python parameters that take a connection
