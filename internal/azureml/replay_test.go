@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/testutil/replay"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
@@ -203,7 +204,7 @@ func runReplay(t *testing.T, file string, c replayCase) {
 		var aw armWorkspace
 		json.Unmarshal([]byte(sanitizedWorkspace), &aw)
 		info := &wsInfo{ID: aw.ID, Name: aw.Name, Location: aw.Location, Kind: aw.Kind, DiscoveryURL: aw.Properties.DiscoveryURL, FetchedAt: w.opts.Now().UTC()}
-		if err := writeFileAtomic(w.cachePath(), mustJSON(info)); err != nil {
+		if err := atomicfile.WriteJSON(w.cachePath(), info, atomicfile.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}

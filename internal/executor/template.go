@@ -20,7 +20,7 @@ import (
 // *ToolError (type JinjaTemplateError); a session without Jinja2 is one of
 // type JinjaMissingError.
 func (p *Pool) CheckTemplate(ctx context.Context, text string) (*ToolError, error) {
-	res, err := p.do(ctx, map[string]any{"op": "template", "template": text}, nil, nil)
+	res, err := p.do(ctx, map[string]any{"op": "template", "template": text}, hooks{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (p *Pool) CheckTemplate(ctx context.Context, text string) (*ToolError, erro
 // Render renders a Jinja2 template with the given variables in a worker.
 // An error raised while rendering is a *ToolError.
 func (p *Pool) Render(ctx context.Context, text string, vars map[string]any) (string, *ToolError, error) {
-	res, err := p.do(ctx, map[string]any{"op": "render", "template": text, "inputs": vars}, nil, nil)
+	res, err := p.do(ctx, map[string]any{"op": "render", "template": text, "inputs": vars}, hooks{}, nil)
 	if err != nil {
 		return "", nil, err
 	}
