@@ -18,6 +18,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 )
 
 const defaultLineTimeout = 600 * time.Second
@@ -52,6 +53,8 @@ type runner struct {
 	aggInputs map[int]map[string]any // line -> ref string -> value
 	aggRefs   []flow.Value           // the references aggregation nodes read from lines
 	metrics   map[string]any
+
+	pty *prompty.Prompty // the prompty of a prompty flow
 }
 
 // Run executes the flow over every data line and then its aggregation nodes.
@@ -96,7 +99,7 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 		return nil, errors.New("executor: no flow")
 	}
 	f := cfg.Flow
-	if f.Kind != "" && f.Kind != flow.KindDAG {
+	if f.Kind != "" && f.Kind != flow.KindDAG && f.Kind != flow.KindPrompty {
 		return nil, fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
 			WithHint("run a DAG flow (flow.dag.yaml) locally, or use --target azureml")
 	}
@@ -109,7 +112,7 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 			break
 		}
 	}
-	if len(f.Inputs) == 0 {
+	if len(f.Inputs) == 0 && f.Kind != flow.KindPrompty {
 		return nil, fault.New(fault.Validation, "The input for flow cannot be empty in batch mode. Please review your flow and provide valid inputs.").
 			WithHint("add an inputs: section to the flow")
 	}
@@ -129,6 +132,11 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	env, err := r.environment(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if f.Kind == flow.KindPrompty {
+		if err := r.loadPrompty(env); err != nil {
+			return nil, err
+		}
 	}
 	r.timeout = cfg.LineTimeout
 	if r.timeout <= 0 {
@@ -624,7 +632,12 @@ func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
 	lctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	st := &lineState{n: job.n, inputs: inputs, outputs: map[string]any{}, bypassed: map[string]bool{}}
-	if lerr := r.runNodes(lctx, st, r.order, nil); lerr != nil {
+	if r.pty != nil {
+		res.Outputs, lerr = r.runPrompty(lctx, st)
+	} else {
+		lerr = r.runNodes(lctx, st, r.order, nil)
+	}
+	if lerr != nil {
 		res.Status, res.Error = StatusFailed, lerr
 		switch {
 		case ctx.Err() != nil:
@@ -634,6 +647,10 @@ func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
 			res.Error = &LineError{Code: CodeTimeout, Node: lerr.Node,
 				Message: fmt.Sprintf("Line %d execution timeout for exceeding %d seconds", job.n, int(r.timeout.Seconds()))}
 		}
+		return res
+	}
+	if r.pty != nil {
+		res.Status = StatusCompleted
 		return res
 	}
 	res.Outputs = map[string]any{}
