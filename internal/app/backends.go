@@ -46,6 +46,7 @@ func registerBackends(f *cmdutil.Factory) {
 			UserAgent:       "pfz/" + f.Build.Version,
 			Now:             f.Now,
 			Debug:           debugWriter(f),
+			Warn:            f.IOStreams.ErrOut,
 			PollInterval:    cfg.PollInterval,
 		})
 	}

@@ -3,6 +3,7 @@ package azureml
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -121,36 +123,21 @@ func (w *Workspace) workspaceInfo(ctx context.Context) (*wsInfo, error) {
 	}
 	w.info = info
 	if p := w.cachePath(); p != "" {
-		_ = writeFileAtomic(p, mustJSON(info))
+		w.cacheWritten(atomicfile.WriteJSON(p, info, atomicfile.Options{}))
 	}
 	return info, nil
 }
 
-func mustJSON(v any) []byte {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return b
-}
-
-// writeFileAtomic writes through a temporary file so a reader never sees half
-// a file, even when two pfz processes write at once.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+// cacheWritten reports a failed cache write on the warning stream, once per
+// command: a cache that cannot be saved costs only a lookup next time, but
+// the full disk behind it is worth knowing about.
+func (w *Workspace) cacheWritten(err error) {
+	if err == nil || w.opts.Warn == nil {
+		return
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	w.warnOnce.Do(func() {
+		fmt.Fprintf(w.opts.Warn, "warning: %v (pfz looks it up again next time)\n", err)
+	})
 }
 
 // datastore is a datastore with, once resolved, its credentials. The

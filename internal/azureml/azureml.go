@@ -44,6 +44,9 @@ type Options struct {
 	UserAgent  string
 	Now        func() time.Time
 	Debug      io.Writer // request/response log with secrets redacted
+	// Warn receives warnings that do not fail the command (a cache that
+	// could not be saved); nil discards them.
+	Warn io.Writer
 	// WorkspaceCacheTTL is how long the workspace lookup is reused from disk;
 	// 0 means 10 minutes, a negative value disables the cache.
 	WorkspaceCacheTTL time.Duration
@@ -73,7 +76,8 @@ type Workspace struct {
 	descs map[string]*datastore // datastore descriptions (no credentials)
 	def   *datastore            // the default datastore's description
 
-	cacheMu sync.Mutex // read-modify-write of the cache files
+	cacheMu  sync.Mutex // read-modify-write of the cache files
+	warnOnce sync.Once  // one warning per command for failed cache writes
 
 	traceMu   sync.Mutex
 	traceConf *string // TraceSessions' configuration, once known

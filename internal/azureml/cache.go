@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 )
 
 // Disk caches, per workspace, under Options.CacheDir/azureml:
@@ -91,7 +93,7 @@ func (w *Workspace) updateMeta(f func(*metaFile)) {
 	defer w.cacheMu.Unlock()
 	m := w.readMeta()
 	f(&m)
-	_ = writeFileAtomic(p, mustJSON(m))
+	w.cacheWritten(atomicfile.WriteJSON(p, m, atomicfile.Options{}))
 }
 
 // cachedDefault returns the default datastore's description from disk.
@@ -175,7 +177,7 @@ func (w *Workspace) readSecrets() secretFile {
 	return f
 }
 
-// writeSecrets keeps the file 0600 (CreateTemp's mode) in a 0700 folder;
+// updateSecrets keeps the file 0600 in a 0700 folder;
 // expired entries are dropped whenever it is written.
 func (w *Workspace) updateSecrets(f func(*secretFile)) {
 	p := w.secretPath()
@@ -199,12 +201,7 @@ func (w *Workspace) updateSecrets(f func(*secretFile)) {
 		return
 	}
 	s.Note = secretNote
-	data, err := json.Marshal(s)
-	if err != nil {
-		return
-	}
-	_ = writeFileAtomic(p, data)
-	_ = os.Chmod(p, 0o600)
+	w.cacheWritten(atomicfile.WriteJSON(p, s, atomicfile.Options{Perm: 0o600}))
 }
 
 // principalKey identifies the identity pfz acts as, from its ARM token, so a

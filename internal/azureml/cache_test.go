@@ -1,6 +1,7 @@
 package azureml
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/testutil/tmpfs"
 )
 
 const testKey = "c2VjcmV0LWFjY291bnQta2V5"
@@ -293,5 +295,23 @@ func TestByteBudgetBoundsMemory(t *testing.T) {
 	}
 	if n := uploadWorkers(3); n != 3 {
 		t.Fatalf("uploadWorkers(3) = %d", n)
+	}
+}
+
+// A cache that cannot be saved on a real full disk does not fail the
+// command, but it is said once on the warning stream, never silently.
+func TestCacheWriteFailureIsWarnedOnce(t *testing.T) {
+	f := newFake(t)
+	submitOK(f)
+	dir := tmpfs.Mount(t, 64<<10)
+	tmpfs.Fill(t, dir, 0)
+	var warn bytes.Buffer
+	w, _ := f.workspace(t, func(o *Options) { o.CacheDir = dir; o.Warn = &warn })
+	if _, err := w.Runs().Submit(context.Background(), submission(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := warn.String()
+	if strings.Count(got, "warning:") != 1 || !strings.Contains(got, "no space left on device") {
+		t.Fatalf("warnings = %q, want one naming the full disk", got)
 	}
 }

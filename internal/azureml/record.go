@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -68,7 +69,7 @@ func (w *Workspace) withRecords(f func(recs []sessionRecord) ([]sessionRecord, b
 	if !save {
 		return nil
 	}
-	return writeFileAtomic(p, mustJSON(out))
+	return atomicfile.WriteJSON(p, out, atomicfile.Options{})
 }
 
 func (w *Workspace) records() ([]sessionRecord, error) {

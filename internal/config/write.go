@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -98,7 +99,7 @@ func readBack(path string, data []byte, key string, ok func(got string, set bool
 		return fault.Wrap(e.bad.Err.Kind, e.bad.Err, "%s was not changed", path).WithHint("%s", fault.HintOf(e.bad.Err))
 	}
 	none := func(s Source) *layer { return &layer{source: s, entries: map[string]entry{}} }
-	v, err := newViper(none(SourceFlag), none(SourceEnv), file, none(SourceAzureML), data)
+	v, err := newViper(none(SourceFlag), none(SourceEnv), file, nil, data)
 	if err != nil {
 		return fault.Wrap(fault.Failed, err, "%s was not changed: the new text cannot be read back", path)
 	}
@@ -185,40 +186,7 @@ func findKey(m *yaml.Node, name string) int {
 	return -1
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// folder, so a reader never sees half a file, with mode 0600.
+// writeAtomic writes data to path atomically with mode 0600.
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot create %s", dir)
-	}
-	tmp, err := os.CreateTemp(dir, ".config-*.yaml")
-	if err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write in %s", dir)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil && !isUnsupportedChmod(err) {
-		tmp.Close()
-		return fault.Wrap(fault.Failed, err, "cannot set permissions on %s", name)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
-	}
-	if err := tmp.Close(); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write %s", name)
-	}
-	if err := os.Rename(name, path); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
-	}
-	return nil
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: 0o600})
 }
-
-// isUnsupportedChmod tolerates file systems (Windows) where Chmod on an open
-// file is not supported; CreateTemp already made it private to the user.
-func isUnsupportedChmod(err error) bool { return errors.Is(err, errors.ErrUnsupported) }

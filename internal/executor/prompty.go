@@ -22,14 +22,17 @@ import (
 // answer (json_object) gives one output per key; any other answer is the
 // output named "output", as promptflow names a function's plain return.
 
-// loadPrompty prepares a prompty flow's call with the run's environment.
-func (r *runner) loadPrompty(env []string) error {
+// promptyEntry is a prepared prompty flow.
+type promptyEntry struct {
+	p *prompty.Prompty
+}
+
+// preparePrompty loads the prompty with the run's environment (its
+// ${env:…} references read it).
+func (r *runner) preparePrompty() error {
 	spec := r.f.Prompty
-	if spec == nil {
-		return fault.New(fault.Validation, "the prompty file could not be read").WithHint("run `pfz flow validate` on it")
-	}
 	envMap := map[string]string{}
-	for _, kv := range env {
+	for _, kv := range r.env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			envMap[k] = v
 		}
@@ -45,9 +48,13 @@ func (r *runner) loadPrompty(env []string) error {
 		return fault.Wrap(fault.Validation, err, "prompty %s", filepath.Base(r.f.Path)).
 			WithHint("fix the front matter; `pfz flow validate %s` checks it offline", r.f.File)
 	}
-	r.pty = p
+	r.entry = &promptyEntry{p: p}
 	return nil
 }
+
+func (e *promptyEntry) aggregates() bool { return false }
+
+func (e *promptyEntry) aggregate(context.Context, *runner, *Summary, map[int]map[string]any) {}
 
 func (r *runner) fetchImage(u string) ([]byte, error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
@@ -69,19 +76,19 @@ func (r *runner) fetchImage(u string) ([]byte, error) {
 	return data, nil
 }
 
-// promptyNodeName names the prompty's call in node records and errors.
-func (r *runner) promptyNodeName() string {
-	if r.pty.Spec.Name != "" {
-		return r.pty.Spec.Name
+// name names the prompty's call in node records and errors.
+func (e *promptyEntry) name(r *runner) string {
+	if e.p.Spec.Name != "" {
+		return e.p.Spec.Name
 	}
 	return strings.TrimSuffix(filepath.Base(r.f.Path), filepath.Ext(r.f.Path))
 }
 
-// runPrompty runs a prompty flow's line and returns its outputs.
-func (r *runner) runPrompty(ctx context.Context, st *lineState) (map[string]any, *LineError) {
-	name := r.promptyNodeName()
+// line runs a prompty flow's line and returns its outputs.
+func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
+	name := e.name(r)
 	start := time.Now()
-	out, lerr := r.callPrompty(ctx, st.inputs)
+	out, lerr := e.call(ctx, r, st.inputs)
 	rec := NodeRunRecord{Node: name, Line: st.n, Status: StatusCompleted, Inputs: st.inputs, Output: out, Start: start, End: time.Now()}
 	if lerr != nil {
 		lerr.Node = name
@@ -92,15 +99,15 @@ func (r *runner) runPrompty(ctx context.Context, st *lineState) (map[string]any,
 	if lerr != nil {
 		return nil, lerr
 	}
-	if m, ok := out.(map[string]any); ok && r.pty.Response != "all" {
+	if m, ok := out.(map[string]any); ok && e.p.Response != "all" {
 		return m, nil
 	}
 	return map[string]any{"output": out}, nil
 }
 
-// callPrompty is one call of the prompty with the given input values.
-func (r *runner) callPrompty(ctx context.Context, given map[string]any) (any, *LineError) {
-	p := r.pty
+// call is one call of the prompty with the given input values.
+func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any) (any, *LineError) {
+	p := e.p
 	call, err := p.ResolveInputs(given)
 	if err != nil {
 		return nil, promptyError(err)
@@ -108,13 +115,13 @@ func (r *runner) callPrompty(ctx context.Context, given map[string]any) (any, *L
 	var messages []prompty.Message
 	var prompt string
 	if p.API == "completion" {
-		prompt, err = r.renderPrompty(ctx, prompty.PreprocessTemplate(p.Spec.Template), call.Inputs)
+		prompt, err = e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), call.Inputs)
 		if err != nil {
 			return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
 		}
 	} else {
 		esc, vars := prompty.NewEscape(call.Names, call.Inputs)
-		text, err := r.renderPrompty(ctx, prompty.PreprocessTemplate(p.Spec.Template), vars)
+		text, err := e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), vars)
 		if err != nil {
 			return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
 		}
@@ -173,8 +180,8 @@ func promptyError(err error) *LineError {
 }
 
 // renderPrompty renders a prompty template with the engine of prompt nodes.
-func (r *runner) renderPrompty(_ context.Context, text string, vars map[string]any) (string, error) {
-	t, err := compileTemplate(r.promptyNodeName()+".prompty", text)
+func (e *promptyEntry) render(_ context.Context, r *runner, text string, vars map[string]any) (string, error) {
+	t, err := compileTemplate(e.name(r)+".prompty", text)
 	if err != nil {
 		return "", fmt.Errorf("Failed to render jinja template: %v. Please modify your prompt to fix the issue.", err)
 	}

@@ -59,6 +59,9 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		defer p.Close()
 		parent = p
 	}
+	if err := checkRunnable(sub); err != nil {
+		return nil, err
+	}
 	now := r.now()
 	rec := newRunRecord(sub, now)
 	hold, err := r.createRun(ctx, rec, sub)
@@ -108,6 +111,16 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 			WithHint("use letters, digits, '_' and '-'")
 	}
 	return nil
+}
+
+// checkRunnable refuses a flow the local executor cannot run before a
+// session is started or a run recorded: nothing is spent on it.
+func checkRunnable(sub *workspace.Submission) error {
+	f, _, err := flow.Load(sub.Flow)
+	if err != nil {
+		return err
+	}
+	return executor.Supports(f)
 }
 
 // DisplayName resolves the macros ${variant_id}, ${run} and ${timestamp}
@@ -399,7 +412,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sub.Init) > 0 {
+	if len(sub.Init) > 0 && f.Kind == flow.KindDAG {
 		x.logf("WARNING", "init is used only by flex flows; this DAG flow ignores it")
 	}
 	x.mu.Lock()
@@ -422,6 +435,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		Sink:        (*runSink)(x),
 		RuntimeDir:  filepath.Join(x.r.st.Home(), "cache"),
 		HTTPClient:  x.r.opts.HTTPClient,
+		Init:        sub.Init,
 	}
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/cmd/flowsession"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/diag"
@@ -272,25 +273,7 @@ func writeFile(path string, data []byte) error {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".pfz-save-*")
-	if err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
-	}
-	if err := tmp.Close(); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
-	}
-	return nil
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: mode, DirPerm: 0o755})
 }
 
 func explain(err error, flowDir string) error {

@@ -7,21 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
-// tempMarker sits in every temp file name: ".<base>.tmp-<pid>-<random>".
-// The pid lets recovery tell a live writer's file from a dead one's.
-const tempMarker = ".tmp-"
-
-// WriteFile replaces path atomically: the data goes to a temp file in the
-// same folder, is synced, and is renamed over path. A process killed at any
-// point leaves either the old file or the new one, never a mix; at worst a
-// temp file stays behind for CleanTemp.
+// WriteFile replaces path atomically (atomicfile.Write): a process killed
+// at any point leaves either the old file or the new one, never a mix; at
+// worst a temp file stays behind for CleanTemp.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return writeFile(path, data, perm, nil)
 }
@@ -29,68 +23,12 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // writeFile takes a hook that runs after the temp file is written and before
 // the rename; tests use it to die halfway.
 func writeFile(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot create %s", dir)
-	}
-	f, err := os.CreateTemp(dir, "."+base+tempMarker+strconv.Itoa(os.Getpid())+"-*")
-	if err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path).WithHint("check the free space and permissions of %s", dir)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path).WithHint("check the free space and permissions of %s", dir)
-	}
-	if err := f.Chmod(perm); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return fault.Wrap(fault.Failed, err, "cannot write %s", path)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(tmp); err != nil {
-			_ = os.Remove(tmp)
-			return err
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fault.Wrap(fault.Failed, err, "cannot replace %s", path)
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes the rename durable where the platform allows it; failure
-// only weakens durability after a power cut, so it is ignored.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: perm, DirPerm: dirPerm, BeforeRename: beforeRename})
 }
 
 // WriteJSON writes v as indented JSON, atomically (see WriteFile).
 func WriteJSON(path string, v any, perm fs.FileMode) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fault.Wrap(fault.Failed, err, "cannot encode %s", path)
-	}
-	return WriteFile(path, append(data, '\n'), perm)
+	return atomicfile.WriteJSON(path, v, atomicfile.Options{Perm: perm, DirPerm: dirPerm})
 }
 
 // ErrNotExist is matched (errors.Is) by ReadJSON errors for missing files.
@@ -127,9 +65,7 @@ func ReadJSON(path string, v any) error {
 }
 
 // IsTemp reports whether a file name is one of WriteFile's temp files.
-func IsTemp(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMarker)
-}
+func IsTemp(name string) bool { return atomicfile.IsTemp(name) }
 
 // staleAfter bounds how long a temp file of a live pid is kept: a write
 // takes milliseconds, so an old one belongs to a reused pid.
@@ -162,11 +98,8 @@ func CleanTemp(dir string, now time.Time) ([]string, error) {
 }
 
 func tempIsStale(e fs.DirEntry, now time.Time) bool {
-	name := e.Name()
-	rest := name[strings.LastIndex(name, tempMarker)+len(tempMarker):]
-	pidText, _, _ := strings.Cut(rest, "-")
-	pid, err := strconv.Atoi(pidText)
-	if err != nil || !Alive(pid) {
+	pid, ok := atomicfile.TempPID(e.Name())
+	if !ok || !Alive(pid) {
 		return true
 	}
 	info, err := e.Info()

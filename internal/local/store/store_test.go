@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -225,9 +226,9 @@ func TestCleanTemp(t *testing.T) {
 		}
 		return p
 	}
-	dead := write(".session.json" + tempMarker + strconv.Itoa(math.MaxInt32) + "-123")
-	mine := write(".session.json" + tempMarker + strconv.Itoa(os.Getpid()) + "-456")
-	garbled := write(".session.json" + tempMarker + "notapid")
+	dead := write(".session.json" + atomicfile.TempMarker + strconv.Itoa(math.MaxInt32) + "-123")
+	mine := write(".session.json" + atomicfile.TempMarker + strconv.Itoa(os.Getpid()) + "-456")
+	garbled := write(".session.json" + atomicfile.TempMarker + "notapid")
 	keep := write("session.json")
 	keepDot := write(".hidden")
 
@@ -261,7 +262,7 @@ func TestRecoverWalksEntityFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := ".x.json" + tempMarker + strconv.Itoa(math.MaxInt32) + "-1"
+	stale := ".x.json" + atomicfile.TempMarker + strconv.Itoa(math.MaxInt32) + "-1"
 	var paths []string
 	for _, d := range []string{s.SessionDir("abc"), s.RunDir("r1"), s.ComputeDir("c1"), s.ConnectionsDir()} {
 		if err := EnsureDir(d); err != nil {

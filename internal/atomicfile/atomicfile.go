@@ -1,0 +1,168 @@
+// Package atomicfile replaces files atomically: the data goes to a temp file
+// in the target's folder, is synced, and is renamed over the target. Every
+// pfz writer of state (the local store, the azureml caches and session
+// records, the configuration file, a flow's requirements file) goes through
+// it, so a full disk or a kill leaves either the old file or the new one and
+// every write error reaches the caller.
+package atomicfile
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// TempMarker sits in every temp file name: ".<base>.tmp-<pid>-<random>".
+// The pid lets recovery (store.CleanTemp) tell a live writer's file from a
+// dead one's.
+const TempMarker = ".tmp-"
+
+// Options tune a write. The zero value writes mode 0600 and creates missing
+// folders with mode 0700.
+type Options struct {
+	// Perm is the file's mode; 0 means 0600.
+	Perm fs.FileMode
+	// DirPerm is the mode of folders created on the way; 0 means 0700.
+	DirPerm fs.FileMode
+	// BeforeRename runs after the temp file is complete and before the
+	// rename; tests use it to die halfway. Its error aborts the write.
+	BeforeRename func(tmp string) error
+}
+
+// Error is a failed write: the step that failed, the path and the cause.
+// Write returns it inside a fault.Error (kind Failed, with a hint about free
+// space), so callers can return it as it is.
+type Error struct {
+	Op   string // "create", "write", "sync", "close", "rename", "mkdir", "encode"
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.What() + ": " + e.Err.Error() }
+
+// What says what failed without the cause: "cannot write <path>".
+func (e *Error) What() string {
+	switch e.Op {
+	case "rename":
+		return "cannot replace " + e.Path
+	case "encode":
+		return "cannot encode " + e.Path
+	case "mkdir":
+		return "cannot create " + e.Path
+	}
+	return "cannot write " + e.Path
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Write replaces path with data atomically (see the package doc). A failure
+// at any step removes the temp file and returns an *Error.
+func Write(path string, data []byte, o Options) error {
+	return wrap(write(path, data, o))
+}
+
+func wrap(err error) error {
+	var ae *Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	fe := &fault.Error{Kind: fault.Failed, Err: ae}
+	if ae.Op != "encode" {
+		fe.Hint = "check the free space and permissions of " + filepath.Dir(ae.Path)
+	}
+	return fe
+}
+
+func write(path string, data []byte, o Options) error {
+	if o.Perm == 0 {
+		o.Perm = 0o600
+	}
+	if o.DirPerm == 0 {
+		o.DirPerm = 0o700
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, o.DirPerm); err != nil {
+		return &Error{Op: "mkdir", Path: dir, Err: err}
+	}
+	f, err := os.CreateTemp(dir, "."+base+TempMarker+strconv.Itoa(os.Getpid())+"-*")
+	if err != nil {
+		return &Error{Op: "create", Path: path, Err: err}
+	}
+	tmp := f.Name()
+	fail := func(op string, err error) error {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return &Error{Op: op, Path: path, Err: err}
+	}
+	if err := f.Chmod(o.Perm); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fail("write", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail("write", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("sync", err)
+	}
+	if err := f.Close(); err != nil {
+		_ = os.Remove(tmp)
+		return &Error{Op: "close", Path: path, Err: err}
+	}
+	if o.BeforeRename != nil {
+		if err := o.BeforeRename(tmp); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return &Error{Op: "rename", Path: path, Err: err}
+	}
+	SyncDir(dir)
+	return nil
+}
+
+// WriteJSON writes v as indented JSON with a final newline, atomically. A
+// value that cannot be encoded is an error and leaves path untouched.
+func WriteJSON(path string, v any, o Options) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return wrap(&Error{Op: "encode", Path: path, Err: err})
+	}
+	return Write(path, append(data, '\n'), o)
+}
+
+// SyncDir makes a rename in dir durable where the platform allows it;
+// failure only weakens durability after a power cut, so it is ignored.
+func SyncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}
+
+// IsTemp reports whether a file name is one of Write's temp files.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, TempMarker)
+}
+
+// TempPID returns the pid recorded in a temp file's name, or false.
+func TempPID(name string) (int, bool) {
+	i := strings.LastIndex(name, TempMarker)
+	if !IsTemp(name) || i < 0 {
+		return 0, false
+	}
+	pidText, _, _ := strings.Cut(name[i+len(TempMarker):], "-")
+	pid, err := strconv.Atoi(pidText)
+	return pid, err == nil
+}

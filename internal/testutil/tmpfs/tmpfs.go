@@ -1,0 +1,73 @@
+// Package tmpfs mounts a small real tmpfs for tests that need a full disk:
+// writes fail with ENOSPC exactly as they would on a user's full drive, with
+// no mock of the syscall. Test support only.
+//
+// Mounting needs root (CI runs the tests as root). Where it is refused the
+// test is skipped with a loud message on a developer's machine and fails
+// when CI=true, like every other real part.
+package tmpfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ErrUnavailable is returned by mount where this platform or user cannot
+// mount a file system.
+var ErrUnavailable = errors.New("cannot mount a tmpfs (needs Linux and root)")
+
+// Mount mounts a tmpfs of size bytes on a fresh folder and unmounts it when
+// the test ends. size is rounded up to whole pages by the kernel.
+func Mount(t testing.TB, size int64) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pfz-tmpfs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mount(dir, size); err != nil {
+		_ = os.Remove(dir)
+		msg := "a real full disk is needed: " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED LOUDLY: " + msg)
+	}
+	t.Cleanup(func() {
+		if err := unmount(dir); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+			return
+		}
+		_ = os.Remove(dir)
+	})
+	return dir
+}
+
+// Fill writes a filler file in dir so that about free bytes stay free.
+func Fill(t testing.TB, dir string, free int64) {
+	t.Helper()
+	avail, err := available(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if avail <= free {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, ".filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(make([]byte, avail-free)); err != nil {
+		t.Fatalf("filling %s: %v", dir, err)
+	}
+}
+
+// Free removes the filler file, giving the space back.
+func Free(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, ".filler")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+}
