@@ -78,7 +78,9 @@ func Echo(r Request) string {
 
 // Scripted answers with the text after "REPLY " on the last line of the
 // prompt (or of any message) that starts with it, so a test's prompt says
-// what the model answers (JSON, say); without such a line it echoes.
+// what the model answers (JSON, say); without such a line it answers a
+// request for a JSON object (response_format json_object) with
+// {"answer": <Echo's text>, "confidence": "high"} and echoes any other.
 func Scripted(r Request) string {
 	var texts []string
 	if r.API == "completion" {
@@ -109,6 +111,10 @@ func Scripted(r Request) string {
 	}
 	if found {
 		return reply
+	}
+	if rf, ok := r.Body["response_format"].(map[string]any); ok && rf["type"] == "json_object" {
+		b, _ := json.Marshal(map[string]any{"answer": Echo(r), "confidence": "high"})
+		return string(b)
 	}
 	return Echo(r)
 }
