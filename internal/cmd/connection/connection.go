@@ -100,11 +100,11 @@ they override the file's values, as does -n.`,
 					return err
 				}
 			}
-			kv, err := cmdutil.ParseKeyValues("--set", set)
+			kv, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--set", Example: "api_base=https://my-resource.openai.azure.com/"}, set)
 			if err != nil {
 				return err
 			}
-			sk, err := cmdutil.ParseKeyValues("--secret", secrets)
+			sk, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--secret", Example: "api_key=<your key>", Secret: true}, secrets)
 			if err != nil {
 				return err
 			}
