@@ -223,6 +223,9 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		return nil, fault.New(fault.Validation, "at least one of data or run must be provided").
 			WithHint("set data: in run.yml or pass --data, or reference a run with --run")
 	}
+	if err := w.checkConnections(ctx, sub.Connections); err != nil {
+		return nil, err
+	}
 	req, err := w.prepareSubmit(ctx, sub, rep)
 	if err != nil {
 		if ctx.Err() != nil {

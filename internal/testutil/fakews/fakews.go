@@ -132,6 +132,8 @@ type Server struct {
 	ops      map[string]*operation
 	failRuns map[string][]int
 	failSess map[string]string
+	// conns are the workspace connections: name → properties, secrets included.
+	conns map[string]map[string]any
 }
 
 // Request is one request the fake (or its blob proxy) answered.
@@ -236,7 +238,7 @@ func New(opts Options) *Server {
 		opts.UAIs = map[string]string{opts.PrimaryUAI: "c1d2e3f4-0000-4000-8000-000000000003"}
 	}
 	return &Server{opts: opts, tokens: map[string]*token{}, runs: map[string]*run{}, sessions: map[string]*session{},
-		ops: map[string]*operation{}, failRuns: map[string][]int{}, failSess: map[string]string{}}
+		ops: map[string]*operation{}, failRuns: map[string][]int{}, failSess: map[string]string{}, conns: map[string]map[string]any{}}
 }
 
 // Start serves the fake on 127.0.0.1 and, with Storage set, creates the
