@@ -190,7 +190,7 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	case flow.KindFlex:
 		err = r.prepareFlex(ctx)
 	case flow.KindPrompty:
-		err = r.preparePrompty()
+		err = r.preparePrompty(ctx)
 	default:
 		err = r.prepareDAG(ctx)
 	}
