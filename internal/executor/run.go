@@ -143,6 +143,12 @@ func Supports(f *flow.Flow) error {
 				WithHint("run this flow with --target azureml")
 		}
 		return nil
+	case flow.KindPrompty:
+		if f.Prompty == nil {
+			return fault.New(fault.Validation, "the prompty file %s could not be read", f.File).
+				WithHint("`pfz flow validate %s` says what is wrong", f.File)
+		}
+		return nil
 	}
 	return fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
 		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
@@ -180,6 +186,8 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	switch r.f.Kind {
 	case flow.KindFlex:
 		err = r.prepareFlex(ctx)
+	case flow.KindPrompty:
+		err = r.preparePrompty()
 	default:
 		err = r.prepareDAG(ctx)
 	}
