@@ -27,9 +27,9 @@ type CreateOptions struct {
 	WorkDir   string
 	Target    func() (string, error)
 	// Python is the interpreter that reads a flex entry's signature.
-	Python func() string
-	Now    func() time.Time
-	Interval  time.Duration
+	Python   func() string
+	Now      func() time.Time
+	Interval time.Duration
 
 	Flags         runspec.Flags
 	DryRun        bool
