@@ -316,6 +316,10 @@ class Worker:
                     reply["output"] = self.call(msg)
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
+                elif op == "render":
+                    reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
+                elif op == "template":
+                    reply["result"] = _renderer().check(msg["template"])
                 elif op == "flex_inspect":
                     reply["result"] = self.flex_inspect(msg)
                 elif op == "flex_call":
@@ -334,6 +338,20 @@ class Worker:
                 reply["metrics"] = self.metrics
             self.end_marks(rid)
             self.send(reply)
+
+
+_RENDER = []
+
+
+def _renderer():
+    """pfz_render.py beside this file (its folder is not on sys.path)."""
+    if not _RENDER:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pfz_render.py")
+        spec = importlib.util.spec_from_file_location("_pfz_render", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _RENDER.append(mod)
+    return _RENDER[0]
 
 
 async def _collect_async(agen):
