@@ -1,6 +1,7 @@
 package prompty
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -210,4 +211,16 @@ func FuzzParse(f *testing.F) {
 		}
 		_, _ = Load(s, Options{})
 	})
+}
+
+func TestYAMLDatesPrintAsPython(t *testing.T) {
+	p := load(t, "---\nmodel:\n  configuration: {type: azure_openai, azure_deployment: d, azure_endpoint: e, api_key: k, api_version: 2024-02-01}\n  parameters: {}\n---\n", nil)
+	conn, err := p.Connection(nil)
+	if err != nil || conn.Values["api_version"] != "2024-02-01" {
+		t.Errorf("api_version %q (%v): an unquoted date must print as promptflow's date object does", conn.Values["api_version"], err)
+	}
+	b, _ := json.Marshal([]Message{{"content": "c", "role": "user", "name": "n"}})
+	if string(b) != `[{"role":"user","name":"n","content":"c"}]` {
+		t.Errorf("message keys in promptflow's order: %s", b)
+	}
 }
