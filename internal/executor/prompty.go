@@ -30,7 +30,7 @@ type promptyEntry struct {
 
 // preparePrompty loads the prompty with the run's environment (its
 // ${env:…} references read it).
-func (r *runner) preparePrompty() error {
+func (r *runner) preparePrompty(ctx context.Context) error {
 	spec := r.f.Prompty
 	envMap := map[string]string{}
 	for _, kv := range r.env {
@@ -50,7 +50,9 @@ func (r *runner) preparePrompty() error {
 			WithHint("fix the front matter; `pfz flow validate %s` checks it offline", r.f.File)
 	}
 	r.entry = &promptyEntry{p: p}
-	return nil
+	// The template renders with Jinja2 in a python worker.
+	r.renderOnly = true
+	return r.startPool(ctx)
 }
 
 func (e *promptyEntry) aggregates() bool { return false }
@@ -191,15 +193,15 @@ func promptyError(err error) *LineError {
 	return le
 }
 
-// renderPrompty renders a prompty template with the engine of prompt nodes.
-func (e *promptyEntry) render(_ context.Context, r *runner, text string, vars map[string]any) (string, error) {
-	t, err := compileTemplate(e.name(r)+".prompty", text)
+// render renders the prompty's template with the session's Jinja2, as
+// prompt nodes are rendered (docs/jinja.md).
+func (e *promptyEntry) render(ctx context.Context, r *runner, text string, vars map[string]any) (string, error) {
+	out, terr, err := r.pool.Render(ctx, text, vars)
 	if err != nil {
-		return "", fmt.Errorf("Failed to render jinja template: %v. Please modify your prompt to fix the issue.", err)
+		return "", fmt.Errorf("render the prompty template: %w", err)
 	}
-	out, err := t.render(vars)
-	if err != nil {
-		return "", fmt.Errorf("Failed to render jinja template: %v. Please modify your prompt to fix the issue.", err)
+	if terr != nil {
+		return "", errors.New(terr.Message)
 	}
 	return out, nil
 }

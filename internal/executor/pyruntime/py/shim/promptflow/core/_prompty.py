@@ -36,22 +36,8 @@ def _plain(value):
 
 
 def _render(template, inputs):
-    try:
-        import pfz_render  # the worker's renderer (Jinja2 as prompt nodes use it)
-        return pfz_render.render(template, inputs)
-    except ImportError:
-        pass
-    try:
-        from jinja2.sandbox import SandboxedEnvironment
-    except ImportError:
-        raise UserErrorException(
-            "Prompty renders its template with Jinja2, which this session does not have: "
-            "add jinja2 to the flow's requirements") from None
-    if os.environ.get("PF_USE_SANDBOX_FOR_JINJA", "true").lower() == "false":
-        from jinja2 import Template
-        return Template(template, trim_blocks=True, keep_trailing_newline=True).render(**inputs)
-    env = SandboxedEnvironment(trim_blocks=True, keep_trailing_newline=True)
-    return env.from_string(template).render(**inputs)
+    # The worker's renderer: Jinja2 with promptflow's settings, as prompt nodes.
+    return _pfz_bridge.render(template, inputs)
 
 
 class Prompty:
