@@ -449,7 +449,8 @@ func TestFaultsAreSurvived(t *testing.T) {
 
 	throttled := e.fake.Inject(fakews.Fault{Path: "^" + ws + "$", Method: "GET", Status: 429, RetryAfter: 150 * time.Millisecond, Times: 1})
 	unavailable := e.fake.Inject(fakews.Fault{Path: "/history/v1.0/.*/rundata$", Status: 503, Times: 1})
-	reset := e.fake.Inject(fakews.Fault{Path: "/BulkRuns/r1$", Method: "GET", Reset: true, Times: 1})
+	// run show reads run history only (the portal link is made from the name).
+	reset := e.fake.Inject(fakews.Fault{Path: "/history/v1.0/.*/rundata$", Reset: true, Times: 1})
 	blobReset := e.fake.Inject(fakews.Fault{Path: "/LocalUpload/.*greet.py$", Method: "PUT", Reset: true, Times: 1})
 	expired := e.fake.Inject(fakews.Fault{Path: "/TraceSessions$", Status: 401, Times: 1})
 
