@@ -37,10 +37,13 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 			return "", fault.Wrap(fault.Failed, err, "removing %s", target)
 		}
 	}
-	run, err := r.Get(ctx, name)
+	// One read of run history serves the status check, run_metadata.json
+	// and the output's asset id.
+	md, err := w.readRun(ctx, name)
 	if err != nil {
 		return "", err
 	}
+	run := w.toRun(md)
 	if run.Status != workspace.RunCompleted {
 		return "", fault.New(fault.Failed, "can only download a run with status Completed; run %q is %s", name, run.Status)
 	}
@@ -58,14 +61,6 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	logs, err := r.Logs(ctx, name)
 	if err != nil {
 		return "", err
-	}
-	md, err := w.rundata(ctx, name)
-	if err != nil {
-		return "", w.fail(err, "getting run %s", name)
-	}
-	fi, err := w.bulkRun(ctx, name)
-	if err != nil {
-		return "", w.fail(err, "getting run %s", name)
 	}
 	// The run's debug_info output holds everything; older runs only have flow_outputs.
 	var assetID string
@@ -94,6 +89,11 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	}
 	snap := md.Properties[pfProp+"snapshot_id"]
 	if snap == "" {
+		// Older runs have no snapshot_id property: BulkRuns knows it.
+		fi, err := w.bulkRun(ctx, name)
+		if err != nil {
+			return "", w.fail(err, "getting run %s", name)
+		}
 		snap = fi.FlowSnapshotID
 	}
 	if snap != "" {
