@@ -84,6 +84,16 @@ func TestNotYetAvailable(t *testing.T) {
 	e.run("run", "show", "-n", "x").expect(t, 1, []string{}, []string{"error: the local target is not available in this build yet", "hint: "})
 }
 
+// An empty list says so on stderr and leaves stdout empty (a table) or
+// prints [] (a document).
+func TestEmptyLists(t *testing.T) {
+	e := newEnv(t)
+	for _, what := range []string{"run", "session", "connection"} {
+		e.run(what, "list").expect(t, 0, []string{}, []string{"no " + what + "s found\n"})
+		e.run(what, "list", "-o", "json").expect(t, 0, []string{"[]\n"}, []string{})
+	}
+}
+
 func TestConnectionCommands(t *testing.T) {
 	e := newEnv(t)
 	e.run("connection", "list", "-o", "json").expect(t, 0, []string{"[]"}, []string{})
@@ -232,7 +242,11 @@ func TestRunStream(t *testing.T) {
 		e.ws.StatusesByRun["r"] = []string{workspace.RunQueued, workspace.RunRunning, workspace.RunCompleted}
 		e.ws.LogsByRun["r"] = []string{"line 1\n", "line 1\nline 2\n", "line 1\nline 2\nline 3\n"}
 		r := e.run("run", "stream", "-n", "r")
-		r.expect(t, 0, []string{"line 1\nline 2\nline 3\n", "status\tCompleted"}, []string{"run r: Queued\n", "run r: Completed\n"})
+		// One stream: the states the log does not say are printed in it.
+		r.expect(t, 0, []string{"run r: Queued\nline 1\n", "line 3\nrun r: Completed\n", "status\tCompleted"}, nil)
+		if strings.Contains(r.stderr, "run r: ") {
+			t.Errorf("states on stderr too:\n%s", r.stderr)
+		}
 		if strings.Count(r.stdout, "line 1") != 1 {
 			t.Errorf("logs repeated:\n%s", r.stdout)
 		}
@@ -264,7 +278,7 @@ func TestRunStream(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		e := newEnv(t)
 		e.ws.RunByName["r"] = newRun("r", workspace.RunRunning)
-		e.run("run", "stream", "-n", "r", "--timeout", "1ms").expect(t, 8, []string{}, []string{"still Running", "pfz run stream -n r"})
+		e.run("run", "stream", "-n", "r", "--timeout", "1ms").expect(t, 8, []string{"run r: Running\n"}, []string{"still Running", "pfz run stream -n r"})
 	})
 	t.Run("interrupted", func(t *testing.T) {
 		e := newEnv(t)
@@ -272,7 +286,7 @@ func TestRunStream(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		e.ctx = ctx
-		e.run("run", "stream", "-n", "r").expect(t, 130, []string{}, []string{"still running on local", "pfz run cancel -n r"})
+		e.run("run", "stream", "-n", "r").expect(t, 130, []string{"run r: Running\n"}, []string{"still running on local", "pfz run cancel -n r"})
 	})
 }
 
