@@ -655,3 +655,43 @@ func TestAzureMLWithoutWorkspaceSaysSoFirst(t *testing.T) {
 		}
 	}
 }
+
+// flow validate of an evaluation run.yml: ${run.…} is a warning without
+// --run; with --run its outputs are checked against the run the target has.
+func TestValidateEvaluationRun(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "eval-accuracy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runYML := filepath.Join(root, "run.yml")
+	e := newEnv(t)
+	e.run("flow", "validate", root, "-f", runYML).
+		expect(t, 0, []string{"warning\trun.needs-run", "pfz flow validate --run NAME"}, []string{"0 errors, 1 warning"})
+
+	e.ws.RunByName["base"] = newRun("base", workspace.RunCompleted)
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"sentiment": "positive", "explanation": "x"}}}
+	e.run("flow", "validate", root, "-f", runYML, "--run", "base").expect(t, 0, []string{}, []string{"0 errors, 0 warnings"})
+
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"label": "positive"}}}
+	e.run("flow", "validate", root, "-f", runYML, "--run", "base").
+		expect(t, 2, []string{`column_mapping.prediction: run base has no output "sentiment"`, "its outputs are: label"}, nil)
+
+	e.run("flow", "validate", root, "-f", runYML, "--run", "nope").
+		expect(t, 0, []string{"run nope was not found on the target"}, nil)
+	e.run("flow", "validate", root, "--run", "base").expect(t, 2, []string{}, []string{"no -f run.yml is given"})
+}
+
+// run create without --run names the fix once: one finding for all the
+// ${run.…} bindings, and the final error does not repeat its hint.
+func TestRunCreateWithoutRunHintsOnce(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "eval-accuracy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	r := e.run("run", "create", "-f", filepath.Join(root, "run.yml"), "--dry-run")
+	r.expect(t, 2, nil, []string{"require run, and none is given"})
+	if n := strings.Count(r.stderr, "add run: <name of the run to evaluate>"); n != 1 {
+		t.Errorf("the hint is printed %d times:\n%s", n, r.stderr)
+	}
+}

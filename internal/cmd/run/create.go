@@ -243,7 +243,14 @@ func withoutList(err error, printed diag.List) error {
 	if !errors.As(fe.Err, &le) {
 		return err
 	}
-	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: fe.Hint}
+	hint := fe.Hint
+	for _, d := range printed {
+		if d.Hint == hint {
+			hint = "" // printed with its finding: once is enough
+			break
+		}
+	}
+	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: hint}
 }
 
 func lookupEnv(getenv func(string) string) func(string) (string, bool) {
