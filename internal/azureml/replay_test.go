@@ -213,6 +213,14 @@ func runReplay(t *testing.T, file string, c replayCase) {
 	h.srv.Tolerate(replay.Rule{Name: "snapshot file PUT not kept by the recording", Match: func(r *replay.Request) bool {
 		return r.Method == "PUT" && strings.Contains(r.Key, "/LocalUpload/") && !strings.Contains(r.Key, "comp=")
 	}, Respond: func(w http.ResponseWriter, r *replay.Request) { w.WriteHeader(http.StatusCreated) }})
+	// pfz checks the connections --connections names before submitting;
+	// pfazure does not, so the recordings hold no such read.
+	h.srv.Tolerate(replay.Rule{Name: "pfz's check of a --connections connection", Match: func(r *replay.Request) bool {
+		return r.Method == "GET" && strings.Contains(r.Key, "/connections/")
+	}, Respond: func(w http.ResponseWriter, r *replay.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"name": %q, "properties": {"category": "AzureOpenAI", "authType": "ApiKey"}}`, path.Base(r.Key))
+	}})
 	ctx := context.Background()
 	switch c.mode {
 	case "", "session":
