@@ -30,6 +30,9 @@ var bindingPattern = regexp.MustCompile(`^\$\{([^{}]+)\}$`)
 // lineNumberKey is reserved in column mappings; the runtime ignores it.
 const lineNumberKey = "line_number"
 
+// NeedsRunHint is the hint of CodeNeedsRun.
+const NeedsRunHint = "add run: <name of the run to evaluate> (or --run), or map from the data: ${data.<column>}"
+
 // CheckColumnMapping checks the column mapping against the flow's inputs and,
 // when dataColumns is not nil, against the columns of local data (nil means
 // unknown: remote data). Errors: a ${data.x} to a column the data lacks or
@@ -64,6 +67,8 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 		}
 	}
 
+	var needsRun []string // the ${run.…} bindings of a run without run
+	var needsRunAt Pos
 	keys := make([]string, 0, len(spec.ColumnMapping))
 	for k := range spec.ColumnMapping {
 		keys = append(keys, k)
@@ -119,8 +124,10 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 			}
 		case len(parts) >= 3 && parts[0] == "run" && (parts[1] == "outputs" || parts[1] == "inputs"):
 			if !hasRun {
-				add(diag.Error, CodeColumnMapping, p, "add run: <name of the run to evaluate> (or --run), or map from the data: ${data.<column>}",
-					"column_mapping.%s: %s requires run, and none is given", k, s)
+				needsRun = append(needsRun, fmt.Sprintf("column_mapping.%s (%s)", k, s))
+				if len(needsRun) == 1 {
+					needsRunAt = p
+				}
 			}
 		default:
 			add(diag.Error, CodeColumnMapping, p, "a binding is ${data.<column>}, ${run.outputs.<output>} or ${run.inputs.<column>}",
@@ -128,6 +135,15 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 		}
 	}
 
+	if len(needsRun) > 0 {
+		// One finding for all of them: the fix is one run, not one per key.
+		verb := "requires"
+		if len(needsRun) > 1 {
+			verb = "require"
+		}
+		add(diag.Error, CodeNeedsRun, needsRunAt, NeedsRunHint,
+			"%s %s run, and none is given", strings.Join(needsRun, ", "), verb)
+	}
 	if f == nil {
 		return out
 	}

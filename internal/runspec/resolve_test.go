@@ -196,7 +196,7 @@ func TestResolveChecks(t *testing.T) {
 		{name: "required input unmapped and not in the data", yml: "flow: ../flows/web\ndata: ../cwd/local.jsonl\n",
 			diags: []wantDiag{{diag.Error, CodeRequiredInput, 0, "flow input url has no default"}}},
 		{name: "run outputs without run", yml: minimal + "column_mapping: {url: '${run.outputs.x}'}\n",
-			diags: []wantDiag{{diag.Error, CodeColumnMapping, 3, "requires run"}}},
+			diags: []wantDiag{{diag.Error, CodeNeedsRun, 3, "requires run"}}},
 		{name: "empty data", extra: func(fx *fixture) { writeFile(t, fx.path("data/empty.jsonl"), "") },
 			yml:   "flow: ../flows/web\ndata: ../data/empty.jsonl\n",
 			diags: []wantDiag{{diag.Error, CodeData, 2, "the data has no lines"}}},
