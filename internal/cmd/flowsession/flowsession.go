@@ -88,8 +88,8 @@ type Resolved struct {
 	// RequirementsIncluded reports that RequirementsPath is outside the flow
 	// folder, brought into the snapshot by additional_includes.
 	RequirementsIncluded bool
-	Flow *flow.Flow
-	Spec workspace.SessionSpec
+	Flow                 *flow.Flow
+	Spec                 workspace.SessionSpec
 	// Requirements is the flow's requirements file; nil when it has none.
 	Requirements *requirements.File
 	// RequirementsPath is where the requirements file is, or would be
