@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -266,12 +267,17 @@ func fileColumns(ctx context.Context, path string, maxLines int, u *union) (unkn
 	if ext == ".parquet" {
 		return true, nil
 	}
+	if st, err := os.Stat(path); err == nil {
+		if err := ctxio.CheckRegular(path, st); err != nil {
+			return false, err
+		}
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return false, fault.Wrap(fault.Validation, err, "cannot read data %s", path)
 	}
 	defer fh.Close()
-	br := bufio.NewReaderSize(fh, 64<<10)
+	br := bufio.NewReaderSize(ctxio.Reader(ctx, fh), 64<<10)
 	if p, _ := br.Peek(3); bytes.Equal(p, utf8BOM) {
 		_, _ = br.Discard(3)
 	}
@@ -292,8 +298,13 @@ func dataErr(path, format string, args ...any) error {
 
 func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines int, u *union) error {
 	rows := 0
+	var buf []byte
 	for lineNo := 1; rows < maxLines; lineNo++ {
-		line, err := br.ReadBytes('\n')
+		line, err := dataset.ReadLine(br, buf)
+		if errors.Is(err, dataset.ErrLineTooLong) {
+			return dataset.TooLong(path, lineNo)
+		}
+		buf = line
 		if len(bytes.TrimSpace(line)) > 0 {
 			if err := objectKeys(json.NewDecoder(bytes.NewReader(line)), u); err != nil {
 				return dataErr(path, "line %d is not a JSON object: %v", lineNo, err)
@@ -307,6 +318,9 @@ func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines i
 		}
 		if err == io.EOF {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		if err != nil {
 			return fault.Wrap(fault.Validation, err, "cannot read data %s", path)

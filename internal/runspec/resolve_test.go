@@ -101,7 +101,7 @@ func TestResolveLocalFlow(t *testing.T) {
 	if sub.Snapshot == nil || sub.Snapshot.FlowFile != "flow.dag.yaml" || !strings.HasPrefix(sub.Snapshot.BlobPath, "LocalUpload/"+sub.Snapshot.Hash+"/web/") {
 		t.Fatalf("snapshot = %+v", sub.Snapshot)
 	}
-	wantHash, err := snapshot.HashFile(fx.path("data/data.jsonl"))
+	wantHash, err := snapshot.HashFile(context.Background(), fx.path("data/data.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
