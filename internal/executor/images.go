@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/flow"
 )
 
 // Image values travel as promptflow writes them: a one-key object whose key
@@ -33,6 +35,45 @@ func ImageRef(v any) (mimeType, kind, payload string, ok bool) {
 		return parts[1], parts[2], s, true
 	}
 	return "", "", "", false
+}
+
+// imageInputs resolves the images of a flow input's value: the whole value
+// of an image input, the image objects inside a list or object input (as
+// promptflow loads the images of chat and composite inputs).
+func (r *runner) imageInputs(v any, t flow.ValueType, fromDefault bool) (any, error) {
+	switch t {
+	case "image":
+		return r.imageInput(v, fromDefault)
+	case "list", "object":
+		return r.nestedImages(v, fromDefault)
+	}
+	return v, nil
+}
+
+func (r *runner) nestedImages(v any, fromDefault bool) (any, error) {
+	if _, _, _, ok := ImageRef(v); ok {
+		return r.imageInput(v, fromDefault)
+	}
+	var err error
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if m[k], err = r.nestedImages(e, fromDefault); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			if s[i], err = r.nestedImages(e, fromDefault); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	return v, nil
 }
 
 var dataURI = regexp.MustCompile(`^data:(image/[^;,]+);base64,(.*)$`)
