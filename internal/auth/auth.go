@@ -66,8 +66,8 @@ type Options struct {
 	Network netpolicy.Policy
 }
 
-// MemberTimeout bounds one credential's attempt at a token: a connection, a
-// silent answer and some retries, or a slow CLI.
+// MemberTimeout bounds one credential's attempt at a token: a connection
+// and a silent answer; a developer CLI gets at most azidentity's 10 s.
 func (o Options) MemberTimeout() time.Duration {
 	p := o.Network.WithDefaults()
 	return p.ConnectTimeout + p.AnswerTimeout
@@ -191,7 +191,12 @@ type member struct {
 	name string
 	cred azcore.TokenCredential
 	msal bool
+	cli  bool // a developer CLI run as a process (az, azd)
 }
+
+// cliTimeout is azidentity's own bound on a developer CLI, kept for the CLI
+// members (a chain bound of a minute would let a hung az wait longer).
+const cliTimeout = 10 * time.Second
 
 // chain tries its members in order and remembers which one answered, which
 // azidentity's ChainedTokenCredential does not tell.
@@ -257,10 +262,14 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 // policy's silence limit (azidentity keeps only the text of some errors) or
 // the member ran out of the chain's time.
 func (c *chain) try(ctx context.Context, m member, o policy.TokenRequestOptions) (tok azcore.AccessToken, hung bool, err error) {
+	limit := c.timeout
+	if m.cli && limit > 0 {
+		limit = min(limit, cliTimeout)
+	}
 	mctx := ctx
-	if c.timeout > 0 {
+	if limit > 0 {
 		var cancel context.CancelFunc
-		mctx, cancel = context.WithTimeout(ctx, c.timeout)
+		mctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
 	tok, err = m.cred.GetToken(mctx, o)
@@ -272,7 +281,7 @@ func (c *chain) try(ctx context.Context, m member, o policy.TokenRequestOptions)
 		return tok, true, err
 	}
 	if mctx.Err() != nil {
-		return tok, true, fmt.Errorf("no answer after %s: %w", netpolicy.Round(c.timeout), err)
+		return tok, true, fmt.Errorf("no answer after %s: %w", netpolicy.Round(limit), err)
 	}
 	return tok, false, err
 }
@@ -412,7 +421,7 @@ func buildCLI(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure CLI credential")
 	}
-	return member{name: "Azure CLI", cred: c}, nil
+	return member{name: "Azure CLI", cred: c, cli: true}, nil
 }
 
 func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
@@ -420,7 +429,7 @@ func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure Developer CLI credential")
 	}
-	return member{name: "Azure Developer CLI", cred: c}, nil
+	return member{name: "Azure Developer CLI", cred: c, cli: true}, nil
 }
 
 // String keeps a credential out of logs by accident.

@@ -157,6 +157,10 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 	if errors.As(err, &na) {
 		// A service that stops answering is a failure (exit 1), also when
 		// a --timeout passed meanwhile: nothing says the work goes on.
+		if na.Phase != "" {
+			return fault.Wrap(fault.Failed, na, "%s", what).
+				WithHint("the endpoint took no connection or TLS handshake; check the endpoint settings (`pfz config list --sources`), the network and proxy, or raise network.connect_timeout (`pfz help environment`)")
+		}
 		return fault.Wrap(fault.Failed, na, "%s", what).
 			WithHint("the service accepted the connection but did not answer; check its status, the network and proxy, or raise network.answer_timeout (`pfz help environment`)")
 	}
