@@ -60,7 +60,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	case flow.ToolPython:
 		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
 	case flow.ToolPrompt:
-		out, lerr = r.render(nd, inputs, false)
+		out, lerr = r.render(ctx, nd, inputs, false)
 	case flow.ToolLLM:
 		out, rec.Tokens, lerr = r.runLLM(ctx, nd, inputs)
 	default:
@@ -184,7 +184,7 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 	return pc
 }
 
-func (r *runner) render(nd *node, inputs map[string]any, llm bool) (string, *LineError) {
+func (r *runner) render(ctx context.Context, nd *node, inputs map[string]any, llm bool) (string, *LineError) {
 	vars := inputs
 	if llm {
 		vars = make(map[string]any, len(inputs))
@@ -194,15 +194,23 @@ func (r *runner) render(nd *node, inputs map[string]any, llm bool) (string, *Lin
 			}
 		}
 	}
-	out, err := nd.tmpl.render(vars)
+	out, terr, err := r.pool.Render(ctx, nd.tmpl, vars)
 	if err != nil {
+		var we *WorkerError
+		if errors.As(err, &we) {
+			return "", &LineError{Code: CodeWorker, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, we.Reason), Traceback: we.Stderr}
+		}
 		return "", &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
+	}
+	if terr != nil {
+		return "", &LineError{Code: CodeToolError, Type: terr.Type,
+			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)}
 	}
 	return out, nil
 }
 
 func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
-	rendered, lerr := r.render(nd, inputs, true)
+	rendered, lerr := r.render(ctx, nd, inputs, true)
 	if lerr != nil {
 		return nil, nil, lerr
 	}

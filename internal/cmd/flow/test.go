@@ -257,7 +257,7 @@ func testInputs(opts *TestOptions) (map[string]any, error) {
 	if opts.InputFile != "" {
 		return readInputFile(filepath.Join(opts.WorkDir, opts.InputFile), opts.InputFile)
 	}
-	kvs, err := cmdutil.ParseKeyValues("--inputs", opts.Inputs)
+	kvs, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--inputs", Example: "question=\"What is prompt flow?\""}, opts.Inputs)
 	if err != nil {
 		return nil, err
 	}

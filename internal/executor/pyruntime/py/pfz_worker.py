@@ -35,6 +35,7 @@ import types
 END_MARK = "\x1epfz-end-%d\n"
 REQ_FD, RESP_FD = 3, 4
 MISSING = object()
+PF_MAIN = "__pf_main__"
 
 
 def _setup_paths(flow_dir):
@@ -105,19 +106,15 @@ class Worker:
         if key in self.tools:
             return key, self.tools[key]
         if source.get("path"):
-            path = os.path.abspath(source["path"])
-            stem = os.path.splitext(os.path.basename(path))[0]
-            modname = "__pfz_tool_%d_%s" % (len(self.modules), "".join(c if c.isalnum() else "_" for c in stem))
-            spec = importlib.util.spec_from_file_location(modname, path)
+            # As promptflow loads a tool file: named "__pf_main__" (so an
+            # `if __name__ == "__main__"` block does not run), __file__ the
+            # resolved absolute path, not entered in sys.modules.
+            path = os.path.realpath(os.path.abspath(source["path"]))
+            spec = importlib.util.spec_from_file_location(PF_MAIN, path)
             if spec is None or spec.loader is None:
                 raise ImportError("cannot load python module from %s" % path)
             mod = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = mod
-            try:
-                spec.loader.exec_module(mod)
-            except BaseException:
-                del sys.modules[modname]
-                raise
+            spec.loader.exec_module(mod)
             entry = _find_tool(mod, path)
         else:
             entry = _resolve_package_tool(source["tool"])
@@ -316,6 +313,10 @@ class Worker:
                     reply["output"] = self.call(msg)
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
+                elif op == "render":
+                    reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
+                elif op == "template":
+                    reply["result"] = _renderer().check(msg["template"])
                 elif op == "flex_inspect":
                     reply["result"] = self.flex_inspect(msg)
                 elif op == "flex_call":
@@ -334,6 +335,20 @@ class Worker:
                 reply["metrics"] = self.metrics
             self.end_marks(rid)
             self.send(reply)
+
+
+_RENDER = []
+
+
+def _renderer():
+    """pfz_render.py beside this file (its folder is not on sys.path)."""
+    if not _RENDER:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pfz_render.py")
+        spec = importlib.util.spec_from_file_location("_pfz_render", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _RENDER.append(mod)
+    return _RENDER[0]
 
 
 async def _collect_async(agen):
