@@ -43,6 +43,14 @@ const Chain = "environment service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, 
 	"managed identity (when IDENTITY_ENDPOINT or MSI_ENDPOINT is set; on a plain VM use auth.mode=managed-identity) → " +
 	"Azure CLI → Azure Developer CLI"
 
+// SignInHint says what to do when no credential gives a token: each
+// auth.mode value and what it needs, so the user can pick one.
+const SignInHint = "sign in with `az login` (or `azd auth login`), or choose a credential with `pfz config set auth.mode MODE` (or PFZ_AUTH_MODE=MODE): " +
+	"environment needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; " +
+	"workload-identity needs AZURE_FEDERATED_TOKEN_FILE (or a CI's OIDC token) with AZURE_TENANT_ID and AZURE_CLIENT_ID; " +
+	"managed-identity needs an Azure VM or compute with an identity (AZURE_CLIENT_ID picks a user-assigned one); " +
+	"azure-cli needs `az login`; azd needs `azd auth login`; default (the default) tries them in that order"
+
 // ARMScope is the scope of the token every ARM and *.api.azureml.ms call carries
 // in AzureCloud; ScopeFor gives it for another cloud.
 const ARMScope = "https://management.azure.com/.default"
@@ -66,8 +74,8 @@ type Options struct {
 	Network netpolicy.Policy
 }
 
-// MemberTimeout bounds one credential's attempt at a token: a connection, a
-// silent answer and some retries, or a slow CLI.
+// MemberTimeout bounds one credential's attempt at a token: a connection
+// and a silent answer; a developer CLI gets at most azidentity's 10 s.
 func (o Options) MemberTimeout() time.Duration {
 	p := o.Network.WithDefaults()
 	return p.ConnectTimeout + p.AnswerTimeout
@@ -172,7 +180,7 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 			WithHint("use one of %s", strings.Join(Modes, ", "))
 	}
 	if len(members) == 0 {
-		return nil, Info{}, fault.New(fault.Auth, "no credential is available").WithHint("run `az login`, or set auth.mode; the default chain is: %s", Chain)
+		return nil, Info{}, fault.New(fault.Auth, "no credential is available").WithHint("%s", SignInHint)
 	}
 	ch := &chain{members: members, timeout: opts.MemberTimeout()}
 	info := Info{Credential: mode}
@@ -191,7 +199,12 @@ type member struct {
 	name string
 	cred azcore.TokenCredential
 	msal bool
+	cli  bool // a developer CLI run as a process (az, azd)
 }
+
+// cliTimeout is azidentity's own bound on a developer CLI, kept for the CLI
+// members (a chain bound of a minute would let a hung az wait longer).
+const cliTimeout = 10 * time.Second
 
 // chain tries its members in order and remembers which one answered, which
 // azidentity's ChainedTokenCredential does not tell.
@@ -249,7 +262,7 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 		}
 	}
 	return azcore.AccessToken{}, fault.New(fault.Auth, "could not get an Azure token:\n  %s", strings.Join(msgs, "\n  ")).
-		WithHint("run `az login` (or `azd auth login`), or set auth.mode; `pfz auth status` shows the credential in use")
+		WithHint("%s", SignInHint)
 }
 
 // try asks one member for a token within the chain's bound. hung says the
@@ -257,10 +270,14 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 // policy's silence limit (azidentity keeps only the text of some errors) or
 // the member ran out of the chain's time.
 func (c *chain) try(ctx context.Context, m member, o policy.TokenRequestOptions) (tok azcore.AccessToken, hung bool, err error) {
+	limit := c.timeout
+	if m.cli && limit > 0 {
+		limit = min(limit, cliTimeout)
+	}
 	mctx := ctx
-	if c.timeout > 0 {
+	if limit > 0 {
 		var cancel context.CancelFunc
-		mctx, cancel = context.WithTimeout(ctx, c.timeout)
+		mctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
 	tok, err = m.cred.GetToken(mctx, o)
@@ -272,7 +289,7 @@ func (c *chain) try(ctx context.Context, m member, o policy.TokenRequestOptions)
 		return tok, true, err
 	}
 	if mctx.Err() != nil {
-		return tok, true, fmt.Errorf("no answer after %s: %w", netpolicy.Round(c.timeout), err)
+		return tok, true, fmt.Errorf("no answer after %s: %w", netpolicy.Round(limit), err)
 	}
 	return tok, false, err
 }
@@ -412,7 +429,7 @@ func buildCLI(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure CLI credential")
 	}
-	return member{name: "Azure CLI", cred: c}, nil
+	return member{name: "Azure CLI", cred: c, cli: true}, nil
 }
 
 func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
@@ -420,7 +437,7 @@ func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure Developer CLI credential")
 	}
-	return member{name: "Azure Developer CLI", cred: c}, nil
+	return member{name: "Azure Developer CLI", cred: c, cli: true}, nil
 }
 
 // String keeps a credential out of logs by accident.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/netpolicy"
 )
@@ -157,6 +158,10 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 	if errors.As(err, &na) {
 		// A service that stops answering is a failure (exit 1), also when
 		// a --timeout passed meanwhile: nothing says the work goes on.
+		if na.Phase != "" {
+			return fault.Wrap(fault.Failed, na, "%s", what).
+				WithHint("the endpoint took no connection or TLS handshake; check the endpoint settings (`pfz config list --sources`), the network and proxy, or raise network.connect_timeout (`pfz help environment`)")
+		}
 		return fault.Wrap(fault.Failed, na, "%s", what).
 			WithHint("the service accepted the connection but did not answer; check its status, the network and proxy, or raise network.answer_timeout (`pfz help environment`)")
 	}
@@ -222,7 +227,7 @@ func credentialFault(err error) error {
 		return err
 	}
 	return fault.Wrap(fault.Auth, err, "could not get an Azure token").
-		WithHint("run `az login`, or check auth.mode; `pfz auth status` shows the credential in use")
+		WithHint("%s", auth.SignInHint)
 }
 
 // principalOf names the identity of a JWT for error messages, without

@@ -42,8 +42,10 @@ type Settings struct {
 // Validate checks the combination, as the studio's form does: a compute
 // instance session has the instance's VM size and identity.
 func (s Settings) Validate() error {
-	switch s.ComputeType {
-	case "", workspace.ComputeServerless:
+	t := s
+	t.Infer()
+	switch t.ComputeType {
+	case workspace.ComputeServerless:
 		if s.Compute != "" {
 			return fault.New(fault.Usage, "--compute names a compute instance, which needs --compute-type compute-instance").
 				WithHint("add --compute-type compute-instance, or drop --compute for serverless compute")
@@ -65,6 +67,19 @@ func (s Settings) Validate() error {
 		return fault.New(fault.Usage, "--compute-type must be serverless or compute-instance, got %q", s.ComputeType)
 	}
 	return nil
+}
+
+// Infer fills in the compute type left unset: compute-instance when a
+// compute instance is named, else serverless (as run create infers it from
+// resources.compute).
+func (s *Settings) Infer() {
+	if s.ComputeType != "" {
+		return
+	}
+	s.ComputeType = workspace.ComputeServerless
+	if s.Compute != "" {
+		s.ComputeType = workspace.ComputeComputeInstance
+	}
 }
 
 // Resolved is a flow with the session it binds to.

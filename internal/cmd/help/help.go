@@ -184,9 +184,10 @@ blob storage and token requests):
   times, waiting from 0.8s doubling up to network.max_retry_wait (60s); a
   service asking (Retry-After) for a longer wait fails the call at once,
   saying so. Each credential of the chain gets connect + answer timeout for
-  one token. After 2s of silence pfz says on stderr which host and request
-  it waits for. Ctrl-C ends every wait (exit 130). A --timeout (run stream,
-  session start) bounds the calls in flight too.
+  one token (az and azd 10s), and one that hangs is named (exit 1). After 2s
+  of silence pfz says on stderr which host and request it waits for. Ctrl-C
+  ends every wait (exit 130). A --timeout (run stream, session start) bounds
+  the calls in flight too.
 
   SSL_CERT_FILE          on Linux and other Unix systems, a PEM bundle of CA
                          certificates used instead of the system bundle (add

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import sys
+import threading
 import traceback
 import types
 
@@ -73,6 +74,7 @@ class Worker:
         self.instances = {}  # (source key, init json) -> instance
         self.metrics = []
         self.loop = None
+        self.cb_lock = threading.Lock()  # callbacks to pfz take turns
         self.entries = {}    # flex entry -> function or class
         self.rid = 0         # the request being served
 
@@ -289,6 +291,21 @@ class Worker:
 
     # ---- main loop
 
+    def callback(self, name, args):
+        """Ask pfz for something during the current call (a prompty call):
+        the request goes out on the response pipe, pfz answers on the
+        request pipe. Calls from several threads take turns."""
+        with self.cb_lock:
+            self.send({"id": self.rid, "callback": name, "args": args})
+            line = self.req.readline()
+        if not line:
+            raise RuntimeError("pfz went away while the worker waited for it")
+        msg = json.loads(line)
+        if not msg.get("ok"):
+            err = msg.get("error") or {}
+            raise _callback_exception(err.get("type") or "Exception", err.get("message") or "")
+        return msg.get("result")
+
     def serve(self, info):
         self.send({"ready": True, **info})
         while True:
@@ -335,6 +352,23 @@ class Worker:
                 reply["metrics"] = self.metrics
             self.end_marks(rid)
             self.send(reply)
+
+
+_CALLBACK_ERRORS = {}
+
+
+def _callback_exception(type_name, message):
+    """An exception named as pfz named it (MissingRequiredInputError, …)."""
+    cls = _CALLBACK_ERRORS.get(type_name)
+    if cls is None:
+        base = Exception
+        try:
+            from promptflow.exceptions import UserErrorException as base  # noqa: N813
+        except Exception:
+            pass
+        cls = type(type_name if type_name.isidentifier() else "PfzError", (base,), {"__module__": "promptflow.exceptions"})
+        _CALLBACK_ERRORS[type_name] = cls
+    return cls(message)
 
 
 _RENDER = []
@@ -700,6 +734,12 @@ def main():
         except Exception:
             pass
     w = Worker()
+    try:
+        from promptflow import _pfz_bridge
+        _pfz_bridge.set_callback(w.callback)
+        _pfz_bridge.set_renderer(lambda text, inputs: _renderer().render(text, inputs))
+    except Exception:
+        pass
     try:
         from promptflow._core.metric_logger import add_metric_logger
         add_metric_logger(w.on_metric)
