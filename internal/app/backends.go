@@ -49,6 +49,7 @@ func registerBackends(f *cmdutil.Factory) {
 			Debug:           debugWriter(f),
 			Warn:            f.IOStreams.ErrOut,
 			PollInterval:    cfg.PollInterval,
+			Network:         f.NetworkPolicy(cfg),
 		})
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
@@ -452,13 +451,9 @@ func (w *Workspace) submit(ctx context.Context, req *submitRequest, rep workspac
 		if st == http.StatusConflict || attempt+1 >= attempts {
 			return w.fail(err, "submitting run %s", req.RunID)
 		}
-		var he *HTTPError
-		var delay time.Duration
-		if errors.As(err, &he) {
-			delay, _ = retryAfter(he.Header)
-		}
-		if delay == 0 {
-			delay = w.c.backoff(attempt, nil)
+		delay, err := w.c.retryWait(attempt, err)
+		if err != nil {
+			return w.fail(err, "submitting run %s (it was not created)", req.RunID)
 		}
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("submit failed (%v); run %s was not created, retrying", shortErr(err), req.RunID)})
 		if err := w.c.sleep(ctx, delay); err != nil {

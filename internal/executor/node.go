@@ -127,7 +127,7 @@ func (r *runner) value(st *lineState, v flow.Value, agg map[string]any) (any, er
 }
 
 func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs map[string]any, line int) (any, *LineError) {
-	req := CallRequest{Source: nd.src, Inputs: inputs}
+	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: r.promptyCallback}
 	for name := range nd.connArgs {
 		cname, ok := inputs[name].(string)
 		if !ok || cname == "" {

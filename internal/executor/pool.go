@@ -85,6 +85,9 @@ type CallRequest struct {
 	Connections map[string]PyConnection // by parameter name
 	// OnLog receives each line the tool prints (stream "stdout" or "stderr").
 	OnLog func(stream, text string)
+	// OnCallback serves what the tool asks pfz during the call (a prompty
+	// call); nil refuses.
+	OnCallback Callback
 }
 
 // Metric is one log_metric call.
@@ -250,14 +253,29 @@ func (p *Pool) Call(ctx context.Context, req CallRequest) (*CallResult, error) {
 	if len(req.Connections) > 0 {
 		msg["connections"] = req.Connections
 	}
-	return p.do(ctx, msg, hooks{onLog: req.OnLog}, nil)
+	return p.do(ctx, msg, hooks{onLog: req.OnLog, onCallback: req.OnCallback}, nil)
 }
 
 // hooks receive what a call produces before its response.
 type hooks struct {
 	onLog   func(stream, text string) // each printed line
 	onChunk func(chunk any)           // each item a streamed generator yields
+	// onCallback serves the worker's callbacks (see Callback); nil refuses them.
+	onCallback Callback
 }
+
+// Callback serves a request the python worker makes during a call (name
+// says which, args are its JSON). The result goes back as JSON; an error
+// goes back as an exception of the error's type (a *CallbackError names it).
+type Callback func(ctx context.Context, name string, args json.RawMessage) (any, error)
+
+// CallbackError is an exception a callback raises in the worker.
+type CallbackError struct {
+	Type    string
+	Message string
+}
+
+func (e *CallbackError) Error() string { return e.Message }
 
 func (p *Pool) do(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
 	if p.closed.Load() {
@@ -580,6 +598,10 @@ type response struct {
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
 	Chunk   json.RawMessage `json:"chunk"` // one streamed item; the response is still to come
+	// Callback asks pfz for something during the call (a prompty call from
+	// user code); pfz answers on the request pipe and the call goes on.
+	Callback string          `json:"callback"`
+	Args     json.RawMessage `json:"args"`
 }
 
 func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
@@ -628,6 +650,12 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
 			}
+			if r.Callback != "" {
+				if err := w.answerCallback(ctx, id, h.onCallback, r.Callback, r.Args); err != nil {
+					return nil, w.deathError()
+				}
+				continue
+			}
 			if r.Chunk != nil {
 				if h.onChunk != nil {
 					c, err := decodeJSON(r.Chunk)
@@ -671,6 +699,32 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 		res.Output = out
 	}
 	return res, nil
+}
+
+// answerCallback runs a callback and writes its answer on the request pipe,
+// where the worker waits for it.
+func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name string, args json.RawMessage) error {
+	reply := map[string]any{"id": id, "callback_reply": true, "ok": true}
+	var res any
+	err := fmt.Errorf("this call cannot ask pfz for %s", name)
+	if cb != nil {
+		res, err = cb(ctx, name, args)
+	}
+	if err != nil {
+		ce := &CallbackError{Type: "Exception", Message: err.Error()}
+		errors.As(err, &ce)
+		reply["ok"] = false
+		reply["error"] = map[string]string{"type": ce.Type, "message": ce.Message}
+	} else {
+		reply["result"] = res
+	}
+	data, merr := json.Marshal(reply)
+	if merr != nil {
+		data, _ = json.Marshal(map[string]any{"id": id, "callback_reply": true, "ok": false,
+			"error": map[string]string{"type": "Exception", "message": "pfz could not encode the answer: " + merr.Error()}})
+	}
+	_, werr := w.reqW.Write(append(data, '\n'))
+	return werr
 }
 
 func decodeJSON(b []byte) (any, error) {

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,24 +115,35 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 	if err != nil {
 		return nil, promptyError(err)
 	}
-	var messages []prompty.Message
-	var prompt string
-	if p.API == "completion" {
-		prompt, err = e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), call.Inputs)
-		if err != nil {
-			return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
-		}
-	} else {
-		esc, vars := prompty.NewEscape(call.Names, call.Inputs)
-		text, err := e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), vars)
-		if err != nil {
-			return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
-		}
-		messages, err = prompty.ParseChat(text, call.Images, esc)
-		if err != nil {
-			return nil, promptyError(err)
-		}
+	vars := call.Inputs
+	var esc *prompty.Escape
+	if p.API != "completion" {
+		esc, vars = prompty.NewEscape(call.Names, call.Inputs)
 	}
+	text, err := e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), vars)
+	if err != nil {
+		return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
+	}
+	msgs, prompt, err := e.messages(call, esc, text)
+	if err != nil {
+		return nil, promptyError(err)
+	}
+	return e.send(ctx, r, msgs, prompt)
+}
+
+// messages is the rendered template as the call sends it: the chat
+// messages, or the completion prompt.
+func (e *promptyEntry) messages(call *prompty.Call, esc *prompty.Escape, rendered string) ([]prompty.Message, string, error) {
+	if e.p.API == "completion" {
+		return nil, rendered, nil
+	}
+	msgs, err := prompty.ParseChat(rendered, call.Images, esc)
+	return msgs, "", err
+}
+
+// send makes the call through the llm node's client and formats the answer.
+func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string) (any, *LineError) {
+	p := e.p
 	conn, err := p.Connection(func(name string) (map[string]string, error) { return r.connection(ctx, name) })
 	if err != nil {
 		var ue *prompty.UserError
@@ -156,7 +168,7 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 		if errors.As(err, &le) && le.hint != "" {
 			msg += " (" + le.hint + ")"
 		}
-		return nil, &LineError{Code: CodeLLM, Message: msg}
+		return nil, &LineError{Code: CodeLLM, Type: "LLMError", Message: msg}
 	}
 	m, _ := resp.(map[string]any)
 	out, err := p.FormatResponse(m)
@@ -192,4 +204,144 @@ func (e *promptyEntry) render(ctx context.Context, r *runner, text string, vars 
 		return "", errors.New(terr.Message)
 	}
 	return out, nil
+}
+
+// Prompty calls from Python code (promptflow.core.Prompty in pfz's built-in
+// promptflow) come to pfz as two callbacks of the running call, so the call
+// goes through the same code and client as a prompty flow's:
+//
+//	prompty.prepare {path, model, extra, inputs} -> {token, api, template, inputs}
+//	    the prompty is read and loaded, its inputs resolved and escaped; the
+//	    worker renders template with inputs with its Jinja2;
+//	prompty.call {token, rendered, dry} -> the output (dry: the messages or prompt)
+//	    the rendered text is split into messages and sent.
+
+type promptyPending struct {
+	p    *prompty.Prompty
+	call *prompty.Call
+	esc  *prompty.Escape
+}
+
+type promptyPrepareArgs struct {
+	Path   string         `json:"path"`
+	Model  map[string]any `json:"model"`
+	Extra  map[string]any `json:"extra"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+type promptyCallArgs struct {
+	Token    string `json:"token"`
+	Rendered string `json:"rendered"`
+	Dry      bool   `json:"dry"`
+}
+
+// promptyCallback serves the prompty callbacks of a python call.
+func (r *runner) promptyCallback(ctx context.Context, name string, args json.RawMessage) (any, error) {
+	switch name {
+	case "prompty.prepare":
+		var a promptyPrepareArgs
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		return r.promptyPrepare(a)
+	case "prompty.call":
+		var a promptyCallArgs
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		r.ptyMu.Lock()
+		pend := r.ptyPending[a.Token]
+		delete(r.ptyPending, a.Token)
+		r.ptyMu.Unlock()
+		if pend == nil {
+			return nil, &CallbackError{Type: "UserErrorException", Message: "the prompty call was not prepared"}
+		}
+		e := &promptyEntry{p: pend.p}
+		msgs, prompt, err := e.messages(pend.call, pend.esc, a.Rendered)
+		if err != nil {
+			return nil, callbackError(err)
+		}
+		if a.Dry {
+			if pend.p.API == "completion" {
+				return prompt, nil
+			}
+			return msgs, nil
+		}
+		out, lerr := e.send(ctx, r, msgs, prompt)
+		if lerr != nil {
+			return nil, &CallbackError{Type: orType(lerr.Type, "LLMError"), Message: lerr.Message}
+		}
+		return out, nil
+	}
+	return nil, &CallbackError{Type: "NotImplementedError", Message: "pfz does not serve " + name}
+}
+
+func orType(t, def string) string {
+	if t == "" {
+		return def
+	}
+	return t
+}
+
+func callbackError(err error) error {
+	var ue *prompty.UserError
+	if errors.As(err, &ue) {
+		return &CallbackError{Type: ue.Type, Message: ue.Msg}
+	}
+	var ce *prompty.ChatError
+	if errors.As(err, &ce) {
+		return &CallbackError{Type: "ChatAPIInvalidRoleError", Message: ce.Msg}
+	}
+	return err
+}
+
+func (r *runner) promptyPrepare(a promptyPrepareArgs) (any, error) {
+	path := a.Path
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(r.dir, path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &CallbackError{Type: "UserErrorException", Message: fmt.Sprintf("Source %s does not exist", filepath.ToSlash(path))}
+	}
+	spec, ds := prompty.Parse(path, data)
+	if ds.HasErrors() {
+		return nil, &CallbackError{Type: "UserErrorException", Message: ds.Err().Error()}
+	}
+	envMap := map[string]string{}
+	for _, kv := range r.env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			envMap[k] = v
+		}
+	}
+	p, err := prompty.Load(spec, prompty.Options{
+		Getenv:     func(k string) (string, bool) { v, ok := envMap[k]; return v, ok },
+		ReadFile:   os.ReadFile,
+		Dir:        filepath.Dir(path),
+		WorkDir:    r.dir,
+		Model:      a.Model,
+		Extra:      a.Extra,
+		FetchImage: r.fetchImage,
+	})
+	if err != nil {
+		return nil, callbackError(err)
+	}
+	call, err := p.ResolveInputs(a.Inputs)
+	if err != nil {
+		return nil, callbackError(err)
+	}
+	tmpl := prompty.PreprocessTemplate(spec.Template)
+	vars := call.Inputs
+	var esc *prompty.Escape
+	if p.API != "completion" {
+		esc, vars = prompty.NewEscape(call.Names, call.Inputs)
+	}
+	token := fmt.Sprintf("p%d", r.ptySeq.Add(1))
+	r.ptyMu.Lock()
+	if r.ptyPending == nil {
+		r.ptyPending = map[string]*promptyPending{}
+	}
+	r.ptyPending[token] = &promptyPending{p: p, call: call, esc: esc}
+	r.ptyMu.Unlock()
+	return map[string]any{"token": token, "api": p.API, "template": tmpl, "inputs": vars}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/dataset"
@@ -65,6 +66,12 @@ type runner struct {
 	// mapAllInputs makes every flow input read the data column of its name,
 	// defaults or not (flex flows).
 	mapAllInputs bool
+
+	// prompty calls from python code, prepared and waiting for their
+	// rendered text, by token (prompty.go)
+	ptyMu      sync.Mutex
+	ptyPending map[string]*promptyPending
+	ptySeq     atomic.Int64
 }
 
 // Run executes the flow over every data line and then its aggregation nodes.

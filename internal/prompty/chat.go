@@ -1,9 +1,12 @@
 package prompty
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -133,6 +136,55 @@ func uuid4() string {
 // and image_url parts when the message holds images) and the optional name,
 // tool_call_id and tool_calls.
 type Message map[string]any
+
+// messageKeyOrder is the order promptflow sets a message's keys in; a
+// message marshals in it, so Python code that prints one sees the same text.
+var messageKeyOrder = []string{"role", "name", "tool_call_id", "tool_calls", "content"}
+
+// MarshalJSON writes the keys in promptflow's order.
+func (m Message) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	n := 0
+	write := func(k string, v any) error {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, k := range messageKeyOrder {
+		if v, ok := m[k]; ok {
+			seen[k] = true
+			if err := write(k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var rest []string
+	for k := range m {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		if err := write(k, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
 
 // ChatError is a prompt that cannot be split into messages.
 type ChatError struct{ Msg string }

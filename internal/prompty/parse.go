@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -391,6 +392,13 @@ func plainYAML(v any) any {
 		for i, e := range x {
 			x[i] = plainYAML(e)
 		}
+	case time.Time:
+		// promptflow's YAML reader gives a date (or datetime) object, which
+		// prints as 2024-02-01 (or 2024-02-01T10:00:00+00:00).
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 && x.Location() == time.UTC {
+			return x.Format("2006-01-02")
+		}
+		return x.Format("2006-01-02T15:04:05-07:00")
 	}
 	return v
 }
