@@ -128,7 +128,20 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 	if err != nil {
 		return nil, promptyError(err)
 	}
-	return e.send(ctx, r, msgs, prompt)
+	resp, lerr := e.send(ctx, r, msgs, prompt)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if chunks, ok := resp.([]any); ok && e.p.Streaming() && r.cfg.OnChunk != nil {
+		for _, t := range prompty.StreamTexts(chunks) {
+			r.cfg.OnChunk(t)
+		}
+	}
+	out, err := p.FormatResponse(resp)
+	if err != nil {
+		return nil, promptyError(err)
+	}
+	return out, nil
 }
 
 // messages is the rendered template as the call sends it: the chat
@@ -141,7 +154,8 @@ func (e *promptyEntry) messages(call *prompty.Call, esc *prompty.Escape, rendere
 	return msgs, "", err
 }
 
-// send makes the call through the llm node's client and formats the answer.
+// send makes the call through the llm node's client: the response JSON, or
+// the chunks of a streamed answer.
 func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string) (any, *LineError) {
 	p := e.p
 	conn, err := p.Connection(func(name string) (map[string]string, error) { return r.connection(ctx, name) })
@@ -170,12 +184,7 @@ func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.M
 		}
 		return nil, &LineError{Code: CodeLLM, Type: "LLMError", Message: msg}
 	}
-	m, _ := resp.(map[string]any)
-	out, err := p.FormatResponse(m)
-	if err != nil {
-		return nil, promptyError(err)
-	}
-	return out, nil
+	return resp, nil
 }
 
 func promptyError(err error) *LineError {
@@ -267,11 +276,19 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 			}
 			return msgs, nil
 		}
-		out, lerr := e.send(ctx, r, msgs, prompt)
+		resp, lerr := e.send(ctx, r, msgs, prompt)
 		if lerr != nil {
 			return nil, &CallbackError{Type: orType(lerr.Type, "LLMError"), Message: lerr.Message}
 		}
-		return out, nil
+		if chunks, ok := resp.([]any); ok && pend.p.Streaming() {
+			// Python gets a generator of the texts, as from promptflow.
+			return map[string]any{"stream": prompty.StreamTexts(chunks)}, nil
+		}
+		out, err := pend.p.FormatResponse(resp)
+		if err != nil {
+			return nil, callbackError(err)
+		}
+		return map[string]any{"output": out}, nil
 	}
 	return nil, &CallbackError{Type: "NotImplementedError", Message: "pfz does not serve " + name}
 }

@@ -67,7 +67,10 @@ class Prompty:
         if args:
             raise UserErrorException("Prompty can only be called with keyword arguments.")
         prep, rendered = self._prepare(kwargs)
-        return _pfz_bridge.call("prompty.call", {"token": prep["token"], "rendered": rendered})
+        out = _pfz_bridge.call("prompty.call", {"token": prep["token"], "rendered": rendered})
+        if "stream" in out:
+            return (text for text in out["stream"])
+        return out["output"]
 
     def render(self, *args, **kwargs):
         if args:
