@@ -45,6 +45,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
@@ -58,6 +59,10 @@ const (
 // shows up anywhere.
 const privateToken = "pfz-e2e-tok-7c1d9a0e5b"
 
+// openaiKey is the key the fake OpenAI server accepts (fakeopenai.Scripted
+// answers); scripts read the server's URL from $OPENAI_URL.
+const openaiKey = "sk-e2e-openai-3f9b2c"
+
 var suite struct {
 	bin      string // the built pfz
 	binDir   string
@@ -65,6 +70,7 @@ var suite struct {
 	python   string // why Python cannot be used; "" when it can
 	public   *pyindex.Server
 	private  *pyindex.Server
+	openai   *fakeopenai.Server
 	tmp      string
 
 	sharedOnce sync.Once
@@ -124,6 +130,13 @@ func setupAndRun(m *testing.M) int {
 		return 1
 	}
 	defer suite.private.Close()
+	suite.openai, err = fakeopenai.Start(openaiKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer suite.openai.Close()
+	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
 }
 
@@ -211,6 +224,8 @@ func setup(env *testscript.Env) error {
 		"PIP_NO_CACHE_DIR":              "1",
 		"PRIVATE_HOSTPORT":              hostport,
 		"PRIVATE_TOKEN":                 privateToken,
+		"OPENAI_URL":                    suite.openai.URL,
+		"OPENAI_KEY":                    openaiKey,
 	}
 	for k, v := range vars {
 		env.Setenv(k, v)
@@ -360,23 +375,31 @@ func cmdPfzWait(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // pfz-kill NAME kills a background pfz with SIGKILL and waits for it.
-// pfz-kill -INT NAME interrupts it as Ctrl-C does; pfz-wait then sees how
-// it ended.
+// pfz-kill -INT NAME interrupts it as Ctrl-C does, -TERM sends SIGTERM;
+// pfz-wait then sees how it ended.
 func cmdPfzKill(ts *testscript.TestScript, neg bool, args []string) {
-	interrupt := len(args) == 2 && args[0] == "-INT"
-	if interrupt {
-		args = args[1:]
+	var sig os.Signal
+	if len(args) == 2 {
+		switch args[0] {
+		case "-INT":
+			sig = os.Interrupt
+		case "-TERM":
+			sig = syscall.SIGTERM
+		}
+		if sig != nil {
+			args = args[1:]
+		}
 	}
 	if len(args) != 1 || neg {
-		ts.Fatalf("usage: pfz-kill [-INT] NAME")
+		ts.Fatalf("usage: pfz-kill [-INT|-TERM] NAME")
 	}
 	st := state(ts)
 	b, ok := st.bg[args[0]]
 	if !ok {
 		ts.Fatalf("no background pfz %q", args[0])
 	}
-	if interrupt {
-		ts.Check(b.cmd.Process.Signal(os.Interrupt))
+	if sig != nil {
+		ts.Check(b.cmd.Process.Signal(sig))
 		return
 	}
 	ts.Check(b.cmd.Process.Kill())

@@ -256,6 +256,27 @@ func TestRetriesHonourRetryAfterAndNever500OnPOST(t *testing.T) {
 	}
 }
 
+// TestHugeRetryAfterIsNotWaitedFor: a Retry-After above the policy's cap
+// fails the call at once, saying how long the service asked for; before,
+// a 429 with Retry-After: 100000 on submit slept 27 hours.
+func TestHugeRetryAfterIsNotWaitedFor(t *testing.T) {
+	f := newFake(t)
+	f.on("GET /flow/api"+testWS+"/BulkRuns/r1/logContent", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "100000")
+		w.WriteHeader(429)
+	})
+	w, _ := f.workspace(t, func(o *Options) { o.ServiceEndpoint = f.srv.URL })
+	var slept []time.Duration
+	w.c.sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	_, err := w.Runs().Logs(context.Background(), "r1")
+	if err == nil || !strings.Contains(err.Error(), "asked to retry after 27h46m40s, longer than pfz waits (1m0s)") {
+		t.Fatalf("got %v", err)
+	}
+	if len(slept) != 0 || f.count("GET /flow/api"+testWS+"/BulkRuns/r1/logContent") != 1 {
+		t.Fatalf("slept %v, %d calls", slept, f.count("GET /flow/api"+testWS+"/BulkRuns/r1/logContent"))
+	}
+}
+
 func TestUnauthorizedReacquiresTokenOnce(t *testing.T) {
 	f := newFake(t)
 	var auths []string
@@ -333,7 +354,7 @@ func TestSubmitUploadsThenSubmits(t *testing.T) {
 	// The run is printed from what was submitted: no read-back.
 	if run.Status != "NotStarted" || run.SessionID != "s1" || run.Data != "azureml://datastores/workspaceblobstore/paths/LocalUpload/fedcba9876543210fedcba9876543210/data.jsonl" ||
 		run.Properties["azureml.promptflow.session_id"] != "s1" || run.Properties["azureml.promptflow.definition_file_name"] != "flow.dag.yaml" ||
-		run.PortalURL != "https://ml.azure.com/prompts/trace/run/run1?wsid="+testWS || run.CreationContext["upn"] != "jane.doe@contoso.com" || run.CreatedOn == nil {
+		run.PortalURL != "https://ml.azure.com/prompts/trace/run/run1?wsid="+strings.Replace(testWS, "resourceGroups", "resourcegroups", 1) || run.CreationContext["upn"] != "jane.doe@contoso.com" || run.CreatedOn == nil {
 		t.Errorf("run = %+v", run)
 	}
 	if n := f.count("POST /history/v1.0" + testWS + "/rundata"); n != 0 {

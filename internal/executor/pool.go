@@ -85,6 +85,9 @@ type CallRequest struct {
 	Connections map[string]PyConnection // by parameter name
 	// OnLog receives each line the tool prints (stream "stdout" or "stderr").
 	OnLog func(stream, text string)
+	// OnCallback serves what the tool asks pfz during the call (a prompty
+	// call); nil refuses.
+	OnCallback Callback
 }
 
 // Metric is one log_metric call.
@@ -250,14 +253,29 @@ func (p *Pool) Call(ctx context.Context, req CallRequest) (*CallResult, error) {
 	if len(req.Connections) > 0 {
 		msg["connections"] = req.Connections
 	}
-	return p.do(ctx, msg, hooks{onLog: req.OnLog}, nil)
+	return p.do(ctx, msg, hooks{onLog: req.OnLog, onCallback: req.OnCallback}, nil)
 }
 
 // hooks receive what a call produces before its response.
 type hooks struct {
 	onLog   func(stream, text string) // each printed line
 	onChunk func(chunk any)           // each item a streamed generator yields
+	// onCallback serves the worker's callbacks (see Callback); nil refuses them.
+	onCallback Callback
 }
+
+// Callback serves a request the python worker makes during a call (name
+// says which, args are its JSON). The result goes back as JSON; an error
+// goes back as an exception of the error's type (a *CallbackError names it).
+type Callback func(ctx context.Context, name string, args json.RawMessage) (any, error)
+
+// CallbackError is an exception a callback raises in the worker.
+type CallbackError struct {
+	Type    string
+	Message string
+}
+
+func (e *CallbackError) Error() string { return e.Message }
 
 func (p *Pool) do(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
 	if p.closed.Load() {
@@ -369,56 +387,87 @@ func (p *Pool) spawn(ctx context.Context) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Close may have run while Python started: it sets closed before it
+	// lists the workers under mu, so a worker added here is either in its
+	// list or sees closed and is stopped now, never left running.
 	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		w.shutdown()
+		return nil, errors.New("python worker pool is closed")
+	}
 	p.all[w] = true
 	p.mu.Unlock()
 	return w, nil
 }
 
-func startWorker(ctx context.Context, cfg PoolConfig, rt *pyruntime.Runtime) (*worker, error) {
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, err
+// workerPipes are the four pipes between pfz and a worker: requests (fd 3),
+// responses (fd 4), stdout and stderr. Whatever was opened is closed on
+// every failure before the worker runs.
+type workerPipes struct {
+	reqR, reqW, respR, respW, outR, outW, errR, errW *os.File
+}
+
+func openWorkerPipes() (*workerPipes, error) {
+	p := &workerPipes{}
+	for _, pair := range [][2]**os.File{{&p.reqR, &p.reqW}, {&p.respR, &p.respW}, {&p.outR, &p.outW}, {&p.errR, &p.errW}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			p.closeAll()
+			return nil, fault.Wrap(fault.Failed, err, "cannot open the pipes to a python worker").
+				WithHint("the process may be out of file descriptors (ulimit -n)")
+		}
+		*pair[0], *pair[1] = r, w
 	}
-	respR, respW, err := os.Pipe()
+	return p, nil
+}
+
+// closeChild closes the ends the child process holds, once it started.
+func (p *workerPipes) closeChild() {
+	for _, f := range []*os.File{p.reqR, p.respW, p.outW, p.errW} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+func (p *workerPipes) closeAll() {
+	p.closeChild()
+	for _, f := range []*os.File{p.reqW, p.respR, p.outR, p.errR} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+func startWorker(ctx context.Context, cfg PoolConfig, rt *pyruntime.Runtime) (*worker, error) {
+	pipes, err := openWorkerPipes()
 	if err != nil {
-		reqR.Close()
-		reqW.Close()
 		return nil, err
 	}
 	// Not exec.CommandContext: the worker outlives the context that started it.
 	cmd := exec.Command(cfg.Python, rt.Worker, cfg.Dir)
 	cmd.Dir = cfg.Dir
 	cmd.Env = workerEnv(cfg.Env)
-	cmd.ExtraFiles = []*os.File{reqR, respW} // fd 3 and fd 4
+	cmd.Stdout, cmd.Stderr = pipes.outW, pipes.errW
+	cmd.ExtraFiles = []*os.File{pipes.reqR, pipes.respW} // fd 3 and fd 4
 	setProcessGroup(cmd)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	reqW, respR, stdout, stderr := pipes.reqW, pipes.respR, pipes.outR, pipes.errR
 	w := &worker{
 		cmd: cmd, reqW: reqW, resp: make(chan []byte, 1), marks: make(chan int, 16),
 		exit: make(chan struct{}), poolLog: cfg.Log, marksPerCall: 2,
 	}
 	if err := cmd.Start(); err != nil {
-		reqR.Close()
-		reqW.Close()
-		respR.Close()
-		respW.Close()
+		pipes.closeAll()
 		return nil, fault.Wrap(fault.Failed, err, "start python %s", cfg.Python).
 			WithHint("check that the session's python exists; `pfz session reset` recreates the environment")
 	}
-	reqR.Close()
-	respW.Close()
+	pipes.closeChild()
 	w.pid = cmd.Process.Pid
 	var readers sync.WaitGroup
 	readers.Add(2)
-	go func() { defer readers.Done(); w.readLog("stdout", stdout) }()
-	go func() { defer readers.Done(); w.readLog("stderr", stderr) }()
+	go func() { defer readers.Done(); defer stdout.Close(); w.readLog("stdout", stdout) }()
+	go func() { defer readers.Done(); defer stderr.Close(); w.readLog("stderr", stderr) }()
 	go w.readResponses(respR)
 	go func() {
 		readers.Wait() // Wait closes the pipes; let the readers finish first
@@ -580,6 +629,10 @@ type response struct {
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
 	Chunk   json.RawMessage `json:"chunk"` // one streamed item; the response is still to come
+	// Callback asks pfz for something during the call (a prompty call from
+	// user code); pfz answers on the request pipe and the call goes on.
+	Callback string          `json:"callback"`
+	Args     json.RawMessage `json:"args"`
 }
 
 func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
@@ -628,6 +681,12 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
 			}
+			if r.Callback != "" {
+				if err := w.answerCallback(ctx, id, h.onCallback, r.Callback, r.Args); err != nil {
+					return nil, w.deathError()
+				}
+				continue
+			}
 			if r.Chunk != nil {
 				if h.onChunk != nil {
 					c, err := decodeJSON(r.Chunk)
@@ -671,6 +730,32 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 		res.Output = out
 	}
 	return res, nil
+}
+
+// answerCallback runs a callback and writes its answer on the request pipe,
+// where the worker waits for it.
+func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name string, args json.RawMessage) error {
+	reply := map[string]any{"id": id, "callback_reply": true, "ok": true}
+	var res any
+	err := fmt.Errorf("this call cannot ask pfz for %s", name)
+	if cb != nil {
+		res, err = cb(ctx, name, args)
+	}
+	if err != nil {
+		ce := &CallbackError{Type: "Exception", Message: err.Error()}
+		errors.As(err, &ce)
+		reply["ok"] = false
+		reply["error"] = map[string]string{"type": ce.Type, "message": ce.Message}
+	} else {
+		reply["result"] = res
+	}
+	data, merr := json.Marshal(reply)
+	if merr != nil {
+		data, _ = json.Marshal(map[string]any{"id": id, "callback_reply": true, "ok": false,
+			"error": map[string]string{"type": "Exception", "message": "pfz could not encode the answer: " + merr.Error()}})
+	}
+	_, werr := w.reqW.Write(append(data, '\n'))
+	return werr
 }
 
 func decodeJSON(b []byte) (any, error) {

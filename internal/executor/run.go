@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/dataset"
@@ -26,24 +27,27 @@ const defaultLineTimeout = 600 * time.Second
 type node struct {
 	def      flow.Node
 	deps     []string // nodes it reads (inputs and activate.when)
-	tmpl     *promptTemplate
+	tmpl     string   // the Jinja2 template of a prompt or llm node
 	src      ToolSource
 	info     *ToolInfo
 	connArgs map[string]bool // python parameters that take a connection
 }
 
 type runner struct {
-	cfg     Config
-	f       *flow.Flow
-	dir     string
-	nodes   map[string]*node
-	order   []string // line nodes, topological
-	aggs    []string // aggregation nodes, topological
-	pool    *Pool
-	env     []string // the workers' environment
-	timeout time.Duration
-	http    *http.Client
-	sink    *lockedSink
+	cfg   Config
+	f     *flow.Flow
+	dir   string
+	nodes map[string]*node
+	order []string // line nodes, topological
+	aggs  []string // aggregation nodes, topological
+	pool  *Pool
+	// renderOnly: the workers only render templates (no python nodes), so
+	// lines need not wait for a free worker.
+	renderOnly bool
+	env        []string // the workers' environment
+	timeout    time.Duration
+	http       *http.Client
+	sink       *lockedSink
 
 	connMu sync.Mutex
 	conns  map[string]map[string]string
@@ -62,6 +66,13 @@ type runner struct {
 	// mapAllInputs makes every flow input read the data column of its name,
 	// defaults or not (flex flows).
 	mapAllInputs bool
+	batch        bool // a run over data, not a single line
+
+	// prompty calls from python code, prepared and waiting for their
+	// rendered text, by token (prompty.go)
+	ptyMu      sync.Mutex
+	ptyPending map[string]*promptyPending
+	ptySeq     atomic.Int64
 }
 
 // Run executes the flow over every data line and then its aggregation nodes.
@@ -70,7 +81,7 @@ type runner struct {
 // Summary. A canceled ctx ends the run with status Canceled.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{Start: time.Now()}
-	r, err := prepare(ctx, cfg)
+	r, err := prepare(ctx, cfg, true)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fault.Wrap(fault.Interrupted, ctx.Err(), "the run was canceled while starting")
@@ -143,17 +154,25 @@ func Supports(f *flow.Flow) error {
 				WithHint("run this flow with --target azureml")
 		}
 		return nil
+	case flow.KindPrompty:
+		if f.Prompty == nil {
+			return fault.New(fault.Validation, "the prompty file %s could not be read", f.File).
+				WithHint("`pfz flow validate %s` says what is wrong", f.File)
+		}
+		return nil
 	}
 	return fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
 		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
 }
 
-func prepare(ctx context.Context, cfg Config) (*runner, error) {
+// prepare readies a run; batch is false for single lines (flow test),
+// which may run a flow that has no inputs.
+func prepare(ctx context.Context, cfg Config, batch bool) (*runner, error) {
 	if err := Supports(cfg.Flow); err != nil {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, f: cfg.Flow, dir: cfg.Dir, nodes: map[string]*node{}, conns: map[string]map[string]string{},
-		aggInputs: map[int]map[string]any{}}
+		aggInputs: map[int]map[string]any{}, batch: batch}
 	if r.dir == "" {
 		r.dir = r.f.Dir
 	}
@@ -180,6 +199,8 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	switch r.f.Kind {
 	case flow.KindFlex:
 		err = r.prepareFlex(ctx)
+	case flow.KindPrompty:
+		err = r.preparePrompty(ctx)
 	default:
 		err = r.prepareDAG(ctx)
 	}
@@ -201,19 +222,26 @@ func (r *runner) prepareDAG(ctx context.Context) error {
 			break
 		}
 	}
-	if len(r.f.Inputs) == 0 {
+	if len(r.f.Inputs) == 0 && r.batch {
 		return fault.New(fault.Validation, "The input for flow cannot be empty in batch mode. Please review your flow and provide valid inputs.").
 			WithHint("add an inputs: section to the flow")
 	}
 	if err := r.graph(); err != nil {
 		return err
 	}
+	needPython, pyNodes := false, false
 	for _, n := range r.nodes {
-		if n.def.Type == flow.ToolPython {
-			if err := r.startPool(ctx); err != nil {
-				return err
-			}
-			break
+		switch n.def.Type {
+		case flow.ToolPython:
+			needPython, pyNodes = true, true
+		case flow.ToolPrompt, flow.ToolLLM: // templates render in python
+			needPython = true
+		}
+	}
+	r.renderOnly = needPython && !pyNodes
+	if needPython {
+		if err := r.startPool(ctx); err != nil {
+			return err
 		}
 	}
 	return r.loadTools(ctx)
@@ -476,12 +504,19 @@ func (r *runner) loadTools(ctx context.Context) error {
 				return fault.New(fault.Validation, "Node source path '%s' is invalid on node '%s'.", n.Source.Path, n.Name).
 					WithHint("the path is relative to the flow folder %s", r.dir)
 			}
-			t, err := compileTemplate(n.Source.Path, string(b))
+			terr, err := r.pool.CheckTemplate(ctx, string(b))
 			if err != nil {
-				return fault.Wrap(fault.Validation, err, "the template of node %s", n.Name).
+				return fault.Wrap(fault.Failed, err, "check the template of node %s", n.Name)
+			}
+			if terr != nil && terr.Type == "JinjaMissingError" {
+				return fault.New(fault.Failed, "node %s: %s", n.Name, terr.Message).
+					WithHint("prompt and llm nodes need Jinja2 in the session")
+			}
+			if terr != nil {
+				return fault.New(fault.Validation, "the template of node %s (%s): %s", n.Name, n.Source.Path, terr.Message).
 					WithHint("fix the jinja2 syntax in %s", n.Source.Path)
 			}
-			nd.tmpl = t
+			nd.tmpl = string(b)
 			if n.Type == flow.ToolLLM {
 				if n.Connection == "" {
 					return fault.New(fault.Validation, "llm node %q has no connection", n.Name).
@@ -542,9 +577,10 @@ func (r *runner) concurrency() int {
 	if w <= 0 {
 		w = 1
 	}
-	if r.pool != nil {
+	if r.pool != nil && !r.renderOnly {
 		return r.pool.Size()
 	}
+	// Renders are short; llm calls run in Go without holding a worker.
 	return max(2*w, 4)
 }
 
@@ -681,8 +717,8 @@ type lineState struct {
 	bypassed map[string]bool
 }
 
-func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
-	res := LineResult{LineNumber: job.n, Start: time.Now()}
+func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
+	res = LineResult{LineNumber: job.n, Start: time.Now()}
 	r.sink.LineStarted(job.n)
 	defer func() {
 		res.End = time.Now()

@@ -21,6 +21,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
 	"github.com/pfz-cli/pfz/internal/redact"
@@ -35,6 +36,10 @@ const defaultLineTimeout = 600 * time.Second
 
 // errCancelRequested is the cause of a run stopped by `run cancel`.
 var errCancelRequested = errors.New("the run was canceled")
+
+// errRecording stops a run whose results can no longer be written (a full
+// disk): running on would compute lines that are then lost.
+var errRecording = errors.New("the run's results cannot be recorded")
 
 // Submit records the run and executes it in this process, in the flow's
 // session: the session is started on the spot when it is not running (and
@@ -69,6 +74,7 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		return nil, err
 	}
 	defer hold.Unlock()
+	rep.Report(workspace.Event{Kind: workspace.EventSubmitted, Message: rec.Name})
 	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, metrics: map[string]any{}}
 	return x.run(ctx)
 }
@@ -265,6 +271,10 @@ type execution struct {
 	parent *parentRun
 	w      *run.Writer
 	total  atomic.Int64 // data lines, once counted (0: not yet)
+	stop   context.CancelCauseFunc
+
+	recMu  sync.Mutex
+	recErr error // the first failure to write the run's files
 
 	mu          sync.Mutex
 	rec         *run.Record // the owner's copy; see save
@@ -289,24 +299,37 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 		return nil, err
 	}
 	x.w = w
+	defer run.Unreserve(x.dir)
+	if err := run.Reserve(x.dir); err != nil {
+		x.recorded(err)
+		return nil, x.finishUnrecorded()
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	x.stop = cancel
 	x.setStatus(workspace.RunPreparing)
 	stop := x.watch(runCtx, cancel)
 	sum, err := x.execute(runCtx)
 	stop()
 
+	if x.recordingFailed() != nil {
+		return nil, x.finishUnrecorded()
+	}
 	switch {
 	case err != nil && (ctx.Err() != nil || errors.Is(context.Cause(runCtx), errCancelRequested)):
 		x.logf("WARNING", "Run %s was canceled before its lines started: %v", x.name(), err)
-		x.finish(workspace.RunCanceled, nil)
+		if x.finish(workspace.RunCanceled, nil) != nil {
+			return nil, x.finishUnrecorded()
+		}
 		if ctx.Err() != nil {
 			return nil, x.interrupted(ctx)
 		}
 		return x.view(), nil
 	case err != nil:
 		x.logf("ERROR", "Run %s failed to start: %s", x.name(), runErrText(err))
-		x.finish(workspace.RunFailed, &workspace.RunError{Code: codeOf(err), Message: runErrText(err)})
+		if ferr := x.finish(workspace.RunFailed, &workspace.RunError{Code: codeOf(err), Message: runErrText(err)}); ferr != nil {
+			return nil, x.finishUnrecorded()
+		}
 		return nil, err
 	}
 	x.summarize(sum)
@@ -327,11 +350,69 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 	default:
 		status = workspace.RunCompleted
 	}
-	x.finish(status, rerr)
+	if x.finish(status, rerr) != nil {
+		return nil, x.finishUnrecorded()
+	}
 	if status == workspace.RunCanceled && ctx.Err() != nil {
 		return nil, x.interrupted(ctx)
 	}
 	return x.view(), nil
+}
+
+// recorded notes a failure to write the run's files. The first one stops
+// the run: lines computed after it could not be kept.
+func (x *execution) recorded(err error) {
+	if err == nil {
+		return
+	}
+	x.recMu.Lock()
+	first := x.recErr == nil
+	if first {
+		x.recErr = err
+	}
+	x.recMu.Unlock()
+	if first && x.stop != nil {
+		x.stop(errRecording)
+	}
+}
+
+func (x *execution) recordingFailed() error {
+	x.recMu.Lock()
+	defer x.recMu.Unlock()
+	return x.recErr
+}
+
+// finishUnrecorded ends a run whose files could not all be written: the
+// lines file is cut back to whole records, the counts are taken from what
+// it keeps (never from what was computed), the run is marked Failed where
+// the record can still be saved, and the command fails with the cause.
+func (x *execution) finishUnrecorded() error {
+	cause := x.recordingFailed()
+	if x.w != nil {
+		_ = x.w.Close()
+		x.w = nil
+	}
+	run.Unreserve(x.dir)
+	_, _ = run.Repair(x.dir)
+	completed, failed, _ := run.CountKept(x.dir)
+	msg := fmt.Sprintf("the run's results could not be recorded (%v); %d lines are kept in %s", cause, completed+failed, filepath.Join(x.dir, run.LinesFile))
+	x.mu.Lock()
+	x.done, x.failed = completed+failed, failed
+	now := x.r.now()
+	x.rec.Status, x.rec.EndTime, x.rec.PID = workspace.RunFailed, now, 0
+	x.rec.Error = &workspace.RunError{Code: "RecordError", Message: msg}
+	if x.rec.StartTime.IsZero() {
+		x.rec.StartTime = x.rec.CreatedOn
+	}
+	x.mu.Unlock()
+	e := fault.Wrap(fault.Failed, cause, "run %s failed: its results could not be recorded; %d lines are kept", x.name(), completed+failed)
+	if err := x.save(); err != nil {
+		e.Hint = fmt.Sprintf("free space under %s; the run's record could not be updated either (%v), so `pfz run show -n %s` reports it ended with its process", x.dir, err, x.name())
+	} else {
+		e.Hint = fmt.Sprintf("free space under %s, then run the flow again; `pfz run show-details -n %s` lists the lines kept", x.dir, x.name())
+	}
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), workspace.RunFailed)})
+	return e
 }
 
 func (x *execution) interrupted(ctx context.Context) error {
@@ -440,6 +521,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()
 	}
+	cfg.BaseEnv = FlowEnviron(cfg.BaseEnv)
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local
 	}
@@ -630,7 +712,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 				return
 			case <-tick.C:
 			}
-			_ = x.w.Flush()
+			x.recorded(x.w.Flush())
 			if fileExistsAt(filepath.Join(x.dir, run.CancelFile)) && ctx.Err() == nil {
 				x.logf("WARNING", "Run %s: cancel requested; stopping", x.name())
 				cancel(errCancelRequested)
@@ -640,7 +722,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 				dirty := x.dirty
 				x.mu.Unlock()
 				if dirty {
-					_ = x.save()
+					x.recorded(x.save())
 				}
 				lastSave = time.Now()
 			}
@@ -685,17 +767,24 @@ func (x *execution) setStatus(status string) {
 		x.rec.StartTime = x.r.now()
 	}
 	x.mu.Unlock()
-	_ = x.save()
-	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
+	x.recorded(x.save())
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status), InLog: x.w != nil})
 	x.logf("INFO", "Run %s is %s", x.name(), status)
 }
 
-// finish records how the run ended.
-func (x *execution) finish(status string, rerr *workspace.RunError) {
+// finish records how the run ended. An error means the run's files could
+// not all be written; the caller then ends it with finishUnrecorded.
+func (x *execution) finish(status string, rerr *workspace.RunError) error {
+	inLog := x.w != nil
 	if x.w != nil {
 		x.logf("INFO", "Run %s is %s", x.name(), status)
-		_ = x.w.Close()
+		x.recorded(x.w.Close())
+		if err := x.recordingFailed(); err != nil {
+			return err
+		}
+		x.w = nil
 	}
+	run.Unreserve(x.dir)
 	x.mu.Lock()
 	now := x.r.now()
 	x.rec.Status, x.rec.Error, x.rec.EndTime, x.rec.PID = status, rerr, now, 0
@@ -703,10 +792,12 @@ func (x *execution) finish(status string, rerr *workspace.RunError) {
 		x.rec.StartTime = x.rec.CreatedOn
 	}
 	x.mu.Unlock()
-	if err := x.save(); err != nil && x.r.opts.Debug != nil {
-		fmt.Fprintf(x.r.opts.Debug, "pfz: cannot record the end of run %s: %v\n", x.name(), err)
+	if err := x.save(); err != nil {
+		x.recorded(err)
+		return err
 	}
-	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status), InLog: inLog})
+	return nil
 }
 
 // summarize records the executor's summary: metrics, counts and the log lines.
@@ -724,10 +815,11 @@ func (x *execution) summarize(sum *executor.Summary) {
 	x.mu.Unlock()
 	if err := run.WriteMetrics(x.dir, metrics); err != nil {
 		x.logf("ERROR", "cannot write the metrics: %v", err)
+		x.recorded(err)
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventLines, Done: int64(sum.Completed + sum.Failed), Failed: int64(sum.Failed), Total: total})
 	x.logf("INFO", "Finished %d / %d lines: %d completed, %d failed, %d canceled, in %s",
-		sum.Completed+sum.Failed, total, sum.Completed, sum.Failed, sum.Canceled, sum.End.Sub(sum.Start).Round(time.Millisecond))
+		sum.Completed+sum.Failed, total, sum.Completed, sum.Failed, sum.Canceled, human.Duration(sum.End.Sub(sum.Start)))
 	names := make([]string, 0, len(sum.AggregationErrors))
 	for n := range sum.AggregationErrors {
 		names = append(names, n)
@@ -750,7 +842,7 @@ func (x *execution) summarize(sum *executor.Summary) {
 func (x *execution) logf(level, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if x.w != nil {
-		_ = x.w.Log(x.r.now(), "execution.bulk", level, msg)
+		x.recorded(x.w.Log(x.r.now(), "execution.bulk", level, msg))
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventLog, Message: msg})
 }
@@ -774,7 +866,7 @@ func (s *runSink) LineStarted(int) {
 func (s *runSink) LineDone(res executor.LineResult) {
 	x := s.x()
 	if err := x.w.Line(res); err != nil {
-		x.logf("ERROR", "cannot record line %d: %v", res.LineNumber, err)
+		x.recorded(err)
 	}
 	if res.Status != executor.StatusCompleted && res.Error != nil {
 		where := ""
@@ -822,9 +914,7 @@ func (s *runSink) LineDone(res executor.LineResult) {
 
 func (s *runSink) NodeRun(r executor.NodeRunRecord) {
 	x := s.x()
-	if err := x.w.NodeRun(r); err != nil {
-		x.logf("ERROR", "cannot record node %s of line %d: %v", r.Node, r.Line, err)
-	}
+	x.recorded(x.w.NodeRun(r))
 }
 
 func (s *runSink) Log(e executor.LogEntry) {
@@ -840,7 +930,7 @@ func (s *runSink) Log(e executor.LogEntry) {
 	if e.Line >= 0 {
 		msg = fmt.Sprintf("[line %d] %s", e.Line, msg)
 	}
-	_ = x.w.Log(e.Time, source, level, msg)
+	x.recorded(x.w.Log(e.Time, source, level, msg))
 	shown := msg
 	if e.Node != "" {
 		shown = e.Node + ": " + msg

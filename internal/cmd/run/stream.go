@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,9 @@ func NewCmdStream(f *cmdutil.Factory, runF func(context.Context, *StreamOptions)
 Logs go to stdout, or to stderr with -o json/yaml so that stdout holds only the
 run. The exit code says how the run ended: 0 Completed, 1 Failed or Canceled,
 8 when --timeout passed with neither new logs nor a status change while the
-run still runs (it keeps running; stream it again), 130 on Ctrl-C.`,
+run still runs (it keeps running; stream it again), 130 on Ctrl-C. --timeout
+also bounds each call in flight: a service that stops answering ends the
+command when it passes, with exit 1 naming the host.`,
 		Example: `  pfz run stream -n my_run
   pfz run stream -n my_run --timeout 30m -o json`,
 		Args: cmdutil.NoArgs,
@@ -76,7 +79,9 @@ func runStream(ctx context.Context, opts *StreamOptions) error {
 // the error that decides the exit code.
 func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time) error {
 	rep := cmdutil.NewReporter(c.IO)
-	r, err := follow(ctx, runs, name, timeout, interval, now, streamLogWriter(c, p), rep)
+	logs := streamLogWriter(c, p)
+	rep.Logs = logs // states the log does not say go with it, in one stream
+	r, err := follow(ctx, runs, name, timeout, interval, now, logs, rep)
 	rep.Stop()
 	if err != nil {
 		return err
@@ -133,22 +138,46 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 	if now == nil {
 		now = time.Now
 	}
-	r, err := runs.Get(ctx, name)
+	lastChange := now()
+	// Every call in flight is bounded by what is left of --timeout, so a
+	// service that stops answering cannot outlast it: the network policy
+	// names the silent host (exit 1, nothing says the run goes on).
+	bounded := func() (context.Context, context.CancelFunc) {
+		left := max(timeout-now().Sub(lastChange), time.Second)
+		return context.WithTimeout(ctx, left)
+	}
+	// A deadline met by a call that was not silent (the network policy
+	// turns silence into a *netpolicy.NoAnswerError) is the --timeout itself.
+	passed := func(err error) error {
+		var fe *fault.Error
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &fe) {
+			return fault.Wrap(fault.Timeout, err, "run %s: no new logs or status change for %s", name, timeout).
+				WithHint("it may still be running; follow it again with `pfz run stream -n %s`, or pass a longer --timeout", name)
+		}
+		return err
+	}
+	cctx, cancel := bounded()
+	r, err := runs.Get(cctx, name)
+	cancel()
 	if err != nil {
-		return nil, err
+		return nil, passed(err)
 	}
 	printed := 0
 	status := ""
-	lastChange := now()
 	for {
-		if r.Status != status {
+		cctx, cancel := bounded()
+		text, err := runs.Logs(cctx, name)
+		cancel()
+		if err != nil {
+			return nil, passed(interrupted(ctx, err, r))
+		}
+		// A new state comes before the new log text, but a final one after
+		// it: it is the last thing the run says.
+		final := workspace.IsTerminal(r.Status)
+		if r.Status != status && !final {
 			status = r.Status
 			lastChange = now()
-			rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", name, status)})
-		}
-		text, err := runs.Logs(ctx, name)
-		if err != nil {
-			return nil, interrupted(ctx, err, r)
+			reportState(rep, name, status, text)
 		}
 		if len(text) < printed { // the log was replaced: start again
 			printed = 0
@@ -159,6 +188,10 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 			}
 			printed = len(text)
 			lastChange = now()
+		}
+		if r.Status != status && final {
+			status = r.Status
+			reportState(rep, name, status, text)
 		}
 		if workspace.IsTerminal(r.Status) {
 			return r, nil
@@ -172,12 +205,21 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 			return nil, interrupted(ctx, ctx.Err(), r)
 		case <-time.After(interval):
 		}
-		next, err := runs.Get(ctx, name)
+		cctx, cancel = bounded()
+		next, err := runs.Get(cctx, name)
+		cancel()
 		if err != nil {
-			return nil, interrupted(ctx, err, r)
+			return nil, passed(interrupted(ctx, err, r))
 		}
 		r = next
 	}
+}
+
+// reportState reports a run's new state; a log that says the state itself
+// (the local target's does) need not be echoed where the log is streamed.
+func reportState(rep workspace.Reporter, name, status, log string) {
+	inLog := strings.Contains(log, fmt.Sprintf("Run %s is %s", name, status))
+	rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", name, status), InLog: inLog})
 }
 
 // interrupted explains a cancelled wait: the run itself goes on.
