@@ -46,6 +46,9 @@ type Known struct {
 	Issue   int      `yaml:"issue"`  // the issue that will fix a "not yet"
 	What    string   `yaml:"what"`   // what differs, precisely
 	Why     string   `yaml:"why"`    // the reason (required for "on purpose")
+	// Varies says the places differ from run to run (timing decides them):
+	// the entry holds while any of them occurs, not each.
+	Varies bool `yaml:"varies"`
 
 	pats []*regexp.Regexp
 }

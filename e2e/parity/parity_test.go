@@ -204,6 +204,9 @@ func checkCase(t *testing.T, cs *Case, known []*Known, divs []Divergence) []*Kno
 				gone = append(gone, g)
 			}
 		}
+		if k.Varies && len(gone) < len(k.At) {
+			gone = nil // any place is enough
+		}
 		switch {
 		case len(gone) == len(k.At):
 			t.Errorf("known difference %q (%s) no longer occurs: pfz now agrees with promptflow there; remove this entry from testdata/parity/known-differences.yaml", strings.Join(k.At, ", "), oneLine(k.What))
