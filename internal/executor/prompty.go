@@ -128,14 +128,19 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 	if err != nil {
 		return nil, promptyError(err)
 	}
-	resp, lerr := e.send(ctx, r, msgs, prompt)
+	var onChunk func(any)
+	if e.p.Streaming() && r.cfg.OnChunk != nil {
+		// Each text as promptflow's generator yields it, as it arrives.
+		var st prompty.Stream
+		onChunk = func(c any) {
+			if t, ok := st.Text(c); ok {
+				r.cfg.OnChunk(t)
+			}
+		}
+	}
+	resp, lerr := e.send(ctx, r, msgs, prompt, onChunk)
 	if lerr != nil {
 		return nil, lerr
-	}
-	if chunks, ok := resp.([]any); ok && e.p.Streaming() && r.cfg.OnChunk != nil {
-		for _, t := range prompty.StreamTexts(chunks) {
-			r.cfg.OnChunk(t)
-		}
 	}
 	out, err := p.FormatResponse(resp)
 	if err != nil {
@@ -156,7 +161,7 @@ func (e *promptyEntry) messages(call *prompty.Call, esc *prompty.Escape, rendere
 
 // send makes the call through the llm node's client: the response JSON, or
 // the chunks of a streamed answer.
-func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string) (any, *LineError) {
+func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string, onChunk func(any)) (any, *LineError) {
 	p := e.p
 	conn, err := p.Connection(func(name string) (map[string]string, error) { return r.connection(ctx, name) })
 	if err != nil {
@@ -171,7 +176,7 @@ func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.M
 		return nil, promptyError(err)
 	}
 	lr := &llmRequest{api: p.API, conn: conn.Values, connName: conn.Name, deployment: p.Model, model: p.Model,
-		body: req.Body, headers: req.Headers, query: req.Query, raw: true}
+		body: req.Body, headers: req.Headers, query: req.Query, raw: true, onChunk: onChunk}
 	if lr.connName == "" {
 		lr.connName = "(model.configuration)"
 	}
@@ -281,7 +286,7 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 			}
 			return msgs, nil
 		}
-		resp, lerr := e.send(ctx, r, msgs, prompt)
+		resp, lerr := e.send(ctx, r, msgs, prompt, nil)
 		if lerr != nil {
 			return nil, &CallbackError{Type: orType(lerr.Type, "LLMError"), Message: lerr.Message}
 		}
