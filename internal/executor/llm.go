@@ -61,6 +61,15 @@ type llmRequest struct {
 	// onChunk receives each chunk of a streamed answer (stream: true) as it
 	// arrives.
 	onChunk func(any)
+	// usage is the token counts of the answer, set by output.
+	usage *TokenUsage
+}
+
+// TokenUsage is what a model call used, as the endpoint reported it.
+type TokenUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
 }
 
 // llmError is an error answered by the model endpoint (or reaching it).
@@ -370,6 +379,12 @@ func (r *llmRequest) output(data []byte) (any, error) {
 		if err != nil {
 			return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
 		}
+		var u struct {
+			Usage *TokenUsage `json:"usage"`
+		}
+		if json.Unmarshal(data, &u) == nil {
+			r.usage = u.Usage
+		}
 		return v, nil
 	}
 	var resp struct {
@@ -377,10 +392,12 @@ func (r *llmRequest) output(data []byte) (any, error) {
 			Text    string         `json:"text"`
 			Message map[string]any `json:"message"`
 		} `json:"choices"`
+		Usage *TokenUsage `json:"usage"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
 	}
+	r.usage = resp.Usage
 	if len(resp.Choices) == 0 {
 		return nil, &llmError{msg: "the model endpoint sent no choices"}
 	}
