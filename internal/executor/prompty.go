@@ -222,8 +222,9 @@ func (e *promptyEntry) render(ctx context.Context, r *runner, text string, vars 
 //	prompty.prepare {path, model, extra, inputs} -> {token, api, template, inputs}
 //	    the prompty is read and loaded, its inputs resolved and escaped; the
 //	    worker renders template with inputs with its Jinja2;
-//	prompty.call {token, rendered, dry} -> the output (dry: the messages or prompt)
-//	    the rendered text is split into messages and sent.
+//	prompty.call {token, rendered, dry, abort} -> {output} or {stream: [texts]}
+//	    the rendered text is split into messages and sent (dry: only the
+//	    messages or prompt are returned; abort: the render failed, forget it).
 
 type promptyPending struct {
 	p    *prompty.Prompty
@@ -242,6 +243,7 @@ type promptyCallArgs struct {
 	Token    string `json:"token"`
 	Rendered string `json:"rendered"`
 	Dry      bool   `json:"dry"`
+	Abort    bool   `json:"abort"` // the worker could not render: forget the call
 }
 
 // promptyCallback serves the prompty callbacks of a python call.
@@ -262,6 +264,9 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 		pend := r.ptyPending[a.Token]
 		delete(r.ptyPending, a.Token)
 		r.ptyMu.Unlock()
+		if a.Abort {
+			return nil, nil
+		}
 		if pend == nil {
 			return nil, &CallbackError{Type: "UserErrorException", Message: "the prompty call was not prepared"}
 		}

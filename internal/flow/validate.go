@@ -56,12 +56,8 @@ type validator struct {
 func (f *Flow) Validate(opts ValidateOptions) diag.List {
 	v := &validator{walker: &walker{file: f.File}, f: f, opts: opts}
 	if f.Incomplete {
-		// Parse has said why the file could not be read; everything below
-		// would only restate it. An empty file still cannot run as a batch.
-		if f.empty && opts.Batch && f.Kind == KindDAG {
-			v.errorf(CodeNoInputs, Pos{Line: 1, Column: 1}, "add inputs, nodes and outputs; see https://aka.ms/pf/flow-yaml",
-				"the flow file is empty; a batch run needs a flow with inputs and nodes")
-		}
+		// Parse has said why the file could not be read (an empty file is
+		// an error there); everything below would only restate it.
 		return v.diags
 	}
 	switch f.Kind {

@@ -521,6 +521,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()
 	}
+	cfg.BaseEnv = FlowEnviron(cfg.BaseEnv)
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local
 	}

@@ -61,7 +61,11 @@ class Prompty:
     def _prepare(self, kwargs):
         prep = _pfz_bridge.call("prompty.prepare", {
             "path": self.path, "model": self._model, "extra": self._extra, "inputs": kwargs})
-        return prep, _render(prep["template"], prep["inputs"])
+        try:
+            return prep, _render(prep["template"], prep["inputs"])
+        except BaseException:
+            _pfz_bridge.call("prompty.call", {"token": prep["token"], "abort": True})
+            raise
 
     def __call__(self, *args, **kwargs):
         if args:
