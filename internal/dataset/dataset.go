@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
 
@@ -130,15 +131,21 @@ func openFile(ctx context.Context, path string) (rowSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Opening a pipe would block and /dev/zero never ends.
+	if st, err := os.Stat(path); err == nil {
+		if err := ctxio.CheckRegular(path, st); err != nil {
+			return nil, err
+		}
+	}
 	switch format {
 	case fmtJSON:
-		return openJSON(path)
+		return openJSON(ctx, path)
 	case fmtCSV:
 		return openDelimited(ctx, path, ',')
 	case fmtTSV:
 		return openDelimited(ctx, path, '\t')
 	default:
-		return openJSONL(path)
+		return openJSONL(ctx, path)
 	}
 }
 
@@ -230,6 +237,18 @@ func Columns(ctx context.Context, path string, n int) ([]string, error) {
 	}
 	sort.Strings(cols)
 	return cols, nil
+}
+
+// MaxLineSize is the largest data line pfz reads: 64 MiB, far beyond any
+// prompt input (a model's whole context is a few MB of text), small enough
+// that a file without newlines (a binary file, a JSON document on one huge
+// line) fails with its line number instead of exhausting memory.
+const MaxLineSize = 64 << 20
+
+// TooLong is the error for line of path being over MaxLineSize.
+func TooLong(path string, line int) error {
+	return fault.New(fault.Validation, "%s: line %d is longer than %d MB, the largest data line pfz reads", path, line, MaxLineSize>>20).
+		WithHint("split the value, or keep large content in files the flow reads by path; a .jsonl file holds one JSON object per line")
 }
 
 func lineErr(path string, line int, err error) error {

@@ -57,6 +57,15 @@ type llmRequest struct {
 	headers map[string]string
 	query   map[string]string
 	raw     bool
+	// usage is the token counts of the answer, set by output.
+	usage *TokenUsage
+}
+
+// TokenUsage is what a model call used, as the endpoint reported it.
+type TokenUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
 }
 
 // llmError is an error answered by the model endpoint (or reaching it).
@@ -355,6 +364,9 @@ func (r *llmRequest) apiError(status int, data []byte) error {
 }
 
 func (r *llmRequest) output(data []byte) (any, error) {
+	if r.raw && r.body["stream"] == true {
+		return sseChunks(data)
+	}
 	if r.raw {
 		v, err := decodeJSON(data)
 		if err != nil {
@@ -367,10 +379,12 @@ func (r *llmRequest) output(data []byte) (any, error) {
 			Text    string         `json:"text"`
 			Message map[string]any `json:"message"`
 		} `json:"choices"`
+		Usage *TokenUsage `json:"usage"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
 	}
+	r.usage = resp.Usage
 	if len(resp.Choices) == 0 {
 		return nil, &llmError{msg: "the model endpoint sent no choices"}
 	}
@@ -414,4 +428,26 @@ func llmNodeRequest(n *flow.Node, rendered string, inputs map[string]any, conn m
 		req.prompt = rendered
 	}
 	return req, nil
+}
+
+// sseChunks reads a streamed answer (server-sent events): the JSON of each
+// data: line up to [DONE].
+func sseChunks(data []byte) (any, error) {
+	chunks := []any{}
+	for _, line := range strings.Split(string(data), "\n") {
+		payload, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "data:")
+		if !ok {
+			continue
+		}
+		payload = strings.TrimSpace(payload)
+		if payload == "[DONE]" {
+			break
+		}
+		v, err := decodeJSON([]byte(payload))
+		if err != nil {
+			return nil, &llmError{msg: "the model endpoint streamed an event that is not JSON: " + err.Error()}
+		}
+		chunks = append(chunks, v)
+	}
+	return chunks, nil
 }

@@ -62,7 +62,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	case flow.ToolPrompt:
 		out, lerr = r.render(ctx, nd, inputs, false)
 	case flow.ToolLLM:
-		out, lerr = r.runLLM(ctx, nd, inputs)
+		out, rec.Tokens, lerr = r.runLLM(ctx, nd, inputs)
 	default:
 		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
 	}
@@ -209,18 +209,18 @@ func (r *runner) render(ctx context.Context, nd *node, inputs map[string]any, ll
 	return out, nil
 }
 
-func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *LineError) {
+func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
 	rendered, lerr := r.render(ctx, nd, inputs, true)
 	if lerr != nil {
-		return nil, lerr
+		return nil, nil, lerr
 	}
 	conn, err := r.connection(ctx, nd.def.Connection)
 	if err != nil {
-		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
+		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
 	}
 	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
 	if err != nil {
-		return nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
+		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {
@@ -229,9 +229,9 @@ func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (a
 		if errors.As(err, &le) && le.hint != "" {
 			msg += " (" + le.hint + ")"
 		}
-		return nil, &LineError{Code: CodeLLM, Message: msg}
+		return nil, nil, &LineError{Code: CodeLLM, Message: msg}
 	}
-	return out, nil
+	return out, req.usage, nil
 }
 
 func (r *runner) metric(m Metric) {
@@ -359,6 +359,11 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		if err != nil {
 			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
 				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
+		}
+		if cv != nil {
+			if cv, err = r.imageInputs(cv, in.Type, !ok); err != nil {
+				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}
+			}
 		}
 		out[in.Name] = cv
 	}

@@ -53,6 +53,9 @@ type envInfo struct {
 	PythonVersion string   `json:"python_version,omitempty"`
 	BasePython    string   `json:"base_python,omitempty"`
 	BasePackages  []string `json:"base_packages,omitempty"` // normalized names in a fresh environment
+	// Jinja says where the environment's Jinja2 came from (pyenv.JinjaSource;
+	// empty: it has none).
+	Jinja string `json:"jinja,omitempty"`
 }
 
 const (
@@ -85,6 +88,9 @@ func (s *Sessions) load(id string) (*record, error) {
 			return nil, fault.New(fault.NotFound, "there is no local session %s", id).
 				WithHint("`pfz session list` shows the sessions; `pfz session start` starts one for a flow")
 		}
+		return nil, err
+	}
+	if err := store.CheckSchema(s.recordPath(id), r.Schema, recordSchema); err != nil {
 		return nil, err
 	}
 	var u used

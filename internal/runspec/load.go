@@ -380,7 +380,7 @@ func (l *loader) flagOverrides() ([]override, error) {
 		kvMap("tags", "--tags", kvs)
 	}
 	if f.InstanceType != "" {
-		out = append(out, override{path: []string{"resources", "instance_type"}, val: scalarNode(f.InstanceType, Pos{File: "--instance-type"})})
+		out = append(out, override{path: []string{"resources", "instance_type"}, val: scalarNode(f.InstanceType, Pos{File: "--vm-size"})})
 	}
 	if f.Compute != "" {
 		out = append(out, override{path: []string{"resources", "compute"}, val: scalarNode(f.Compute, Pos{File: "--compute"})})
@@ -1194,7 +1194,7 @@ func (l *loader) crossChecks() {
 		}
 		_, hasData := s.Pos["data"]
 		_, hasRun := s.Pos["run"]
-		if !hasData && !hasRun {
+		if !hasData && !hasRun && !l.opts.SingleLine {
 			l.errorf(CodeRequired, filePos, "add data: <file or folder> (or run: <run name> for an evaluation run), or pass --data",
 				"at least one of data or run must be provided")
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flexmeta"
@@ -32,6 +33,9 @@ type ResolveOptions struct {
 	// FlexSignature, when set, reads a flex entry's signature so that the
 	// snapshot's flow.flex.yaml carries it, as pfazure uploads it.
 	FlexSignature snapshot.SignatureFunc
+	// SingleLine resolves the flow for `flow test`: no data or referenced
+	// run is needed.
+	SingleLine bool
 }
 
 // Runtime names (pfazure-surface.md §7.11).
@@ -128,7 +132,7 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 	if err := r.data(ctx, sub, f); err != nil {
 		return nil, f, r.diags, err
 	}
-	if s.Run == "" && s.Data == "" {
+	if s.Run == "" && s.Data == "" && !r.ro.SingleLine {
 		r.errorf(CodeRequired, Pos{File: s.File}, "give data (or run, for an evaluation run)", "at least one of data or run must be provided")
 	}
 	if sub.DisplayName == "" {
@@ -445,7 +449,9 @@ func (r *resolver) data(ctx context.Context, sub *workspace.Submission, f *flow.
 			return nil
 		}
 	}
-	r.diags = append(r.diags, CheckColumnMapping(s, f, cols)...)
+	if !r.ro.SingleLine {
+		r.diags = append(r.diags, CheckColumnMapping(s, f, cols)...)
+	}
 	return nil
 }
 
@@ -455,19 +461,22 @@ func localData(ctx context.Context, p string) (*workspace.Data, error) {
 	if err != nil {
 		return nil, fault.Wrap(fault.Validation, err, "cannot read data %s", p)
 	}
+	if err := ctxio.CheckRegular(p, st); err != nil {
+		return nil, err
+	}
 	d := &workspace.Data{Local: p, IsDir: st.IsDir()}
 	if st.IsDir() {
 		files, err := snapshot.ListDir(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		hash, err := snapshot.Hash(files)
+		hash, err := snapshot.Hash(ctx, files)
 		if err != nil {
 			return nil, err
 		}
 		d.Files, d.Hash = files, hash
 	} else {
-		hash, err := snapshot.HashFile(p)
+		hash, err := snapshot.HashFile(ctx, p)
 		if err != nil {
 			return nil, err
 		}

@@ -91,6 +91,9 @@ type Event struct {
 	Done    int64  // lines or bytes done
 	Failed  int64  // lines failed
 	Total   int64  // lines or bytes in all; 0 when unknown
+	// InLog, on an EventRunStatus, says that the run's log carries the same
+	// state, so a reporter that streams the log need not print it again.
+	InLog bool
 }
 
 // EventKind says what an Event carries.
@@ -101,6 +104,11 @@ const (
 	EventLines  EventKind = "lines"  // lines done/failed of total
 	EventBytes  EventKind = "bytes"  // bytes uploaded of total
 	EventLog    EventKind = "log"    // a log line (Message)
+	// EventRunStatus is a run's new state (Message: "run NAME: STATE").
+	EventRunStatus EventKind = "run-status"
+	// EventSubmitted says the run is recorded on the target (Message: its
+	// name), before it executes.
+	EventSubmitted EventKind = "submitted"
 )
 
 // NopReporter discards events.
@@ -258,6 +266,15 @@ type Run struct {
 	LinesCompleted  int64             `json:"lines_completed,omitempty" yaml:"lines_completed,omitempty"`
 	LinesFailed     int64             `json:"lines_failed,omitempty" yaml:"lines_failed,omitempty"`
 	Error           *RunError         `json:"error,omitempty" yaml:"error,omitempty"`
+
+	// What the azureml target knows beyond the above, for the run
+	// dictionary pfazure prints (runjson.go): run history's own duration
+	// text, the error envelope as run history returns it, and the studio
+	// pages of the data and the output.
+	ServiceDuration string         `json:"-" yaml:"-"`
+	ErrorEnvelope   map[string]any `json:"-" yaml:"-"`
+	DataPortalURL   string         `json:"-" yaml:"-"`
+	OutputPortalURL string         `json:"-" yaml:"-"`
 }
 
 // RunError is why a run (or a line) failed.
