@@ -20,6 +20,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor/pyruntime"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // PoolConfig says how to start python workers.
@@ -569,7 +570,7 @@ func (w *worker) emit(stream string, line []byte, cut int) {
 type response struct {
 	ID      int             `json:"id"`
 	OK      bool            `json:"ok"`
-	Output  json.RawMessage `json:"output"`
+	Output  any             `json:"output"`
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
@@ -590,7 +591,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, onLog func(string
 		w.mu.Unlock()
 	}()
 	msg["id"] = id
-	data, err := json.Marshal(msg)
+	data, err := pyjson.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("encode tool inputs: %w", err)
 	}
@@ -617,7 +618,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, onLog func(string
 				return nil, w.deathError()
 			}
 			var r response
-			if err := json.Unmarshal(line, &r); err != nil || r.ID != id {
+			if err := pyjson.Unmarshal(line, &r); err != nil || r.ID != id {
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
 			}
@@ -647,24 +648,8 @@ func (w *worker) call(ctx context.Context, msg map[string]any, onLog func(string
 			return nil, err
 		}
 	}
-	if len(resp.Output) > 0 {
-		out, err := decodeJSON(resp.Output)
-		if err != nil {
-			return nil, fmt.Errorf("decode tool output: %w", err)
-		}
-		res.Output = out
-	}
+	res.Output = resp.Output
 	return res, nil
-}
-
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 func (w *worker) failWith(reason string) {

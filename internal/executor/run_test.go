@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 )
 
@@ -65,9 +65,13 @@ func baseConfig(t testing.TB, name string) (Config, *recSink) {
 	}, sink
 }
 
-// jsonOf renders values the way they travel (json.Number as written).
+// jsonOf renders values the way they travel (json.Number as written, NaN
+// as Python writes it).
 func jsonOf(v any) string {
-	b, _ := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
 	return string(b)
 }
 

@@ -1,13 +1,13 @@
 package run
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -89,8 +89,10 @@ func valueString(v any) string {
 		return fmt.Sprintf("%g", x)
 	case bool, int, int64:
 		return fmt.Sprint(x)
+	case pyjson.NonFinite:
+		return x.String()
 	}
-	b, err := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

@@ -13,16 +13,14 @@
 #   <- {"id": 2, "ok": true, "output": ..., "metrics": [...]}
 #   <- {"id": 2, "ok": false, "error": {"type": ..., "message": ..., "traceback": ...}}
 import asyncio
-import dataclasses
+import collections.abc
 import importlib
 import importlib.util
 import inspect
 import json
-import math
 import os
 import sys
 import traceback
-import types
 
 END_MARK = "\x1epfz-end-%d\n"
 REQ_FD, RESP_FD = 3, 4
@@ -68,10 +66,21 @@ class Worker:
     # ---- output
 
     def send(self, msg):
+        # Python's own JSON: NaN and the infinities keep their spelling, big
+        # ints their digits; pfz reads them back as they were.
         try:
-            data = json.dumps(msg, allow_nan=False, default=_default)
-        except (ValueError, TypeError):
-            data = json.dumps(_sanitize(msg), allow_nan=False, default=_default)
+            data = json.dumps(msg, default=_default)
+        except (ValueError, TypeError, RecursionError) as e:
+            if "output" not in msg:
+                raise
+            # A value JSON cannot hold fails the call, as promptflow fails a
+            # line whose output is not JSON serializable (no str() of it).
+            msg = {k: v for k, v in msg.items() if k != "output"}
+            msg["ok"] = False
+            msg["error"] = {"type": "FlowOutputUnserializable", "module": "pfz", "traceback": "",
+                            "message": "The output value is not JSON serializable. JSON dump failed: (%s) %s"
+                            % (type(e).__name__, e)}
+            data = json.dumps(msg, default=_default)
         self.resp.write(data.encode("utf-8", "surrogatepass") + b"\n")
         self.resp.flush()
 
@@ -155,12 +164,13 @@ class Worker:
     def settle(self, result):
         if inspect.isawaitable(result):
             result = self.run_async(result)
-        if inspect.isasyncgen(result):
+        # promptflow joins an iterator a tool returns into one string (its
+        # items through str()); an iterator inside a list or dict is not
+        # JSON and fails the line there.
+        if isinstance(result, collections.abc.AsyncIterator):
             result = self.run_async(_collect_async(result))
-        elif isinstance(result, types.GeneratorType):
-            result = list(result)
-            if result and all(isinstance(x, str) for x in result):
-                result = "".join(result)
+        elif isinstance(result, collections.abc.Iterator):
+            result = "".join(str(chunk) for chunk in result)
         return result
 
     def run_async(self, aw):
@@ -209,10 +219,7 @@ class Worker:
 
 
 async def _collect_async(agen):
-    out = [x async for x in agen]
-    if out and all(isinstance(x, str) for x in out):
-        return "".join(out)
-    return out
+    return "".join([str(chunk) async for chunk in agen])
 
 
 def _find_tool(mod, path):
@@ -387,37 +394,9 @@ def _error(e, msg):
 
 
 def _default(o):
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        return dataclasses.asdict(o)
-    for attr in ("model_dump", "to_dict", "dict"):
-        f = getattr(o, attr, None)
-        if callable(f):
-            try:
-                return f()
-            except Exception:
-                pass
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    if isinstance(o, bytes):
-        return o.decode("utf-8", "replace")
-    return str(o)
-
-
-def _sanitize(o):
-    """NaN and infinities travel as strings: JSON has no spelling for them."""
-    if isinstance(o, float):
-        if math.isnan(o):
-            return "NaN"
-        if math.isinf(o):
-            return "Infinity" if o > 0 else "-Infinity"
-        return o
-    if isinstance(o, dict):
-        return {str(k): _sanitize(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple, set, frozenset)):
-        return [_sanitize(v) for v in o]
-    if isinstance(o, (str, int, bool)) or o is None:
-        return o
-    return _sanitize(json.loads(json.dumps(o, default=_default)))
+    """What json.dumps cannot write fails, as in promptflow: no str() of sets,
+    datetimes or objects (a connection is never an output)."""
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
 def _watch_parent():
