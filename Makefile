@@ -10,22 +10,38 @@ DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/internal/app.Version=$(VERSION) -X $(PKG)/internal/app.Commit=$(COMMIT) -X $(PKG)/internal/app.Date=$(DATE)
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 10s
+# Recipes use pipefail: a failing `go test` must fail `make test` although its
+# output is piped through the summary.
+SHELL    := /bin/bash
 
-.PHONY: all build install test test-short test-update vet fmt fmt-check lint fuzz bench clean snapshot
+.PHONY: all build install quickstart test test-short test-update vet fmt fmt-check lint fuzz bench clean snapshot
 
 all: build test
 
-## build: the pfz binary in bin/, statically linked, version stamped
+## build: the pfz binary in bin/, statically linked, version stamped; each
+## package is printed as it compiles ([n/total]), so a first build on a slow
+## machine shows where it is
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pfz
+	@set -o pipefail; total=$$($(GO) list -deps ./cmd/pfz | wc -l | tr -d ' '); \
+	echo "==> building $(BIN): $$total packages, compiled once (minutes on a first build, seconds after)"; \
+	CGO_ENABLED=0 $(GO) build -v -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pfz 2>&1 | \
+	  awk -v total=$$total '{ printf "  [%d/%d] %s\n", NR, total, $$0; fflush() }'; \
+	echo "==> built $(BIN)"
+
+## quickstart: build bin/pfz, then run examples/hello-python on the local target
+## (the first run creates the Python environment its session uses)
+quickstart: build
+	@echo "==> $(BIN) run create -f examples/hello-python/run.yml --stream"
+	@$(BIN) run create -f examples/hello-python/run.yml --stream
 
 ## install: pfz into $GOBIN (or $GOPATH/bin)
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/pfz
 
-## test: vet, then every test with the race detector (fuzz seed corpora included)
+## test: vet, then every test with the race detector (fuzz seed corpora
+## included), then a summary of the skipped tests and why (scripts/testsummary)
 test: vet
-	$(GO) test -race ./...
+	@set -o pipefail; $(GO) test -race -json ./... | $(GO) run ./scripts/testsummary
 
 ## test-short: the tests without the race detector, for a quick loop
 test-short:
@@ -62,8 +78,11 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## snapshot: a local release build of every platform (needs goreleaser)
+## snapshot: a local release build of every platform (needs goreleaser v2)
 snapshot:
+	@command -v goreleaser >/dev/null 2>&1 || { echo "make snapshot needs goreleaser v2, which is not on PATH." >&2; \
+	  echo "install it with: go install github.com/goreleaser/goreleaser/v2@latest  (then make sure \$$(go env GOPATH)/bin is on PATH)" >&2; \
+	  echo "or see https://goreleaser.com/install/" >&2; exit 2; }
 	goreleaser release --snapshot --clean
 
 clean:

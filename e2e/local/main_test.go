@@ -624,7 +624,8 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "PIP_") || strings.HasPrefix(k, "PYTHON") || strings.HasPrefix(k, "PFZ_") ||
-			strings.HasPrefix(k, "AZURE_") || k == "VIRTUAL_ENV" || k == "HOME" {
+			strings.HasPrefix(k, "AZURE_") || strings.HasPrefix(k, "AZUREML_") || k == "VIRTUAL_ENV" || k == "HOME" ||
+			k == "PF_USE_AZURE_CLI_CREDENTIAL" || k == "DEFAULT_IDENTITY_CLIENT_ID" || k == "IS_IN_CI_PIPELINE" {
 			continue
 		}
 		out = append(out, kv)

@@ -586,9 +586,58 @@ func TestVerbose(t *testing.T) {
 	e := newEnv(t)
 	e.chdir()
 	e.cd(e.copyFlow("hello"))
-	e.run("session", "start", "--verbose").expect(t, 0, nil, []string{"using the local target (default: no workspace is configured)", "session " + e.ws.Started[0].ID + " for flow"})
+	e.run("session", "start", "--verbose").expect(t, 0, nil, []string{"target local: no workspace configured", "session " + e.ws.Started[0].ID + " for flow"})
 	r := e.run("session", "show")
-	if strings.Contains(r.stderr, "using the") {
+	if strings.Contains(r.stderr, " for flow ") {
 		t.Errorf("verbose lines without --verbose:\n%s", r.stderr)
+	}
+}
+
+// TestTargetNote: every command that acts on a target says which one and
+// why, on stderr, whatever chose it (issue: a target chosen by a parent
+// folder's .azureml/config.json or pfazure's variables is no surprise).
+func TestTargetNote(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"default local", nil, nil, "target local: no workspace configured (set one with `pfz config set`, AZUREML_ARM_* or .azureml/config.json, or pass --target azureml)\n"},
+		{"flag", []string{"--target", "local"}, nil, "target local: set by --target\n"},
+		{"PFZ_TARGET", nil, map[string]string{"PFZ_TARGET": "local"}, "target local: set by PFZ_TARGET\n"},
+		{"pfazure variables", nil, map[string]string{"AZUREML_ARM_SUBSCRIPTION": "sub", "AZUREML_ARM_RESOURCEGROUP": "rg", "AZUREML_ARM_WORKSPACE_NAME": "ws"},
+			"target azureml: workspace sub/rg/ws from AZUREML_ARM_SUBSCRIPTION, AZUREML_ARM_RESOURCEGROUP, AZUREML_ARM_WORKSPACE_NAME — pass --target local to run on this machine\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			for k, v := range tt.vars {
+				e.vars[k] = v
+			}
+			e.chdir()
+			r := e.run(append([]string{"run", "list"}, tt.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if first, _, _ := strings.Cut(r.stderr, "\n"); first+"\n" != tt.want {
+				t.Errorf("stderr = %q\nwant   %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestAzureMLWithoutWorkspaceSaysSoFirst: with --target azureml and no
+// workspace, the first error names the missing workspace, not a credential.
+func TestAzureMLWithoutWorkspaceSaysSoFirst(t *testing.T) {
+	e := newEnv(t)
+	e.realAlias = true
+	e.chdir()
+	e.cd(e.copyFlow("hello"))
+	for _, args := range [][]string{{"session", "start"}, {"packages", "list"}, {"run", "create", "--flow", ".", "--data", "data.jsonl"}} {
+		r := e.run(append(args, "--target", "azureml")...)
+		if r.code != 2 || !strings.Contains(r.stderr, "the azureml target needs a workspace") || strings.Contains(r.stderr, "token") {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
 	}
 }

@@ -38,17 +38,60 @@ func TestReadmeNamesEveryCommand(t *testing.T) {
 	}
 }
 
-// The README's first set-up command works from the repository root: on the
-// real local target, in a real Python session.
-func TestReadmeMainJob(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// quickstartCommand is the pfz command `make quickstart` runs after the build.
+const quickstartCommand = "run create -f examples/hello-python/run.yml --stream"
+
+// The README's first command is `make quickstart`, which builds bin/pfz and
+// runs quickstartCommand; the README advertises no `go install ...@latest`
+// (the module is not published).
+func TestReadmeFirstCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const cmd = "go run ./cmd/pfz run create -f examples/hello-python/run.yml --stream"
-	if !strings.Contains(string(data), cmd) {
-		t.Fatalf("README.md no longer says %q; update this test with it", cmd)
+	makefile, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if !strings.Contains(string(readme), "```sh\nmake quickstart\n```") {
+		t.Error("README.md no longer gives `make quickstart` as the first command; update this test")
+	}
+	if !strings.Contains(string(readme), "bin/pfz "+quickstartCommand) {
+		t.Errorf("README.md does not say what make quickstart runs (bin/pfz %s)", quickstartCommand)
+	}
+	if strings.Contains(string(readme), "@latest") {
+		t.Error("README.md advertises go install ...@latest, but the module is not published")
+	}
+	recipe := regexp.MustCompile(`(?m)^quickstart: build\n((?:\t.*\n)+)`).FindSubmatch(makefile)
+	if recipe == nil {
+		t.Fatal("Makefile has no `quickstart: build` target")
+	}
+	if !strings.Contains(string(recipe[1]), "$(BIN) "+quickstartCommand) {
+		t.Errorf("make quickstart does not run $(BIN) %s:\n%s", quickstartCommand, recipe[1])
+	}
+}
+
+// `make snapshot` without goreleaser says how to install it and exits 2.
+func TestMakeSnapshotWithoutGoreleaser(t *testing.T) {
+	mk, err := exec.LookPath("make")
+	if err != nil {
+		t.Skip("SKIPPED LOUDLY: make is not installed")
+	}
+	cmd := exec.Command(mk, "-s", "snapshot")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no goreleaser (and nothing else) on PATH
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 {
+		t.Fatalf("make snapshot: exit %d (%v), want 2\n%s", code, err, out)
+	}
+	if !strings.Contains(string(out), "go install github.com/goreleaser/goreleaser/v2@latest") {
+		t.Errorf("make snapshot does not say how to install goreleaser:\n%s", out)
+	}
+}
+
+// The README's first run works from the repository root: on the real local
+// target, in a real Python session.
+func TestReadmeMainJob(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("python3 is missing: the local target needs it")
@@ -62,7 +105,7 @@ func TestReadmeMainJob(t *testing.T) {
 	e := newEnv(t)
 	e.cd(root)
 	e.setup = func(f *cmdutil.Factory) { registerLocal(f, nil) } // the real local target
-	args := strings.Fields(strings.TrimPrefix(cmd, "go run ./cmd/pfz "))
+	args := strings.Fields(quickstartCommand)
 	r := e.run(args...)
 	r.expect(t, 0, []string{"Completed", "hello-python", "5/5"}, nil)
 	var names []string

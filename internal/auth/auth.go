@@ -109,6 +109,13 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 	var members []member
 	switch mode {
 	case ModeDefault:
+		if m, why, ok, err := pfazureRule(opts, co); ok {
+			if err != nil {
+				return nil, Info{}, err
+			}
+			ch := &chain{members: []member{m}}
+			return NewCache(ch, opts.Now), Info{Credential: m.name, Chain: "chosen by pfazure's rule: " + why}, nil
+		}
 		for _, build := range []func(Options, azcore.ClientOptions) (member, error){buildEnvironment, buildWorkload, buildManagedFromEnv, buildCLI, buildAzd} {
 			if m, err := build(opts, co); err == nil {
 				members = append(members, m)

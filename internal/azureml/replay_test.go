@@ -85,9 +85,9 @@ var replayCases = []replayCase{
 	{file: "test_run_operations_TestFlowRun_test_run_bulk_without_retry.yaml", why: "the workspace GET of a mocked submit: nothing to compare"},
 	{file: "test_run_operations_TestFlowRun_test_run_data_not_provided.yaml", covered: true, mode: "refuse", why: "neither data nor run: refused before any request"},
 	{file: "test_run_operations_TestFlowRun_test_run_display_name_with_macro.yaml", covered: true, why: "display name macros pass through"},
-	{file: "test_run_operations_TestFlowRun_test_run_resume.yaml", why: "BulkRuns/resume: run resume is not in workspace.Runs yet"},
-	{file: "test_run_operations_TestFlowRun_test_run_resume_token.yaml", why: "BulkRuns/resume: not in workspace.Runs yet"},
-	{file: "test_run_operations_TestFlowRun_test_run_resume_with_image_aggregation.yaml", why: "BulkRuns/resume: not in workspace.Runs yet"},
+	{file: "test_run_operations_TestFlowRun_test_run_resume.yaml", covered: true, mode: "resume", why: "run create --resume-from: GET the run to resume, POST BulkRuns/resume with pfazure's body, then show the new run"},
+	{file: "test_run_operations_TestFlowRun_test_run_resume_token.yaml", covered: true, mode: "resume", why: "resume, then the details, logs and metrics of both runs"},
+	{file: "test_run_operations_TestFlowRun_test_run_resume_with_image_aggregation.yaml", covered: true, mode: "resume", why: "resume of a run with images and an aggregation node, then metrics and logs"},
 	{file: "test_run_operations_TestFlowRun_test_run_submission_exception.yaml", why: "only the workspace/datastore lookups of a mocked failure: nothing to compare"},
 	{file: "test_run_operations_TestFlowRun_test_run_with_compute_instance_session.yaml", covered: true, why: "computeName for a compute-instance session; logs"},
 	{file: "test_run_operations_TestFlowRun_test_run_with_connection_overwrite.yaml", covered: true, why: "connections overrides"},
@@ -115,6 +115,7 @@ const sanitizedWorkspace = `{"id": "/subscriptions/00000000-0000-0000-0000-00000
 
 var (
 	reSubmitURL    = regexp.MustCompile(`/BulkRuns/submit$`)
+	reResumeURL    = regexp.MustCompile(`/BulkRuns/resume$`)
 	reCancel       = regexp.MustCompile(`/BulkRuns/([^/]+)/cancel$`)
 	reChild        = regexp.MustCompile(`/BulkRuns/([^/]+)/childRuns`)
 	reLog          = regexp.MustCompile(`/BulkRuns/([^/]+)/logContent$`)
@@ -223,6 +224,9 @@ func runReplay(t *testing.T, file string, c replayCase) {
 	case "prepare":
 		h.prepare(ctx)
 	case "reads":
+		h.reads(ctx)
+	case "resume":
+		h.resumes(ctx)
 		h.reads(ctx)
 	case "refuse":
 		_, err := w.Runs().Submit(ctx, &workspace.Submission{Name: "name", Flow: "x", Snapshot: &workspace.Snapshot{}}, nil)
@@ -454,6 +458,45 @@ func runIDOf(body string) string {
 	m := jsonMap(body)
 	s, _ := m["runId"].(string)
 	return s
+}
+
+// resumes drives pfz's resume with what the recorded request carries and
+// compares the body pfz sent with the recorded one, key by key.
+func (h *harness) resumes(ctx context.Context) {
+	for _, in := range h.interactions(reResumeURL, "POST") {
+		body := jsonMap(in.ReqBody)
+		str := func(k string) string { s, _ := body[k].(string); return s }
+		sub := &workspace.Submission{Name: str("runId"), ResumeFrom: str("resumeFromRunId"), DisplayName: str("runDisplayName"),
+			Description: str("description"), Runtime: str("runtimeName"), Identity: workspace.Identity{Type: "user"},
+			Resources: workspace.Resources{InstanceType: str("vmSize"), Compute: str("computeName")}}
+		before := len(h.srv.Requests())
+		run, err := h.w.Runs().Submit(ctx, sub, workspace.NopReporter{})
+		if err != nil {
+			h.t.Fatalf("resume %s: %v", sub.ResumeFrom, err)
+		}
+		var want string
+		json.Unmarshal(in.RespBody, &want)
+		if run.Name != want {
+			h.t.Errorf("resumed run = %q, the service named %q", run.Name, want)
+		}
+		sent := false
+		for _, r := range h.srv.Requests()[before:] {
+			u, _ := url.Parse(r.URL)
+			if r.Method != "POST" || !reResumeURL.MatchString(u.Path) {
+				continue
+			}
+			sent = true
+			if got := jsonMap(string(r.Body)); !jsonSame(got, body) {
+				h.t.Errorf("resume body:\n got %s\nwant %s", r.Body, in.ReqBody)
+			}
+			if r.Header.Get("aml-user-token") == "" {
+				h.t.Error("resume POST lacks the aml-user-token header")
+			}
+		}
+		if !sent {
+			h.t.Error("no BulkRuns/resume request was sent")
+		}
+	}
 }
 
 func (h *harness) reads(ctx context.Context) {

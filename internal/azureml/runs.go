@@ -216,6 +216,9 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	if sub == nil {
 		return nil, fault.New(fault.Validation, "no submission")
 	}
+	if isResume(sub) {
+		return r.resume(ctx, sub, rep)
+	}
 	if sub.Data == nil && sub.Run == "" {
 		return nil, fault.New(fault.Validation, "at least one of data or run must be provided").
 			WithHint("set data: in run.yml or pass --data, or reference a run with --run")

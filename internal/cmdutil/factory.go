@@ -9,7 +9,9 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/user"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -327,11 +329,32 @@ func memoWorkspace(f *Factory) func(ctx context.Context) (workspace.Workspace, e
 		if err != nil {
 			return nil, err
 		}
-		v, _ := cfg.Get(config.KeyTarget)
-		f.Verbosef("using the %s target (%s: %s)", cfg.Target, v.Source, v.Origin)
+		fmt.Fprintln(f.IOStreams.ErrOut, TargetNote(cfg))
 		ws = w
 		return ws, nil
 	}
+}
+
+// TargetNote is the line every command that acts on a target prints on
+// stderr: which target, and why it was chosen, so that the choice is never a
+// surprise (a workspace found in a parent folder's .azureml/config.json or the
+// Azure CLI's defaults moves pfz off the local target).
+func TargetNote(cfg *config.Config) string {
+	v, _ := cfg.Get(config.KeyTarget)
+	switch {
+	case v.Source != config.SourceDefault:
+		return fmt.Sprintf("target %s: set by %s", cfg.Target, v.Origin)
+	case cfg.Target == config.TargetLocal:
+		return "target local: no workspace configured (set one with `pfz config set`, AZUREML_ARM_* or .azureml/config.json, or pass --target azureml)"
+	}
+	var from []string
+	for _, k := range []string{config.KeySubscription, config.KeyResourceGroup, config.KeyWorkspaceName} {
+		if w, ok := cfg.Get(k); ok && w.Origin != "" && !slices.Contains(from, w.Origin) {
+			from = append(from, w.Origin)
+		}
+	}
+	return fmt.Sprintf("target azureml: workspace %s/%s/%s from %s — pass --target local to run on this machine",
+		cfg.Subscription, cfg.ResourceGroup, cfg.WorkspaceName, strings.Join(from, ", "))
 }
 
 func targetHint(cfg *config.Config) string {
@@ -399,6 +422,10 @@ func defaultUserAlias(ctx context.Context, f *Factory) (string, error) {
 		return "", err
 	}
 	if cfg.Target != config.TargetLocal {
+		// The missing workspace is the first thing to fix, not a credential.
+		if err := cfg.RequireWorkspace(); err != nil {
+			return "", err
+		}
 		st, err := f.AuthStatus(ctx)
 		if err != nil {
 			return "", err

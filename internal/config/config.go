@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,16 +138,17 @@ func Resolve(opts LoadOptions) *Config {
 	var aml *layer
 	c.AzureMLConfig, aml = findAzureMLConfig(opts.WorkDir)
 
-	v, err := newViper(flags, env, file, aml, data)
+	lower := []*layer{azureCLILayer(getenv), azureMLEnvLayer(getenv), aml}
+	v, err := newViper(flags, env, file, lower, data)
 	if err != nil {
 		// The diagnostics accepted what viper's reading refused: say so
 		// rather than guess what the file meant.
 		file.broken = &Problem{Source: SourceFile, Err: fault.Wrap(fault.Failed, err, "cannot read %s", c.File).
 			WithHint("fix the file or delete it and use `pfz config set`")}
 		file.entries = map[string]entry{}
-		v, _ = newViper(flags, env, file, aml, nil)
+		v, _ = newViper(flags, env, file, lower, nil)
 	}
-	layers := []*layer{flags, env, file, aml}
+	layers := append([]*layer{flags, env, file}, lower...)
 	for _, k := range Keys() {
 		c.resolveKey(k, v.GetString(k.Name), layers)
 	}
@@ -275,15 +277,28 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	def(KeyOutput, OutputTable, "")
 }
 
-// workspaceSources names the sources that configured any part of a workspace.
+// workspaceSources names the sources that configured any part of a
+// workspace. The Azure CLI's defaults count only when the workspace is
+// complete: nearly every machine with the Azure CLI has a subscription in
+// clouds.config, and a group default set for other az commands must not move
+// pfz off the local target.
 func (c *Config) workspaceSources() []string {
 	seen := map[Source]bool{}
 	var out []string
+	complete := true
 	for _, k := range []string{KeySubscription, KeyResourceGroup, KeyWorkspaceName} {
-		if v, ok := c.eff[k]; ok && v.Value != "" && !seen[v.Source] {
+		v, ok := c.eff[k]
+		if !ok || v.Value == "" {
+			complete = false
+			continue
+		}
+		if !seen[v.Source] {
 			seen[v.Source] = true
 			out = append(out, string(v.Source))
 		}
+	}
+	if !complete {
+		out = slices.DeleteFunc(out, func(s string) bool { return s == string(SourceAzureCLI) })
 	}
 	return out
 }
@@ -446,7 +461,7 @@ func (c *Config) RequireWorkspace() error {
 		return nil
 	}
 	return fault.New(fault.Usage, "the azureml target needs a workspace; missing: %s", strings.Join(missing, ", ")).
-		WithHint("pass the flags, run `pfz config set <key> <value>`, or put an .azureml/config.json in this folder or a parent")
+		WithHint("pass the flags, run `pfz config set <key> <value>`, set AZUREML_ARM_SUBSCRIPTION, AZUREML_ARM_RESOURCEGROUP and AZUREML_ARM_WORKSPACE_NAME, run `az configure --defaults group=<rg> workspace=<ws>`, or put an .azureml/config.json in this folder or a parent; `pfz config list --sources` shows what was found")
 }
 
 // BlobURL returns the blob endpoint of a storage account.

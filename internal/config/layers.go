@@ -42,7 +42,10 @@ func (l *layer) canSet(key string) bool { return l.sets == nil || l.sets[key] }
 //	Set (override)      the command-line flags
 //	BindFlagValue       PFZ_* variables, read through opts.Getenv
 //	ReadConfig          config.yaml, the same bytes the diagnostics read
-//	SetDefault          .azureml/config.json
+//	SetDefault          the workspace's lower sources, the first that sets a
+//	                    key: the Azure CLI's defaults, AZUREML_ARM_*, then
+//	                    .azureml/config.json (pfazure reads the first two in
+//	                    that order and not the third)
 //
 // The environment is not bound with BindEnv/AutomaticEnv: viper (v1.21)
 // reads those through os.LookupEnv with no way to substitute a lookup, which
@@ -53,7 +56,7 @@ func (l *layer) canSet(key string) bool { return l.sets == nil || l.sets[key] }
 // config file. pfz's own defaults depend on other keys (the target on the
 // workspace, the endpoints on the cloud), so they are applied after viper
 // has resolved what the user set.
-func newViper(flags, env, file, aml *layer, fileData []byte) (*viper.Viper, error) {
+func newViper(flags, env, file *layer, lower []*layer, fileData []byte) (*viper.Viper, error) {
 	v := viper.NewWithOptions(viper.WithDecoderRegistry(codecRegistry{}))
 	v.SetConfigType("yaml")
 	for key, e := range flags.entries {
@@ -70,9 +73,15 @@ func newViper(flags, env, file, aml *layer, fileData []byte) (*viper.Viper, erro
 			return nil, err
 		}
 	}
-	for key, e := range aml.entries {
-		if e.bad == nil {
-			v.SetDefault(key, e.raw)
+	set := map[string]bool{}
+	for _, l := range lower {
+		for key, e := range l.entries {
+			if !set[key] {
+				set[key] = true
+				if e.bad == nil {
+					v.SetDefault(key, e.raw)
+				}
+			}
 		}
 	}
 	return v, nil

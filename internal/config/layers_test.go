@@ -344,7 +344,7 @@ func FuzzFileLayer(f *testing.F) {
 			return
 		}
 		none := func(s Source) *layer { return &layer{source: s, entries: map[string]entry{}} }
-		v, err := newViper(none(SourceFlag), none(SourceEnv), file, none(SourceAzureML), data)
+		v, err := newViper(none(SourceFlag), none(SourceEnv), file, nil, data)
 		if err != nil {
 			t.Fatalf("diagnostics accepted what viper refused: %v", err)
 		}

@@ -99,7 +99,7 @@ func readBack(path string, data []byte, key string, ok func(got string, set bool
 		return fault.Wrap(e.bad.Err.Kind, e.bad.Err, "%s was not changed", path).WithHint("%s", fault.HintOf(e.bad.Err))
 	}
 	none := func(s Source) *layer { return &layer{source: s, entries: map[string]entry{}} }
-	v, err := newViper(none(SourceFlag), none(SourceEnv), file, none(SourceAzureML), data)
+	v, err := newViper(none(SourceFlag), none(SourceEnv), file, nil, data)
 	if err != nil {
 		return fault.Wrap(fault.Failed, err, "%s was not changed: the new text cannot be read back", path)
 	}

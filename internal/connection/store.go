@@ -10,16 +10,27 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/store"
 )
 
-// Store keeps connections under PFZ_HOME/connections: <name>.json holds the
-// connection with its secrets redacted, <name>.secrets.json (mode 0600) the
-// secret values. Both carry the same revision, so a connection whose two
+// Store keeps connections under PFZ_HOME/connections, one folder per
+// connection: <name>/connection.json holds the connection with its secrets
+// redacted, <name>/secrets.json (mode 0600) the secret values. A name is one
+// folder and nothing else, so no name can reach another connection's files
+// (the old flat layout, <name>.json beside <name>.secrets.json, let a
+// connection named "foo.secrets" overwrite foo's secrets; it is migrated on
+// first use). Both files carry the same revision, so a connection whose two
 // files were not both written (a killed pfz) is detected, never mixed.
+//
+// Legal names are those of an Azure ML workspace connection: letters,
+// digits, '_', '-' and '.', starting with a letter, digit or '_', at most
+// 200 characters; and, as Azure resource names are, unique ignoring case
+// ("Foo" cannot be created beside "foo"), so the store behaves the same on
+// case-insensitive file systems.
 type Store struct {
 	home string
 	now  func() time.Time
@@ -39,11 +50,26 @@ type secretsFile struct {
 	Secrets  map[string]string `json:"secrets,omitempty"`
 }
 
-func (s *Store) open() (*store.Store, error) { return store.New(s.home) }
+// File names inside a connection's folder.
+const (
+	recordName  = "connection.json"
+	secretsName = "secrets.json"
+)
 
-func (s *Store) paths(st *store.Store, name string) (rec, sec string) {
-	dir := st.ConnectionsDir()
-	return filepath.Join(dir, name+".json"), filepath.Join(dir, name+".secrets.json")
+func (s *Store) open(ctx context.Context) (*store.Store, error) {
+	st, err := store.New(s.home)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (s *Store) paths(st *store.Store, name string) (dir, rec, sec string) {
+	dir = filepath.Join(st.ConnectionsDir(), name)
+	return dir, filepath.Join(dir, recordName), filepath.Join(dir, secretsName)
 }
 
 func checkName(name string) error {
@@ -60,7 +86,7 @@ func (s *Store) Create(ctx context.Context, c *Connection) error {
 	if ds := c.Validate(); ds.HasErrors() {
 		return fault.Wrap(fault.Validation, ds.Err(), "connection %q is not valid", c.Name)
 	}
-	st, err := s.open()
+	st, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -69,7 +95,13 @@ func (s *Store) Create(ctx context.Context, c *Connection) error {
 		return err
 	}
 	defer lk.Unlock()
-	recPath, secPath := s.paths(st, c.Name)
+	if other, err := sameIgnoringCase(st, c.Name); err != nil {
+		return err
+	} else if other != "" {
+		return fault.New(fault.Usage, "connection %q already exists as %q: connection names are unique ignoring case, as on Azure ML", c.Name, other).
+			WithHint("use the name %s to replace it, or delete it first with `pfz connection delete -n %s`", other, other)
+	}
+	_, recPath, secPath := s.paths(st, c.Name)
 
 	now := s.now().UTC().Truncate(time.Second)
 	created := now
@@ -97,11 +129,11 @@ func (s *Store) Get(ctx context.Context, name string) (*Connection, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	st, err := s.open()
+	st, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	recPath, secPath := s.paths(st, name)
+	_, recPath, secPath := s.paths(st, name)
 	rec, err := readRecord(recPath, name)
 	if err != nil {
 		return nil, err
@@ -133,11 +165,11 @@ func (s *Store) Show(ctx context.Context, name string) (*Connection, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	st, err := s.open()
+	st, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	recPath, _ := s.paths(st, name)
+	_, recPath, _ := s.paths(st, name)
 	rec, err := readRecord(recPath, name)
 	if err != nil {
 		return nil, err
@@ -147,25 +179,21 @@ func (s *Store) Show(ctx context.Context, name string) (*Connection, error) {
 
 // List returns every connection, secrets redacted, sorted by name.
 func (s *Store) List(ctx context.Context) ([]Connection, error) {
-	st, err := s.open()
+	st, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(st.ConnectionsDir())
-	if errors.Is(err, os.ErrNotExist) {
-		return []Connection{}, nil
-	}
+	names, err := st.List(store.Connections)
 	if err != nil {
-		return nil, fault.Wrap(fault.Failed, err, "cannot read %s", st.ConnectionsDir())
+		return nil, err
 	}
 	out := []Connection{}
-	for _, e := range ents {
-		n := e.Name()
-		if e.IsDir() || store.IsTemp(n) || !strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".secrets.json") {
-			continue
+	for _, name := range names {
+		_, recPath, _ := s.paths(st, name)
+		rec, err := readRecord(recPath, name)
+		if fault.Is(err, fault.NotFound) {
+			continue // a folder a delete was removing
 		}
-		name := strings.TrimSuffix(n, ".json")
-		rec, err := readRecord(filepath.Join(st.ConnectionsDir(), n), name)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +208,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	st, err := s.open()
+	st, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -189,7 +217,10 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	defer lk.Unlock()
-	recPath, secPath := s.paths(st, name)
+	dir, recPath, secPath := s.paths(st, name)
+	if _, err := readRecord(recPath, name); fault.Is(err, fault.NotFound) {
+		return err
+	}
 	// The record first: once it is gone the connection is gone; secrets
 	// left by a kill after it are removed by the next create or delete.
 	errRec := os.Remove(recPath)
@@ -203,18 +234,125 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	case errRec != nil:
 		return fault.Wrap(fault.Failed, errRec, "cannot delete connection %s", name)
 	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot delete the folder of connection %s", name).WithHint("delete %s by hand", dir)
+	}
 	return nil
 }
 
+// readRecord reads a connection's record. On a case-insensitive file
+// system "FOO" opens foo's folder: a record of another name is not found.
 func readRecord(path, name string) (*recordFile, error) {
 	var rec recordFile
 	if err := store.ReadJSON(path, &rec); err != nil {
-		if errors.Is(err, store.ErrNotExist) {
+		if errors.Is(err, store.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil, notFound(name)
 		}
 		return nil, err
 	}
+	if rec.Connection.Name != name {
+		return nil, notFound(name)
+	}
 	return &rec, nil
+}
+
+// sameIgnoringCase returns the existing connection whose name equals name
+// ignoring case but not exactly, or "".
+func sameIgnoringCase(st *store.Store, name string) (string, error) {
+	names, err := st.List(store.Connections)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			if _, err := os.Stat(filepath.Join(st.ConnectionsDir(), n, recordName)); err == nil {
+				return n, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// migrationLock is the lock name the layout migration takes; it is not a
+// legal connection name, so it never meets a connection's lock.
+const migrationLock = "~layout"
+
+// migrate moves a store of the flat layout (<name>.json and
+// <name>.secrets.json side by side in connections/) to one folder per
+// connection. Files are told apart by what they hold, not by their names:
+// a record has a "connection" object whose name gives its folder; its
+// secrets are <name>.secrets.json when that file holds secrets of the same
+// revision. A record whose secrets were overwritten by a colliding record
+// moves without them and reads as damaged (create it again), never with
+// another connection's secrets.
+func migrate(ctx context.Context, st *store.Store) error {
+	dir := st.ConnectionsDir()
+	if !hasFlatFiles(dir) {
+		return nil
+	}
+	lk, err := st.Lock(ctx, store.Connections, migrationLock)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot read %s", dir)
+	}
+	type flat struct {
+		Revision   string      `json:"revision"`
+		Connection *Connection `json:"connection"`
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || store.IsTemp(n) || !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		var rec flat
+		if err := store.ReadJSON(filepath.Join(dir, n), &rec); err != nil || rec.Connection == nil || !nameOK(rec.Connection.Name) || n != rec.Connection.Name+".json" {
+			continue // a secrets file, or not pfz's
+		}
+		name := rec.Connection.Name
+		to := filepath.Join(dir, name)
+		if err := os.MkdirAll(to, 0o700); err != nil {
+			return fault.Wrap(fault.Failed, err, "cannot migrate connection %s", name)
+		}
+		secFlat := filepath.Join(dir, name+".secrets.json")
+		var sec secretsFile
+		var probe flat
+		if store.ReadJSON(secFlat, &sec) == nil && store.ReadJSON(secFlat, &probe) == nil && probe.Connection == nil && sec.Revision == rec.Revision {
+			if err := os.Rename(secFlat, filepath.Join(to, secretsName)); err != nil {
+				return fault.Wrap(fault.Failed, err, "cannot migrate the secrets of connection %s", name)
+			}
+		}
+		if err := os.Rename(filepath.Join(dir, n), filepath.Join(to, recordName)); err != nil {
+			return fault.Wrap(fault.Failed, err, "cannot migrate connection %s", name)
+		}
+	}
+	// What is left flat and holds secrets is secrets no record claims (a
+	// kill between a delete's two removals): remove them, as the next
+	// delete would have.
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		var probe flat
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".secrets.json") && store.ReadJSON(p, &probe) == nil && probe.Connection == nil {
+			_ = os.Remove(p)
+		}
+	}
+	return nil
+}
+
+func hasFlatFiles(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !store.IsTemp(e.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func notFound(name string) error {

@@ -65,13 +65,13 @@ func TestStoreRoundTrip(t *testing.T) {
 
 	// Secrets live only in the 0600 secrets files.
 	dir := filepath.Join(home, "connections")
-	for _, n := range []string{"aoai.json", "cust.json"} {
+	for _, n := range []string{"aoai/connection.json", "cust/connection.json"} {
 		b := mustRead(t, filepath.Join(dir, n))
 		if strings.Contains(string(b), "super-secret-key") || strings.Contains(string(b), "custom-secret-tok") {
 			t.Errorf("%s holds a secret:\n%s", n, b)
 		}
 	}
-	for _, n := range []string{"aoai.secrets.json", "cust.secrets.json"} {
+	for _, n := range []string{"aoai/secrets.json", "cust/secrets.json"} {
 		st, err := os.Stat(filepath.Join(dir, n))
 		if err != nil {
 			t.Fatal(err)
@@ -99,8 +99,8 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := s.Delete(ctx, "aoai"); !fault.Is(err, fault.NotFound) {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "aoai.secrets.json")); !os.IsNotExist(err) {
-		t.Error("delete left the secrets file")
+	if _, err := os.Stat(filepath.Join(dir, "aoai")); !os.IsNotExist(err) {
+		t.Error("delete left the connection's folder")
 	}
 }
 
@@ -128,7 +128,7 @@ func TestStoreDetectsHalfWrittenConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A kill between the two writes of a second create: new secrets, old record.
-	sec := filepath.Join(home, "connections", "c.secrets.json")
+	sec := filepath.Join(home, "connections", "c", "secrets.json")
 	b, _ := json.Marshal(secretsFile{Revision: "other", APIKey: "two"})
 	if err := os.WriteFile(sec, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -163,5 +163,104 @@ func TestStoreConcurrentCreates(t *testing.T) {
 	c, err := NewStore(home).Get(ctx, "shared")
 	if err != nil || !strings.HasPrefix(c.APIKey, "key-") {
 		t.Fatalf("after concurrent creates the record and secrets disagree: %+v %v", c, err)
+	}
+}
+
+// A connection named like another's secrets file is its own connection:
+// creating and deleting "foo.secrets" leaves foo whole (issue 9, item 2).
+func TestStoreNamesNeverCollide(t *testing.T) {
+	s := NewStore(t.TempDir())
+	ctx := context.Background()
+	for _, name := range []string{"foo", "foo.secrets", "foo.json", "foo.secrets.json"} {
+		if err := s.Create(ctx, aoai(name, "key-of-"+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"foo", "foo.secrets", "foo.json", "foo.secrets.json"} {
+		c, err := s.Get(ctx, name)
+		if err != nil || c.APIKey != "key-of-"+name {
+			t.Fatalf("Get(%s) = %+v, %v", name, c, err)
+		}
+	}
+	if err := s.Delete(ctx, "foo.secrets"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Get(ctx, "foo"); err != nil || c.APIKey != "key-of-foo" {
+		t.Fatalf("foo after deleting foo.secrets: %+v, %v", c, err)
+	}
+	list, _ := s.List(ctx)
+	if len(list) != 3 {
+		t.Fatalf("List = %+v", list)
+	}
+}
+
+// Names are unique ignoring case, as Azure resource names are.
+func TestStoreNamesUniqueIgnoringCase(t *testing.T) {
+	s := NewStore(t.TempDir())
+	ctx := context.Background()
+	if err := s.Create(ctx, aoai("Prod", "k")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Create(ctx, aoai("prod", "other"))
+	if fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), `"Prod"`) {
+		t.Fatalf("create prod beside Prod: %v", err)
+	}
+	if err := s.Create(ctx, aoai("Prod", "rotated")); err != nil {
+		t.Fatalf("re-create under its own name: %v", err)
+	}
+	if _, err := s.Get(ctx, "prod"); !fault.Is(err, fault.NotFound) {
+		t.Fatalf("Get(prod): %v", err)
+	}
+}
+
+// A store of the flat layout is migrated on first use, including one where
+// a "foo.secrets" record already overwrote foo's secrets: foo then reads as
+// damaged, never with foo.secrets' key.
+func TestStoreMigratesTheFlatLayout(t *testing.T) {
+	home := t.TempDir()
+	dir := filepath.Join(home, "connections")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, v any) {
+		b, _ := json.Marshal(v)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := func(name, rev string) recordFile {
+		c := aoai(name, "set")
+		return recordFile{Revision: rev, Connection: *c.Redact()}
+	}
+	write("good.json", rec("good", "r1"))
+	write("good.secrets.json", secretsFile{Revision: "r1", APIKey: "good-key"})
+	// The collision: foo.secrets' record sits where foo's secrets were.
+	write("foo.json", rec("foo", "r2"))
+	write("foo.secrets.json", rec("foo.secrets", "r3"))
+	write("foo.secrets.secrets.json", secretsFile{Revision: "r3", APIKey: "foo-secrets-key"})
+	write("orphan.secrets.json", secretsFile{Revision: "r9", APIKey: "nobody"})
+
+	s := NewStore(home)
+	ctx := context.Background()
+	if c, err := s.Get(ctx, "good"); err != nil || c.APIKey != "good-key" {
+		t.Fatalf("good = %+v, %v", c, err)
+	}
+	if c, err := s.Get(ctx, "foo.secrets"); err != nil || c.APIKey != "foo-secrets-key" {
+		t.Fatalf("foo.secrets = %+v, %v", c, err)
+	}
+	if c, err := s.Get(ctx, "foo"); err == nil || !strings.Contains(err.Error(), "do not match") {
+		t.Fatalf("foo = %+v, %v; want damaged", c, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "foo,foo.secrets,good" {
+		t.Fatalf("after migration connections/ holds %v", names)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("List = %+v, %v", list, err)
 	}
 }

@@ -17,6 +17,16 @@ func (r *runner) runAggregation(ctx context.Context, sum *Summary) {
 		}
 		r.aggMu.Unlock()
 	}()
+	if r.entry != nil {
+		r.aggMu.Lock()
+		outputs := r.entryOutputs
+		r.entryOutputs = nil
+		r.aggMu.Unlock()
+		if r.entry.aggregates() && sum.Completed > 0 {
+			r.entry.aggregate(ctx, r, sum, outputs)
+		}
+		return
+	}
 	if len(r.aggs) == 0 || sum.Completed == 0 {
 		return
 	}

@@ -147,6 +147,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Log, if set, receives the executor's own messages as text lines.
 	Log io.Writer
+	// Init is a flex flow class's __init__ arguments (--init, run.yml init).
+	Init map[string]any
+	// OnChunk, when set, receives each item a flex entry's generator output
+	// yields, as it is yielded (flow test streams them).
+	OnChunk func(chunk any)
 }
 
 // Summary is how a run ended.

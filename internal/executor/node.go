@@ -296,7 +296,7 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 	for _, in := range r.f.Inputs {
 		// An input with a (non-null) default does not read the data column of
 		// its name unless the mapping says so, as in promptflow.
-		if !in.HasDefault || in.Default == nil {
+		if r.mapAllInputs || !in.HasDefault || in.Default == nil {
 			mapping[in.Name] = "${data." + in.Name + "}"
 			auto[in.Name] = true
 		}

@@ -234,7 +234,7 @@ func (p *Pool) Close() error {
 // Inspect loads a tool and describes its parameters.
 func (p *Pool) Inspect(ctx context.Context, src ToolSource) (*ToolInfo, *ToolError, error) {
 	var info ToolInfo
-	res, err := p.do(ctx, map[string]any{"op": "inspect", "source": src}, nil, &info)
+	res, err := p.do(ctx, map[string]any{"op": "inspect", "source": src}, hooks{}, &info)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -251,10 +251,16 @@ func (p *Pool) Call(ctx context.Context, req CallRequest) (*CallResult, error) {
 	if len(req.Connections) > 0 {
 		msg["connections"] = req.Connections
 	}
-	return p.do(ctx, msg, req.OnLog, nil)
+	return p.do(ctx, msg, hooks{onLog: req.OnLog}, nil)
 }
 
-func (p *Pool) do(ctx context.Context, msg map[string]any, onLog func(string, string), result any) (*CallResult, error) {
+// hooks receive what a call produces before its response.
+type hooks struct {
+	onLog   func(stream, text string) // each printed line
+	onChunk func(chunk any)           // each item a streamed generator yields
+}
+
+func (p *Pool) do(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
 	if p.closed.Load() {
 		return nil, errors.New("python worker pool is closed")
 	}
@@ -275,7 +281,7 @@ func (p *Pool) do(ctx context.Context, msg map[string]any, onLog func(string, st
 		}
 		w = nw
 	}
-	res, err := w.call(ctx, msg, onLog, result)
+	res, err := w.call(ctx, msg, h, result)
 	if err != nil {
 		w.kill()
 		p.forget(w)
@@ -574,13 +580,14 @@ type response struct {
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
+	Chunk   json.RawMessage `json:"chunk"` // one streamed item; the response is still to come
 }
 
-func (w *worker) call(ctx context.Context, msg map[string]any, onLog func(string, string), result any) (*CallResult, error) {
+func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
 	w.mu.Lock()
 	w.nextID++
 	id := w.nextID
-	w.onLog, w.logged, w.dropped = onLog, 0, 0
+	w.onLog, w.logged, w.dropped = h.onLog, 0, 0
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -621,6 +628,15 @@ func (w *worker) call(ctx context.Context, msg map[string]any, onLog func(string
 			if err := pyjson.Unmarshal(line, &r); err != nil || r.ID != id {
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
+			}
+			if r.Chunk != nil {
+				if h.onChunk != nil {
+					c, err := decodeJSON(r.Chunk)
+					if err == nil {
+						h.onChunk(c)
+					}
+				}
+				continue
 			}
 			resp = &r
 		case mid := <-w.marks:

@@ -40,6 +40,7 @@ type runner struct {
 	order   []string // line nodes, topological
 	aggs    []string // aggregation nodes, topological
 	pool    *Pool
+	env     []string // the workers' environment
 	timeout time.Duration
 	http    *http.Client
 	sink    *lockedSink
@@ -52,6 +53,15 @@ type runner struct {
 	aggInputs map[int]map[string]any // line -> ref string -> value
 	aggRefs   []flow.Value           // the references aggregation nodes read from lines
 	metrics   map[string]any
+
+	// entry runs the lines of a flow that is not a DAG (flex; prompty plugs
+	// in the same way); nil for a DAG flow. entryOutputs keeps the completed
+	// lines' outputs when the entry aggregates them.
+	entry        lineEntry
+	entryOutputs map[int]map[string]any
+	// mapAllInputs makes every flow input read the data column of its name,
+	// defaults or not (flex flows).
+	mapAllInputs bool
 }
 
 // Run executes the flow over every data line and then its aggregation nodes.
@@ -91,49 +101,75 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	return sum, nil
 }
 
-func prepare(ctx context.Context, cfg Config) (*runner, error) {
-	if cfg.Flow == nil {
-		return nil, errors.New("executor: no flow")
+// Supports says whether the local executor can run the flow, from the flow
+// file alone: callers check it before they create a session or record a
+// run, so a flow that cannot run here costs nothing. The error is a
+// *fault.Error (Unsupported or Validation) with a hint.
+func Supports(f *flow.Flow) error {
+	if f == nil {
+		return errors.New("executor: no flow")
 	}
-	f := cfg.Flow
-	if f.Kind != "" && f.Kind != flow.KindDAG {
-		return nil, fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
-			WithHint("run a DAG flow (flow.dag.yaml) locally, or use --target azureml")
-	}
-	for _, n := range f.Nodes {
-		if n.UseVariants && len(f.Variants) > 0 {
-			var err error
-			if f, err = f.WithVariant(cfg.Variant); err != nil {
-				return nil, err
-			}
-			break
+	switch f.Kind {
+	case "", flow.KindDAG:
+		if f.Language == "csharp" {
+			return fault.New(fault.Unsupported, "local runs of C# flows are not supported").
+				WithHint("run this flow with --target azureml")
 		}
+		for _, n := range f.Nodes {
+			types := []flow.ToolType{n.Type}
+			if nv := f.Variants[n.Name]; n.UseVariants && nv != nil {
+				types = types[:0]
+				for _, v := range nv.Variants {
+					types = append(types, v.Node.Type)
+				}
+			}
+			for _, t := range types {
+				switch t {
+				case flow.ToolPython, flow.ToolPrompt, flow.ToolLLM:
+				default:
+					return fault.New(fault.Unsupported, "node %q has type %q, which local runs do not support", n.Name, t).
+						WithHint("local runs support python, prompt and llm nodes; use --target azureml for this flow")
+				}
+			}
+		}
+		return nil
+	case flow.KindFlex:
+		if strings.TrimSpace(f.Entry) == "" {
+			return fault.New(fault.Validation, "the flex flow %s has no entry", f.File).
+				WithHint("add `entry: <module>:<function or class>` to the flow file")
+		}
+		if f.Language != "" && f.Language != "python" {
+			return fault.New(fault.Unsupported, "local runs of %s flex flows are not supported", f.Language).
+				WithHint("run this flow with --target azureml")
+		}
+		return nil
 	}
-	if len(f.Inputs) == 0 {
-		return nil, fault.New(fault.Validation, "The input for flow cannot be empty in batch mode. Please review your flow and provide valid inputs.").
-			WithHint("add an inputs: section to the flow")
+	return fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
+		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
+}
+
+func prepare(ctx context.Context, cfg Config) (*runner, error) {
+	if err := Supports(cfg.Flow); err != nil {
+		return nil, err
 	}
-	r := &runner{cfg: cfg, f: f, dir: cfg.Dir, nodes: map[string]*node{}, conns: map[string]map[string]string{},
+	r := &runner{cfg: cfg, f: cfg.Flow, dir: cfg.Dir, nodes: map[string]*node{}, conns: map[string]map[string]string{},
 		aggInputs: map[int]map[string]any{}}
 	if r.dir == "" {
-		r.dir = f.Dir
+		r.dir = r.f.Dir
 	}
 	r.sink = &lockedSink{s: cfg.Sink}
 	r.http = cfg.HTTPClient
 	if r.http == nil {
 		r.http = &http.Client{Timeout: 10 * time.Minute}
 	}
-	if err := r.graph(); err != nil {
-		return nil, err
-	}
-	env, err := r.environment(ctx)
-	if err != nil {
+	var err error
+	if r.env, err = r.environment(ctx); err != nil {
 		return nil, err
 	}
 	r.timeout = cfg.LineTimeout
 	if r.timeout <= 0 {
 		r.timeout = defaultLineTimeout
-		for _, kv := range env {
+		for _, kv := range r.env {
 			if v, ok := strings.CutPrefix(kv, "PF_LINE_TIMEOUT_SEC="); ok {
 				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
 					r.timeout = time.Duration(n) * time.Second
@@ -141,36 +177,73 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 			}
 		}
 	}
-	needPython := false
-	for _, n := range r.nodes {
-		if n.def.Type == flow.ToolPython {
-			needPython = true
-		}
+	switch r.f.Kind {
+	case flow.KindFlex:
+		err = r.prepareFlex(ctx)
+	default:
+		err = r.prepareDAG(ctx)
 	}
-	if needPython {
-		r.pool = cfg.Pool
-		if r.pool == nil {
-			workers := cfg.Workers
-			if workers <= 0 {
-				workers = 1
-			}
-			r.pool, err = NewPool(ctx, PoolConfig{
-				Python: cfg.Python, Dir: r.dir, Env: env, Size: workers, MemLimitMB: cfg.MemLimitMB,
-				RuntimeDir: cfg.RuntimeDir,
-				Log: func(stream, text string) {
-					r.sink.Log(LogEntry{Time: time.Now(), Line: -1, Stream: stream, Text: text})
-				},
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := r.loadTools(ctx); err != nil {
+	if err != nil {
 		r.close()
 		return nil, err
 	}
 	return r, nil
+}
+
+func (r *runner) prepareDAG(ctx context.Context) error {
+	for _, n := range r.f.Nodes {
+		if n.UseVariants && len(r.f.Variants) > 0 {
+			f, err := r.f.WithVariant(r.cfg.Variant)
+			if err != nil {
+				return err
+			}
+			r.f = f
+			break
+		}
+	}
+	if len(r.f.Inputs) == 0 {
+		return fault.New(fault.Validation, "The input for flow cannot be empty in batch mode. Please review your flow and provide valid inputs.").
+			WithHint("add an inputs: section to the flow")
+	}
+	if err := r.graph(); err != nil {
+		return err
+	}
+	for _, n := range r.nodes {
+		if n.def.Type == flow.ToolPython {
+			if err := r.startPool(ctx); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return r.loadTools(ctx)
+}
+
+// startPool uses the configured pool or starts the run's own.
+func (r *runner) startPool(ctx context.Context) error {
+	if r.pool != nil {
+		return nil
+	}
+	if r.cfg.Pool != nil {
+		r.pool = r.cfg.Pool
+		return nil
+	}
+	workers := r.cfg.Workers
+	if workers <= 0 {
+		workers = 1
+	}
+	pool, err := NewPool(ctx, PoolConfig{
+		Python: r.cfg.Python, Dir: r.dir, Env: r.env, Size: workers, MemLimitMB: r.cfg.MemLimitMB,
+		RuntimeDir: r.cfg.RuntimeDir,
+		Log: func(stream, text string) {
+			r.sink.Log(LogEntry{Time: time.Now(), Line: -1, Stream: stream, Text: text})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.pool = pool
+	return nil
 }
 
 func (r *runner) close() {
@@ -624,7 +697,12 @@ func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
 	lctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	st := &lineState{n: job.n, inputs: inputs, outputs: map[string]any{}, bypassed: map[string]bool{}}
-	if lerr := r.runNodes(lctx, st, r.order, nil); lerr != nil {
+	if r.entry != nil {
+		res.Outputs, lerr = r.entry.line(lctx, r, st)
+	} else {
+		lerr = r.runNodes(lctx, st, r.order, nil)
+	}
+	if lerr != nil {
 		res.Status, res.Error = StatusFailed, lerr
 		switch {
 		case ctx.Err() != nil:
@@ -634,6 +712,11 @@ func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
 			res.Error = &LineError{Code: CodeTimeout, Node: lerr.Node,
 				Message: fmt.Sprintf("Line %d execution timeout for exceeding %d seconds", job.n, int(r.timeout.Seconds()))}
 		}
+		return res
+	}
+	if r.entry != nil {
+		res.Status = StatusCompleted
+		r.keepEntryOutput(job.n, res.Outputs)
 		return res
 	}
 	res.Outputs = map[string]any{}
@@ -655,6 +738,29 @@ func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
 	res.Status = StatusCompleted
 	r.keepForAggregation(st)
 	return res
+}
+
+// lineEntry runs whole lines of a flow kind that has no DAG nodes.
+type lineEntry interface {
+	// line runs one line with its flow inputs and returns its outputs.
+	line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError)
+	// aggregates says whether aggregate wants the lines' outputs.
+	aggregates() bool
+	// aggregate runs once after the lines with the completed lines' outputs,
+	// by line number; it records metrics and fills sum's aggregation fields.
+	aggregate(ctx context.Context, r *runner, sum *Summary, outputs map[int]map[string]any)
+}
+
+func (r *runner) keepEntryOutput(n int, out map[string]any) {
+	if !r.entry.aggregates() {
+		return
+	}
+	r.aggMu.Lock()
+	if r.entryOutputs == nil {
+		r.entryOutputs = map[int]map[string]any{}
+	}
+	r.entryOutputs[n] = out
+	r.aggMu.Unlock()
 }
 
 func (r *runner) keepForAggregation(st *lineState) {

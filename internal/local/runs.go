@@ -141,20 +141,11 @@ func (r *Runs) settle(_ context.Context, rec *run.Record) *run.Record {
 		}
 		return cur
 	}
+	run.Unreserve(dir)
 	cut, _ := run.Repair(dir)
 	canceled := cur.Status == workspace.RunCancelRequested || fileExistsAt(filepath.Join(dir, run.CancelFile))
-	if l, err := run.OpenLines(dir); err == nil {
-		cur.LinesCompleted, cur.LinesFailed = 0, 0
-		for i := 0; i < l.Len(); i++ {
-			if lr, err := l.At(i); err == nil {
-				if lr.Status == executor.StatusCompleted {
-					cur.LinesCompleted++
-				} else {
-					cur.LinesFailed++
-				}
-			}
-		}
-		l.Close()
+	if completed, failed, err := run.CountKept(dir); err == nil {
+		cur.LinesCompleted, cur.LinesFailed = completed, failed
 	}
 	who := "the pfz process"
 	if cur.PID > 0 {

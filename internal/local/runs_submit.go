@@ -36,6 +36,10 @@ const defaultLineTimeout = 600 * time.Second
 // errCancelRequested is the cause of a run stopped by `run cancel`.
 var errCancelRequested = errors.New("the run was canceled")
 
+// errRecording stops a run whose results can no longer be written (a full
+// disk): running on would compute lines that are then lost.
+var errRecording = errors.New("the run's results cannot be recorded")
+
 // Submit records the run and executes it in this process, in the flow's
 // session: the session is started on the spot when it is not running (and
 // the next run of the same flow and environment reuses it). It returns
@@ -58,6 +62,9 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		}
 		defer p.Close()
 		parent = p
+	}
+	if err := checkRunnable(sub); err != nil {
+		return nil, err
 	}
 	now := r.now()
 	rec := newRunRecord(sub, now)
@@ -108,6 +115,16 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 			WithHint("use letters, digits, '_' and '-'")
 	}
 	return nil
+}
+
+// checkRunnable refuses a flow the local executor cannot run before a
+// session is started or a run recorded: nothing is spent on it.
+func checkRunnable(sub *workspace.Submission) error {
+	f, _, err := flow.Load(sub.Flow)
+	if err != nil {
+		return err
+	}
+	return executor.Supports(f)
 }
 
 // DisplayName resolves the macros ${variant_id}, ${run} and ${timestamp}
@@ -252,6 +269,10 @@ type execution struct {
 	parent *parentRun
 	w      *run.Writer
 	total  atomic.Int64 // data lines, once counted (0: not yet)
+	stop   context.CancelCauseFunc
+
+	recMu  sync.Mutex
+	recErr error // the first failure to write the run's files
 
 	mu          sync.Mutex
 	rec         *run.Record // the owner's copy; see save
@@ -276,24 +297,37 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 		return nil, err
 	}
 	x.w = w
+	defer run.Unreserve(x.dir)
+	if err := run.Reserve(x.dir); err != nil {
+		x.recorded(err)
+		return nil, x.finishUnrecorded()
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	x.stop = cancel
 	x.setStatus(workspace.RunPreparing)
 	stop := x.watch(runCtx, cancel)
 	sum, err := x.execute(runCtx)
 	stop()
 
+	if x.recordingFailed() != nil {
+		return nil, x.finishUnrecorded()
+	}
 	switch {
 	case err != nil && (ctx.Err() != nil || errors.Is(context.Cause(runCtx), errCancelRequested)):
 		x.logf("WARNING", "Run %s was canceled before its lines started: %v", x.name(), err)
-		x.finish(workspace.RunCanceled, nil)
+		if x.finish(workspace.RunCanceled, nil) != nil {
+			return nil, x.finishUnrecorded()
+		}
 		if ctx.Err() != nil {
 			return nil, x.interrupted(ctx)
 		}
 		return x.view(), nil
 	case err != nil:
 		x.logf("ERROR", "Run %s failed to start: %s", x.name(), runErrText(err))
-		x.finish(workspace.RunFailed, &workspace.RunError{Code: codeOf(err), Message: runErrText(err)})
+		if ferr := x.finish(workspace.RunFailed, &workspace.RunError{Code: codeOf(err), Message: runErrText(err)}); ferr != nil {
+			return nil, x.finishUnrecorded()
+		}
 		return nil, err
 	}
 	x.summarize(sum)
@@ -314,11 +348,69 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 	default:
 		status = workspace.RunCompleted
 	}
-	x.finish(status, rerr)
+	if x.finish(status, rerr) != nil {
+		return nil, x.finishUnrecorded()
+	}
 	if status == workspace.RunCanceled && ctx.Err() != nil {
 		return nil, x.interrupted(ctx)
 	}
 	return x.view(), nil
+}
+
+// recorded notes a failure to write the run's files. The first one stops
+// the run: lines computed after it could not be kept.
+func (x *execution) recorded(err error) {
+	if err == nil {
+		return
+	}
+	x.recMu.Lock()
+	first := x.recErr == nil
+	if first {
+		x.recErr = err
+	}
+	x.recMu.Unlock()
+	if first && x.stop != nil {
+		x.stop(errRecording)
+	}
+}
+
+func (x *execution) recordingFailed() error {
+	x.recMu.Lock()
+	defer x.recMu.Unlock()
+	return x.recErr
+}
+
+// finishUnrecorded ends a run whose files could not all be written: the
+// lines file is cut back to whole records, the counts are taken from what
+// it keeps (never from what was computed), the run is marked Failed where
+// the record can still be saved, and the command fails with the cause.
+func (x *execution) finishUnrecorded() error {
+	cause := x.recordingFailed()
+	if x.w != nil {
+		_ = x.w.Close()
+		x.w = nil
+	}
+	run.Unreserve(x.dir)
+	_, _ = run.Repair(x.dir)
+	completed, failed, _ := run.CountKept(x.dir)
+	msg := fmt.Sprintf("the run's results could not be recorded (%v); %d lines are kept in %s", cause, completed+failed, filepath.Join(x.dir, run.LinesFile))
+	x.mu.Lock()
+	x.done, x.failed = completed+failed, failed
+	now := x.r.now()
+	x.rec.Status, x.rec.EndTime, x.rec.PID = workspace.RunFailed, now, 0
+	x.rec.Error = &workspace.RunError{Code: "RecordError", Message: msg}
+	if x.rec.StartTime.IsZero() {
+		x.rec.StartTime = x.rec.CreatedOn
+	}
+	x.mu.Unlock()
+	e := fault.Wrap(fault.Failed, cause, "run %s failed: its results could not be recorded; %d lines are kept", x.name(), completed+failed)
+	if err := x.save(); err != nil {
+		e.Hint = fmt.Sprintf("free space under %s; the run's record could not be updated either (%v), so `pfz run show -n %s` reports it ended with its process", x.dir, err, x.name())
+	} else {
+		e.Hint = fmt.Sprintf("free space under %s, then run the flow again; `pfz run show-details -n %s` lists the lines kept", x.dir, x.name())
+	}
+	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), workspace.RunFailed)})
+	return e
 }
 
 func (x *execution) interrupted(ctx context.Context) error {
@@ -399,7 +491,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sub.Init) > 0 {
+	if len(sub.Init) > 0 && f.Kind == flow.KindDAG {
 		x.logf("WARNING", "init is used only by flex flows; this DAG flow ignores it")
 	}
 	x.mu.Lock()
@@ -422,6 +514,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		Sink:        (*runSink)(x),
 		RuntimeDir:  filepath.Join(x.r.st.Home(), "cache"),
 		HTTPClient:  x.r.opts.HTTPClient,
+		Init:        sub.Init,
 	}
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()
@@ -616,7 +709,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 				return
 			case <-tick.C:
 			}
-			_ = x.w.Flush()
+			x.recorded(x.w.Flush())
 			if fileExistsAt(filepath.Join(x.dir, run.CancelFile)) && ctx.Err() == nil {
 				x.logf("WARNING", "Run %s: cancel requested; stopping", x.name())
 				cancel(errCancelRequested)
@@ -626,7 +719,7 @@ func (x *execution) watch(ctx context.Context, cancel context.CancelCauseFunc) (
 				dirty := x.dirty
 				x.mu.Unlock()
 				if dirty {
-					_ = x.save()
+					x.recorded(x.save())
 				}
 				lastSave = time.Now()
 			}
@@ -671,17 +764,23 @@ func (x *execution) setStatus(status string) {
 		x.rec.StartTime = x.r.now()
 	}
 	x.mu.Unlock()
-	_ = x.save()
+	x.recorded(x.save())
 	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
 	x.logf("INFO", "Run %s is %s", x.name(), status)
 }
 
-// finish records how the run ended.
-func (x *execution) finish(status string, rerr *workspace.RunError) {
+// finish records how the run ended. An error means the run's files could
+// not all be written; the caller then ends it with finishUnrecorded.
+func (x *execution) finish(status string, rerr *workspace.RunError) error {
 	if x.w != nil {
 		x.logf("INFO", "Run %s is %s", x.name(), status)
-		_ = x.w.Close()
+		x.recorded(x.w.Close())
+		if err := x.recordingFailed(); err != nil {
+			return err
+		}
+		x.w = nil
 	}
+	run.Unreserve(x.dir)
 	x.mu.Lock()
 	now := x.r.now()
 	x.rec.Status, x.rec.Error, x.rec.EndTime, x.rec.PID = status, rerr, now, 0
@@ -689,10 +788,12 @@ func (x *execution) finish(status string, rerr *workspace.RunError) {
 		x.rec.StartTime = x.rec.CreatedOn
 	}
 	x.mu.Unlock()
-	if err := x.save(); err != nil && x.r.opts.Debug != nil {
-		fmt.Fprintf(x.r.opts.Debug, "pfz: cannot record the end of run %s: %v\n", x.name(), err)
+	if err := x.save(); err != nil {
+		x.recorded(err)
+		return err
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
+	return nil
 }
 
 // summarize records the executor's summary: metrics, counts and the log lines.
@@ -710,6 +811,7 @@ func (x *execution) summarize(sum *executor.Summary) {
 	x.mu.Unlock()
 	if err := run.WriteMetrics(x.dir, metrics); err != nil {
 		x.logf("ERROR", "cannot write the metrics: %v", err)
+		x.recorded(err)
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventLines, Done: int64(sum.Completed + sum.Failed), Failed: int64(sum.Failed), Total: total})
 	x.logf("INFO", "Finished %d / %d lines: %d completed, %d failed, %d canceled, in %s",
@@ -736,7 +838,7 @@ func (x *execution) summarize(sum *executor.Summary) {
 func (x *execution) logf(level, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if x.w != nil {
-		_ = x.w.Log(x.r.now(), "execution.bulk", level, msg)
+		x.recorded(x.w.Log(x.r.now(), "execution.bulk", level, msg))
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventLog, Message: msg})
 }
@@ -760,7 +862,7 @@ func (s *runSink) LineStarted(int) {
 func (s *runSink) LineDone(res executor.LineResult) {
 	x := s.x()
 	if err := x.w.Line(res); err != nil {
-		x.logf("ERROR", "cannot record line %d: %v", res.LineNumber, err)
+		x.recorded(err)
 	}
 	if res.Status != executor.StatusCompleted && res.Error != nil {
 		where := ""
@@ -808,9 +910,7 @@ func (s *runSink) LineDone(res executor.LineResult) {
 
 func (s *runSink) NodeRun(r executor.NodeRunRecord) {
 	x := s.x()
-	if err := x.w.NodeRun(r); err != nil {
-		x.logf("ERROR", "cannot record node %s of line %d: %v", r.Node, r.Line, err)
-	}
+	x.recorded(x.w.NodeRun(r))
 }
 
 func (s *runSink) Log(e executor.LogEntry) {
@@ -826,7 +926,7 @@ func (s *runSink) Log(e executor.LogEntry) {
 	if e.Line >= 0 {
 		msg = fmt.Sprintf("[line %d] %s", e.Line, msg)
 	}
-	_ = x.w.Log(e.Time, source, level, msg)
+	x.recorded(x.w.Log(e.Time, source, level, msg))
 	shown := msg
 	if e.Node != "" {
 		shown = e.Node + ": " + msg

@@ -397,3 +397,24 @@ func TestRecordedSubmissionIsMasked(t *testing.T) {
 		t.Error("recording must not change the submission the run executes")
 	}
 }
+
+// A flow the local executor cannot run is refused before anything is spent:
+// no session folder, no run folder.
+func TestSubmitRefusesUnrunnableFlowBeforeWork(t *testing.T) {
+	r, _ := newRunsTest(t)
+	dir := t.TempDir()
+	csharp := filepath.Join(dir, "flow.dag.yaml")
+	os.WriteFile(csharp, []byte("language: csharp\ninputs:\n  q: {type: string}\nnodes: []\n"), 0o600)
+	sub := &workspace.Submission{Name: "cs", Flow: csharp, Data: &workspace.Data{Local: csharp},
+		Snapshot: &workspace.Snapshot{}, Session: workspace.SessionSpec{ID: "s0123"}}
+	_, err := r.Submit(context.Background(), sub, nil)
+	if !fault.Is(err, fault.Unsupported) || !strings.Contains(err.Error(), "C# flows") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(r.Dir("cs")); !os.IsNotExist(err) {
+		t.Error("a refused flow left a run folder")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(r.st.Home(), "sessions")); len(entries) != 0 {
+		t.Errorf("a refused flow created sessions: %v", entries)
+	}
+}

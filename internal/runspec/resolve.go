@@ -79,6 +79,11 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 		sub.ResumeFrom = s.ResumeFrom
 		sub.Runtime = runtimeName(s.Runtime, false)
 		sub.DisplayName = s.DisplayName
+		if sub.Name == "" {
+			// pfz names the new run itself (pfazure leaves it to the service)
+			// so that a retried resume can tell whether it got through.
+			sub.Name = r.resumeDefaultName()
+		}
 		return sub, nil, nil, nil
 	}
 	if s.FlowEntry != "" {
@@ -233,8 +238,16 @@ func (r *resolver) remoteDefaultName(flowName string) string {
 			v = id
 		}
 	}
-	ts := r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
-	return session.SanitizeName(flowName + "_" + v + "_" + ts)
+	return session.SanitizeName(flowName + "_" + v + "_" + r.timestamp())
+}
+
+// resumeDefaultName is <resumed run>_resume_<timestamp>.
+func (r *resolver) resumeDefaultName() string {
+	return session.SanitizeName(r.spec.ResumeFrom + "_resume_" + r.timestamp())
+}
+
+func (r *resolver) timestamp() string {
+	return r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
 }
 
 // localFlow loads, snapshots and validates a local flow and derives the

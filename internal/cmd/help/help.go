@@ -116,8 +116,9 @@ func environmentText() string {
 
 Settings: each configuration key KEY can be set with PFZ_<KEY> (upper case,
 "." becomes "_"). Precedence: flag > PFZ_* variable > config file
-($PFZ_CONFIG_DIR/config.yaml) > .azureml/config.json found upward from the
-working directory > default. ` + "`pfz config list --sources`" + ` shows where each value came from.
+($PFZ_CONFIG_DIR/config.yaml) > the Azure CLI's defaults > AZUREML_ARM_*
+> .azureml/config.json found upward from the working directory > default.
+` + "`pfz config list --sources`" + ` shows where each value came from.
 
 `)
 	for _, k := range config.Keys() {
@@ -125,7 +126,28 @@ working directory > default. ` + "`pfz config list --sources`" + ` shows where e
 	}
 	fmt.Fprintf(&b, "  %-22s %s\n", config.EnvConfigDir, "folder of config.yaml (default: pfz under the user configuration folder)")
 	b.WriteString(`
-Azure credentials (read by the credential chain, see ` + "`pfz auth status`" + `):
+The workspace as pfazure finds it (below pfz's own settings):
+
+  AZURE_CONFIG_DIR       the Azure CLI's folder (default: ~/.azure): its
+                         config file's [defaults] group and workspace (az
+                         configure --defaults group=… workspace=…) and the
+                         subscription of clouds.config (az account set); they
+                         choose the azureml target only when all three are set
+  AZUREML_ARM_SUBSCRIPTION, AZUREML_ARM_RESOURCEGROUP, AZUREML_ARM_WORKSPACE_NAME
+                         the workspace, as pfazure reads them
+
+Azure credentials (read by the credential chain, see ` + "`pfz auth status`" + `).
+With auth.mode default, pfazure's variables choose first:
+
+  AZUREML_OBO_ENABLED    any value: Azure ML's on-behalf-of credential
+                         (OBO_ENDPOINT, set on Azure ML compute)
+  PF_USE_AZURE_CLI_CREDENTIAL
+                         true: the Azure CLI credential
+  DEFAULT_IDENTITY_CLIENT_ID
+                         a managed identity with this client id
+  IS_IN_CI_PIPELINE      true: the Azure CLI credential
+
+Otherwise the chain reads:
 
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
                          a service principal with a secret

@@ -161,6 +161,28 @@ func (l *Lines) Get(n int) (*executor.LineResult, bool, error) {
 	return r, err == nil, err
 }
 
+// CountKept counts the lines lines.jsonl keeps, completed and failed
+// (anything not completed), as `run show` reports them.
+func CountKept(dir string) (completed, failed int64, err error) {
+	l, err := OpenLines(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer l.Close()
+	for i := 0; i < l.Len(); i++ {
+		lr, err := l.At(i)
+		if err != nil {
+			return completed, failed, err
+		}
+		if lr.Status == executor.StatusCompleted {
+			completed++
+		} else {
+			failed++
+		}
+	}
+	return completed, failed, nil
+}
+
 // Close releases the file.
 func (l *Lines) Close() error {
 	if l == nil || l.f == nil {

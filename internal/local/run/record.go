@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -22,7 +23,40 @@ const (
 	MetricsFile    = "metrics.json"
 	SnapshotDir    = "snapshot"
 	CancelFile     = "cancel.request"
+	// ReserveFile holds disk space for the run's last records while it
+	// runs (see Reserve).
+	ReserveFile = ".space.reserve"
 )
+
+// reserveSize is room for run.json, metrics.json and their temp files.
+const reserveSize = 128 << 10
+
+// Reserve sets disk space aside in dir for the records written when the run
+// ends. When the disk fills while the run writes its lines, Unreserve gives
+// the space back so the run can still record that it failed and how many
+// lines it kept, instead of being left Running.
+func Reserve(dir string) error {
+	p := filepath.Join(dir, ReserveFile)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", p)
+	}
+	_, err = f.Write(make([]byte, reserveSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(p)
+		return fault.Wrap(fault.Failed, err, "cannot write %s", p).WithHint("check the free space of %s", dir)
+	}
+	return nil
+}
+
+// Unreserve releases the space Reserve set aside.
+func Unreserve(dir string) { _ = os.Remove(filepath.Join(dir, ReserveFile)) }
 
 // Schema versions run.json.
 const Schema = 1

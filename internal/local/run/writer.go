@@ -36,6 +36,11 @@ type appendFile struct {
 	w *bufio.Writer
 }
 
+func (af *appendFile) failed(err error) error {
+	return fault.Wrap(fault.Failed, err, "cannot write %s", af.f.Name()).
+		WithHint("check the free space of %s", filepath.Dir(af.f.Name()))
+}
+
 // NewWriter opens (creating or appending to) the appended files of dir.
 func NewWriter(dir string) (*Writer, error) {
 	w := &Writer{pid: os.Getpid()}
@@ -69,7 +74,7 @@ func (w *Writer) writeRecord(af *appendFile, v any) error {
 		return w.err
 	}
 	if _, err := af.w.Write(b); err != nil {
-		w.err = err
+		w.err = af.failed(err)
 	}
 	return w.err
 }
@@ -137,7 +142,7 @@ func (w *Writer) Log(t time.Time, source, level, msg string) error {
 		return w.err
 	}
 	if _, err := w.logs.w.WriteString(sb.String()); err != nil {
-		w.err = err
+		w.err = w.logs.failed(err)
 	}
 	return w.err
 }
@@ -148,7 +153,7 @@ func (w *Writer) Flush() error {
 	defer w.mu.Unlock()
 	for _, af := range w.files {
 		if err := af.w.Flush(); err != nil && w.err == nil {
-			w.err = err
+			w.err = af.failed(err)
 		}
 	}
 	return w.err
@@ -163,9 +168,11 @@ func (w *Writer) Close() error {
 		if af == nil {
 			continue
 		}
-		_ = af.f.Sync()
+		if serr := af.f.Sync(); serr != nil && err == nil {
+			err = fault.Wrap(fault.Failed, serr, "cannot write %s", af.f.Name())
+		}
 		if cerr := af.f.Close(); cerr != nil && err == nil {
-			err = cerr
+			err = fault.Wrap(fault.Failed, cerr, "cannot write %s", af.f.Name())
 		}
 	}
 	w.files = nil

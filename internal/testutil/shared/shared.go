@@ -17,9 +17,10 @@ func Dir(t testing.TB) string {
 	t.Helper()
 	dir, ok := Find()
 	if !ok {
-		msg := "../shared is missing beside the repository: conformance data not found (expected " + dir + ")"
+		msg := "../shared is missing: this test reads promptflow's fixture corpus, recorded service traffic or hash vectors from " +
+			dir + "/conformance (the folder beside the repository, or PFZ_SHARED)"
 		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
+			t.Fatal(msg + "; CI=true makes this a failure: put the shared folder beside the clone or set PFZ_SHARED, or unset CI to skip")
 		}
 		t.Skip("SKIPPED LOUDLY: " + msg)
 	}

@@ -26,8 +26,16 @@ func Mount(t testing.TB, size int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = os.Remove(dir) })
+	MountAt(t, dir, size)
+	return dir
+}
+
+// MountAt mounts a tmpfs of size bytes over the existing folder dir (hiding
+// what it holds) until the test ends.
+func MountAt(t testing.TB, dir string, size int64) {
+	t.Helper()
 	if err := mount(dir, size); err != nil {
-		_ = os.Remove(dir)
 		msg := "a real full disk is needed: " + err.Error()
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
@@ -37,11 +45,8 @@ func Mount(t testing.TB, size int64) string {
 	t.Cleanup(func() {
 		if err := unmount(dir); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
-			return
 		}
-		_ = os.Remove(dir)
 	})
-	return dir
 }
 
 // Fill writes a filler file in dir so that about free bytes stay free.

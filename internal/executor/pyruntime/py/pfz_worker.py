@@ -12,6 +12,14 @@
 #   -> {"id": 2, "op": "call", "source": {...}, "inputs": {...}, "connections": {...}}
 #   <- {"id": 2, "ok": true, "output": ..., "metrics": [...]}
 #   <- {"id": 2, "ok": false, "error": {"type": ..., "message": ..., "traceback": ...}}
+#
+# Flex flows (an entry `module:function` or `module:Class`):
+#   -> {"id": 3, "op": "flex_inspect", "entry": "m:f"}
+#   -> {"id": 4, "op": "flex_call", "entry": "m:C", "init": {...}, "inputs": {...},
+#       "connections": {...}, "init_connections": {...}, "stream": true}
+#   <- {"id": 4, "chunk": "..."}            (only with "stream": one per yielded item)
+#   <- {"id": 4, "ok": true, "output": {...}}
+#   -> {"id": 5, "op": "flex_aggregate", "entry": "m:C", "init": {...}, "results": [...]}
 import asyncio
 import collections.abc
 import importlib
@@ -62,6 +70,8 @@ class Worker:
         self.instances = {}  # (source key, init json) -> instance
         self.metrics = []
         self.loop = None
+        self.entries = {}    # flex entry -> function or class
+        self.rid = 0         # the request being served
 
     # ---- output
 
@@ -179,6 +189,117 @@ class Worker:
             asyncio.set_event_loop(self.loop)
         return self.loop.run_until_complete(aw)
 
+    # ---- flex flows
+
+    def flex_entry(self, entry):
+        """The function or class a flex entry `module:attr` names."""
+        target = self.entries.get(entry)
+        if target is not None:
+            return target
+        mod_name, sep, attr = entry.partition(":")
+        if not sep or not mod_name.strip() or not attr.strip():
+            raise ValueError("the entry %r is not module:function or module:Class" % entry)
+        mod_name, attr = mod_name.strip(), attr.strip()
+        if mod_name.endswith(".py"):
+            mod_name = mod_name[:-3].replace("/", ".").replace(os.sep, ".")
+        mod = importlib.import_module(mod_name)
+        target = mod
+        for part in attr.split("."):
+            if not hasattr(target, part):
+                raise AttributeError("module %r has no attribute %r (the entry is %s)" % (mod_name, part, entry))
+            target = getattr(target, part)
+        if not callable(target):
+            raise TypeError("the entry %s is a %s, not a function or class" % (entry, type(target).__name__))
+        self.entries[entry] = target
+        return target
+
+    def flex_inspect(self, msg):
+        target = self.flex_entry(msg["entry"])
+        if inspect.isclass(target):
+            call = getattr(target, "__call__", None)
+            if call is None or call is getattr(object, "__call__", None) or not inspect.isfunction(call):
+                raise TypeError("the class %s has no __call__ method; a flex class entry is called once per line"
+                                % target.__name__)
+            agg = getattr(target, "__aggregate__", None)
+            return {"kind": "class", "name": target.__name__,
+                    "params": _flex_params(call, skip_self=True),
+                    "init_params": _flex_params(target.__init__, skip_self=True) if target.__init__ is not object.__init__ else [],
+                    "aggregate": callable(agg),
+                    "generator": _is_gen(call)}
+        fn = target
+        return {"kind": "function", "name": getattr(fn, "__name__", str(fn)), "params": _flex_params(fn),
+                "init_params": [], "aggregate": False, "generator": _is_gen(fn)}
+
+    def flex_instance(self, msg):
+        """The entry's callable: the function, or this worker's instance of the class."""
+        target = self.flex_entry(msg["entry"])
+        if not inspect.isclass(target):
+            return target, None
+        init = dict(msg.get("init") or {})
+        ikey = ("flex", msg["entry"], json.dumps(init, sort_keys=True, default=str))
+        inst = self.instances.get(ikey)
+        if inst is None:
+            _flex_resolve(init, _signature(target.__init__), msg.get("init_connections") or {})
+            inst = target(**init)
+            self.instances[ikey] = inst
+        return inst, inst
+
+    def flex_call(self, msg):
+        fn, _ = self.flex_instance(msg)
+        kwargs = dict(msg.get("inputs") or {})
+        _flex_resolve(kwargs, _signature(fn), msg.get("connections") or {})
+        result = fn(**kwargs)
+        if inspect.isawaitable(result):
+            result = self.run_async(result)
+        if msg.get("stream"):
+            result = self.stream(result)
+        return _flex_output(self.settle_deep(result))
+
+    def flex_aggregate(self, msg):
+        _, inst = self.flex_instance(msg)
+        if inst is None or not callable(getattr(inst, "__aggregate__", None)):
+            raise TypeError("the entry %s has no __aggregate__ method" % msg["entry"])
+        return self.settle_deep(inst.__aggregate__(msg.get("results") or []))
+
+    def stream(self, result):
+        """Send each item a generator yields as it comes; return the whole."""
+        if inspect.isasyncgen(result):
+            async def drain():
+                out = []
+                async for x in result:
+                    self.send({"id": self.rid, "chunk": x})
+                    out.append(x)
+                return out
+            items = self.run_async(drain())
+        elif isinstance(result, types.GeneratorType):
+            items = []
+            for x in result:
+                self.send({"id": self.rid, "chunk": x})
+                items.append(x)
+        else:
+            return result
+        return "".join(str(x) for x in items)
+
+    def settle_deep(self, result):
+        """Await, and consume generators (the whole output, or a dict's or dataclass's
+        values) into their chunks joined as strings, as promptflow does for a flex flow."""
+        if inspect.isawaitable(result):
+            result = self.run_async(result)
+        if isinstance(result, dict):
+            return {k: self.joined(v) for k, v in result.items()}
+        if dataclasses.is_dataclass(result) and not isinstance(result, type):
+            return {f.name: self.joined(getattr(result, f.name)) for f in dataclasses.fields(result)}
+        return self.joined(result)
+
+    def joined(self, v):
+        if inspect.isasyncgen(v):
+            async def drain():
+                return [x async for x in v]
+            return "".join(str(x) for x in self.run_async(drain()))
+        if isinstance(v, types.GeneratorType):
+            return "".join(str(x) for x in v)
+        return v
+
     # ---- main loop
 
     def serve(self, info):
@@ -192,6 +313,7 @@ class Worker:
                 continue
             msg = json.loads(line)
             rid = msg.get("id", 0)
+            self.rid = rid
             op = msg.get("op")
             if op == "exit":
                 self.end_marks(rid)
@@ -204,6 +326,12 @@ class Worker:
                     reply["output"] = self.call(msg)
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
+                elif op == "flex_inspect":
+                    reply["result"] = self.flex_inspect(msg)
+                elif op == "flex_call":
+                    reply["output"] = self.flex_call(msg)
+                elif op == "flex_aggregate":
+                    reply["output"] = self.flex_aggregate(msg)
                 elif op == "ping":
                     pass
                 else:
@@ -220,6 +348,110 @@ class Worker:
 
 async def _collect_async(agen):
     return "".join([str(chunk) async for chunk in agen])
+
+
+def _is_gen(fn):
+    return inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+
+
+# Flow value types of Python annotations, as promptflow maps a flex entry's signature.
+_FLEX_TYPES = {str: "string", int: "int", float: "double", bool: "bool", list: "list", dict: "object"}
+MODEL_CONFIGS = ("AzureOpenAIModelConfiguration", "OpenAIModelConfiguration")
+
+
+def _flex_type(ann):
+    """(flow value type, model configuration class name); the type is "" when the
+    annotation is absent or names no flow type (the value is passed as it is)."""
+    if ann is inspect.Parameter.empty:
+        return "", ""
+    if isinstance(ann, str):
+        name = ann.split(".")[-1].split("[")[0]
+        if name in MODEL_CONFIGS:
+            return "object", name
+        return {"str": "string", "int": "int", "float": "double", "bool": "bool", "list": "list", "List": "list",
+                "dict": "object", "Dict": "object"}.get(name, ""), ""
+    name = getattr(ann, "__name__", "")
+    if name in MODEL_CONFIGS:
+        return "object", name
+    if ann in _FLEX_TYPES:
+        return _FLEX_TYPES[ann], ""
+    origin = getattr(ann, "__origin__", None)
+    if origin in _FLEX_TYPES:
+        return _FLEX_TYPES[origin], ""
+    return "", ""
+
+
+def _flex_params(fn, skip_self=False):
+    out = []
+    for i, (name, p) in enumerate(_signature(fn).parameters.items()):
+        if skip_self and i == 0 and name in ("self", "cls"):
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        vtype, model = _flex_type(p.annotation)
+        item = {"name": name, "type": vtype, "annotation": _annotation_name(p.annotation),
+                "has_default": p.default is not inspect.Parameter.empty}
+        if model:
+            item["model_config"] = model
+        if item["has_default"]:
+            try:
+                item["default"] = json.loads(json.dumps(p.default, allow_nan=False))
+            except (TypeError, ValueError):
+                item["default"] = str(p.default)
+        out.append(item)
+    return out
+
+
+def _flex_resolve(kwargs, sig, conns):
+    """Build model configurations (AzureOpenAIModelConfiguration, OpenAIModelConfiguration)
+    from the dicts given for parameters annotated with them; ${env:VAR} values are read
+    from the environment and `connection` from the connection pfz resolved."""
+    for name, value in list(kwargs.items()):
+        p = sig.parameters.get(name)
+        if p is None:
+            continue
+        _, model = _flex_type(p.annotation)
+        if model and isinstance(value, dict):
+            kwargs[name] = _model_config(model, value, conns.get(name))
+
+
+def _env_value(v):
+    if isinstance(v, str) and v.startswith("${env:") and v.endswith("}"):
+        return os.environ.get(v[6:-1], "")
+    return v
+
+
+def _model_config(cls_name, value, conn):
+    """A model configuration from its dict, as promptflow resolves an init argument:
+    with a connection, the endpoint and key come from it and only the deployment
+    (or model) is kept from the dict."""
+    import promptflow.core as pc
+    cls = getattr(pc, cls_name)
+    kwargs = {k: _env_value(v) for k, v in value.items()}
+    if conn is None:
+        return cls(**kwargs)
+    vals = conn.get("values") or {}
+    if cls_name == "AzureOpenAIModelConfiguration":
+        own = ("azure_endpoint", "api_key", "api_version")
+        if any(kwargs.get(k) for k in own):
+            raise ValueError("Cannot configure model config and connection at the same time.")
+        return cls(azure_deployment=kwargs.get("azure_deployment"), azure_endpoint=vals.get("api_base"),
+                   api_version=vals.get("api_version"), api_key=vals.get("api_key"))
+    own = ("base_url", "api_key", "organization")
+    if any(kwargs.get(k) for k in own):
+        raise ValueError("Cannot configure model config and connection at the same time.")
+    return cls(model=kwargs.get("model"), base_url=vals.get("base_url"), api_key=vals.get("api_key"),
+               organization=vals.get("organization"))
+
+
+def _flex_output(result):
+    """A flex entry's return as promptflow names its outputs: a dataclass's fields,
+    a dict's keys, anything else as `output`."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    if isinstance(result, dict):
+        return result
+    return {"output": result}
 
 
 def _find_tool(mod, path):

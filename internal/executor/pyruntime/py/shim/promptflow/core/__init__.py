@@ -2,5 +2,6 @@
 # is not installed in the session (a real one always wins).
 from promptflow._core.metric_logger import log_metric
 from promptflow._core.tool import ToolProvider, tool
+from promptflow.core._model_configuration import AzureOpenAIModelConfiguration, OpenAIModelConfiguration
 
-__all__ = ["tool", "ToolProvider", "log_metric"]
+__all__ = ["tool", "ToolProvider", "log_metric", "AzureOpenAIModelConfiguration", "OpenAIModelConfiguration"]

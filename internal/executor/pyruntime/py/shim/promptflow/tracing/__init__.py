@@ -1,0 +1,32 @@
+# pfz built-in stand-in for promptflow.tracing: @trace keeps the function as it
+# is (sync, async or generator) and start_trace does nothing; pfz records each
+# line's inputs, outputs and duration itself.
+import functools
+
+
+def trace(func=None, **kwargs):
+    def wrap(f):
+        @functools.wraps(f)
+        def inner(*a, **kw):
+            return f(*a, **kw)
+
+        setattr(inner, "__original_function", f)
+        return inner if not _is_special(f) else f
+
+    if func is not None:
+        return wrap(func)
+    return wrap
+
+
+def _is_special(f):
+    import inspect
+
+    # Coroutine and generator functions keep their kind unwrapped.
+    return inspect.iscoroutinefunction(f) or inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f)
+
+
+def start_trace(*args, **kwargs):
+    return None
+
+
+__all__ = ["trace", "start_trace"]
