@@ -45,7 +45,16 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	}
 	inputs := make(map[string]any, len(n.Inputs))
 	for _, in := range n.Inputs {
-		v, err := r.value(st, refOf(in.Value), agg)
+		ref := refOf(in.Value)
+		if agg == nil && ref.Kind == flow.RefNode && st.isBypassed(ref.Name) {
+			// As promptflow: an input read from a bypassed node is left out
+			// so the parameter's default applies; None when it has none.
+			if !nd.hasDefault(in.Name) {
+				inputs[in.Name] = nil
+			}
+			continue
+		}
+		v, err := r.value(st, ref, agg)
 		if err != nil {
 			return finish(StatusFailed, nil, &LineError{Code: CodeExecution, Node: n.Name,
 				Message: fmt.Sprintf("Execution failure in '%s': input %s: %v", n.Name, in.Name, err)})
@@ -108,6 +117,20 @@ func (r *runner) bypass(st *lineState, nd *node, agg map[string]any) (bool, *Lin
 	return deps > 0, nil
 }
 
+// hasDefault reports whether the node's python function gives the named
+// parameter a default (templates have none).
+func (nd *node) hasDefault(param string) bool {
+	if nd.info == nil {
+		return false
+	}
+	for _, p := range nd.info.Params {
+		if p.Name == param {
+			return p.HasDefault
+		}
+	}
+	return false
+}
+
 func (st *lineState) isBypassed(name string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -156,11 +179,20 @@ func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs 
 		r.metric(m)
 	}
 	if res.Error != nil {
+		if res.Error.Type == unserializableType {
+			// As promptflow words it; no str() of the value is kept.
+			return nil, &LineError{Code: CodeToolError, Type: res.Error.Type,
+				Message: fmt.Sprintf("The output of node '%s' is incorrect. %s. Please verify your flow output and make sure the value serializable.", nd.def.Name, res.Error.Message)}
+		}
 		return nil, &LineError{Code: CodeToolError, Type: res.Error.Type, Traceback: res.Error.Traceback,
 			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, res.Error.Type, res.Error.Message)}
 	}
 	return res.Output, nil
 }
+
+// unserializableType is the error type the worker reports for a tool output
+// JSON cannot hold (a set, a datetime, an object).
+const unserializableType = "FlowOutputUnserializable"
 
 func pyConnection(name string, conn map[string]string) PyConnection {
 	pc := PyConnection{Name: name, Type: conn["type"], Values: map[string]string{}}
@@ -328,6 +360,11 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			continue
 		}
 		v, found := lookupBinding(job.sources, m[1])
+		if found && auto[k] && r.mapAllInputs && isNaN(v) && r.hasDefault(k) {
+			// A flex parameter with a default that this row's data lacks
+			// (the column other rows have reads NaN here) keeps its default.
+			found = false
+		}
 		if found {
 			values[k] = v
 		} else if !auto[k] {
@@ -366,6 +403,20 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		out[in.Name] = cv
 	}
 	return out, nil
+}
+
+func isNaN(v any) bool {
+	f, ok := v.(pyjson.NonFinite)
+	return ok && math.IsNaN(float64(f))
+}
+
+func (r *runner) hasDefault(input string) bool {
+	for _, in := range r.f.Inputs {
+		if in.Name == input {
+			return in.HasDefault
+		}
+	}
+	return false
 }
 
 // lookupBinding finds ${source.field}: the shortest dotted prefix naming a

@@ -580,7 +580,17 @@ type response struct {
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
-	Chunk   json.RawMessage `json:"chunk"` // one streamed item; the response is still to come
+	Chunk   *chunk          `json:"chunk"` // one streamed item; the response is still to come
+}
+
+// chunk holds a streamed item; a pointer to it tells "chunk": null from no
+// chunk. pyjson.Unmarshal of the whole response restores NaN inside V.
+type chunk struct{ V any }
+
+func (c *chunk) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(&c.V)
 }
 
 func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
@@ -631,10 +641,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 			}
 			if r.Chunk != nil {
 				if h.onChunk != nil {
-					c, err := decodeJSON(r.Chunk)
-					if err == nil {
-						h.onChunk(c)
-					}
+					h.onChunk(r.Chunk.V)
 				}
 				continue
 			}

@@ -153,6 +153,14 @@ func Decode(data []byte) (any, error) {
 	return v, err
 }
 
+// Standard is data with NaN, Infinity and -Infinity replaced by strings:
+// valid strict JSON of the same shape, for readers that look only at its
+// structure (which keys an object has), never at those values.
+func Standard(data []byte) []byte {
+	b, _ := markNonFinite(data)
+	return b
+}
+
 // markNonFinite replaces the bare literals NaN, Infinity and -Infinity
 // (outside strings) by sentinel strings encoding/json accepts.
 func markNonFinite(data []byte) ([]byte, int) {

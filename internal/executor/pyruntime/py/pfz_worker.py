@@ -22,6 +22,7 @@
 #   -> {"id": 5, "op": "flex_aggregate", "entry": "m:C", "init": {...}, "results": [...]}
 import asyncio
 import collections.abc
+import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -29,6 +30,7 @@ import json
 import os
 import sys
 import traceback
+import types
 
 END_MARK = "\x1epfz-end-%d\n"
 REQ_FD, RESP_FD = 3, 4
