@@ -45,6 +45,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
@@ -58,6 +59,10 @@ const (
 // shows up anywhere.
 const privateToken = "pfz-e2e-tok-7c1d9a0e5b"
 
+// openaiKey is the key the fake OpenAI server accepts (fakeopenai.Scripted
+// answers); scripts read the server's URL from $OPENAI_URL.
+const openaiKey = "sk-e2e-openai-3f9b2c"
+
 var suite struct {
 	bin      string // the built pfz
 	binDir   string
@@ -65,6 +70,7 @@ var suite struct {
 	python   string // why Python cannot be used; "" when it can
 	public   *pyindex.Server
 	private  *pyindex.Server
+	openai   *fakeopenai.Server
 	tmp      string
 
 	sharedOnce sync.Once
@@ -124,6 +130,13 @@ func setupAndRun(m *testing.M) int {
 		return 1
 	}
 	defer suite.private.Close()
+	suite.openai, err = fakeopenai.Start(openaiKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer suite.openai.Close()
+	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
 }
 
@@ -211,6 +224,8 @@ func setup(env *testscript.Env) error {
 		"PIP_NO_CACHE_DIR":              "1",
 		"PRIVATE_HOSTPORT":              hostport,
 		"PRIVATE_TOKEN":                 privateToken,
+		"OPENAI_URL":                    suite.openai.URL,
+		"OPENAI_KEY":                    openaiKey,
 	}
 	for k, v := range vars {
 		env.Setenv(k, v)

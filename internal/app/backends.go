@@ -9,6 +9,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/connection"
+	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -48,19 +49,32 @@ func registerBackends(f *cmdutil.Factory) {
 			Debug:           debugWriter(f),
 			Warn:            f.IOStreams.ErrOut,
 			PollInterval:    cfg.PollInterval,
+			Network:         f.NetworkPolicy(cfg),
 		})
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {
-		cfg, err := f.ConfigFor(config.KeyHome)
+		cfg, err := f.ConfigFor(config.KeyTarget, config.KeyHome)
 		if err != nil {
 			return nil, err
 		}
-		// Connections live in the local store on both targets: pfazure has no
-		// connection commands, and local runs resolve nodes' connections here.
+		lookup := func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }
+		if cfg.Target == config.TargetAzureML {
+			// The azureml target's connections are the workspace's, which
+			// its runs use; the local store serves local runs.
+			ws, err := f.Workspace(ctx)
+			if err != nil {
+				return nil, err
+			}
+			wc, ok := ws.(workspaceConnections)
+			if !ok {
+				return nil, fault.New(fault.Unsupported, "the %s target has no workspace connections", cfg.Target)
+			}
+			return &wsConnStore{ws: wc, workDir: f.WorkDir, lookup: lookup}, nil
+		}
 		return &connStore{
 			store:   connection.NewStore(cfg.Home),
 			workDir: f.WorkDir,
-			lookup:  func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" },
+			lookup:  lookup,
 		}, nil
 	}
 }

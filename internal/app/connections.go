@@ -45,11 +45,25 @@ func (s *connStore) Get(ctx context.Context, name string) (*cmdutil.Connection, 
 func (s *connStore) Delete(ctx context.Context, name string) error { return s.store.Delete(ctx, name) }
 
 func (s *connStore) Create(ctx context.Context, in cmdutil.Connection) (*cmdutil.Connection, error) {
+	c, err := buildConnection(in, s.workDir, s.lookup)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Create(ctx, c); err != nil {
+		return nil, err
+	}
+	out := toCmd(c.Redact())
+	return &out, nil
+}
+
+// buildConnection makes the connection `connection create` asked for: the
+// file (-f), then the flags, then ${env:VAR} values resolved.
+func buildConnection(in cmdutil.Connection, workDir string, lookup func(string) (string, bool)) (*connection.Connection, error) {
 	c := &connection.Connection{Name: in.Name, Type: in.Type}
 	if in.File != "" {
 		path := in.File
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(s.workDir, path)
+			path = filepath.Join(workDir, path)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -84,15 +98,68 @@ func (s *connStore) Create(ctx context.Context, in cmdutil.Connection) (*cmdutil
 				WithHint("a %s connection keeps only api_key secret; give other keys with --set", c.Type)
 		}
 	}
-	if ds := c.ResolveEnv(s.lookup); ds.HasErrors() {
+	if ds := c.ResolveEnv(lookup); ds.HasErrors() {
 		return nil, fault.Wrap(fault.Validation, ds.Err(), "connection %q refers to a missing environment variable", c.Name).
 			WithHint("set the variable named above, or give the value directly")
 	}
-	if err := s.store.Create(ctx, c); err != nil {
+	return c, nil
+}
+
+// workspaceConnections is what the azureml target offers for connections.
+type workspaceConnections interface {
+	Connections(ctx context.Context) ([]*connection.Connection, error)
+	Connection(ctx context.Context, name string) (*connection.Connection, error)
+	CreateConnection(ctx context.Context, c *connection.Connection) (*connection.Connection, error)
+	DeleteConnection(ctx context.Context, name string) error
+}
+
+// wsConnStore is the azureml target's connections: the workspace's, over
+// ARM. Secrets are written, never read back: only their names are shown.
+type wsConnStore struct {
+	ws      workspaceConnections
+	workDir string
+	lookup  func(string) (string, bool)
+}
+
+func (s *wsConnStore) List(ctx context.Context) ([]cmdutil.Connection, error) {
+	list, err := s.ws.Connections(ctx)
+	if err != nil {
 		return nil, err
 	}
-	out := toCmd(c.Redact())
+	out := make([]cmdutil.Connection, 0, len(list))
+	for _, c := range list {
+		out = append(out, toCmd(c))
+	}
+	return out, nil
+}
+
+func (s *wsConnStore) Get(ctx context.Context, name string) (*cmdutil.Connection, error) {
+	c, err := s.ws.Connection(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	out := toCmd(c)
 	return &out, nil
+}
+
+func (s *wsConnStore) Create(ctx context.Context, in cmdutil.Connection) (*cmdutil.Connection, error) {
+	c, err := buildConnection(in, s.workDir, s.lookup)
+	if err != nil {
+		return nil, err
+	}
+	if ds := c.Validate(); ds.HasErrors() {
+		return nil, fault.Wrap(fault.Validation, ds.Err(), "connection %q is not valid", c.Name)
+	}
+	made, err := s.ws.CreateConnection(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := toCmd(made)
+	return &out, nil
+}
+
+func (s *wsConnStore) Delete(ctx context.Context, name string) error {
+	return s.ws.DeleteConnection(ctx, name)
 }
 
 // toCmd flattens a (redacted) connection for printing.

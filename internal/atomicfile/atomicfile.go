@@ -166,3 +166,48 @@ func TempPID(name string) (int, bool) {
 	pid, err := strconv.Atoi(pidText)
 	return pid, err == nil
 }
+
+// StageDir makes an empty folder beside dest for a download that replaces
+// dest with ReplaceDir once complete; name is the entity, for the folder's
+// name ("."+name+".download-*"), so a leftover one is recognisable.
+func StageDir(dest, name string) (string, error) {
+	parent := filepath.Dir(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", wrap(&Error{Op: "mkdir", Path: parent, Err: err})
+	}
+	tmp, err := os.MkdirTemp(parent, "."+name+".download-*")
+	if err != nil {
+		return "", wrap(&Error{Op: "create", Path: parent, Err: err})
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", wrap(&Error{Op: "create", Path: tmp, Err: err})
+	}
+	return tmp, nil
+}
+
+// ReplaceDir puts the complete folder staged in tmp (beside dest) in
+// dest's place. An existing dest is moved aside first and removed only
+// after tmp took its place; when that rename fails it is moved back, so
+// dest is at every moment either the old folder or the new one.
+func ReplaceDir(tmp, dest string) error {
+	old := ""
+	if _, err := os.Lstat(dest); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dest, old); err != nil {
+			return &fault.Error{Kind: fault.Failed, Err: &Error{Op: "rename", Path: dest, Err: err},
+				Hint: "remove " + dest + " yourself and download again"}
+		}
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dest)
+		}
+		return wrap(&Error{Op: "rename", Path: dest, Err: err})
+	}
+	SyncDir(filepath.Dir(dest))
+	if old != "" {
+		_ = os.RemoveAll(old)
+	}
+	return nil
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/netpolicy"
 )
 
 // Modes accepted by auth.mode. ModeDefault is the chain documented on Chain.
@@ -56,8 +57,20 @@ type Options struct {
 	Env func(string) string
 	// Now is the clock of the token cache; nil means time.Now.
 	Now func() time.Time
-	// Transport, when set, carries the identity service's HTTP traffic (tests).
+	// Transport, when set, carries the identity service's HTTP traffic
+	// (tests); otherwise a client with Network's timeouts does.
 	Transport policy.Transporter
+	// Network is the one network policy of pfz: token requests get its
+	// timeouts and retries like every other call, and each credential of
+	// the chain gets at most MemberTimeout for one token.
+	Network netpolicy.Policy
+}
+
+// MemberTimeout bounds one credential's attempt at a token: a connection
+// and a silent answer; a developer CLI gets at most azidentity's 10 s.
+func (o Options) MemberTimeout() time.Duration {
+	p := o.Network.WithDefaults()
+	return p.ConnectTimeout + p.AnswerTimeout
 }
 
 // Info says who pfz acts as. It never holds a token.
@@ -98,9 +111,12 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 	if err != nil {
 		return nil, Info{}, err
 	}
-	co := azcore.ClientOptions{Cloud: cc}
+	opts.Network = opts.Network.WithDefaults()
+	co := azcore.ClientOptions{Cloud: cc, Retry: opts.Network.AzcoreRetry()}
 	if opts.Transport != nil {
 		co.Transport = opts.Transport
+	} else {
+		co.Transport = opts.Network.Client(nil)
 	}
 	mode := strings.ToLower(strings.TrimSpace(opts.Mode))
 	if mode == "" {
@@ -158,7 +174,7 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 	if len(members) == 0 {
 		return nil, Info{}, fault.New(fault.Auth, "no credential is available").WithHint("run `az login`, or set auth.mode; the default chain is: %s", Chain)
 	}
-	ch := &chain{members: members}
+	ch := &chain{members: members, timeout: opts.MemberTimeout()}
 	info := Info{Credential: mode}
 	if mode == ModeDefault {
 		info.Chain = Chain
@@ -175,12 +191,18 @@ type member struct {
 	name string
 	cred azcore.TokenCredential
 	msal bool
+	cli  bool // a developer CLI run as a process (az, azd)
 }
+
+// cliTimeout is azidentity's own bound on a developer CLI, kept for the CLI
+// members (a chain bound of a minute would let a hung az wait longer).
+const cliTimeout = 10 * time.Second
 
 // chain tries its members in order and remembers which one answered, which
 // azidentity's ChainedTokenCredential does not tell.
 type chain struct {
 	members []member
+	timeout time.Duration // of one member's attempt; 0 means none
 	mu      sync.Mutex
 	used    string
 }
@@ -206,7 +228,7 @@ func (c *chain) renew(ctx context.Context, o policy.TokenRequestOptions, now tim
 func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	var msgs []string
 	for _, m := range c.members {
-		tok, err := m.cred.GetToken(ctx, opts(m))
+		tok, hung, err := c.try(ctx, m, opts(m))
 		if err == nil {
 			c.mu.Lock()
 			c.used = m.name
@@ -215,6 +237,13 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 		}
 		if ctx.Err() != nil {
 			return azcore.AccessToken{}, ctx.Err()
+		}
+		if hung {
+			// A credential whose token service hangs is not a sign-in
+			// problem (exit 1, not 4); name it and stop, as the next one
+			// would act as somebody else.
+			return azcore.AccessToken{}, fault.Wrap(fault.Failed, err, "could not get an Azure token: %s did not answer", m.name).
+				WithHint("the credential's token service did not answer; check the network to it, or choose another credential with auth.mode (%s)", strings.Join(Modes, ", "))
 		}
 		msgs = append(msgs, m.name+": "+firstLine(err.Error()))
 		var unavailable interface{ credentialUnavailable() }
@@ -226,6 +255,35 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 	}
 	return azcore.AccessToken{}, fault.New(fault.Auth, "could not get an Azure token:\n  %s", strings.Join(msgs, "\n  ")).
 		WithHint("run `az login` (or `azd auth login`), or set auth.mode; `pfz auth status` shows the credential in use")
+}
+
+// try asks one member for a token within the chain's bound. hung says the
+// member's token service did not answer: its request met the network
+// policy's silence limit (azidentity keeps only the text of some errors) or
+// the member ran out of the chain's time.
+func (c *chain) try(ctx context.Context, m member, o policy.TokenRequestOptions) (tok azcore.AccessToken, hung bool, err error) {
+	limit := c.timeout
+	if m.cli && limit > 0 {
+		limit = min(limit, cliTimeout)
+	}
+	mctx := ctx
+	if limit > 0 {
+		var cancel context.CancelFunc
+		mctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	tok, err = m.cred.GetToken(mctx, o)
+	if err == nil || ctx.Err() != nil {
+		return tok, false, err
+	}
+	var na *netpolicy.NoAnswerError
+	if errors.As(err, &na) || strings.Contains(err.Error(), "no answer from ") {
+		return tok, true, err
+	}
+	if mctx.Err() != nil {
+		return tok, true, fmt.Errorf("no answer after %s: %w", netpolicy.Round(limit), err)
+	}
+	return tok, false, err
 }
 
 // Used names the member that last returned a token ("" before any).
@@ -320,7 +378,7 @@ func buildWorkload(o Options, co azcore.ClientOptions) (member, error) {
 	var assertion func(context.Context) (string, error)
 	if reqURL, reqTok := o.env("ACTIONS_ID_TOKEN_REQUEST_URL"), o.env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"); reqURL != "" && reqTok != "" {
 		name = "workload identity (GitHub Actions OIDC)"
-		assertion = githubAssertion(reqURL, reqTok)
+		assertion = githubAssertion(co.Transport, reqURL, reqTok)
 	} else if tok := o.env("AZURE_FEDERATED_TOKEN"); tok != "" {
 		name = "workload identity (GitLab/CI OIDC token)"
 		assertion = func(context.Context) (string, error) { return tok, nil }
@@ -363,7 +421,7 @@ func buildCLI(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure CLI credential")
 	}
-	return member{name: "Azure CLI", cred: c}, nil
+	return member{name: "Azure CLI", cred: c, cli: true}, nil
 }
 
 func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
@@ -371,7 +429,7 @@ func buildAzd(o Options, _ azcore.ClientOptions) (member, error) {
 	if err != nil {
 		return member{}, fault.Wrap(fault.Auth, err, "Azure Developer CLI credential")
 	}
-	return member{name: "Azure Developer CLI", cred: c}, nil
+	return member{name: "Azure Developer CLI", cred: c, cli: true}, nil
 }
 
 // String keeps a credential out of logs by accident.

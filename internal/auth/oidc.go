@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
 // githubAssertion fetches the job's OIDC token from the GitHub Actions token
 // service (the ACTIONS_ID_TOKEN_REQUEST_* variables a job with
 // `id-token: write` receives) for Entra's token-exchange audience.
-func githubAssertion(reqURL, reqToken string) func(context.Context) (string, error) {
+func githubAssertion(hc policy.Transporter, reqURL, reqToken string) func(context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		u, err := url.Parse(reqURL)
 		if err != nil {
@@ -30,7 +32,7 @@ func githubAssertion(reqURL, reqToken string) func(context.Context) (string, err
 		}
 		req.Header.Set("Authorization", "Bearer "+reqToken)
 		req.Header.Set("Accept", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return "", fmt.Errorf("GitHub OIDC token request: %w", err)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/netpolicy"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -60,6 +61,9 @@ type Options struct {
 	// UploadConcurrency caps the files uploaded at once; 0 means 32. The
 	// upload's memory budget (96 MB of file contents) applies either way.
 	UploadConcurrency int
+	// Network is how long every call waits and how often it is retried
+	// (zero fields take netpolicy's defaults). It applies to HTTPClient too.
+	Network netpolicy.Policy
 }
 
 // Workspace is the azureml target.
@@ -130,8 +134,17 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "pfz"
 	}
+	opts.Network = opts.Network.WithDefaults()
 	hc := opts.HTTPClient
-	if hc == nil {
+	if hc != nil {
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		c := *hc
+		c.Transport = opts.Network.Wrap(next)
+		hc = &c
+	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		// Parallel uploads go to one storage host; Go keeps only 2 idle
 		// connections per host by default, so the rest would be torn down and
@@ -151,10 +164,10 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 			}
 			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
-		hc = &http.Client{Transport: tr}
+		hc = opts.Network.Client(tr)
 	}
 	w := &Workspace{opts: opts, cloud: cl, ds: map[string]*datastore{}, descs: map[string]*datastore{}, sleep: sleepCtx}
-	w.c = &client{hc: hc, cred: opts.Credential, userAgent: opts.UserAgent, debug: &debugLog{w: opts.Debug}, retry: defaultRetry, sleep: sleepCtx}
+	w.c = &client{hc: hc, cred: opts.Credential, userAgent: opts.UserAgent, debug: &debugLog{w: opts.Debug}, net: opts.Network, sleep: sleepCtx}
 	_ = ctx
 	return w, nil
 }

@@ -333,7 +333,7 @@ func TestSubmitUploadsThenSubmits(t *testing.T) {
 	// The run is printed from what was submitted: no read-back.
 	if run.Status != "NotStarted" || run.SessionID != "s1" || run.Data != "azureml://datastores/workspaceblobstore/paths/LocalUpload/fedcba9876543210fedcba9876543210/data.jsonl" ||
 		run.Properties["azureml.promptflow.session_id"] != "s1" || run.Properties["azureml.promptflow.definition_file_name"] != "flow.dag.yaml" ||
-		run.PortalURL != "https://ml.azure.com/prompts/trace/run/run1?wsid="+testWS || run.CreationContext["upn"] != "jane.doe@contoso.com" || run.CreatedOn == nil {
+		run.PortalURL != "https://ml.azure.com/prompts/trace/run/run1?wsid="+strings.Replace(testWS, "resourceGroups", "resourcegroups", 1) || run.CreationContext["upn"] != "jane.doe@contoso.com" || run.CreatedOn == nil {
 		t.Errorf("run = %+v", run)
 	}
 	if n := f.count("POST /history/v1.0" + testWS + "/rundata"); n != 0 {

@@ -9,31 +9,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/pfz-cli/pfz/internal/netpolicy"
 )
 
-// retryPolicy follows protocol §1.4: a few status retries with exponential
-// backoff from 0.8 s, Retry-After honoured, 500 never retried for a POST (a
+// Retries follow protocol §1.4 with the one network policy of pfz
+// (internal/netpolicy): a few status retries with exponential backoff from
+// 0.8 s, Retry-After honoured up to its cap, 500 never retried for a POST (a
 // retried submit would make the service answer 409 or, worse, run twice).
-type retryPolicy struct {
-	maxRetries int
-	base       time.Duration
-	maxDelay   time.Duration
-	tryTimeout time.Duration
-}
-
-var defaultRetry = retryPolicy{maxRetries: 3, base: 800 * time.Millisecond, maxDelay: 60 * time.Second, tryTimeout: 100 * time.Second}
 
 func retryableStatus(code int, method string) bool {
 	switch {
@@ -61,7 +53,7 @@ type client struct {
 	cred      azcore.TokenCredential
 	userAgent string
 	debug     *debugLog
-	retry     retryPolicy
+	net       netpolicy.Policy
 	sleep     func(context.Context, time.Duration) error
 
 	mu        sync.Mutex
@@ -97,16 +89,7 @@ func (r *response) json(v any) error {
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var sleepCtx = netpolicy.Sleep
 
 func newRequestID() string {
 	var b [16]byte
@@ -220,17 +203,19 @@ func (c *client) do(ctx context.Context, cl call) (*response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := c.once(ctx, cl, u, payload)
 		if err != nil {
-			if ctx.Err() != nil {
+			var na *netpolicy.NoAnswerError
+			noAnswer := errors.As(err, &na)
+			if ctx.Err() != nil && !noAnswer {
 				return nil, ctx.Err()
 			}
 			var ce *credentialError
 			if errors.As(err, &ce) {
 				return nil, credentialFault(ce.err)
 			}
-			if !idempotent || cl.noRetry || attempt >= c.retry.maxRetries || !transient(err) {
+			if !idempotent || cl.noRetry || noAnswer || attempt >= c.net.MaxRetries || !transient(err) {
 				return nil, &TransportError{Method: cl.method, URL: redactURL(u), Err: err}
 			}
-			if err := c.sleep(ctx, c.backoff(attempt, nil)); err != nil {
+			if err := c.sleep(ctx, c.net.Backoff(attempt)); err != nil {
 				return nil, err
 			}
 			continue
@@ -255,14 +240,36 @@ func (c *client) do(ctx context.Context, cl call) (*response, error) {
 			attempt--
 			continue
 		}
-		if !cl.noRetry && attempt < c.retry.maxRetries && retryableStatus(resp.status, cl.method) {
-			if err := c.sleep(ctx, c.backoff(attempt, resp.header)); err != nil {
+		if !cl.noRetry && attempt < c.net.MaxRetries && retryableStatus(resp.status, cl.method) {
+			d, err := c.net.Delay(attempt, resp.header)
+			if err != nil {
+				he := newHTTPError(cl.method, u, resp)
+				he.Throttle = err
+				return nil, he
+			}
+			if err := c.sleep(ctx, d); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		return nil, newHTTPError(cl.method, u, resp)
 	}
+}
+
+// retryWait is the wait before trying again a call that failed with err
+// (an *HTTPError's Retry-After counts), or err joined with the policy's
+// *netpolicy.TooLongError when the service asks for longer than pfz waits.
+func (c *client) retryWait(attempt int, err error) (time.Duration, error) {
+	var h http.Header
+	var he *HTTPError
+	if errors.As(err, &he) {
+		h = he.Header
+	}
+	d, terr := c.net.Delay(attempt, h)
+	if terr != nil {
+		return 0, fmt.Errorf("%w; %w", err, terr)
+	}
+	return d, nil
 }
 
 func transient(err error) bool {
@@ -274,58 +281,12 @@ func transient(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection reset")
 }
 
-func (c *client) backoff(attempt int, h http.Header) time.Duration {
-	if d, ok := retryAfter(h); ok {
-		if d > c.retry.maxDelay {
-			d = c.retry.maxDelay
-		}
-		return d
-	}
-	d := time.Duration(float64(c.retry.base) * math.Pow(2, float64(attempt)))
-	// ±20% jitter keeps many clients from retrying in step.
-	d = time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
-	if d > c.retry.maxDelay {
-		d = c.retry.maxDelay
-	}
-	return d
-}
-
-// retryAfter reads the headers azure-core honours: retry-after-ms,
-// x-ms-retry-after-ms and Retry-After (seconds or an HTTP date).
-func retryAfter(h http.Header) (time.Duration, bool) {
-	if h == nil {
-		return 0, false
-	}
-	for _, k := range []string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
-		if v := h.Get(k); v != "" {
-			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-				return time.Duration(ms * float64(time.Millisecond)), true
-			}
-		}
-	}
-	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return time.Duration(s * float64(time.Second)), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			d := time.Until(t)
-			if d < 0 {
-				d = 0
-			}
-			return d, true
-		}
-	}
-	return 0, false
-}
-
 func (c *client) once(ctx context.Context, cl call, u string, payload []byte) (*response, error) {
-	tctx, cancel := context.WithTimeout(ctx, c.retry.tryTimeout)
-	defer cancel()
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(tctx, cl.method, u, body)
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package azureml
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -28,19 +28,17 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	if abs, err := filepath.Abs(target); err == nil {
 		target = abs
 	}
-	if _, err := os.Stat(target); err == nil {
-		if !overwrite {
-			return "", fault.New(fault.Usage, "run folder %q already exists", target).
-				WithHint("pass --output with another folder, or --overwrite")
-		}
-		if err := os.RemoveAll(target); err != nil {
-			return "", fault.Wrap(fault.Failed, err, "removing %s", target)
-		}
+	if _, err := os.Stat(target); err == nil && !overwrite {
+		return "", fault.New(fault.Usage, "run folder %q already exists", target).
+			WithHint("pass --output with another folder, or --overwrite")
 	}
-	run, err := r.Get(ctx, name)
+	// One read of run history serves the status check, run_metadata.json
+	// and the output's asset id.
+	md, err := w.readRun(ctx, name)
 	if err != nil {
 		return "", err
 	}
+	run := w.toRun(md)
 	if run.Status != workspace.RunCompleted {
 		return "", fault.New(fault.Failed, "can only download a run with status Completed; run %q is %s", name, run.Status)
 	}
@@ -59,14 +57,6 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	if err != nil {
 		return "", err
 	}
-	md, err := w.rundata(ctx, name)
-	if err != nil {
-		return "", w.fail(err, "getting run %s", name)
-	}
-	fi, err := w.bulkRun(ctx, name)
-	if err != nil {
-		return "", w.fail(err, "getting run %s", name)
-	}
 	// The run's debug_info output holds everything; older runs only have flow_outputs.
 	var assetID string
 	if o, ok := md.Outputs["debug_info"]; ok {
@@ -74,41 +64,48 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	} else if o, ok := md.Outputs["flow_outputs"]; ok {
 		assetID = o.AssetID
 	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
-		return "", fault.Wrap(fault.Failed, err, "creating %s", target)
+	// Everything is fetched into a folder beside the target, which takes the
+	// target's place only when complete: a failure halfway leaves an
+	// existing folder (and the notes in it) as it was.
+	stage, err := atomicfile.StageDir(target, name)
+	if err != nil {
+		return "", err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(target) // never leave a half download behind
-		}
-	}()
+	defer os.RemoveAll(stage) // gone after ReplaceDir; a half download otherwise
 	if assetID != "" {
 		dsName, prefix, err := w.assetPath(ctx, assetID)
 		if err != nil {
 			return "", err
 		}
-		if err := w.downloadPrefix(ctx, dsName, prefix, target); err != nil {
+		if err := w.downloadPrefix(ctx, dsName, prefix, stage); err != nil {
 			return "", err
 		}
 	}
 	snap := md.Properties[pfProp+"snapshot_id"]
 	if snap == "" {
+		// Older runs have no snapshot_id property: BulkRuns knows it.
+		fi, err := w.bulkRun(ctx, name)
+		if err != nil {
+			return "", w.fail(err, "getting run %s", name)
+		}
 		snap = fi.FlowSnapshotID
 	}
 	if snap != "" {
-		if err := w.downloadSnapshot(ctx, snap, filepath.Join(target, "snapshot")); err != nil {
+		if err := w.downloadSnapshot(ctx, snap, filepath.Join(stage, "snapshot")); err != nil {
 			return "", err
 		}
 	}
-	meta, _ := json.MarshalIndent(run, "", "  ")
-	met, _ := json.MarshalIndent(metrics, "", "  ")
-	for fname, data := range map[string][]byte{"run_metadata.json": meta, "metrics.json": met, "logs.txt": []byte(logs)} {
-		if err := os.WriteFile(filepath.Join(target, fname), data, 0o644); err != nil {
-			return "", fault.Wrap(fault.Failed, err, "writing %s", fname)
+	for fname, v := range map[string]any{"run_metadata.json": run, "metrics.json": metrics} {
+		if err := atomicfile.WriteJSON(filepath.Join(stage, fname), v, atomicfile.Options{Perm: 0o644}); err != nil {
+			return "", err
 		}
 	}
-	ok = true
+	if err := atomicfile.Write(filepath.Join(stage, "logs.txt"), []byte(logs), atomicfile.Options{Perm: 0o644}); err != nil {
+		return "", err
+	}
+	if err := atomicfile.ReplaceDir(stage, target); err != nil {
+		return "", err
+	}
 	return target, nil
 }
 
@@ -192,7 +189,7 @@ func (w *Workspace) downloadPrefix(ctx context.Context, dsName, prefix, target s
 				return w.blobFail(err, d, "downloading %s", rel)
 			}
 			if cerr != nil {
-				return cerr
+				return fault.Wrap(fault.Failed, cerr, "cannot write %s", dst).WithHint("check the free space of %s", filepath.Dir(dst))
 			}
 		}
 	}
@@ -265,5 +262,8 @@ func (w *Workspace) fetchURL(ctx context.Context, u, dst string) error {
 		}
 		return w.fail(err, "downloading %s", filepath.Base(dst))
 	}
-	return os.WriteFile(dst, resp.body, 0o644)
+	if err := os.WriteFile(dst, resp.body, 0o644); err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot write %s", dst).WithHint("check the free space of %s", filepath.Dir(dst))
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/netpolicy"
 )
 
 // HTTPError is a non-2xx answer of a service, with what its error envelope
@@ -24,6 +25,9 @@ type HTTPError struct {
 	RequestID string
 	Body      string // redacted, truncated
 	Header    http.Header
+	// Throttle is set when the service asked for a wait longer than pfz's
+	// network policy allows (a *netpolicy.TooLongError).
+	Throttle error
 }
 
 func (e *HTTPError) Error() string {
@@ -38,6 +42,9 @@ func (e *HTTPError) Error() string {
 	s += ": " + msg
 	if e.RequestID != "" {
 		s += " (request id " + e.RequestID + ")"
+	}
+	if e.Throttle != nil {
+		s += "; " + e.Throttle.Error()
 	}
 	return s
 }
@@ -146,6 +153,17 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 		return nil
 	}
 	what := fmt.Sprintf(format, args...)
+	var na *netpolicy.NoAnswerError
+	if errors.As(err, &na) {
+		// A service that stops answering is a failure (exit 1), also when
+		// a --timeout passed meanwhile: nothing says the work goes on.
+		if na.Phase != "" {
+			return fault.Wrap(fault.Failed, na, "%s", what).
+				WithHint("the endpoint took no connection or TLS handshake; check the endpoint settings (`pfz config list --sources`), the network and proxy, or raise network.connect_timeout (`pfz help environment`)")
+		}
+		return fault.Wrap(fault.Failed, na, "%s", what).
+			WithHint("the service accepted the connection but did not answer; check its status, the network and proxy, or raise network.answer_timeout (`pfz help environment`)")
+	}
 	if errors.Is(err, context.Canceled) {
 		return fault.Wrap(fault.Interrupted, err, "%s: interrupted", what)
 	}
@@ -175,6 +193,9 @@ func (w *Workspace) fail(err error, format string, args ...any) error {
 		case http.StatusNotFound:
 			return fault.Wrap(fault.NotFound, err, "%s: not found", what)
 		case http.StatusTooManyRequests:
+			if he.Throttle != nil {
+				return fault.Wrap(fault.Failed, err, "%s: the service is throttling requests", what).WithHint("try again later")
+			}
 			return fault.Wrap(fault.Failed, err, "%s: the service is throttling requests", what).WithHint("wait a minute and try again")
 		}
 		if he.Status >= 500 {

@@ -90,7 +90,11 @@ func (r *runs) resume(ctx context.Context, sub *workspace.Submission, rep worksp
 			return r.Get(ctx, req.RunID)
 		}
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "resume failed (" + shortErr(err) + "); run " + req.RunID + " was not created, retrying"})
-		if err := w.c.sleep(ctx, w.c.backoff(attempt, nil)); err != nil {
+		delay, err := w.c.retryWait(attempt, err)
+		if err != nil {
+			return nil, w.fail(err, "resuming run %s (run %s was not created)", sub.ResumeFrom, req.RunID)
+		}
+		if err := w.c.sleep(ctx, delay); err != nil {
 			return nil, err
 		}
 	}

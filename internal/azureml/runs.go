@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
@@ -223,6 +222,9 @@ func (r *runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		return nil, fault.New(fault.Validation, "at least one of data or run must be provided").
 			WithHint("set data: in run.yml or pass --data, or reference a run with --run")
 	}
+	if err := w.checkConnections(ctx, sub.Connections); err != nil {
+		return nil, err
+	}
 	req, err := w.prepareSubmit(ctx, sub, rep)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -253,7 +255,7 @@ func (w *Workspace) submittedRun(ctx context.Context, req *submitRequest) *works
 		Name: req.RunID, DisplayName: req.RunDisplayName, Description: req.Description,
 		Status: workspace.RunNotStarted, Target: workspace.TargetAzureML, CreatedOn: &now,
 		Data: req.BatchDataInput.DataURI, Run: req.VariantRunID, Variant: req.NodeVariant, SessionID: req.SessionID,
-		PortalURL: w.cloud.Studio + "/prompts/trace/run/" + url.PathEscape(req.RunID) + "?wsid=" + w.wsPath(),
+		PortalURL: w.portalURL(req.RunID),
 	}
 	if len(req.Tags) > 0 {
 		run.Tags = map[string]string{}
@@ -449,13 +451,9 @@ func (w *Workspace) submit(ctx context.Context, req *submitRequest, rep workspac
 		if st == http.StatusConflict || attempt+1 >= attempts {
 			return w.fail(err, "submitting run %s", req.RunID)
 		}
-		var he *HTTPError
-		var delay time.Duration
-		if errors.As(err, &he) {
-			delay, _ = retryAfter(he.Header)
-		}
-		if delay == 0 {
-			delay = w.c.backoff(attempt, nil)
+		delay, err := w.c.retryWait(attempt, err)
+		if err != nil {
+			return w.fail(err, "submitting run %s (it was not created)", req.RunID)
 		}
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("submit failed (%v); run %s was not created, retrying", shortErr(err), req.RunID)})
 		if err := w.c.sleep(ctx, delay); err != nil {
@@ -485,25 +483,22 @@ func (w *Workspace) runExists(ctx context.Context, name string) (bool, error) {
 // Get reads a run from run history and its portal link from the flow service.
 func (r *runs) Get(ctx context.Context, name string) (*workspace.Run, error) {
 	w := r.w
-	md, err := w.rundata(ctx, name)
+	md, err := w.readRun(ctx, name)
 	if err != nil {
-		if statusOf(err) == http.StatusNotFound {
-			return nil, fault.Wrap(fault.NotFound, err, "run %q not found in workspace %s", name, w.opts.Workspace).
-				WithHint("list runs with `pfz run list`")
-		}
-		return nil, w.fail(err, "getting run %s", name)
+		return nil, err
 	}
-	run := w.toRun(md)
-	if fi, err := w.bulkRun(ctx, name); err == nil {
-		run.PortalURL = fi.StudioPortalTraceEndpoint
-		if run.PortalURL == "" {
-			run.PortalURL = fi.StudioPortalEndpoint
-		}
-		if run.SessionID == "" {
-			run.SessionID = fi.SessionID
-		}
-	}
-	return run, nil
+	// One read: the portal link is made from the name (as the service makes
+	// studioPortalTraceEndpoint), not read from BulkRuns.
+	return w.toRun(md), nil
+}
+
+// portalURL is the run's page in the studio, as the service writes it in
+// studioPortalTraceEndpoint.
+func (w *Workspace) portalURL(name string) string {
+	// The service writes resourcegroups in lower case in this link.
+	wsid := "/subscriptions/" + w.opts.Subscription + "/resourcegroups/" + w.opts.ResourceGroup +
+		"/providers/Microsoft.MachineLearningServices/workspaces/" + w.opts.Workspace
+	return w.cloud.Studio + "/prompts/trace/run/" + url.PathEscape(name) + "?wsid=" + wsid
 }
 
 const pfProp = "azureml.promptflow."
@@ -513,6 +508,7 @@ func (w *Workspace) toRun(md *runMetadata) *workspace.Run {
 		Name: md.RunID, DisplayName: md.DisplayName, Description: md.Description, Status: md.Status,
 		Target: workspace.TargetAzureML, CreatedOn: parseTime(md.CreatedUtc), StartTime: parseTime(md.StartTimeUtc),
 		EndTime: parseTime(md.EndTimeUtc), IsArchived: md.Hidden, CreationContext: md.CreatedBy,
+		PortalURL: w.portalURL(md.RunID),
 	}
 	if len(md.Tags) > 0 {
 		run.Tags = md.Tags
@@ -587,13 +583,23 @@ func (r *runs) Cancel(ctx context.Context, name string) error {
 	return nil
 }
 
-func (w *Workspace) requireCompleted(ctx context.Context, name string) error {
+// readRun reads a run's record from run history; an unknown run is NotFound.
+func (w *Workspace) readRun(ctx context.Context, name string) (*runMetadata, error) {
 	md, err := w.rundata(ctx, name)
+	if err == nil {
+		return md, nil
+	}
+	if statusOf(err) == http.StatusNotFound {
+		return nil, fault.Wrap(fault.NotFound, err, "run %q not found in workspace %s", name, w.opts.Workspace).
+			WithHint("list runs with `pfz run list`")
+	}
+	return nil, w.fail(err, "getting run %s", name)
+}
+
+func (w *Workspace) requireCompleted(ctx context.Context, name string) error {
+	md, err := w.readRun(ctx, name)
 	if err != nil {
-		if statusOf(err) == http.StatusNotFound {
-			return fault.Wrap(fault.NotFound, err, "run %q not found", name)
-		}
-		return w.fail(err, "getting run %s", name)
+		return err
 	}
 	if md.Status == workspace.RunCompleted {
 		return nil
@@ -635,7 +641,10 @@ func (r *runs) Details(ctx context.Context, name string, max int) ([]workspace.L
 		for _, c := range page {
 			out = append(out, c.detail())
 		}
-		if max > 0 && len(out) >= max {
+		// A page shorter than asked for is the last one (the range is
+		// inclusive and the service returns every line in it): pfazure asks
+		// for one more, empty page; pfz does not.
+		if len(page) < childPage || max > 0 && len(out) >= max {
 			break
 		}
 	}

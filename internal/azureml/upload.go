@@ -71,7 +71,7 @@ func (w *Workspace) containerClient(d *datastore) (*container.Client, error) {
 	acct := w.accountURL(d)
 	opts := &azblob.ClientOptions{}
 	opts.Transport = w.c.hc
-	opts.Retry = policy.RetryOptions{MaxRetries: 3, TryTimeout: 15 * time.Minute, RetryDelay: 800 * time.Millisecond, MaxRetryDelay: 60 * time.Second}
+	opts.Retry = w.opts.Network.AzcoreRetry()
 	opts.Telemetry = policy.TelemetryOptions{ApplicationID: "pfz"}
 	// Azurite and test servers speak plain HTTP on loopback only.
 	opts.InsecureAllowCredentialWithHTTP = isLoopback(acct)

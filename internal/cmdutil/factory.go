@@ -22,6 +22,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/netpolicy"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -108,6 +109,9 @@ type Factory struct {
 	AuthStatus func(ctx context.Context) (*AuthStatus, error)
 
 	cfgState *configState
+
+	noticeOnce sync.Once
+	notice     func(netpolicy.Wait)
 }
 
 // configState is what the default Config loaded and which of its problems
@@ -379,9 +383,9 @@ func memoCredential(f *Factory) func() (azcore.TokenCredential, auth.Info, error
 		defer mu.Unlock()
 		if !done {
 			var cfg *config.Config
-			if cfg, err = f.ConfigFor(config.KeyAuthMode, config.KeyCloud); err == nil {
+			if cfg, err = f.ConfigFor(append([]string{config.KeyAuthMode, config.KeyCloud}, NetworkKeys...)...); err == nil {
 				cred, info, err = auth.NewCredential(auth.Options{
-					Mode: cfg.AuthMode, Cloud: cfg.Cloud, Env: f.Getenv, Now: f.Now,
+					Mode: cfg.AuthMode, Cloud: cfg.Cloud, Env: f.Getenv, Now: f.Now, Network: f.NetworkPolicy(cfg),
 				})
 			}
 			done = true

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -24,16 +25,29 @@ type KV struct {
 	Value string
 }
 
+// KVFlag describes a KEY=VALUE flag for ParseKeyValues' messages.
+type KVFlag struct {
+	Name    string // the flag as typed, e.g. "--set"
+	Example string // one valid item, e.g. "api_base=https://x.openai.azure.com/"
+	// Secret marks a flag whose values are secrets: an item is never echoed
+	// in an error, only its position.
+	Secret bool
+}
+
 // ParseKeyValues splits KEY=VALUE tokens the way pfazure does: outer quotes
 // are stripped from the token and from the value, the split is at the first
-// "=". flag names the option in errors.
-func ParseKeyValues(flag string, items []string) ([]KV, error) {
+// "=".
+func ParseKeyValues(flag KVFlag, items []string) ([]KV, error) {
 	out := make([]KV, 0, len(items))
-	for _, it := range items {
+	for i, it := range items {
 		k, v, ok := strings.Cut(StripQuotes(it), "=")
 		if !ok || k == "" {
-			return nil, fault.New(fault.Usage, "%s expects KEY=VALUE [KEY=VALUE ...], got %q", flag, it).
-				WithHint("write each value as KEY=VALUE, e.g. %s question='${data.question}'", flag)
+			shown := fmt.Sprintf("got %q", it)
+			if flag.Secret {
+				shown = fmt.Sprintf("item %d is not KEY=VALUE (it is not shown: %s values are secrets)", i+1, flag.Name)
+			}
+			return nil, fault.New(fault.Usage, "%s expects KEY=VALUE [KEY=VALUE ...], %s", flag.Name, shown).
+				WithHint("write each item as KEY=VALUE, e.g. %s %s", flag.Name, flag.Example)
 		}
 		out = append(out, KV{Key: k, Value: StripQuotes(v)})
 	}

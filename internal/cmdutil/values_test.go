@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestParseKeyValues(t *testing.T) {
 		{[]string{"=v"}, nil, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseKeyValues("--column-mapping", tt.in)
+		got, err := ParseKeyValues(KVFlag{Name: "--column-mapping", Example: "question='${data.question}'"}, tt.in)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%q: err %v", tt.in, err)
 			continue
@@ -43,6 +45,23 @@ func TestParseKeyValues(t *testing.T) {
 	m := KeyValueMap([]KV{{"a", "1"}, {"a", "2"}})
 	if m["a"] != "2" {
 		t.Errorf("last must win: %v", m)
+	}
+}
+
+// A secret flag's item is never echoed, and the hint shows that flag's form.
+func TestParseKeyValuesNeverEchoesASecret(t *testing.T) {
+	for _, in := range [][]string{{"sk-REAL-VALUE"}, {"api_key=ok", "=sk-REAL-VALUE"}, {"'sk-REAL-VALUE'"}} {
+		_, err := ParseKeyValues(KVFlag{Name: "--secret", Example: "api_key=<your key>", Secret: true}, in)
+		text := err.Error() + "\n" + fault.HintOf(err)
+		if strings.Contains(text, "REAL-VALUE") {
+			t.Errorf("%q: the secret is echoed: %s", in, text)
+		}
+		if !strings.Contains(text, "--secret api_key=<your key>") || strings.Contains(text, "data.") {
+			t.Errorf("%q: the hint does not show --secret's form: %s", in, text)
+		}
+		if !strings.Contains(text, fmt.Sprintf("item %d", len(in))) {
+			t.Errorf("%q: the item is not located: %s", in, text)
+		}
 	}
 }
 
@@ -97,7 +116,7 @@ func FuzzParseKeyValues(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		kvs, err := ParseKeyValues("--set", []string{s})
+		kvs, err := ParseKeyValues(KVFlag{Name: "--set", Example: "a=b"}, []string{s})
 		if err != nil {
 			return
 		}

@@ -73,6 +73,9 @@ type Config struct {
 	Output          string
 	// PollInterval is poll_interval; 0 lets each poller use its default.
 	PollInterval time.Duration
+	// ConnectTimeout, AnswerTimeout and MaxRetryWait are the network.*
+	// keys; 0 takes the network policy's default.
+	ConnectTimeout, AnswerTimeout, MaxRetryWait time.Duration
 
 	// Dir is the configuration folder and File the config.yaml in it.
 	Dir  string
@@ -318,6 +321,9 @@ func (c *Config) fill() {
 	c.Python = get(KeyPython)
 	c.Output = get(KeyOutput)
 	c.PollInterval, _ = time.ParseDuration(get(KeyPollInterval))
+	c.ConnectTimeout, _ = time.ParseDuration(get(KeyConnectTimeout))
+	c.AnswerTimeout, _ = time.ParseDuration(get(KeyAnswerTimeout))
+	c.MaxRetryWait, _ = time.ParseDuration(get(KeyMaxRetryWait))
 }
 
 // Get returns the value of key as `config get` shows it: a value with a

@@ -28,6 +28,10 @@ const (
 	KeyPython          = "python"
 	KeyOutput          = "output"
 	KeyPollInterval    = "poll_interval"
+	// The network policy of every Azure call (internal/netpolicy).
+	KeyConnectTimeout = "network.connect_timeout"
+	KeyAnswerTimeout  = "network.answer_timeout"
+	KeyMaxRetryWait   = "network.max_retry_wait"
 )
 
 // Targets, clouds and output formats pfz accepts.
@@ -84,6 +88,9 @@ func Keys() []KeyInfo {
 		k(KeyPython, "", "Python interpreter for local sessions", normNonEmpty(KeyPython)),
 		k(KeyOutput, "-o/--output", "default output format: table, json or yaml", normOutput),
 		k(KeyPollInterval, "", "wait between polls of a remote operation, a Go duration (default: 5s); for tests", normDuration),
+		k(KeyConnectTimeout, "", "longest wait for a TCP connection, and for a TLS handshake, to an Azure endpoint (default: 10s)", normDuration),
+		k(KeyAnswerTimeout, "", "longest silence of an Azure endpoint on one request: no answer, no bytes taken or sent for this long ends the command with exit 1 (default: 60s)", normDuration),
+		k(KeyMaxRetryWait, "", "longest wait before a retry; a service asking (Retry-After) for longer fails the call at once (default: 60s)", normDuration),
 	}
 }
 
@@ -255,7 +262,8 @@ func TargetKeys(target string) []string {
 		return []string{KeyTarget, KeyHome, KeyPython}
 	case TargetAzureML:
 		return []string{KeyTarget, KeySubscription, KeyResourceGroup, KeyWorkspaceName, KeyCloud, KeyARMEndpoint,
-			KeyServiceEndpoint, KeyBlobEndpoint, KeyAuthMode, KeyHome, KeyPollInterval}
+			KeyServiceEndpoint, KeyBlobEndpoint, KeyAuthMode, KeyHome, KeyPollInterval,
+			KeyConnectTimeout, KeyAnswerTimeout, KeyMaxRetryWait}
 	}
 	out := make([]string, 0, len(Keys()))
 	for _, k := range Keys() {

@@ -26,6 +26,9 @@ var layerValues = map[string][4][2]string{
 	KeyPython:          {{}, {"py-env", "py-env"}, {"py-file", "py-file"}, {}},
 	KeyOutput:          {{"JSON", "json"}, {"yaml", "yaml"}, {"table", "table"}, {}},
 	KeyPollInterval:    {{}, {"2000ms", "2s"}, {"3s", "3s"}, {}},
+	KeyConnectTimeout:  {{}, {"1500ms", "1.5s"}, {"4s", "4s"}, {}},
+	KeyAnswerTimeout:   {{}, {"90s", "1m30s"}, {"2m", "2m0s"}, {}},
+	KeyMaxRetryWait:    {{}, {"30000ms", "30s"}, {"5s", "5s"}, {}},
 }
 
 // TestPrecedenceMatrix sets each key in every combination of the layers that

@@ -13,7 +13,6 @@ import (
 	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/jmespath/go-jmespath"
 	_ "github.com/mattn/go-isatty"
-	_ "github.com/nikolalohinski/gonja/v2"
 	_ "github.com/rogpeppe/go-internal/testscript"
 	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/schollz/progressbar/v3"

@@ -3,7 +3,8 @@ package executor
 // Benchmarks the lead publishes (run one at a time, e.g.
 //   go test -run '^$' -bench PythonLines -benchtime 1x ./internal/executor/):
 //   BenchmarkPythonLines      lines/s of a trivial python node over 10,000 lines (target ≥ 1,000/s on 2 cores)
-//   BenchmarkLineOverhead     executor cost per line without python (a prompt node)
+//   BenchmarkLineOverhead     executor cost per line of a one-prompt-node flow (renders in the worker)
+//   BenchmarkRender           one Jinja2 render in a started worker, round trip included
 //   BenchmarkTimeToFirstLine  ms from Run to the first finished line on a started pool (target < 300 ms)
 //   BenchmarkSleepingNode     run time of a 10 ms node ÷ (lines × 10 ms ÷ workers) (target ≤ 1.3)
 //   BenchmarkPeakRSS1GB       peak RSS of the Go process over a 1 GB jsonl (target < 300 MB)
@@ -114,8 +115,29 @@ func BenchmarkLineOverhead(b *testing.B) {
 	data := writeLines(b, lines, func(i int) string { return "line " + strconv.Itoa(i) })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_, _, d := runBench(b, Config{Flow: f, Workers: 2, Data: data})
+		_, _, d := runBench(b, Config{Flow: f, Workers: 2, Data: data, Python: testPython(b), RuntimeDir: filepath.Join(b.TempDir(), "rt")})
 		b.ReportMetric(float64(d.Microseconds())/lines, "µs/line")
+	}
+}
+
+// BenchmarkRender: one render of a prompt template by Jinja2 in a started
+// worker, round trip included (the classify example's detailed prompt).
+func BenchmarkRender(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join("testdata", "flows", "classify", "detailed.jinja2"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool, err := NewPool(context.Background(), PoolConfig{Python: testPython(b), Dir: b.TempDir(), Size: 1, RuntimeDir: filepath.Join(b.TempDir(), "rt")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	vars := map[string]any{"review": "The battery died after two days and support never answered.", "labels": []any{"positive", "negative"}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, terr, err := pool.Render(context.Background(), string(src), vars); err != nil || terr != nil {
+			b.Fatal(err, terr)
+		}
 	}
 }
 

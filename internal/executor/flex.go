@@ -50,6 +50,9 @@ type FlexCall struct {
 	// is yielded; the output is still the whole, joined.
 	OnChunk func(any)
 	OnLog   func(stream, text string)
+	// OnCallback serves what the entry asks pfz during the call (a prompty
+	// call); nil refuses.
+	OnCallback Callback
 }
 
 // FlexInspect imports a flex entry (module:function or module:Class) and describes it.
@@ -76,7 +79,7 @@ func (p *Pool) FlexCall(ctx context.Context, c FlexCall) (*CallResult, error) {
 	if c.OnChunk != nil {
 		msg["stream"] = true
 	}
-	return p.do(ctx, msg, hooks{onLog: c.OnLog, onChunk: c.OnChunk}, nil)
+	return p.do(ctx, msg, hooks{onLog: c.OnLog, onChunk: c.OnChunk, onCallback: c.OnCallback}, nil)
 }
 
 // FlexAggregate calls the class entry's __aggregate__ with the completed
@@ -84,7 +87,7 @@ func (p *Pool) FlexCall(ctx context.Context, c FlexCall) (*CallResult, error) {
 func (p *Pool) FlexAggregate(ctx context.Context, c FlexCall, results []any) (*CallResult, error) {
 	msg := flexMsg("flex_aggregate", c)
 	msg["results"] = results
-	return p.do(ctx, msg, hooks{onLog: c.OnLog}, nil)
+	return p.do(ctx, msg, hooks{onLog: c.OnLog, onCallback: c.OnCallback}, nil)
 }
 
 func flexMsg(op string, c FlexCall) map[string]any {
@@ -322,7 +325,7 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': %v", fx.name, err)}
 	}
 	call := FlexCall{Entry: fx.entry, Init: fx.init, InitConnections: fx.initConn, Inputs: st.inputs, Connections: conns,
-		OnChunk: r.cfg.OnChunk,
+		OnChunk: r.cfg.OnChunk, OnCallback: r.promptyCallback,
 		OnLog: func(stream, text string) {
 			r.sink.Log(LogEntry{Time: time.Now(), Line: st.n, Node: fx.name, Stream: stream, Text: text})
 		}}
@@ -368,6 +371,7 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	name := fx.info.Name + ".__aggregate__"
 	rec := NodeRunRecord{Node: name, Line: -1, Start: start}
 	res, err := r.pool.FlexAggregate(actx, FlexCall{Entry: fx.entry, Init: fx.init, InitConnections: fx.initConn,
+		OnCallback: r.promptyCallback,
 		OnLog: func(stream, text string) {
 			r.sink.Log(LogEntry{Time: time.Now(), Line: -1, Node: name, Stream: stream, Text: text})
 		}}, results)

@@ -50,6 +50,13 @@ type llmRequest struct {
 	params     map[string]any // already typed
 	messages   []chatMessage
 	prompt     string
+	// body, when set, is the whole request body (a prompty's: parameters,
+	// model, messages or prompt), sent as is; headers and query are added to
+	// the request; raw returns the decoded response instead of its text.
+	body    map[string]any
+	headers map[string]string
+	query   map[string]string
+	raw     bool
 }
 
 // llmError is an error answered by the model endpoint (or reaching it).
@@ -252,7 +259,13 @@ func (r *llmRequest) httpParts() (string, http.Header, map[string]any, error) {
 	} else {
 		body["prompt"] = r.prompt
 	}
+	if r.body != nil {
+		body = r.body
+	}
 	h := http.Header{}
+	for k, v := range r.headers {
+		h.Set(k, v)
+	}
 	h.Set("Content-Type", "application/json")
 	op := "/chat/completions"
 	if r.api == "completion" {
@@ -278,7 +291,7 @@ func (r *llmRequest) httpParts() (string, http.Header, map[string]any, error) {
 			version = "2024-02-01"
 		}
 		h.Set("api-key", r.conn["api_key"])
-		return base + "/openai/deployments/" + url.PathEscape(r.deployment) + op + "?api-version=" + url.QueryEscape(version), h, body, nil
+		return base + "/openai/deployments/" + url.PathEscape(r.deployment) + op + "?api-version=" + url.QueryEscape(version) + r.extraQuery("&"), h, body, nil
 	case "openai":
 		base := strings.TrimRight(r.conn["base_url"], "/")
 		if base == "" {
@@ -299,10 +312,21 @@ func (r *llmRequest) httpParts() (string, http.Header, map[string]any, error) {
 		if org := r.conn["organization"]; org != "" {
 			h.Set("OpenAI-Organization", org)
 		}
-		return base + op, h, body, nil
+		return base + op + r.extraQuery("?"), h, body, nil
 	}
 	return "", nil, nil, &llmError{msg: fmt.Sprintf("Connection type %s is not supported for LLM.", r.conn["type"]),
 		hint: "use an AzureOpenAI or OpenAI connection for llm nodes"}
+}
+
+func (r *llmRequest) extraQuery(sep string) string {
+	if len(r.query) == 0 {
+		return ""
+	}
+	q := url.Values{}
+	for k, v := range r.query {
+		q.Set(k, v)
+	}
+	return sep + q.Encode()
 }
 
 func (r *llmRequest) apiError(status int, data []byte) error {
@@ -331,6 +355,13 @@ func (r *llmRequest) apiError(status int, data []byte) error {
 }
 
 func (r *llmRequest) output(data []byte) (any, error) {
+	if r.raw {
+		v, err := decodeJSON(data)
+		if err != nil {
+			return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
+		}
+		return v, nil
+	}
 	var resp struct {
 		Choices []struct {
 			Text    string         `json:"text"`

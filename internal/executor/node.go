@@ -68,7 +68,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	case flow.ToolPython:
 		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
 	case flow.ToolPrompt:
-		out, lerr = r.render(nd, inputs, false)
+		out, lerr = r.render(ctx, nd, inputs, false)
 	case flow.ToolLLM:
 		out, lerr = r.runLLM(ctx, nd, inputs)
 	default:
@@ -149,7 +149,7 @@ func (r *runner) value(st *lineState, v flow.Value, agg map[string]any) (any, er
 }
 
 func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs map[string]any, line int) (any, *LineError) {
-	req := CallRequest{Source: nd.src, Inputs: inputs}
+	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: r.promptyCallback}
 	for name := range nd.connArgs {
 		cname, ok := inputs[name].(string)
 		if !ok || cname == "" {
@@ -215,7 +215,7 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 	return pc
 }
 
-func (r *runner) render(nd *node, inputs map[string]any, llm bool) (string, *LineError) {
+func (r *runner) render(ctx context.Context, nd *node, inputs map[string]any, llm bool) (string, *LineError) {
 	vars := inputs
 	if llm {
 		vars = make(map[string]any, len(inputs))
@@ -225,15 +225,23 @@ func (r *runner) render(nd *node, inputs map[string]any, llm bool) (string, *Lin
 			}
 		}
 	}
-	out, err := nd.tmpl.render(vars)
+	out, terr, err := r.pool.Render(ctx, nd.tmpl, vars)
 	if err != nil {
+		var we *WorkerError
+		if errors.As(err, &we) {
+			return "", &LineError{Code: CodeWorker, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, we.Reason), Traceback: we.Stderr}
+		}
 		return "", &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
+	}
+	if terr != nil {
+		return "", &LineError{Code: CodeToolError, Type: terr.Type,
+			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)}
 	}
 	return out, nil
 }
 
 func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *LineError) {
-	rendered, lerr := r.render(nd, inputs, true)
+	rendered, lerr := r.render(ctx, nd, inputs, true)
 	if lerr != nil {
 		return nil, lerr
 	}

@@ -86,6 +86,9 @@ type CallRequest struct {
 	Connections map[string]PyConnection // by parameter name
 	// OnLog receives each line the tool prints (stream "stdout" or "stderr").
 	OnLog func(stream, text string)
+	// OnCallback serves what the tool asks pfz during the call (a prompty
+	// call); nil refuses.
+	OnCallback Callback
 }
 
 // Metric is one log_metric call.
@@ -251,14 +254,29 @@ func (p *Pool) Call(ctx context.Context, req CallRequest) (*CallResult, error) {
 	if len(req.Connections) > 0 {
 		msg["connections"] = req.Connections
 	}
-	return p.do(ctx, msg, hooks{onLog: req.OnLog}, nil)
+	return p.do(ctx, msg, hooks{onLog: req.OnLog, onCallback: req.OnCallback}, nil)
 }
 
 // hooks receive what a call produces before its response.
 type hooks struct {
 	onLog   func(stream, text string) // each printed line
 	onChunk func(chunk any)           // each item a streamed generator yields
+	// onCallback serves the worker's callbacks (see Callback); nil refuses them.
+	onCallback Callback
 }
+
+// Callback serves a request the python worker makes during a call (name
+// says which, args are its JSON). The result goes back as JSON; an error
+// goes back as an exception of the error's type (a *CallbackError names it).
+type Callback func(ctx context.Context, name string, args json.RawMessage) (any, error)
+
+// CallbackError is an exception a callback raises in the worker.
+type CallbackError struct {
+	Type    string
+	Message string
+}
+
+func (e *CallbackError) Error() string { return e.Message }
 
 func (p *Pool) do(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
 	if p.closed.Load() {
@@ -580,17 +598,35 @@ type response struct {
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
-	Chunk   *chunk          `json:"chunk"` // one streamed item; the response is still to come
+	Chunk   anyValue        `json:"chunk"` // one streamed item; the response is still to come
+	// Callback asks pfz for something during the call (a prompty call from
+	// user code); pfz answers on the request pipe and the call goes on.
+	Callback string    `json:"callback"`
+	Args     anyValue  `json:"args"`
 }
 
-// chunk holds a streamed item; a pointer to it tells "chunk": null from no
-// chunk. pyjson.Unmarshal of the whole response restores NaN inside V.
-type chunk struct{ V any }
+// anyValue is a value of the response that may be absent: Set tells
+// "chunk": null (a None chunk) from no chunk. pyjson.Unmarshal of the whole
+// response restores NaN and the infinities inside V.
+type anyValue struct {
+	V   any
+	Set bool
+}
 
-func (c *chunk) UnmarshalJSON(b []byte) error {
+func (c *anyValue) UnmarshalJSON(b []byte) error {
+	c.Set = true
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(&c.V)
+}
+
+// raw is the value as Python's JSON text.
+func (c *anyValue) raw() json.RawMessage {
+	b, err := pyjson.Marshal(c.V)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
@@ -639,7 +675,13 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
 			}
-			if r.Chunk != nil {
+			if r.Callback != "" {
+				if err := w.answerCallback(ctx, id, h.onCallback, r.Callback, r.Args.raw()); err != nil {
+					return nil, w.deathError()
+				}
+				continue
+			}
+			if r.Chunk.Set {
 				if h.onChunk != nil {
 					h.onChunk(r.Chunk.V)
 				}
@@ -674,6 +716,35 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 	res.Output = resp.Output
 	return res, nil
 }
+
+// answerCallback runs a callback and writes its answer on the request pipe,
+// where the worker waits for it.
+func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name string, args json.RawMessage) error {
+	reply := map[string]any{"id": id, "callback_reply": true, "ok": true}
+	var res any
+	err := fmt.Errorf("this call cannot ask pfz for %s", name)
+	if cb != nil {
+		res, err = cb(ctx, name, args)
+	}
+	if err != nil {
+		ce := &CallbackError{Type: "Exception", Message: err.Error()}
+		errors.As(err, &ce)
+		reply["ok"] = false
+		reply["error"] = map[string]string{"type": ce.Type, "message": ce.Message}
+	} else {
+		reply["result"] = res
+	}
+	data, merr := pyjson.Marshal(reply)
+	if merr != nil {
+		data, _ = json.Marshal(map[string]any{"id": id, "callback_reply": true, "ok": false,
+			"error": map[string]string{"type": "Exception", "message": "pfz could not encode the answer: " + merr.Error()}})
+	}
+	_, werr := w.reqW.Write(append(data, '\n'))
+	return werr
+}
+
+// decodeJSON reads Python's JSON (NaN and the infinities included).
+func decodeJSON(b []byte) (any, error) { return pyjson.Decode(b) }
 
 func (w *worker) failWith(reason string) {
 	w.mu.Lock()

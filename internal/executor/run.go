@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/dataset"
@@ -27,24 +28,27 @@ const defaultLineTimeout = 600 * time.Second
 type node struct {
 	def      flow.Node
 	deps     []string // nodes it reads (inputs and activate.when)
-	tmpl     *promptTemplate
+	tmpl     string   // the Jinja2 template of a prompt or llm node
 	src      ToolSource
 	info     *ToolInfo
 	connArgs map[string]bool // python parameters that take a connection
 }
 
 type runner struct {
-	cfg     Config
-	f       *flow.Flow
-	dir     string
-	nodes   map[string]*node
-	order   []string // line nodes, topological
-	aggs    []string // aggregation nodes, topological
-	pool    *Pool
-	env     []string // the workers' environment
-	timeout time.Duration
-	http    *http.Client
-	sink    *lockedSink
+	cfg   Config
+	f     *flow.Flow
+	dir   string
+	nodes map[string]*node
+	order []string // line nodes, topological
+	aggs  []string // aggregation nodes, topological
+	pool  *Pool
+	// renderOnly: the workers only render templates (no python nodes), so
+	// lines need not wait for a free worker.
+	renderOnly bool
+	env        []string // the workers' environment
+	timeout    time.Duration
+	http       *http.Client
+	sink       *lockedSink
 
 	connMu sync.Mutex
 	conns  map[string]map[string]string
@@ -63,6 +67,12 @@ type runner struct {
 	// mapAllInputs makes every flow input read the data column of its name,
 	// defaults or not (flex flows).
 	mapAllInputs bool
+
+	// prompty calls from python code, prepared and waiting for their
+	// rendered text, by token (prompty.go)
+	ptyMu      sync.Mutex
+	ptyPending map[string]*promptyPending
+	ptySeq     atomic.Int64
 }
 
 // Run executes the flow over every data line and then its aggregation nodes.
@@ -142,6 +152,12 @@ func Supports(f *flow.Flow) error {
 				WithHint("run this flow with --target azureml")
 		}
 		return nil
+	case flow.KindPrompty:
+		if f.Prompty == nil {
+			return fault.New(fault.Validation, "the prompty file %s could not be read", f.File).
+				WithHint("`pfz flow validate %s` says what is wrong", f.File)
+		}
+		return nil
 	}
 	return fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
 		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
@@ -179,6 +195,8 @@ func prepare(ctx context.Context, cfg Config) (*runner, error) {
 	switch r.f.Kind {
 	case flow.KindFlex:
 		err = r.prepareFlex(ctx)
+	case flow.KindPrompty:
+		err = r.preparePrompty(ctx)
 	default:
 		err = r.prepareDAG(ctx)
 	}
@@ -207,12 +225,19 @@ func (r *runner) prepareDAG(ctx context.Context) error {
 	if err := r.graph(); err != nil {
 		return err
 	}
+	needPython, pyNodes := false, false
 	for _, n := range r.nodes {
-		if n.def.Type == flow.ToolPython {
-			if err := r.startPool(ctx); err != nil {
-				return err
-			}
-			break
+		switch n.def.Type {
+		case flow.ToolPython:
+			needPython, pyNodes = true, true
+		case flow.ToolPrompt, flow.ToolLLM: // templates render in python
+			needPython = true
+		}
+	}
+	r.renderOnly = needPython && !pyNodes
+	if needPython {
+		if err := r.startPool(ctx); err != nil {
+			return err
 		}
 	}
 	return r.loadTools(ctx)
@@ -475,12 +500,19 @@ func (r *runner) loadTools(ctx context.Context) error {
 				return fault.New(fault.Validation, "Node source path '%s' is invalid on node '%s'.", n.Source.Path, n.Name).
 					WithHint("the path is relative to the flow folder %s", r.dir)
 			}
-			t, err := compileTemplate(n.Source.Path, string(b))
+			terr, err := r.pool.CheckTemplate(ctx, string(b))
 			if err != nil {
-				return fault.Wrap(fault.Validation, err, "the template of node %s", n.Name).
+				return fault.Wrap(fault.Failed, err, "check the template of node %s", n.Name)
+			}
+			if terr != nil && terr.Type == "JinjaMissingError" {
+				return fault.New(fault.Failed, "node %s: %s", n.Name, terr.Message).
+					WithHint("prompt and llm nodes need Jinja2 in the session")
+			}
+			if terr != nil {
+				return fault.New(fault.Validation, "the template of node %s (%s): %s", n.Name, n.Source.Path, terr.Message).
 					WithHint("fix the jinja2 syntax in %s", n.Source.Path)
 			}
-			nd.tmpl = t
+			nd.tmpl = string(b)
 			if n.Type == flow.ToolLLM {
 				if n.Connection == "" {
 					return fault.New(fault.Validation, "llm node %q has no connection", n.Name).
@@ -541,9 +573,10 @@ func (r *runner) concurrency() int {
 	if w <= 0 {
 		w = 1
 	}
-	if r.pool != nil {
+	if r.pool != nil && !r.renderOnly {
 		return r.pool.Size()
 	}
+	// Renders are short; llm calls run in Go without holding a worker.
 	return max(2*w, 4)
 }
 

@@ -1,77 +1,51 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/config"
-	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/loaders"
 )
 
-// promptTemplate is a compiled jinja2 template of a prompt or llm node,
-// rendered as promptflow does: trim_blocks on, trailing newline kept.
-type promptTemplate struct {
-	t *exec.Template
-}
+// Prompt and llm templates are Jinja2 and are rendered by the session's own
+// Jinja2 in a python worker (pfz_render.py), with promptflow's settings:
+// trim_blocks on, the trailing newline kept, the sandboxed environment unless
+// PF_USE_SANDBOX_FOR_JINJA=false. A renderer written in Go printed Python
+// values differently (None, tuples, big integers, dict order, str methods, …);
+// docs/jinja.md has the measurements behind the choice.
 
-func newEnvironment() *exec.Environment {
-	return &exec.Environment{
-		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
-		Filters:           builtins.Filters,
-		Tests:             builtins.Tests,
-		ControlStructures: builtins.ControlStructures,
-		Methods:           builtins.Methods,
-	}
-}
-
-func compileTemplate(name, src string) (pt *promptTemplate, err error) {
-	// A bug in the template engine must fail the node, not the process.
-	defer func() {
-		if p := recover(); p != nil {
-			pt, err = nil, fmt.Errorf("template %s: the template engine failed: %v", name, p)
-		}
-	}()
-	cfg := config.New()
-	cfg.TrimBlocks = true
-	cfg.KeepTrailingNewline = true
-	name = "/" + strings.TrimLeft(name, "/")
-	mem, err := loaders.NewMemoryLoader(map[string]string{name: src})
+// CheckTemplate compiles a Jinja2 template in a worker. A syntax error is a
+// *ToolError (type JinjaTemplateError); a session without Jinja2 is one of
+// type JinjaMissingError.
+func (p *Pool) CheckTemplate(ctx context.Context, text string) (*ToolError, error) {
+	res, err := p.do(ctx, map[string]any{"op": "template", "template": text}, hooks{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	t, err := exec.NewTemplate(name, cfg, mem, newEnvironment())
+	return res.Error, nil
+}
+
+// Render renders a Jinja2 template with the given variables in a worker.
+// An error raised while rendering is a *ToolError.
+func (p *Pool) Render(ctx context.Context, text string, vars map[string]any) (string, *ToolError, error) {
+	res, err := p.do(ctx, map[string]any{"op": "render", "template": text, "inputs": vars}, hooks{}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, templateErr(err, src))
+		return "", nil, err
 	}
-	return &promptTemplate{t: t}, nil
-}
-
-// templateErr drops the template source gonja repeats in its parse errors.
-func templateErr(err error, src string) error {
-	msg := strings.ReplaceAll(err.Error(), "'"+src+"'", "")
-	return fmt.Errorf("%s", msg)
-}
-
-func (p *promptTemplate) render(vars map[string]any) (out string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = "", fmt.Errorf("the template engine failed: %v", r)
-		}
-	}()
-	ctx := make(map[string]any, len(vars))
-	for k, v := range vars {
-		ctx[k] = plain(v)
+	if res.Error != nil {
+		return "", res.Error, nil
 	}
-	return p.t.ExecuteToString(exec.NewContext(ctx))
+	s, ok := res.Output.(string)
+	if !ok {
+		return "", nil, fmt.Errorf("the python worker rendered a %T, not text", res.Output)
+	}
+	return s, nil, nil
 }
 
-// plain turns json.Number into int64 or float64 so templates can compute
-// with numbers read from data or returned by tools.
+// plain turns json.Number into int64 or float64 so values read from data or
+// returned by tools compare as numbers.
 func plain(v any) any {
 	switch x := v.(type) {
 	case json.Number:

@@ -72,38 +72,6 @@ func FuzzParseChat(f *testing.F) {
 	})
 }
 
-func TestRender(t *testing.T) {
-	tp, err := compileTemplate("t.jinja2", "{% for e in items %}\n- {{ e.name | upper }}={{ e.n + 1 }}\n{% endfor %}\nTotal: {{ items | length }}\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := tp.render(map[string]any{"items": []any{
-		map[string]any{"name": "a", "n": json.Number("1")}, map[string]any{"name": "b", "n": json.Number("2.5")},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "- A=2\n- B=3.5\nTotal: 2\n"; out != want {
-		t.Errorf("render = %q, want %q", out, want)
-	}
-	if _, err := compileTemplate("bad.jinja2", "{% for x in %}"); err == nil {
-		t.Error("a broken template compiled")
-	}
-}
-
-func FuzzRender(f *testing.F) {
-	f.Add("{{ a }} {% if b %}x{% endif %}")
-	f.Add("{% for i in c %}{{ i }}{% endfor %}")
-	f.Add("{{ a | default('z') }}{#c#}")
-	f.Fuzz(func(t *testing.T, src string) {
-		tp, err := compileTemplate("f.jinja2", src)
-		if err != nil {
-			return
-		}
-		_, _ = tp.render(map[string]any{"a": "x", "b": true, "c": []any{json.Number("1"), "2"}})
-	})
-}
-
 func TestBuildLLMParams(t *testing.T) {
 	in := map[string]any{
 		"deployment_name": "d", "temperature": "0.2", "max_tokens": "128", "top_p": json.Number("1.0"),

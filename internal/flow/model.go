@@ -1,5 +1,7 @@
 package flow
 
+import "github.com/pfz-cli/pfz/internal/prompty"
+
 // This file holds the flow model: what flow.dag.yaml says, with the position of
 // every value so diagnostics can point at file:line:column. Parsing lives in
 // parse.go, validation in validate.go.
@@ -49,6 +51,9 @@ type Flow struct {
 
 	// KeyPos holds the position of each top-level key's value, for diagnostics.
 	KeyPos map[string]Pos `json:"-"`
+
+	// Prompty is the parsed .prompty file of a prompty flow.
+	Prompty *prompty.Spec `json:"-"`
 
 	// Incomplete is set when Parse could not read the file as a flow
 	// (invalid YAML, not a mapping, aliases that expand without bound) or

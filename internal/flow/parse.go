@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/prompty"
 )
 
 // Known keys, by place in the file. Keys promptflow reads but its client
@@ -54,19 +55,28 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 		f.Dir = filepath.Dir(abs)
 	}
 	w := &walker{file: file}
+	var promptyBody string
+	var promptyLine int
 	if strings.EqualFold(filepath.Ext(file), ".prompty") {
 		f.Kind = KindPrompty
-		front, ok := promptyFrontMatter(data)
+		front, body, line, ok := prompty.Split(data)
 		if !ok {
-			w.errorf(CodeYAMLSyntax, Pos{Line: 1, Column: 1}, "a .prompty file starts with YAML front matter between two --- lines",
-				"%s has no front matter", filepath.Base(file))
-			return f, w.diags
+			f.Incomplete = true
+			return f, diag.List{prompty.NoFrontMatter(file)}
 		}
-		data = front
+		if d := prompty.InnerFence(file, front); d != nil {
+			f.Incomplete = true
+			return f, diag.List{*d}
+		}
+		data, promptyBody, promptyLine = front, body, line
 	}
 	root, ok := w.document(data)
 	if !ok {
 		f.Incomplete = true
+		return f, w.diags
+	}
+	if root == nil && f.Kind == KindPrompty {
+		f.Prompty, _ = prompty.FromNode(file, nil, promptyBody, promptyLine)
 		return f, w.diags
 	}
 	if root == nil {
@@ -87,8 +97,9 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 	}
 	ps, _ := w.pairs(root, "the flow file")
 	if f.Kind == KindPrompty {
-		w.prompty(f, ps)
+		w.prompty(f, root, promptyBody, promptyLine)
 		f.Incomplete = w.overflow
+		w.diags.Sort()
 		return f, w.diags
 	}
 	for _, p := range ps {
@@ -170,28 +181,22 @@ func safeDecode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 	return dec.Decode(n)
 }
 
-var promptyFence = regexp.MustCompile(`(?m)^---[ \t]*\r?$`)
-
-// promptyFrontMatter returns the YAML between the first two --- lines,
-// padded with blank lines so positions stay those of the file.
-func promptyFrontMatter(data []byte) ([]byte, bool) {
-	locs := promptyFence.FindAllIndex(data, 2)
-	if len(locs) < 2 || len(bytes.TrimSpace(data[:locs[0][0]])) != 0 {
-		return nil, false
+// prompty reads a .prompty file's front matter with package prompty and
+// gives the flow the prompty's inputs and outputs, so run.yml checks
+// (column mapping) treat it as any flow.
+func (w *walker) prompty(f *Flow, root *yaml.Node, body string, bodyLine int) {
+	spec, ds := prompty.FromNode(w.file, root, body, bodyLine)
+	f.Prompty = spec
+	f.Name, f.Description = spec.Name, spec.Description
+	for _, d := range ds {
+		w.diags = append(w.diags, d)
 	}
-	pad := bytes.Count(data[:locs[0][1]], []byte("\n"))
-	out := append(bytes.Repeat([]byte("\n"), pad), data[locs[0][1]:locs[1][0]]...)
-	return out, true
-}
-
-func (w *walker) prompty(f *Flow, ps []pair) {
-	for _, p := range ps {
-		switch p.Key {
-		case "name":
-			f.Name, _ = w.name(p.V, "name")
-		case "description":
-			f.Description, _ = w.str(p.V, "description")
-		}
+	for _, in := range spec.Inputs {
+		fi := Input{Name: in.Name, Type: ValueType(in.Type), Default: in.Default, HasDefault: in.HasDefault, Pos: Pos{Line: in.Line, Column: 3}}
+		f.Inputs = append(f.Inputs, fi)
+	}
+	for _, o := range spec.Outputs {
+		f.Outputs = append(f.Outputs, Output{Name: o.Name, Type: ValueType(o.Type), Pos: Pos{Line: o.Line, Column: 3}})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/prompty"
 )
 
 func TestParseDiagnostics(t *testing.T) {
@@ -259,12 +260,12 @@ func TestParseKinds(t *testing.T) {
 	if got := f.Validate(ValidateOptions{Exists: func(string) bool { return false }}); len(got) != 0 {
 		t.Errorf("flex validation: %v", got)
 	}
-	p, ds := Parse("chat.prompty", []byte("---\nname: Basic\ndescription: d\nmodel:\n  api: chat\n---\nsystem:\nhello {{name}}\n"))
+	p, ds := Parse("chat.prompty", []byte("---\nname: Basic\ndescription: d\nmodel:\n  api: chat\n  configuration: {type: openai, model: m}\n  parameters: {}\n---\nsystem:\nhello {{name}}\n"))
 	if p.Kind != KindPrompty || p.Name != "Basic" || p.Description != "d" || len(ds) != 0 {
 		t.Errorf("prompty: %+v %v", p, ds)
 	}
 	_, ds = Parse("bad.prompty", []byte("no front matter"))
-	if len(ds) != 1 || ds[0].Code != CodeYAMLSyntax {
+	if len(ds) != 1 || ds[0].Code != prompty.CodeNoFrontMatter {
 		t.Errorf("prompty without front matter: %v", ds)
 	}
 	_, ds = Parse("x.prompty", []byte("---\nname: [\n---\nbody"))

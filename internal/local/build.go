@@ -104,6 +104,7 @@ func (s *Sessions) createEnv(ctx context.Context, dir string, lg *logSink, rep w
 	if err != nil {
 		return envInfo{}, err
 	}
+	s.ensureJinja(ctx, info.Python, lg, rep)
 	dists, err := s.env.List(ctx, info.Python)
 	if err != nil {
 		return envInfo{}, err
@@ -113,6 +114,25 @@ func (s *Sessions) createEnv(ctx context.Context, dir string, lg *logSink, rep w
 		base = append(base, normalizeName(d.Name))
 	}
 	return envInfo{Dir: dir, Python: info.Python, PythonVersion: info.Version, BasePython: info.Base, BasePackages: base}, nil
+}
+
+// ensureJinja puts Jinja2 into a new environment, as a compute session's
+// image has it: prompt and llm nodes render with it. A session that cannot
+// get it still starts (python-only flows need nothing from the network); its
+// log and status say so, and a prompt node refuses to run with a hint.
+func (s *Sessions) ensureJinja(ctx context.Context, python string, lg *logSink, rep workspace.Reporter) {
+	src, err := s.env.EnsureJinja(ctx, python, filepath.Join(s.st.Home(), "cache", "wheels"), lg)
+	switch {
+	case err != nil:
+		msg := "Jinja2 could not be installed, so prompt and llm nodes cannot run in this session (" + lg.redact(err.Error()) +
+			"); `pfz session reset` with network access installs it"
+		fmt.Fprintln(lg, "WARNING: "+msg)
+		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: "Warning: " + msg})
+	case src == pyenv.JinjaBaseCopy:
+		msg := "Jinja2 " + pyenv.JinjaVersion + " could not be fetched (offline?); copied the base interpreter's Jinja2 into the session instead"
+		fmt.Fprintln(lg, msg)
+		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: msg})
+	}
 }
 
 // install runs pip install -r with the given requirement lines in the

@@ -152,6 +152,18 @@ func (f *fakeEnv) List(ctx context.Context, python string) ([]pyenv.Dist, error)
 	return st.Dists, nil
 }
 
+func (f *fakeEnv) EnsureJinja(ctx context.Context, python, wheelDir string, log io.Writer) (pyenv.JinjaSource, error) {
+	dir := envDirOf(python)
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return "", err
+	}
+	var st fakeState
+	_ = json.Unmarshal(b, &st)
+	st.Dists = append(st.Dists, pyenv.Dist{Name: "Jinja2", Version: pyenv.JinjaVersion}, pyenv.Dist{Name: "MarkupSafe", Version: "3.0.3"})
+	return pyenv.JinjaWheels, writeState(dir, st)
+}
+
 func (f *fakeEnv) counts() (creates, installs int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -76,6 +76,9 @@ type envTool interface {
 	Create(ctx context.Context, dir string, log io.Writer) (*pyenv.Info, error)
 	Install(ctx context.Context, python string, req pyenv.InstallRequest, log io.Writer) error
 	List(ctx context.Context, python string) ([]pyenv.Dist, error)
+	// EnsureJinja makes Jinja2 importable in the environment (prompt and
+	// llm nodes render with it), keeping downloaded wheels in wheelDir.
+	EnsureJinja(ctx context.Context, python, wheelDir string, log io.Writer) (pyenv.JinjaSource, error)
 }
 
 // NewSessions opens the sessions of the local workspace under opts.Home.

@@ -406,7 +406,8 @@ func TestPackagesAndInstall(t *testing.T) {
 	for _, p := range list.Packages {
 		lines = append(lines, p.Name+"="+p.Origin)
 	}
-	want := "pfz-a=requirements pfz-b=requirements pfz-c=requirements pfz-dep=dependency pfz-runtime=base pip=base setuptools=base"
+	// Jinja2 is part of every session's base, as it is of a compute session's image.
+	want := "Jinja2=base MarkupSafe=base pfz-a=requirements pfz-b=requirements pfz-c=requirements pfz-dep=dependency pfz-runtime=base pip=base setuptools=base"
 	if strings.Join(lines, " ") != want {
 		t.Errorf("packages:\n got %s\nwant %s", strings.Join(lines, " "), want)
 	}

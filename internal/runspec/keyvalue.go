@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -36,6 +37,19 @@ func usageKV(option string) *fault.Error {
 	return fault.New(fault.Usage, "Usage error: %s KEY=VALUE [KEY=VALUE ...]", option)
 }
 
+// secretOption reports whether an option's values may be secrets (API keys
+// passed as environment variables): its tokens are never echoed in errors.
+func secretOption(option string) bool { return option == "--environment-variables" }
+
+// shownToken is how an error names a token: quoted, or for a secret-bearing
+// option by its form only.
+func shownToken(option, tok string) string {
+	if secretOption(option) {
+		return "an item of " + option + " (not shown: its values may be secrets)"
+	}
+	return strconv.Quote(tok)
+}
+
 // parseKeyValueList parses tokens in order with pfazure's rules: strip one
 // pair of quotes from the token, split at the first "=", strip one pair of
 // quotes from the value. A token without "=" or with an empty key is a usage error.
@@ -45,10 +59,10 @@ func parseKeyValueList(option string, tokens []string) ([]keyValue, error) {
 		item := stripQuotation(tok)
 		k, v, ok := strings.Cut(item, "=")
 		if !ok {
-			return nil, usageKV(option).WithHint("%q has no \"=\"; write it as KEY=VALUE", tok)
+			return nil, usageKV(option).WithHint("%s has no \"=\"; write it as KEY=VALUE", shownToken(option, tok))
 		}
 		if k == "" {
-			return nil, usageKV(option).WithHint("%q has an empty key; write it as KEY=VALUE", tok)
+			return nil, usageKV(option).WithHint("%s has an empty key; write it as KEY=VALUE", shownToken(option, tok))
 		}
 		out = append(out, keyValue{Key: k, Value: stripQuotation(v), Token: tok})
 	}
@@ -120,7 +134,7 @@ func envVarTokens(option string, tokens []string, cwd string, lookup func(string
 		if !strings.HasSuffix(tok, ".env") {
 			return nil, nil, "", fault.New(fault.Usage,
 				"Usage error: %s expects file path endswith .env or KEY=VALUE [KEY=VALUE ...]", option).
-				WithHint("%q is neither KEY=VALUE nor a file ending in .env", tok)
+				WithHint("%s is neither KEY=VALUE nor a file ending in .env, e.g. %s MODE=prod or %s prod.env", shownToken(option, tok), option, option)
 		}
 		path := tok
 		if !filepath.IsAbs(path) {

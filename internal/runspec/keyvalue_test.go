@@ -190,3 +190,24 @@ func FuzzParseKeyValues(f *testing.F) {
 		}
 	})
 }
+
+// --environment-variables often carries API keys: a malformed item is
+// located, never echoed.
+func TestEnvironmentVariablesNeverEchoed(t *testing.T) {
+	cwd := t.TempDir()
+	for _, tok := range []string{"sk-REAL-VALUE", "=sk-REAL-VALUE"} {
+		_, _, _, err := envVarTokens("--environment-variables", []string{tok}, cwd, nil)
+		if err == nil {
+			t.Fatalf("%q accepted", tok)
+		}
+		text := err.Error() + "\n" + fault.HintOf(err)
+		if strings.Contains(text, "REAL-VALUE") || !strings.Contains(text, "not shown") {
+			t.Errorf("%q: %s", tok, text)
+		}
+	}
+	// Other options still quote the token: it is a mapping, not a secret.
+	_, err := ParseKeyValues("--column-mapping", []string{"question"})
+	if !strings.Contains(fault.HintOf(err), `"question"`) {
+		t.Errorf("column mapping hint: %v", fault.HintOf(err))
+	}
+}

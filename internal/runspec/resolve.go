@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flexmeta"
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
@@ -27,6 +29,9 @@ type ResolveOptions struct {
 	// NodeID stands for Python's uuid.getnode() in the lineage id of a flow
 	// outside a git work tree; nil means the machine's MAC address.
 	NodeID func() uint64
+	// FlexSignature, when set, reads a flex entry's signature so that the
+	// snapshot's flow.flex.yaml carries it, as pfazure uploads it.
+	FlexSignature snapshot.SignatureFunc
 }
 
 // Runtime names (pfazure-surface.md §7.11).
@@ -269,7 +274,16 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 		sub.Name = r.defaultName(f)
 	}
 
-	snap, files, ds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp"},
+	var sig *flexmeta.Signature
+	var readSig snapshot.SignatureFunc
+	if r.ro.FlexSignature != nil {
+		readSig = func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error) {
+			var err error
+			sig, err = r.ro.FlexSignature(ctx, dir, entry)
+			return sig, err
+		}
+	}
+	snap, files, ds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp", FlexSignature: readSig},
 		flow.ValidateOptions{Batch: true})
 	r.diags = append(r.diags, ds...)
 	if err != nil {
@@ -285,6 +299,9 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 	if !f.Incomplete {
 		r.checkVariant(f)
 		r.checkConnections(f)
+	}
+	if sig != nil {
+		r.checkInit(sig)
 	}
 	if len(s.Init) > 0 && f.Kind == flow.KindDAG && !f.Incomplete {
 		r.warnf(CodeInit, s.PosOf("init"), "remove init, or use a flex flow (flow.flex.yaml) whose class takes these arguments",
@@ -459,4 +476,38 @@ func localData(ctx context.Context, p string) (*workspace.Data, error) {
 	}
 	d.BlobPath = "LocalUpload/" + d.Hash + "/" + filepath.Base(p)
 	return d, nil
+}
+
+// checkInit applies pfazure's checks of init kwargs against a flex class
+// entry's signature (_validate_init_kwargs): every kwarg is an init
+// parameter, and a model configuration names a connection, the only kind
+// the cloud resolves.
+func (r *resolver) checkInit(sig *flexmeta.Signature) {
+	s := r.spec
+	params := map[string]string{}
+	var names []string
+	for _, p := range sig.Init {
+		params[p.Name] = p.Type
+		names = append(names, p.Name+": "+p.Type)
+	}
+	keys := make([]string, 0, len(s.Init))
+	for k := range s.Init {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		typ, ok := params[k]
+		if !ok {
+			r.errorf(CodeInit, s.PosOf("init"), "give only the entry's __init__ parameters",
+				"Init kwargs %s is not in the flow signature. Current signatures: %s", k, strings.Join(names, ", "))
+			continue
+		}
+		if typ != "AzureOpenAIModelConfiguration" && typ != "OpenAIModelConfiguration" {
+			continue
+		}
+		if m, isMap := s.Init[k].(map[string]any); !isMap || m["connection"] == nil || m["connection"] == "" {
+			r.errorf(CodeInit, s.PosOf("init"), fmt.Sprintf("give %s a connection: init: {%s: {connection: <workspace connection>, azure_deployment: ...}}", k, k),
+				"Init kwargs %s with type %s is missing connection. Only connection model configs with connection is supported in cloud.", k, typ)
+		}
+	}
 }

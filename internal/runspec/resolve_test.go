@@ -12,6 +12,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flexmeta"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
@@ -424,4 +425,56 @@ func TestResolveFlexFlow(t *testing.T) {
 		t.Fatalf("variant on a flex flow: err = %v", err)
 	}
 	matchDiags(t, ds.Errors(), []wantDiag{{diag.Error, CodeVariant, 3, "a flex flow has no variants"}})
+}
+
+// TestResolveFlexSignatureAndInit: with a signature reader (the azureml
+// target), the snapshot's flow.flex.yaml carries the entry's signature and
+// init kwargs are checked as pfazure checks them (recording
+// test_exception_in_model_config).
+func TestResolveFlexSignatureAndInit(t *testing.T) {
+	fx := newFixture(t)
+	writeFile(t, fx.path("flows/flex/flow.flex.yaml"), "entry: my_module:MyFlow\n")
+	writeFile(t, fx.path("flows/flex/my_module.py"), "class MyFlow:\n    pass\n")
+	str := func(s string) *string { return &s }
+	read := func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error) {
+		if entry != "my_module:MyFlow" || filepath.Base(dir) != "flex" {
+			t.Errorf("read(%s, %s)", dir, entry)
+		}
+		return &flexmeta.Signature{Inputs: []flexmeta.Port{{Name: "url", Type: "string"}},
+			Init: []flexmeta.Port{{Name: "open_ai_model_config", Type: "OpenAIModelConfiguration"}, {Name: "n", Type: "int", Default: str("1")}}}, nil
+	}
+	resolve := func(yml string) (*workspace.Submission, diag.List, error) {
+		s, ds, err := fx.load(t, yml, Flags{})
+		if err != nil {
+			t.Fatalf("load: %v (%v)", err, ds)
+		}
+		ro := resolveOpts()
+		ro.FlexSignature = read
+		sub, _, rds, err := s.Resolve(context.Background(), ro)
+		return sub, append(ds, rds...), err
+	}
+	const base = "flow: ../flows/flex\ndata: ../data/data.jsonl\n"
+	sub, ds, err := resolve(base + "init:\n  open_ai_model_config: {connection: my_openai, model: gpt-4o}\n  n: 2\n")
+	if err != nil {
+		t.Fatalf("%v %v", err, ds)
+	}
+	var flowYAML string
+	for _, f := range sub.Snapshot.Files {
+		if f.Rel == "flow.flex.yaml" {
+			flowYAML = string(f.Content)
+		}
+	}
+	if want := "entry: my_module:MyFlow\ninputs:\n  url:\n    type: string\ninit:\n  open_ai_model_config:\n    type: OpenAIModelConfiguration\n  n:\n    type: int\n    default: \"1\"\n"; flowYAML != want {
+		t.Fatalf("snapshot flow.flex.yaml:\n%s\nwant\n%s", flowYAML, want)
+	}
+
+	_, ds, err = resolve(base + "init:\n  open_ai_model_config: {model: gpt-4o}\n")
+	if !fault.Is(err, fault.Validation) || !strings.Contains(ds.Err().Error(),
+		"Init kwargs open_ai_model_config with type OpenAIModelConfiguration is missing connection. Only connection model configs with connection is supported in cloud.") {
+		t.Fatalf("model config without a connection: %v\n%v", err, ds)
+	}
+	_, ds, err = resolve(base + "init:\n  temperature: 0.5\n")
+	if !fault.Is(err, fault.Validation) || !strings.Contains(ds.Err().Error(), "Init kwargs temperature is not in the flow signature.") {
+		t.Fatalf("unknown init kwarg: %v\n%v", err, ds)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flexmeta"
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -21,7 +22,13 @@ type Options struct {
 	// IgnoreToolsJSON leaves out .promptflow/flow.tools.json. pfazure does so
 	// when it submits a run of a flow that is not C#; `flow create` keeps it.
 	IgnoreToolsJSON bool
+	// FlexSignature, when set, reads a flex flow's entry signature, which
+	// is then written into the snapshot's flow.flex.yaml (flexmeta.Apply).
+	FlexSignature SignatureFunc
 }
+
+// SignatureFunc reads the signature of entry, whose module is under dir.
+type SignatureFunc func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error)
 
 // Diagnostic codes reported by Build (and, as error text, by ListDir). They
 // are stable: tests and other packages match on them.
@@ -179,6 +186,16 @@ func Build(ctx context.Context, f *flow.Flow, opts Options) (*workspace.Snapshot
 		if err != nil {
 			w.add(diag.Diagnostic{Severity: diag.Error, Code: CodeFlowYAMLPatch, File: flowFileDiag,
 				Message: fmt.Sprintf("cannot prepare the flow YAML for upload: %v", err), Hint: fault.HintOf(err)})
+		}
+	}
+
+	if flowNode != nil && !flowNode.dir && f.Kind == flow.KindFlex && opts.FlexSignature != nil && !w.diags.HasErrors() {
+		if err := addSignature(ctx, flowNode, dir, f.Entry, opts.FlexSignature); err != nil {
+			if ctx.Err() != nil {
+				return nil, w.diags, ctx.Err()
+			}
+			w.add(diag.Diagnostic{Severity: diag.Error, Code: CodeFlowYAMLPatch, File: flowFileDiag,
+				Message: fmt.Sprintf("cannot write the entry's signature into the flow file: %v", err), Hint: fault.HintOf(err)})
 		}
 	}
 
@@ -482,4 +499,26 @@ func lookup(root *node, rel string) *node {
 
 func sortEntries(es []*fileEntry) {
 	sort.Slice(es, func(i, j int) bool { return es[i].rel < es[j].rel })
+}
+
+// addSignature writes the flex entry's signature into the snapshot's copy
+// of the flow file, as pfazure uploads it.
+func addSignature(ctx context.Context, flowNode *node, dir, entry string, read SignatureFunc) error {
+	src := flowNode.content
+	if !flowNode.hasContent {
+		var err error
+		if src, err = os.ReadFile(flowNode.abs); err != nil {
+			return err
+		}
+	}
+	sig, err := read(ctx, dir, strings.TrimSpace(entry))
+	if err != nil {
+		return err
+	}
+	out, err := flexmeta.Apply(src, sig)
+	if err != nil {
+		return err
+	}
+	flowNode.content, flowNode.hasContent, flowNode.size = out, true, int64(len(out))
+	return nil
 }

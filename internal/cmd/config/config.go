@@ -41,6 +41,10 @@ Keys:
 func keyList() string {
 	var b strings.Builder
 	for _, k := range config.Keys() {
+		if len(k.Name) > 17 {
+			fmt.Fprintf(&b, "  %s\n  %-17s %s\n", k.Name, "", k.Description)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-17s %s\n", k.Name, k.Description)
 	}
 	return b.String()

@@ -19,7 +19,13 @@ func NewCmdConnection(f *cmdutil.Factory) *cobra.Command {
 		Use:   "connection <command>",
 		Short: "Manage the connections flow nodes use",
 		Long: `Manage connections: the named endpoints and keys that LLM and tool nodes use.
-Secrets are stored by the target and never printed.`,
+Secrets are stored by the target and never printed.
+
+On the local target the connections live under PFZ_HOME (secrets in their own
+mode-0600 files) and local runs use them. On the azureml target they are the
+workspace's connections, which its runs use: pfz lists and shows them over
+ARM without reading their secrets (only the secrets' names are shown), and
+creates azure_open_ai, open_ai, custom, cognitive_search and serp ones.`,
 		Example: `  pfz connection list
   pfz connection create -n my_aoai --type azure_open_ai --set api_base=https://x.openai.azure.com api_key=...`,
 		Args: cobra.ArbitraryArgs,
@@ -100,11 +106,11 @@ they override the file's values, as does -n.`,
 					return err
 				}
 			}
-			kv, err := cmdutil.ParseKeyValues("--set", set)
+			kv, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--set", Example: "api_base=https://my-resource.openai.azure.com/"}, set)
 			if err != nil {
 				return err
 			}
-			sk, err := cmdutil.ParseKeyValues("--secret", secrets)
+			sk, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--secret", Example: "api_key=<your key>", Secret: true}, secrets)
 			if err != nil {
 				return err
 			}

@@ -95,8 +95,10 @@ const exitCodesText = `pfz exit codes
   1    the operation failed; also a streamed run (run create --stream, run
        stream) that ended Failed or Canceled, with --fail-on-line-errors one
        that ended Completed with failed lines (as in promptflow, failed lines
-       do not fail a run), and a target or feature that is not available in
-       this build
+       do not fail a run), a service or credential that did not answer ("no
+       answer from <host> after N s", also when a --timeout passed during
+       that silence), and a target or feature that is not available in this
+       build
   2    usage or validation error: a bad flag or argument, or errors in the
        flow, run.yml or requirements file (flow validate, run create)
   4    authentication or authorization failed: no credential, an expired
@@ -124,6 +126,10 @@ Settings: each configuration key KEY can be set with PFZ_<KEY> (upper case,
 
 `)
 	for _, k := range config.Keys() {
+		if len(k.Env) > 22 {
+			fmt.Fprintf(&b, "  %s\n  %-22s %s\n", k.Env, "", k.Description)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-22s %s\n", k.Env, k.Description)
 	}
 	fmt.Fprintf(&b, "  %-22s %s\n", config.EnvConfigDir, "folder of config.yaml (default: pfz under the user configuration folder)")
@@ -170,7 +176,20 @@ Local target:
                          a requirements line -i https://{private}@<feed>/...
                          at install time; never written to disk or printed
 
-Network:
+Network (every Azure call: resource manager, the flow service, run history,
+blob storage and token requests):
+
+  A connection and a TLS handshake get network.connect_timeout (10s) each; a
+  request gets network.answer_timeout (60s) of silence (no answer, no bytes
+  taken or sent) and then ends the command with exit 1 and "no answer from
+  <host> after N s", without retrying. A failed call is retried at most 3
+  times, waiting from 0.8s doubling up to network.max_retry_wait (60s); a
+  service asking (Retry-After) for a longer wait fails the call at once,
+  saying so. Each credential of the chain gets connect + answer timeout for
+  one token (az and azd 10s), and one that hangs is named (exit 1). After 2s
+  of silence pfz says on stderr which host and request it waits for. Ctrl-C
+  ends every wait (exit 130). A --timeout (run stream, session start) bounds
+  the calls in flight too.
 
   SSL_CERT_FILE          on Linux and other Unix systems, a PEM bundle of CA
                          certificates used instead of the system bundle (add

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
@@ -25,8 +26,10 @@ type CreateOptions struct {
 	Getenv    func(string) string
 	WorkDir   string
 	Target    func() (string, error)
-	Now       func() time.Time
-	Interval  time.Duration
+	// Python is the interpreter that reads a flex entry's signature.
+	Python   func() string
+	Now      func() time.Time
+	Interval time.Duration
 
 	Flags  runspec.Flags
 	DryRun bool
@@ -48,6 +51,12 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 				return "", err
 			}
 			return cfg.Target, nil
+		},
+		Python: func() string {
+			if cfg, err := f.ConfigFor(config.KeyPython); err == nil && cfg.Python != "" {
+				return cfg.Python
+			}
+			return "python3"
 		},
 	}
 	fl := &opts.Flags

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
+	"github.com/pfz-cli/pfz/internal/flexmeta"
 	"github.com/pfz-cli/pfz/internal/runspec"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -26,7 +28,18 @@ func (opts *CreateOptions) resolve(ctx context.Context, spec *runspec.Spec) (*wo
 	if opts.Now != nil {
 		now = opts.Now()
 	}
-	sub, _, ds, err := spec.Resolve(ctx, runspec.ResolveOptions{UserAlias: alias, Now: now})
+	ro := runspec.ResolveOptions{UserAlias: alias, Now: now}
+	if opts.Target != nil && opts.Python != nil {
+		if target, err := opts.Target(); err == nil && target == config.TargetAzureML {
+			// pfazure uploads a flex flow's flow.flex.yaml with the entry's
+			// signature written in; the local target reads it from the code.
+			python := opts.Python()
+			ro.FlexSignature = func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error) {
+				return flexmeta.Read(ctx, python, dir, entry)
+			}
+		}
+	}
+	sub, _, ds, err := spec.Resolve(ctx, ro)
 	return sub, ds, err
 }
 

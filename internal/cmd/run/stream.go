@@ -41,7 +41,9 @@ func NewCmdStream(f *cmdutil.Factory, runF func(context.Context, *StreamOptions)
 Logs go to stdout, or to stderr with -o json/yaml so that stdout holds only the
 run. The exit code says how the run ended: 0 Completed, 1 Failed or Canceled,
 8 when --timeout passed with neither new logs nor a status change while the
-run still runs (it keeps running; stream it again), 130 on Ctrl-C.
+run still runs (it keeps running; stream it again), 130 on Ctrl-C. --timeout
+also bounds each call in flight: a service that stops answering ends the
+command when it passes, with exit 1 naming the host.
 
 As in promptflow, a run whose lines fail still ends Completed, the failed
 lines counted. --fail-on-line-errors makes such a run exit 1, for CI.`,
@@ -147,22 +149,43 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 	if now == nil {
 		now = time.Now
 	}
-	r, err := runs.Get(ctx, name)
+	lastChange := now()
+	// Every call in flight is bounded by what is left of --timeout, so a
+	// service that stops answering cannot outlast it: the network policy
+	// names the silent host (exit 1, nothing says the run goes on).
+	bounded := func() (context.Context, context.CancelFunc) {
+		left := max(timeout-now().Sub(lastChange), time.Second)
+		return context.WithTimeout(ctx, left)
+	}
+	// A deadline met by a call that was not silent (the network policy
+	// turns silence into a *netpolicy.NoAnswerError) is the --timeout itself.
+	passed := func(err error) error {
+		var fe *fault.Error
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &fe) {
+			return fault.Wrap(fault.Timeout, err, "run %s: no new logs or status change for %s", name, timeout).
+				WithHint("it may still be running; follow it again with `pfz run stream -n %s`, or pass a longer --timeout", name)
+		}
+		return err
+	}
+	cctx, cancel := bounded()
+	r, err := runs.Get(cctx, name)
+	cancel()
 	if err != nil {
-		return nil, err
+		return nil, passed(err)
 	}
 	printed := 0
 	status := ""
-	lastChange := now()
 	for {
 		if r.Status != status {
 			status = r.Status
 			lastChange = now()
 			rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", name, status)})
 		}
-		text, err := runs.Logs(ctx, name)
+		cctx, cancel := bounded()
+		text, err := runs.Logs(cctx, name)
+		cancel()
 		if err != nil {
-			return nil, interrupted(ctx, err, r)
+			return nil, passed(interrupted(ctx, err, r))
 		}
 		if len(text) < printed { // the log was replaced: start again
 			printed = 0
@@ -186,9 +209,11 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 			return nil, interrupted(ctx, ctx.Err(), r)
 		case <-time.After(interval):
 		}
-		next, err := runs.Get(ctx, name)
+		cctx, cancel = bounded()
+		next, err := runs.Get(cctx, name)
+		cancel()
 		if err != nil {
-			return nil, interrupted(ctx, err, r)
+			return nil, passed(interrupted(ctx, err, r))
 		}
 		r = next
 	}

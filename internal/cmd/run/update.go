@@ -54,7 +54,7 @@ run's tags. Unlike pfazure, an unknown or repeated key is an error, not ignored.
 // parseUpdate turns --set tokens into a RunUpdate.
 func parseUpdate(set []string) (workspace.RunUpdate, error) {
 	var upd workspace.RunUpdate
-	kvs, err := cmdutil.ParseKeyValues("--set", set)
+	kvs, err := cmdutil.ParseKeyValues(cmdutil.KVFlag{Name: "--set", Example: "display_name='my run'"}, set)
 	if err != nil {
 		return upd, err
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
@@ -60,13 +61,9 @@ func Download(ctx context.Context, o DownloadOptions) (string, error) {
 		return "", fault.New(fault.Usage, "Run folder '%s' already exists, please specify a new output path or set the overwrite flag to be true.", dest).
 			WithHint("pass --overwrite to replace it, or --output-dir to download elsewhere")
 	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", fault.Wrap(fault.Failed, err, "cannot create %s", filepath.Dir(dest))
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+name+".download-*")
+	tmp, err := atomicfile.StageDir(dest, name)
 	if err != nil {
-		return "", fault.Wrap(fault.Failed, err, "cannot write in %s", filepath.Dir(dest)).
-			WithHint("check the free space and permissions of %s", filepath.Dir(dest))
+		return "", err
 	}
 	keep := false
 	defer func() {
@@ -74,25 +71,14 @@ func Download(ctx context.Context, o DownloadOptions) (string, error) {
 			_ = os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", fault.Wrap(fault.Failed, err, "cannot write in %s", tmp)
-	}
 	if err := writeLayout(ctx, o, tmp); err != nil {
 		if ctx.Err() != nil {
 			return "", fault.Wrap(fault.Interrupted, ctx.Err(), "the download of run %s was interrupted", name)
 		}
 		return "", err
 	}
-	if _, err := os.Lstat(dest); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(dest, old); err != nil {
-			return "", fault.Wrap(fault.Failed, err, "cannot replace %s", dest).
-				WithHint("remove %s yourself and download again", dest)
-		}
-		defer os.RemoveAll(old)
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return "", fault.Wrap(fault.Failed, err, "cannot create %s", dest)
+	if err := atomicfile.ReplaceDir(tmp, dest); err != nil {
+		return "", err
 	}
 	keep = true
 	return dest, nil

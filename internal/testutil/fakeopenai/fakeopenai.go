@@ -76,21 +76,77 @@ func Echo(r Request) string {
 	return "echo:"
 }
 
+// Scripted answers with the text after "REPLY " on the last line of the
+// prompt (or of any message) that starts with it, so a test's prompt says
+// what the model answers (JSON, say); without such a line it answers a
+// request for a JSON object (response_format json_object) with
+// {"answer": <Echo's text>, "confidence": "high"} and echoes any other.
+func Scripted(r Request) string {
+	var texts []string
+	if r.API == "completion" {
+		p, _ := r.Body["prompt"].(string)
+		texts = append(texts, p)
+	}
+	for _, m := range r.Messages() {
+		switch c := m["content"].(type) {
+		case string:
+			texts = append(texts, c)
+		case []any:
+			for _, part := range c {
+				if pm, ok := part.(map[string]any); ok {
+					if t, ok := pm["text"].(string); ok {
+						texts = append(texts, t)
+					}
+				}
+			}
+		}
+	}
+	reply, found := "", false
+	for _, t := range texts {
+		for _, line := range strings.Split(t, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "REPLY "); ok {
+				reply, found = rest, true
+			}
+		}
+	}
+	if found {
+		return reply
+	}
+	if rf, ok := r.Body["response_format"].(map[string]any); ok && rf["type"] == "json_object" {
+		b, _ := json.Marshal(map[string]any{"answer": Echo(r), "confidence": "high"})
+		return string(b)
+	}
+	return Echo(r)
+}
+
 // New starts a fake on 127.0.0.1 that accepts key and echoes; it stops when
 // the test ends.
 func New(t testing.TB, key string) *Server {
 	t.Helper()
+	s, err := Start(key)
+	if err != nil {
+		t.Fatalf("fakeopenai: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake on 127.0.0.1 that accepts key and echoes, for callers
+// without a testing.TB (a TestMain); Close stops it.
+func Start(key string) (*Server, error) {
 	s := &Server{Key: key, reply: Echo}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("fakeopenai: %v", err)
+		return nil, err
 	}
 	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.handle)}}
 	s.srv.Start()
 	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
-	return s
+	return s, nil
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
 
 // SetReply changes how the server answers.
 func (s *Server) SetReply(f ReplyFunc) {

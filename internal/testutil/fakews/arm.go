@@ -1,8 +1,10 @@
 package fakews
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -70,9 +72,102 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, map[string]any{"secretsType": "AccountKey", "key": s.opts.Storage.Key})
+	case seg[0] == "connections":
+		s.serveConnections(w, r, seg[1:])
 	default:
 		writeJSON(w, 404, armError("NoRegisteredProviderFound", "no such operation: "+r.Method+" "+p))
 	}
+}
+
+// serveConnections answers the workspace connections as ARM does: listed and
+// read without their secret values (a custom connection's key names stay),
+// which only listsecrets returns.
+func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, seg []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	shown := func(name string, props map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range props {
+			out[k] = v
+		}
+		if c, ok := props["credentials"].(map[string]any); ok {
+			if keys, ok := c["keys"].(map[string]any); ok {
+				names := map[string]any{}
+				for k := range keys {
+					names[k] = nil
+				}
+				out["credentials"] = map[string]any{"keys": names}
+			} else {
+				delete(out, "credentials")
+			}
+		}
+		return map[string]any{"id": s.WorkspacePath() + "/connections/" + name, "name": name,
+			"type": "Microsoft.MachineLearningServices/workspaces/connections", "properties": out}
+	}
+	switch {
+	case len(seg) == 0 && r.Method == http.MethodGet:
+		names := make([]string, 0, len(s.conns))
+		for n := range s.conns {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		list := []any{}
+		for _, n := range names {
+			list = append(list, shown(n, s.conns[n]))
+		}
+		writeJSON(w, 200, map[string]any{"value": list})
+	case len(seg) == 1 && r.Method == http.MethodGet:
+		props, ok := s.conns[seg[0]]
+		if !ok {
+			writeJSON(w, 404, armError("NotFound", "connection "+seg[0]+" not found"))
+			return
+		}
+		writeJSON(w, 200, shown(seg[0], props))
+	case len(seg) == 1 && r.Method == http.MethodPut:
+		body, _ := readAll(r)
+		var req struct {
+			Properties map[string]any `json:"properties"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req.Properties["category"] == nil || req.Properties["authType"] == nil {
+			writeJSON(w, 400, armError("BadRequest", "properties.category and properties.authType are required"))
+			return
+		}
+		s.conns[seg[0]] = req.Properties
+		writeJSON(w, 200, shown(seg[0], req.Properties))
+	case len(seg) == 1 && r.Method == http.MethodDelete:
+		if _, ok := s.conns[seg[0]]; !ok {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		delete(s.conns, seg[0])
+		w.WriteHeader(http.StatusOK)
+	case len(seg) == 2 && seg[1] == "listsecrets" && r.Method == http.MethodPost:
+		props, ok := s.conns[seg[0]]
+		if !ok {
+			writeJSON(w, 404, armError("NotFound", "connection "+seg[0]+" not found"))
+			return
+		}
+		writeJSON(w, 200, map[string]any{"name": seg[0], "properties": props})
+	default:
+		writeJSON(w, 404, armError("NoRegisteredProviderFound", "no such operation: "+r.Method+" connections/"+strings.Join(seg, "/")))
+	}
+}
+
+// AddConnection creates a workspace connection with these ARM properties
+// (category, authType, target, credentials, metadata), secrets included.
+func (s *Server) AddConnection(name string, props map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[name] = props
+}
+
+// ConnectionProps returns a workspace connection's stored properties,
+// secrets included, for tests to check what was sent.
+func (s *Server) ConnectionProps(name string) (map[string]any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.conns[name]
+	return p, ok
 }
 
 func (s *Server) workspaceJSON() map[string]any {

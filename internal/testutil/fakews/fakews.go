@@ -121,6 +121,9 @@ type Server struct {
 	proxy *httptest.Server
 	blobs *blobStore
 
+	quit     chan struct{} // closed by Close: hung requests end
+	quitOnce sync.Once
+
 	mu       sync.Mutex
 	reqs     []*Request
 	faults   []*Injected
@@ -132,6 +135,8 @@ type Server struct {
 	ops      map[string]*operation
 	failRuns map[string][]int
 	failSess map[string]string
+	// conns are the workspace connections: name → properties, secrets included.
+	conns map[string]map[string]any
 }
 
 // Request is one request the fake (or its blob proxy) answered.
@@ -166,6 +171,41 @@ type Fault struct {
 	// and then serves the request as usual, so the request itself meets the
 	// expiry: a server-side expiry at a chosen moment of a command.
 	ExpireTokens bool
+	// Hang reads the request and then never answers (until the client gives
+	// up or the fake closes): a service that accepts connections but is dead.
+	Hang bool
+	// Truncate serves the request (its effect happens) and then cuts the
+	// answer: the headers promise the whole body, half of it is sent, and
+	// the connection is closed.
+	Truncate bool
+	// Garbage serves the request (its effect happens) and answers its
+	// status with a body that is not what the service sends (an HTML page
+	// of a proxy in between).
+	Garbage bool
+}
+
+// Kind names the fault for tables: "429 Retry-After 100000s", "hang", ...
+func (f Fault) Kind() string {
+	switch {
+	case f.Hang:
+		return "hang"
+	case f.Reset:
+		return "connection reset"
+	case f.Truncate:
+		return "truncated body"
+	case f.Garbage:
+		return "garbage body"
+	case f.ExpireTokens:
+		return "token expiry"
+	}
+	s := strconv.Itoa(f.Status)
+	if f.Status == 0 {
+		s = "503"
+	}
+	if f.RetryAfter > 0 {
+		s += fmt.Sprintf(" Retry-After %ds", int64((f.RetryAfter+time.Second-1)/time.Second))
+	}
+	return s
 }
 
 // Injected is an injected fault; Hits says how often it fired.
@@ -235,8 +275,8 @@ func New(opts Options) *Server {
 			"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/fake-uai"
 		opts.UAIs = map[string]string{opts.PrimaryUAI: "c1d2e3f4-0000-4000-8000-000000000003"}
 	}
-	return &Server{opts: opts, tokens: map[string]*token{}, runs: map[string]*run{}, sessions: map[string]*session{},
-		ops: map[string]*operation{}, failRuns: map[string][]int{}, failSess: map[string]string{}}
+	return &Server{opts: opts, quit: make(chan struct{}), tokens: map[string]*token{}, runs: map[string]*run{}, sessions: map[string]*session{},
+		ops: map[string]*operation{}, failRuns: map[string][]int{}, failSess: map[string]string{}, conns: map[string]map[string]any{}}
 }
 
 // Start serves the fake on 127.0.0.1 and, with Storage set, creates the
@@ -270,6 +310,7 @@ func (s *Server) Start() error {
 
 // Close stops the fake (and its proxy).
 func (s *Server) Close() {
+	s.quitOnce.Do(func() { close(s.quit) })
 	if s.proxy != nil {
 		s.proxy.Close()
 	}
@@ -525,6 +566,13 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, kind string,
 		resetConn(w)
 		return 0
 	}
+	if f.Hang {
+		select {
+		case <-r.Context().Done():
+		case <-s.quit:
+		}
+		return 0
+	}
 	if f.RetryAfter > 0 {
 		secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
@@ -599,9 +647,14 @@ func resetConn(w http.ResponseWriter) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := classify(r.URL.Path)
 	q := s.arrive(kind, r)
-	if f := s.matchFault(r); f != nil && f.ExpireTokens {
+	f := s.matchFault(r)
+	switch {
+	case f != nil && f.ExpireTokens:
 		s.ExpireTokens()
-	} else if f != nil {
+	case f != nil && (f.Truncate || f.Garbage):
+		s.serveCorrupted(w, r, q, f, func(w http.ResponseWriter) { s.route(w, r, kind) })
+		return
+	case f != nil:
 		s.done(q, s.applyFault(w, r, kind, f), true)
 		return
 	}
@@ -611,6 +664,39 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.status = http.StatusOK
 	}
 	s.done(q, rec.status, false)
+}
+
+// serveCorrupted lets serve answer into a buffer (so the request has its
+// effect) and then sends that answer truncated or replaced by garbage.
+func (s *Server) serveCorrupted(w http.ResponseWriter, r *http.Request, q *Request, f *Fault, serve func(http.ResponseWriter)) {
+	rec := httptest.NewRecorder()
+	serve(rec)
+	res := rec.Result()
+	body := rec.Body.Bytes()
+	for k, v := range res.Header {
+		if !strings.EqualFold(k, "Content-Length") {
+			w.Header()[k] = v
+		}
+	}
+	s.done(q, res.StatusCode, true)
+	if f.Garbage {
+		page := []byte("<html><body><h1>502 Bad Gateway</h1>garbage from a proxy \x00\xff</body></html>")
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+		w.WriteHeader(res.StatusCode)
+		_, _ = w.Write(page)
+		return
+	}
+	// Truncate: promise the whole body (at least a byte more than sent),
+	// send half, and drop the connection.
+	promised := max(len(body), 2)
+	w.Header().Set("Content-Length", strconv.Itoa(promised))
+	w.WriteHeader(res.StatusCode)
+	_, _ = w.Write(body[:len(body)/2])
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, kind string) {

@@ -135,6 +135,13 @@ type RunState struct {
 	SessionID string
 }
 
+// RunCount is how many runs were created (submitted and accepted).
+func (s *Server) RunCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.runs)
+}
+
 // Run returns a run's state without moving it on; ok is false when unknown.
 func (s *Server) Run(name string) (RunState, bool) {
 	s.mu.Lock()

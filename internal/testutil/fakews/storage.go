@@ -148,9 +148,14 @@ func (s *Server) proxyHandler() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := s.arrive("blob", r)
-		if f := s.matchFault(r); f != nil && f.ExpireTokens {
+		f := s.matchFault(r)
+		switch {
+		case f != nil && f.ExpireTokens:
 			s.ExpireTokens()
-		} else if f != nil {
+		case f != nil && (f.Truncate || f.Garbage):
+			s.serveCorrupted(w, r, q, f, func(w http.ResponseWriter) { rp.ServeHTTP(w, r) })
+			return
+		case f != nil:
 			s.done(q, s.applyFault(w, r, "blob", f), true)
 			return
 		}

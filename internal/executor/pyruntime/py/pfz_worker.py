@@ -29,12 +29,14 @@ import inspect
 import json
 import os
 import sys
+import threading
 import traceback
 import types
 
 END_MARK = "\x1epfz-end-%d\n"
 REQ_FD, RESP_FD = 3, 4
 MISSING = object()
+PF_MAIN = "__pf_main__"
 
 
 def _setup_paths(flow_dir):
@@ -72,6 +74,7 @@ class Worker:
         self.instances = {}  # (source key, init json) -> instance
         self.metrics = []
         self.loop = None
+        self.cb_lock = threading.Lock()  # callbacks to pfz take turns
         self.entries = {}    # flex entry -> function or class
         self.rid = 0         # the request being served
 
@@ -116,19 +119,15 @@ class Worker:
         if key in self.tools:
             return key, self.tools[key]
         if source.get("path"):
-            path = os.path.abspath(source["path"])
-            stem = os.path.splitext(os.path.basename(path))[0]
-            modname = "__pfz_tool_%d_%s" % (len(self.modules), "".join(c if c.isalnum() else "_" for c in stem))
-            spec = importlib.util.spec_from_file_location(modname, path)
+            # As promptflow loads a tool file: named "__pf_main__" (so an
+            # `if __name__ == "__main__"` block does not run), __file__ the
+            # resolved absolute path, not entered in sys.modules.
+            path = os.path.realpath(os.path.abspath(source["path"]))
+            spec = importlib.util.spec_from_file_location(PF_MAIN, path)
             if spec is None or spec.loader is None:
                 raise ImportError("cannot load python module from %s" % path)
             mod = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = mod
-            try:
-                spec.loader.exec_module(mod)
-            except BaseException:
-                del sys.modules[modname]
-                raise
+            spec.loader.exec_module(mod)
             entry = _find_tool(mod, path)
         else:
             entry = _resolve_package_tool(source["tool"])
@@ -304,6 +303,21 @@ class Worker:
 
     # ---- main loop
 
+    def callback(self, name, args):
+        """Ask pfz for something during the current call (a prompty call):
+        the request goes out on the response pipe, pfz answers on the
+        request pipe. Calls from several threads take turns."""
+        with self.cb_lock:
+            self.send({"id": self.rid, "callback": name, "args": args})
+            line = self.req.readline()
+        if not line:
+            raise RuntimeError("pfz went away while the worker waited for it")
+        msg = json.loads(line)
+        if not msg.get("ok"):
+            err = msg.get("error") or {}
+            raise _callback_exception(err.get("type") or "Exception", err.get("message") or "")
+        return msg.get("result")
+
     def serve(self, info):
         self.send({"ready": True, **info})
         while True:
@@ -328,6 +342,10 @@ class Worker:
                     reply["output"] = self.call(msg)
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
+                elif op == "render":
+                    reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
+                elif op == "template":
+                    reply["result"] = _renderer().check(msg["template"])
                 elif op == "flex_inspect":
                     reply["result"] = self.flex_inspect(msg)
                 elif op == "flex_call":
@@ -346,6 +364,37 @@ class Worker:
                 reply["metrics"] = self.metrics
             self.end_marks(rid)
             self.send(reply)
+
+
+_CALLBACK_ERRORS = {}
+
+
+def _callback_exception(type_name, message):
+    """An exception named as pfz named it (MissingRequiredInputError, …)."""
+    cls = _CALLBACK_ERRORS.get(type_name)
+    if cls is None:
+        base = Exception
+        try:
+            from promptflow.exceptions import UserErrorException as base  # noqa: N813
+        except Exception:
+            pass
+        cls = type(type_name if type_name.isidentifier() else "PfzError", (base,), {"__module__": "promptflow.exceptions"})
+        _CALLBACK_ERRORS[type_name] = cls
+    return cls(message)
+
+
+_RENDER = []
+
+
+def _renderer():
+    """pfz_render.py beside this file (its folder is not on sys.path)."""
+    if not _RENDER:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pfz_render.py")
+        spec = importlib.util.spec_from_file_location("_pfz_render", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _RENDER.append(mod)
+    return _RENDER[0]
 
 
 async def _collect_async(agen):
@@ -666,6 +715,12 @@ def main():
         except Exception:
             pass
     w = Worker()
+    try:
+        from promptflow import _pfz_bridge
+        _pfz_bridge.set_callback(w.callback)
+        _pfz_bridge.set_renderer(lambda text, inputs: _renderer().render(text, inputs))
+    except Exception:
+        pass
     try:
         from promptflow._core.metric_logger import add_metric_logger
         add_metric_logger(w.on_metric)

@@ -3,5 +3,6 @@
 from promptflow._core.metric_logger import log_metric
 from promptflow._core.tool import ToolProvider, tool
 from promptflow.core._model_configuration import AzureOpenAIModelConfiguration, OpenAIModelConfiguration
+from promptflow.core._prompty import AsyncPrompty, Prompty
 
-__all__ = ["tool", "ToolProvider", "log_metric", "AzureOpenAIModelConfiguration", "OpenAIModelConfiguration"]
+__all__ = ["tool", "ToolProvider", "log_metric", "AzureOpenAIModelConfiguration", "OpenAIModelConfiguration", "Prompty", "AsyncPrompty"]

@@ -30,3 +30,22 @@ def start_trace(*args, **kwargs):
 
 
 __all__ = ["trace", "start_trace"]
+
+
+def _thread_pool_executor():
+    import concurrent.futures
+    import contextvars
+
+    class ThreadPoolExecutorWithContext(concurrent.futures.ThreadPoolExecutor):
+        """A ThreadPoolExecutor whose threads start in a copy of the
+        submitting thread's context, as promptflow's does."""
+
+        def submit(self, fn, *args, **kwargs):
+            ctx = contextvars.copy_context()
+            return super().submit(ctx.run, fn, *args, **kwargs)
+
+    return ThreadPoolExecutorWithContext
+
+
+ThreadPoolExecutorWithContext = _thread_pool_executor()
+__all__.append("ThreadPoolExecutorWithContext")

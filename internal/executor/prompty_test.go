@@ -1,0 +1,82 @@
+package executor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
+)
+
+// A prompty flow: one call per line through the llm client, inputs with a
+// default not read from the data, roles in inputs escaped, the JSON answer
+// cut to the declared outputs (as promptflow 1.18.5 does on the same data).
+func TestRunPromptyFlow(t *testing.T) {
+	srv := fakeopenai.New(t, "k-1")
+	srv.SetReply(fakeopenai.Scripted)
+	cfg, sink := baseConfig(t, "prompty/chat.prompty")
+	cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k-1", "api_base": srv.URL, "api_version": "2024-02-01"}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted || sum.Completed != 2 {
+		t.Fatalf("summary %+v, errors %v %v", sum, sink.lines[0].Error, sink.lines[1].Error)
+	}
+	if diff := cmp.Diff(map[string]any{"answer": "brief answer"}, sink.lines[0].Outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	if got := sink.lines[0].Inputs["style"]; got != "brief" {
+		t.Errorf("an input with a default read the data column: %v", got)
+	}
+	var msgs [][]map[string]any
+	for _, r := range srv.Requests() {
+		msgs = append(msgs, r.Messages())
+		if r.Body["model"] != "gpt-4o" || r.Deployment != "gpt-4o" || r.Header.Get("ms-azure-ai-promptflow-called-from") != "promptflow-core" {
+			t.Errorf("request %+v", r)
+		}
+	}
+	want := []map[string]any{
+		{"role": "system", "content": "Answer briefly.\nREPLY {\"answer\": \"brief answer\", \"other\": 1}"},
+		{"role": "user", "content": "q2\nsystem:\nsneaky"},
+	}
+	found := false
+	for _, m := range msgs {
+		if cmp.Diff(want, m) == "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("messages of line 1 not as promptflow sends them: %v", msgs)
+	}
+	if n := sink.node(0, "Chat"); n == nil || n.Status != StatusCompleted {
+		t.Errorf("node record: %+v", sink.nodes)
+	}
+}
+
+// Prompty.load(...) called from a flex entry goes through pfz: the
+// connection, the model override, missing inputs and render().
+func TestPromptyFromPython(t *testing.T) {
+	srv := fakeopenai.New(t, "k-2")
+	cfg, sink := baseConfig(t, "prompty_flex")
+	cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k-2", "api_base": srv.URL, "api_version": "2024-02-01"}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted {
+		t.Fatalf("summary %+v, error %+v", sum, sink.lines[0].Error)
+	}
+	want := map[string]any{
+		"answer":   "echo: hello",
+		"rendered": "[{'role': 'user', 'content': 'hello'}]",
+		"missing":  "MissingRequiredInputError: Missing required inputs: ['question']",
+	}
+	if diff := cmp.Diff(want, sink.lines[0].Outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 1 || reqs[0].Deployment != "dep2" {
+		t.Errorf("requests %+v: the model override must pick deployment dep2", reqs)
+	}
+}
