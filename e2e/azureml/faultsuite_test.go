@@ -22,8 +22,9 @@ import (
 
 // The fault suite: every fault of the fault layer (fakews.Fault) on every
 // leg of a run — the submit, the polling of run history, the blob uploads
-// (Azurite behind the fake's blob proxy) and the managed identity token
-// requests — through the built binary. Each case asserts a time bound
+// (Azurite behind the fake's blob proxy), the managed identity token
+// requests, the resource manager, and a session setup's operation polls —
+// through the built binary. Each case asserts a time bound
 // derived from the configured timeouts (never a performance claim), the
 // documented exit code, the number of runs the workspace holds (exactly one
 // when the command succeeds: a retried submit never makes a second run),
@@ -66,6 +67,8 @@ var (
 	legPoll   = leg{"polling (run stream)", "/rundata$", ""}
 	legUpload = leg{"upload", `/LocalUpload/.*/hello/greet\.py$`, "PUT"}
 	legToken  = leg{"token request", "^/msi/token$", ""}
+	legARM    = leg{"resource manager (datastores)", "/datastores$", "GET"}
+	legSessOp = leg{"session operation polling", "/operations/", "GET"}
 )
 
 type faultCase struct {
@@ -119,6 +122,18 @@ func faultCases() []faultCase {
 		faultCase{legToken, fakews.Fault{Garbage: true, Times: 1}, 4, 0, "could not get an Azure token", "exit 4: the token answer is unreadable; no run"},
 		faultCase{legToken, fakews.Fault{Hang: true}, 1, 0, "managed identity (system-assigned) did not answer", "exit 1 naming the credential and the host; no run"},
 	)
+	// the resource manager: the datastore lookup before the uploads.
+	out = append(out,
+		faultCase{legARM, fakews.Fault{Status: 429, RetryAfter: huge, Times: 1}, 1, 0, "longer than pfz waits", "fails at once, saying how long the service asked for; no run"},
+		faultCase{legARM, fakews.Fault{Status: 429, RetryAfter: time.Second, Times: 2}, 0, 1, "", "waits 1 s twice: one run"},
+		faultCase{legARM, fakews.Fault{Hang: true}, 1, 0, "no answer from 127.0.0.1", "exit 1 naming the host after network.answer_timeout; no run"},
+	)
+	// session start: the azure-asyncoperation polls of the setup.
+	out = append(out,
+		faultCase{legSessOp, fakews.Fault{Status: 429, RetryAfter: huge, Times: 1}, 1, 0, "longer than pfz waits", "fails at once; the session goes on being set up (session show)"},
+		faultCase{legSessOp, fakews.Fault{Status: 503, Times: 2}, 0, 0, "", "retried; the session is Running"},
+		faultCase{legSessOp, fakews.Fault{Hang: true}, 1, 0, "no answer from 127.0.0.1", "exit 1 naming the host after network.answer_timeout"},
+	)
 	return out
 }
 
@@ -153,9 +168,12 @@ func runFaultCase(t *testing.T, fc faultCase) {
 	f := fc.fault
 	f.Path, f.Method = fc.leg.path, fc.leg.method
 	args := []string{"run", "create", "-f", "hello/run.yml", "--name", "faulty"}
-	if fc.leg == legPoll {
+	switch fc.leg {
+	case legPoll:
 		h.ok(args...)
 		args = []string{"run", "stream", "-n", "faulty"}
+	case legSessOp:
+		args = []string{"session", "start", "--flow", "hello", "--vm-size", "Standard_E4ds_v4"}
 	}
 	in := h.fake.Inject(f)
 	r := h.run(args...)
@@ -169,7 +187,7 @@ func runFaultCase(t *testing.T, fc faultCase) {
 	if n := h.fake.Count("POST", "/BulkRuns/submit$"); fc.leg == legUpload && fc.code != 0 && n != 0 {
 		t.Fatalf("submitted after a failed upload:\n%s", r)
 	}
-	if fc.code != 0 && fc.leg != legPoll {
+	if fc.code != 0 && fc.leg != legPoll && fc.leg != legSessOp {
 		// Nothing was taken as uploaded that is not: the next command,
 		// without faults, makes the run with every file in storage.
 		h.fake.ClearFaults()

@@ -375,23 +375,31 @@ func cmdPfzWait(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // pfz-kill NAME kills a background pfz with SIGKILL and waits for it.
-// pfz-kill -INT NAME interrupts it as Ctrl-C does; pfz-wait then sees how
-// it ended.
+// pfz-kill -INT NAME interrupts it as Ctrl-C does, -TERM sends SIGTERM;
+// pfz-wait then sees how it ended.
 func cmdPfzKill(ts *testscript.TestScript, neg bool, args []string) {
-	interrupt := len(args) == 2 && args[0] == "-INT"
-	if interrupt {
-		args = args[1:]
+	var sig os.Signal
+	if len(args) == 2 {
+		switch args[0] {
+		case "-INT":
+			sig = os.Interrupt
+		case "-TERM":
+			sig = syscall.SIGTERM
+		}
+		if sig != nil {
+			args = args[1:]
+		}
 	}
 	if len(args) != 1 || neg {
-		ts.Fatalf("usage: pfz-kill [-INT] NAME")
+		ts.Fatalf("usage: pfz-kill [-INT|-TERM] NAME")
 	}
 	st := state(ts)
 	b, ok := st.bg[args[0]]
 	if !ok {
 		ts.Fatalf("no background pfz %q", args[0])
 	}
-	if interrupt {
-		ts.Check(b.cmd.Process.Signal(os.Interrupt))
+	if sig != nil {
+		ts.Check(b.cmd.Process.Signal(sig))
 		return
 	}
 	ts.Check(b.cmd.Process.Kill())

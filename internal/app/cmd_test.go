@@ -84,6 +84,16 @@ func TestNotYetAvailable(t *testing.T) {
 	e.run("run", "show", "-n", "x").expect(t, 1, []string{}, []string{"error: the local target is not available in this build yet", "hint: "})
 }
 
+// An empty list says so on stderr and leaves stdout empty (a table) or
+// prints [] (a document).
+func TestEmptyLists(t *testing.T) {
+	e := newEnv(t)
+	for _, what := range []string{"run", "session", "connection"} {
+		e.run(what, "list").expect(t, 0, []string{}, []string{"no " + what + "s found\n"})
+		e.run(what, "list", "-o", "json").expect(t, 0, []string{"[]\n"}, []string{})
+	}
+}
+
 func TestConnectionCommands(t *testing.T) {
 	e := newEnv(t)
 	e.run("connection", "list", "-o", "json").expect(t, 0, []string{"[]"}, []string{})
@@ -232,7 +242,11 @@ func TestRunStream(t *testing.T) {
 		e.ws.StatusesByRun["r"] = []string{workspace.RunQueued, workspace.RunRunning, workspace.RunCompleted}
 		e.ws.LogsByRun["r"] = []string{"line 1\n", "line 1\nline 2\n", "line 1\nline 2\nline 3\n"}
 		r := e.run("run", "stream", "-n", "r")
-		r.expect(t, 0, []string{"line 1\nline 2\nline 3\n", "status\tCompleted"}, []string{"run r: Queued\n", "run r: Completed\n"})
+		// One stream: the states the log does not say are printed in it.
+		r.expect(t, 0, []string{"run r: Queued\nline 1\n", "line 3\nrun r: Completed\n", "status\tCompleted"}, nil)
+		if strings.Contains(r.stderr, "run r: ") {
+			t.Errorf("states on stderr too:\n%s", r.stderr)
+		}
 		if strings.Count(r.stdout, "line 1") != 1 {
 			t.Errorf("logs repeated:\n%s", r.stdout)
 		}
@@ -264,7 +278,7 @@ func TestRunStream(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		e := newEnv(t)
 		e.ws.RunByName["r"] = newRun("r", workspace.RunRunning)
-		e.run("run", "stream", "-n", "r", "--timeout", "1ms").expect(t, 8, []string{}, []string{"still Running", "pfz run stream -n r"})
+		e.run("run", "stream", "-n", "r", "--timeout", "1ms").expect(t, 8, []string{"run r: Running\n"}, []string{"still Running", "pfz run stream -n r"})
 	})
 	t.Run("interrupted", func(t *testing.T) {
 		e := newEnv(t)
@@ -272,7 +286,7 @@ func TestRunStream(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		e.ctx = ctx
-		e.run("run", "stream", "-n", "r").expect(t, 130, []string{}, []string{"still running on local", "pfz run cancel -n r"})
+		e.run("run", "stream", "-n", "r").expect(t, 130, []string{"run r: Running\n"}, []string{"still running on local", "pfz run cancel -n r"})
 	})
 }
 
@@ -639,5 +653,45 @@ func TestAzureMLWithoutWorkspaceSaysSoFirst(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, "the azureml target needs a workspace") || strings.Contains(r.stderr, "token") {
 			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
 		}
+	}
+}
+
+// flow validate of an evaluation run.yml: ${run.…} is a warning without
+// --run; with --run its outputs are checked against the run the target has.
+func TestValidateEvaluationRun(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "eval-accuracy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runYML := filepath.Join(root, "run.yml")
+	e := newEnv(t)
+	e.run("flow", "validate", root, "-f", runYML).
+		expect(t, 0, []string{"warning\trun.needs-run", "pfz flow validate --run NAME"}, []string{"0 errors, 1 warning"})
+
+	e.ws.RunByName["base"] = newRun("base", workspace.RunCompleted)
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"sentiment": "positive", "explanation": "x"}}}
+	e.run("flow", "validate", root, "-f", runYML, "--run", "base").expect(t, 0, []string{}, []string{"0 errors, 0 warnings"})
+
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"label": "positive"}}}
+	e.run("flow", "validate", root, "-f", runYML, "--run", "base").
+		expect(t, 2, []string{`column_mapping.prediction: run base has no output "sentiment"`, "its outputs are: label"}, nil)
+
+	e.run("flow", "validate", root, "-f", runYML, "--run", "nope").
+		expect(t, 0, []string{"run nope was not found on the target"}, nil)
+	e.run("flow", "validate", root, "--run", "base").expect(t, 2, []string{}, []string{"no -f run.yml is given"})
+}
+
+// run create without --run names the fix once: one finding for all the
+// ${run.…} bindings, and the final error does not repeat its hint.
+func TestRunCreateWithoutRunHintsOnce(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "eval-accuracy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	r := e.run("run", "create", "-f", filepath.Join(root, "run.yml"), "--dry-run")
+	r.expect(t, 2, nil, []string{"require run, and none is given"})
+	if n := strings.Count(r.stderr, "add run: <name of the run to evaluate>"); n != 1 {
+		t.Errorf("the hint is printed %d times:\n%s", n, r.stderr)
 	}
 }

@@ -106,3 +106,83 @@ func TestPackagesInstallIntoASessionOfTheEditedFile(t *testing.T) {
 		t.Errorf("installed %d times", len(e.ws.Installed))
 	}
 }
+
+// The guide's shared requirements pattern: python_requirements_txt names
+// requirements.txt, which additional_includes bring in from the parent
+// folder. Every session and packages command finds it as run create does,
+// and packages install writes to the included file and says so.
+func TestRequirementsThroughAdditionalIncludes(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	flowDir := e.copyFlow("hello")
+	shared := filepath.Join(e.workDir, "requirements.txt")
+	if err := os.WriteFile(shared, []byte("tiktoken==0.7.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dag := filepath.Join(flowDir, "flow.dag.yaml")
+	text, err := os.ReadFile(dag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = append(text, "environment:\n  python_requirements_txt: requirements.txt\nadditional_includes:\n- ../requirements.txt\n"...)
+	if err := os.WriteFile(dag, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	e.run("session", "start", "--flow", flowDir).expect(t, 0, nil, nil)
+	started := e.ws.Started[0]
+	if strings.Join(started.Requirements, "|") != "tiktoken==0.7.0" || started.RequirementsFile != shared {
+		t.Fatalf("session spec %+v", started)
+	}
+	// run create derives the same session id from the same snapshot.
+	r := e.run("run", "create", "--flow", flowDir, "--data", filepath.Join(flowDir, "data.jsonl"),
+		"--column-mapping", "name=${data.name}", "--dry-run", "-o", "json", "--query", "session.session_id")
+	r.expect(t, 0, []string{`"` + started.ID + `"`}, nil)
+	e.run("session", "show", "--flow", flowDir).expect(t, 0, nil, nil)
+	e.run("packages", "list", "--flow", flowDir).expect(t, 0, nil, nil)
+
+	e.run("packages", "install", "requests", "--flow", flowDir, "--save-only").
+		expect(t, 0, nil, []string{"saved " + shared + ", the requirements file additional_includes bring into"})
+	got, err := os.ReadFile(shared)
+	if err != nil || !strings.Contains(string(got), "requests") {
+		t.Errorf("the included file: %q %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(flowDir, "requirements.txt")); !os.IsNotExist(err) {
+		t.Errorf("a requirements.txt was written into the flow folder: %v", err)
+	}
+}
+
+// One requirements check on every path: a pinned promptflow is a warning and
+// a local wheel an error in flow validate, run create (dry run too) and the
+// session and packages commands alike.
+func TestRequirementsRulesOnEveryPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, code string
+		exit             int
+	}{
+		{"pinned promptflow", "promptflow==1.10.0\n", "requirements-pinned-promptflow", 0},
+		{"local wheel", "./wheels/mytool-0.1-py3-none-any.whl\n", "requirements-local-path", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.chdir()
+			flowDir := e.copyFlow("hello")
+			if err := os.WriteFile(filepath.Join(flowDir, "requirements.txt"), []byte(tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{
+				{"flow", "validate", flowDir},
+				{"run", "create", "-f", filepath.Join(flowDir, "run.yml"), "--dry-run"},
+				{"run", "create", "-f", filepath.Join(flowDir, "run.yml")},
+				{"session", "start", "--flow", flowDir},
+				{"packages", "install", "--flow", flowDir, "--save-only", "requests"},
+			} {
+				r := e.run(args...)
+				both := r.stdout + r.stderr
+				if r.code != tc.exit || !strings.Contains(both, tc.code) {
+					t.Errorf("pfz %s: exit %d (want %d), %s named: %v\n%s", strings.Join(args, " "), r.code, tc.exit, tc.code, strings.Contains(both, tc.code), both)
+				}
+			}
+		})
+	}
+}

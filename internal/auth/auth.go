@@ -43,6 +43,14 @@ const Chain = "environment service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, 
 	"managed identity (when IDENTITY_ENDPOINT or MSI_ENDPOINT is set; on a plain VM use auth.mode=managed-identity) → " +
 	"Azure CLI → Azure Developer CLI"
 
+// SignInHint says what to do when no credential gives a token: each
+// auth.mode value and what it needs, so the user can pick one.
+const SignInHint = "sign in with `az login` (or `azd auth login`), or choose a credential with `pfz config set auth.mode MODE` (or PFZ_AUTH_MODE=MODE): " +
+	"environment needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH; " +
+	"workload-identity needs AZURE_FEDERATED_TOKEN_FILE (or a CI's OIDC token) with AZURE_TENANT_ID and AZURE_CLIENT_ID; " +
+	"managed-identity needs an Azure VM or compute with an identity (AZURE_CLIENT_ID picks a user-assigned one); " +
+	"azure-cli needs `az login`; azd needs `azd auth login`; default (the default) tries them in that order"
+
 // ARMScope is the scope of the token every ARM and *.api.azureml.ms call carries
 // in AzureCloud; ScopeFor gives it for another cloud.
 const ARMScope = "https://management.azure.com/.default"
@@ -172,7 +180,7 @@ func NewCredential(opts Options) (azcore.TokenCredential, Info, error) {
 			WithHint("use one of %s", strings.Join(Modes, ", "))
 	}
 	if len(members) == 0 {
-		return nil, Info{}, fault.New(fault.Auth, "no credential is available").WithHint("run `az login`, or set auth.mode; the default chain is: %s", Chain)
+		return nil, Info{}, fault.New(fault.Auth, "no credential is available").WithHint("%s", SignInHint)
 	}
 	ch := &chain{members: members, timeout: opts.MemberTimeout()}
 	info := Info{Credential: mode}
@@ -254,7 +262,7 @@ func (c *chain) get(ctx context.Context, opts func(member) policy.TokenRequestOp
 		}
 	}
 	return azcore.AccessToken{}, fault.New(fault.Auth, "could not get an Azure token:\n  %s", strings.Join(msgs, "\n  ")).
-		WithHint("run `az login` (or `azd auth login`), or set auth.mode; `pfz auth status` shows the credential in use")
+		WithHint("%s", SignInHint)
 }
 
 // try asks one member for a token within the chain's bound. hung says the

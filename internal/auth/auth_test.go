@@ -227,3 +227,24 @@ func FuzzParseClaims(f *testing.F) {
 		}
 	})
 }
+
+// The hint when no credential works lists every auth.mode value with what it
+// needs, and does not send the user back to `pfz auth status`.
+func TestSignInHintListsEveryMode(t *testing.T) {
+	ch := &chain{members: []member{{name: "Azure CLI", cred: &fakeCred{err: errors.New("Azure CLI not found on path")}}}}
+	_, err := ch.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{ARMScope}})
+	hint := fault.HintOf(err)
+	for _, m := range Modes {
+		if !strings.Contains(hint, m+" ") {
+			t.Errorf("hint does not name auth.mode %s: %s", m, hint)
+		}
+	}
+	for _, need := range []string{"az login", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "pfz config set auth.mode"} {
+		if !strings.Contains(hint, need) {
+			t.Errorf("hint lacks %q: %s", need, hint)
+		}
+	}
+	if strings.Contains(hint, "pfz auth status") {
+		t.Errorf("hint is circular: %s", hint)
+	}
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/netpolicy"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -113,7 +114,7 @@ func New(ctx context.Context, opts Options) (*Workspace, error) {
 			WithHint("pass --subscription, --resource-group and --workspace-name, set them with `pfz config set`, or add .azureml/config.json")
 	}
 	if opts.Credential == nil {
-		return nil, fault.New(fault.Auth, "no Azure credential").WithHint("run `az login` or set auth.mode")
+		return nil, fault.New(fault.Auth, "no Azure credential").WithHint("%s", auth.SignInHint)
 	}
 	cl, err := CloudByName(opts.Cloud)
 	if err != nil {

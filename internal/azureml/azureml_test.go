@@ -256,6 +256,27 @@ func TestRetriesHonourRetryAfterAndNever500OnPOST(t *testing.T) {
 	}
 }
 
+// TestHugeRetryAfterIsNotWaitedFor: a Retry-After above the policy's cap
+// fails the call at once, saying how long the service asked for; before,
+// a 429 with Retry-After: 100000 on submit slept 27 hours.
+func TestHugeRetryAfterIsNotWaitedFor(t *testing.T) {
+	f := newFake(t)
+	f.on("GET /flow/api"+testWS+"/BulkRuns/r1/logContent", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "100000")
+		w.WriteHeader(429)
+	})
+	w, _ := f.workspace(t, func(o *Options) { o.ServiceEndpoint = f.srv.URL })
+	var slept []time.Duration
+	w.c.sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	_, err := w.Runs().Logs(context.Background(), "r1")
+	if err == nil || !strings.Contains(err.Error(), "asked to retry after 27h46m40s, longer than pfz waits (1m0s)") {
+		t.Fatalf("got %v", err)
+	}
+	if len(slept) != 0 || f.count("GET /flow/api"+testWS+"/BulkRuns/r1/logContent") != 1 {
+		t.Fatalf("slept %v, %d calls", slept, f.count("GET /flow/api"+testWS+"/BulkRuns/r1/logContent"))
+	}
+}
+
 func TestUnauthorizedReacquiresTokenOnce(t *testing.T) {
 	f := newFake(t)
 	var auths []string

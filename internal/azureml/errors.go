@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/netpolicy"
 )
@@ -226,7 +227,7 @@ func credentialFault(err error) error {
 		return err
 	}
 	return fault.Wrap(fault.Auth, err, "could not get an Azure token").
-		WithHint("run `az login`, or check auth.mode; `pfz auth status` shows the credential in use")
+		WithHint("%s", auth.SignInHint)
 }
 
 // principalOf names the identity of a JWT for error messages, without

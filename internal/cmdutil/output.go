@@ -70,6 +70,21 @@ func (p *Printer) Print(v any, table func(*Table)) error {
 	return WriteDocument(p.IO.Out, p.Format, p.Query, v)
 }
 
+// PrintList prints a list: as a document with json or yaml (an empty list
+// is []), as a table otherwise, where an empty list prints nothing on stdout
+// and says "no WHAT found" on stderr (a bare header would look like a fault
+// and, piped, an empty stdout is what a script expects).
+func PrintList[T any](p *Printer, what string, list []T, table func(*Table)) error {
+	if list == nil {
+		list = []T{}
+	}
+	if p.IsTable() && len(list) == 0 {
+		fmt.Fprintf(p.IO.ErrOut, "no %s found\n", what)
+		return nil
+	}
+	return p.Print(list, table)
+}
+
 // WriteDocument marshals v as one JSON or YAML document, after applying the
 // JMESPath query when one is given.
 func WriteDocument(w io.Writer, format, query string, v any) error {

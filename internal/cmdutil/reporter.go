@@ -16,8 +16,9 @@ type Reporter struct {
 	// an installer's output with --debug); otherwise they go to stderr.
 	Logs io.Writer
 	// DropLogs discards log events when Logs is nil: progress only.
-	DropLogs bool
-	logged   bool
+	DropLogs  bool
+	logged    bool
+	submitted bool
 }
 
 var _ workspace.Reporter = (*Reporter)(nil)
@@ -36,6 +37,20 @@ func (r *Reporter) Report(e workspace.Event) {
 		r.p.Count("lines", e.Done, e.Failed, e.Total)
 	case workspace.EventBytes:
 		r.p.Count("bytes", e.Done, e.Failed, e.Total)
+	case workspace.EventRunStatus:
+		switch {
+		case r.Logs == nil:
+			r.p.Status(e.Message)
+		case !e.InLog:
+			// The streamed log is the one place a person follows: the
+			// state goes there too, once.
+			r.p.Print(r.Logs, e.Message)
+		}
+	case workspace.EventSubmitted:
+		if !r.submitted {
+			r.submitted = true
+			r.p.Log("submitted run " + e.Message)
+		}
 	case workspace.EventLog:
 		switch {
 		case r.Logs != nil:
@@ -50,6 +65,9 @@ func (r *Reporter) Report(e workspace.Event) {
 		}
 	}
 }
+
+// Submitted reports whether "submitted run NAME" was printed.
+func (r *Reporter) Submitted() bool { return r.submitted }
 
 // Logged reports whether any log event went to Logs.
 func (r *Reporter) Logged() bool { return r.logged }

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
@@ -96,7 +97,7 @@ func Open(ctx context.Context, path string) (Reader, error) {
 		return nil, err
 	}
 	if !st.IsDir() {
-		r, err := openFile(path)
+		r, err := openFile(ctx, path)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +138,7 @@ func columnUnion(ctx context.Context, files []string) ([]string, error) {
 			if format == fmtTSV {
 				comma = '\t'
 			}
-			h, err := delimitedHeader(p, comma)
+			h, err := delimitedHeader(ctx, p, comma)
 			if err != nil {
 				return nil, err
 			}
@@ -146,7 +147,7 @@ func columnUnion(ctx context.Context, files []string) ([]string, error) {
 			}
 			continue
 		}
-		r, err := openFile(p)
+		r, err := openFile(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -202,20 +203,26 @@ type rowSource interface {
 	Close() error
 }
 
-func openFile(path string) (rowSource, error) {
+func openFile(ctx context.Context, path string) (rowSource, error) {
 	format, err := formatOf(path)
 	if err != nil {
 		return nil, err
 	}
+	// Opening a pipe would block and /dev/zero never ends.
+	if st, err := os.Stat(path); err == nil {
+		if err := ctxio.CheckRegular(path, st); err != nil {
+			return nil, err
+		}
+	}
 	switch format {
 	case fmtJSON:
-		return openJSON(path)
+		return openJSON(ctx, path)
 	case fmtCSV:
-		return openDelimited(path, ',')
+		return openDelimited(ctx, path, ',')
 	case fmtTSV:
-		return openDelimited(path, '\t')
+		return openDelimited(ctx, path, '\t')
 	default:
-		return openJSONL(path)
+		return openJSONL(ctx, path)
 	}
 }
 
@@ -258,7 +265,7 @@ func (m *multi) next() (map[string]any, error) {
 			if err := m.ctx.Err(); err != nil {
 				return nil, err
 			}
-			r, err := openFile(m.files[0])
+			r, err := openFile(m.ctx, m.files[0])
 			if err != nil {
 				return nil, err
 			}
@@ -313,6 +320,18 @@ func Columns(ctx context.Context, path string, n int) ([]string, error) {
 	}
 	sort.Strings(cols)
 	return cols, nil
+}
+
+// MaxLineSize is the largest data line pfz reads: 64 MiB, far beyond any
+// prompt input (a model's whole context is a few MB of text), small enough
+// that a file without newlines (a binary file, a JSON document on one huge
+// line) fails with its line number instead of exhausting memory.
+const MaxLineSize = 64 << 20
+
+// TooLong is the error for line of path being over MaxLineSize.
+func TooLong(path string, line int) error {
+	return fault.New(fault.Validation, "%s: line %d is longer than %d MB, the largest data line pfz reads", path, line, MaxLineSize>>20).
+		WithHint("split the value, or keep large content in files the flow reads by path; a .jsonl file holds one JSON object per line")
 }
 
 func lineErr(path string, line int, err error) error {

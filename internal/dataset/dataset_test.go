@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -312,4 +313,52 @@ func FuzzCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A line over MaxLineSize is refused with its line number, after reading at
+// most MaxLineSize of it; the line just under the limit is read.
+func TestMaxLineSize(t *testing.T) {
+	dir := t.TempDir()
+	value := strings.Repeat("x", MaxLineSize-len(`{"v":""}`)-1)
+	ok := write(t, dir, "ok.jsonl", "{\"v\":1}\n{\"v\":\""+value+"\"}\n")
+	rows, err := readAll(t, ok)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("a line of exactly MaxLineSize: %d rows, %v", len(rows), err)
+	}
+	big := write(t, dir, "big.jsonl", "{\"v\":1}\n\n{\"v\":\""+value+"x\"}\n")
+	_, err = readAll(t, big)
+	if fault.KindOf(err) != fault.Validation || !strings.Contains(err.Error(), "line 3 is longer than 64 MB") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// An unterminated quote in a CSV file is an error naming the line where the
+// quoted field starts, as pandas refuses it, instead of swallowing the rest.
+func TestCSVUnterminatedQuote(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, text string
+		line       int // 0: valid
+	}{
+		{"open.csv", "a,b\n1,\"x\n2,y\n3,z\n", 2},
+		{"open_tsv.tsv", "a\tb\n1\ty\n2\t\"z\n", 3},
+		{"closed.csv", "a,b\n1,\"x\n\"\"y\"\"\"\n2,z\n", 0},
+		{"lazy.csv", "a,b\n1,5\" screen\n2,\"quoted\"\n", 0},
+		{"lazy_inner.csv", "a,b\n1,\"say \"hi\" now\"\n", 0},
+		{"closed_at_eof.csv", "a,b\n1,\"x\"", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := readAll(t, write(t, dir, tc.name, tc.text))
+			if tc.line == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want := "line " + strconv.Itoa(tc.line) + ": a quoted field starts here and is never closed"
+			if fault.KindOf(err) != fault.Validation || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
 }

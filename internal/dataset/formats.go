@@ -3,14 +3,18 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/pfz-cli/pfz/internal/pyjson"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/ctxio"
+	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -21,20 +25,54 @@ type jsonlReader struct {
 	path string
 	f    *os.File
 	br   *bufio.Reader
-	line int // physical line, 1-based, for error messages
+	line int    // physical line, 1-based, for error messages
+	buf  []byte // the current line, reused
 }
 
-func openJSONL(path string) (*jsonlReader, error) {
+func openJSONL(ctx context.Context, path string) (*jsonlReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return &jsonlReader{path: path, f: f, br: bufio.NewReaderSize(f, 64<<10)}, nil
+	return &jsonlReader{path: path, f: f, br: bufio.NewReaderSize(ctxio.Reader(ctx, f), 64<<10)}, nil
+}
+
+// ErrLineTooLong is ReadLine's error for a line over MaxLineSize.
+var ErrLineTooLong = errors.New("line too long")
+
+// ReadLine reads one physical line (with its newline) from br into buf[:0]
+// and returns it, refusing with ErrLineTooLong a line longer than
+// MaxLineSize before reading past the limit.
+func ReadLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > MaxLineSize {
+			return nil, ErrLineTooLong
+		}
+		buf = append(buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return buf, err
+	}
+}
+
+func (r *jsonlReader) readLine() ([]byte, error) {
+	b, err := ReadLine(r.br, r.buf)
+	if errors.Is(err, ErrLineTooLong) {
+		return nil, TooLong(r.path, r.line+1)
+	}
+	r.buf = b
+	return b, err
 }
 
 func (r *jsonlReader) next() (map[string]any, error) {
 	for {
-		b, err := r.br.ReadBytes('\n')
+		b, err := r.readLine()
+		if fault.Is(err, fault.Validation) {
+			return nil, err
+		}
 		if len(b) == 0 && err != nil {
 			if err == io.EOF {
 				return nil, io.EOF
@@ -100,8 +138,13 @@ type jsonReader struct {
 	rows []map[string]any
 }
 
-func openJSON(path string) (*jsonReader, error) {
-	b, err := os.ReadFile(path)
+func openJSON(ctx context.Context, path string) (*jsonReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(ctxio.Reader(ctx, f))
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +207,15 @@ func newCSV(r io.Reader, comma rune) *csv.Reader {
 	return cr
 }
 
-func openDelimited(path string, comma rune) (*delimitedReader, error) {
+func openDelimited(ctx context.Context, path string, comma rune) (*delimitedReader, error) {
+	// First pass: find a quoted field that is never closed, with constant
+	// memory, before any row is used.
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	quotes := &quoteScan{comma: byte(comma), line: 1}
+	br := bufio.NewReaderSize(io.TeeReader(ctxio.Reader(ctx, f), quotes), 64<<10)
 	skipBOM(br)
 	cr := newCSV(br, comma)
 	header, err := cr.Read()
@@ -181,18 +227,117 @@ func openDelimited(path string, comma rune) (*delimitedReader, error) {
 		f.Close()
 		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
 	}
-	return &delimitedReader{path: path, f: f, cr: cr, header: ColumnNames(header)}, nil
+	header = ColumnNames(header)
+	for n := 0; ; n++ {
+		_, err := cr.Read()
+		if err == io.EOF {
+			if quotes.open() {
+				f.Close()
+				return nil, fault.New(fault.Validation, "%s: line %d: a quoted field starts here and is never closed: the rest of the file would be one value", path, quotes.quoteLine).
+					WithHint("close the quote (a \" inside a quoted field is written \"\"), as pandas.read_csv requires")
+			}
+			break
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
+		}
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	br = bufio.NewReaderSize(ctxio.Reader(ctx, f), 64<<10)
+	skipBOM(br)
+	cr = newCSV(br, comma)
+	if _, err := cr.Read(); err != nil { // header again
+		f.Close()
+		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
+	}
+	return &delimitedReader{path: path, f: f, cr: cr, header: header}, nil
 }
 
 // delimitedHeader reads only the column names of a CSV or TSV file.
-func delimitedHeader(path string, comma rune) ([]string, error) {
-	r, err := openDelimited(path, comma)
+func delimitedHeader(ctx context.Context, path string, comma rune) ([]string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	return r.header, nil
+	defer f.Close()
+	br := bufio.NewReaderSize(ctxio.Reader(ctx, f), 64<<10)
+	skipBOM(br)
+	header, err := newCSV(br, comma).Read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
+	}
+	return ColumnNames(header), nil
 }
+
+// quoteScan follows the quoting of the raw bytes of a delimited file the
+// way encoding/csv reads them with LazyQuotes, to find a quoted field that
+// is never closed (LazyQuotes would silently make the rest of the file one
+// value; pandas refuses the file).
+type quoteScan struct {
+	comma     byte
+	line      int // current physical line, 1-based
+	quoteLine int // where the open quoted field started
+	inQuoted  bool
+	pending   bool // saw '"' inside a quoted field; the next byte decides
+	started   bool // the current field has a byte already
+}
+
+func (q *quoteScan) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if q.inQuoted {
+			if q.pending {
+				q.pending = false
+				switch c {
+				case '"':
+					continue // an escaped quote
+				case q.comma, '\n', '\r':
+					q.inQuoted = false // the field ended; c is read below
+				default:
+					continue // a lazy literal quote
+				}
+			} else {
+				switch c {
+				case '"':
+					q.pending = true
+				case '\n':
+					q.line++
+				}
+				continue
+			}
+		}
+		switch c {
+		case '\n':
+			q.line++
+			q.started = false
+		case q.comma:
+			q.started = false
+		case '"':
+			if !q.started {
+				q.inQuoted, q.quoteLine = true, q.line
+			}
+			q.started = true
+		default:
+			q.started = true
+		}
+	}
+	return len(p), nil
+}
+
+// open reports whether the input ended inside a quoted field.
+func (q *quoteScan) open() bool { return q.inQuoted && !q.pending }
 
 func delimName(comma rune) string {
 	if comma == '\t' {

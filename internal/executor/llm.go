@@ -355,6 +355,9 @@ func (r *llmRequest) apiError(status int, data []byte) error {
 }
 
 func (r *llmRequest) output(data []byte) (any, error) {
+	if r.raw && r.body["stream"] == true {
+		return sseChunks(data)
+	}
 	if r.raw {
 		v, err := decodeJSON(data)
 		if err != nil {
@@ -414,4 +417,26 @@ func llmNodeRequest(n *flow.Node, rendered string, inputs map[string]any, conn m
 		req.prompt = rendered
 	}
 	return req, nil
+}
+
+// sseChunks reads a streamed answer (server-sent events): the JSON of each
+// data: line up to [DONE].
+func sseChunks(data []byte) (any, error) {
+	chunks := []any{}
+	for _, line := range strings.Split(string(data), "\n") {
+		payload, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "data:")
+		if !ok {
+			continue
+		}
+		payload = strings.TrimSpace(payload)
+		if payload == "[DONE]" {
+			break
+		}
+		v, err := decodeJSON([]byte(payload))
+		if err != nil {
+			return nil, &llmError{msg: "the model endpoint streamed an event that is not JSON: " + err.Error()}
+		}
+		chunks = append(chunks, v)
+	}
+	return chunks, nil
 }

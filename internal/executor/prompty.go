@@ -128,7 +128,20 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 	if err != nil {
 		return nil, promptyError(err)
 	}
-	return e.send(ctx, r, msgs, prompt)
+	resp, lerr := e.send(ctx, r, msgs, prompt)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if chunks, ok := resp.([]any); ok && e.p.Streaming() && r.cfg.OnChunk != nil {
+		for _, t := range prompty.StreamTexts(chunks) {
+			r.cfg.OnChunk(t)
+		}
+	}
+	out, err := p.FormatResponse(resp)
+	if err != nil {
+		return nil, promptyError(err)
+	}
+	return out, nil
 }
 
 // messages is the rendered template as the call sends it: the chat
@@ -141,7 +154,8 @@ func (e *promptyEntry) messages(call *prompty.Call, esc *prompty.Escape, rendere
 	return msgs, "", err
 }
 
-// send makes the call through the llm node's client and formats the answer.
+// send makes the call through the llm node's client: the response JSON, or
+// the chunks of a streamed answer.
 func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string) (any, *LineError) {
 	p := e.p
 	conn, err := p.Connection(func(name string) (map[string]string, error) { return r.connection(ctx, name) })
@@ -170,12 +184,7 @@ func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.M
 		}
 		return nil, &LineError{Code: CodeLLM, Type: "LLMError", Message: msg}
 	}
-	m, _ := resp.(map[string]any)
-	out, err := p.FormatResponse(m)
-	if err != nil {
-		return nil, promptyError(err)
-	}
-	return out, nil
+	return resp, nil
 }
 
 func promptyError(err error) *LineError {
@@ -213,8 +222,9 @@ func (e *promptyEntry) render(ctx context.Context, r *runner, text string, vars 
 //	prompty.prepare {path, model, extra, inputs} -> {token, api, template, inputs}
 //	    the prompty is read and loaded, its inputs resolved and escaped; the
 //	    worker renders template with inputs with its Jinja2;
-//	prompty.call {token, rendered, dry} -> the output (dry: the messages or prompt)
-//	    the rendered text is split into messages and sent.
+//	prompty.call {token, rendered, dry, abort} -> {output} or {stream: [texts]}
+//	    the rendered text is split into messages and sent (dry: only the
+//	    messages or prompt are returned; abort: the render failed, forget it).
 
 type promptyPending struct {
 	p    *prompty.Prompty
@@ -233,6 +243,7 @@ type promptyCallArgs struct {
 	Token    string `json:"token"`
 	Rendered string `json:"rendered"`
 	Dry      bool   `json:"dry"`
+	Abort    bool   `json:"abort"` // the worker could not render: forget the call
 }
 
 // promptyCallback serves the prompty callbacks of a python call.
@@ -253,6 +264,9 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 		pend := r.ptyPending[a.Token]
 		delete(r.ptyPending, a.Token)
 		r.ptyMu.Unlock()
+		if a.Abort {
+			return nil, nil
+		}
 		if pend == nil {
 			return nil, &CallbackError{Type: "UserErrorException", Message: "the prompty call was not prepared"}
 		}
@@ -267,11 +281,19 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 			}
 			return msgs, nil
 		}
-		out, lerr := e.send(ctx, r, msgs, prompt)
+		resp, lerr := e.send(ctx, r, msgs, prompt)
 		if lerr != nil {
 			return nil, &CallbackError{Type: orType(lerr.Type, "LLMError"), Message: lerr.Message}
 		}
-		return out, nil
+		if chunks, ok := resp.([]any); ok && pend.p.Streaming() {
+			// Python gets a generator of the texts, as from promptflow.
+			return map[string]any{"stream": prompty.StreamTexts(chunks)}, nil
+		}
+		out, err := pend.p.FormatResponse(resp)
+		if err != nil {
+			return nil, callbackError(err)
+		}
+		return map[string]any{"output": out}, nil
 	}
 	return nil, &CallbackError{Type: "NotImplementedError", Message: "pfz does not serve " + name}
 }

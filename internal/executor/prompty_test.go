@@ -2,6 +2,8 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -78,5 +80,57 @@ func TestPromptyFromPython(t *testing.T) {
 	reqs := srv.Requests()
 	if len(reqs) != 1 || reqs[0].Deployment != "dep2" {
 		t.Errorf("requests %+v: the model override must pick deployment dep2", reqs)
+	}
+}
+
+// Requests and outputs promptflow 1.18.5 recorded for the same prompty
+// files, data (line 0) and fake server: a streamed answer joined, input
+// values typed from their declared types (as Jinja prints them), a tool
+// call as the client's dump of the message.
+func TestPromptyStreamAndToolCalls(t *testing.T) {
+	cases := []struct {
+		flow, body string // body: the request promptflow sent
+		want       map[string]any
+	}{
+		{"prompty_stream/stream.prompty", `{"messages": [{"content": "hello world", "role": "user"}], "model": "gpt-4o", "stream": true}`,
+			map[string]any{"output": "echo: hello world"}},
+		{"prompty_types/types.prompty", `{"messages": [{"content": "8 2.0 True [1, 2]", "role": "user"}], "model": "gpt-4o"}`,
+			map[string]any{"output": "echo: 8 2.0 True [1, 2]"}},
+		{"prompty_tool/tool.prompty", `{"messages": [{"content": "REPLY TOOL_CALL get_weather {\"city\": \"Paris\"}", "role": "system"}, {"content": "hello world", "role": "user"}], "model": "gpt-4o", "tool_choice": "auto", "tools": [{"function": {"name": "get_weather", "parameters": {"properties": {"city": {"type": "string"}}, "type": "object"}}, "type": "function"}]}`,
+			map[string]any{"content": nil, "refusal": nil, "role": "assistant", "annotations": nil,
+				"audio": nil, "function_call": nil, "tool_calls": []any{map[string]any{"id": "call_fake_1", "type": "function",
+					"function": map[string]any{"name": "get_weather", "arguments": `{"city": "Paris"}`}}}}},
+	}
+	for _, c := range cases {
+		srv := fakeopenai.New(t, "k-3")
+		srv.SetReply(fakeopenai.Scripted)
+		cfg, sink := baseConfig(t, c.flow)
+		cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k-3", "api_base": srv.URL, "api_version": "2024-02-01"}}
+		var streamed []any
+		cfg.OnChunk = func(c any) { streamed = append(streamed, c) }
+		sum, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Status != StatusCompleted {
+			t.Fatalf("%s: %+v %+v", c.flow, sum, sink.lines[0].Error)
+		}
+		if diff := cmp.Diff(c.want, sink.lines[0].Outputs); diff != "" {
+			t.Errorf("%s (-promptflow +pfz):\n%s", c.flow, diff)
+		}
+		var wantBody map[string]any
+		if err := json.Unmarshal([]byte(c.body), &wantBody); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range srv.Requests() {
+			found = found || cmp.Diff(wantBody, r.Body) == ""
+		}
+		if !found {
+			t.Errorf("%s: no request has promptflow's body %s: %v", c.flow, c.body, srv.Requests())
+		}
+		if strings.HasPrefix(c.flow, "prompty_stream") && len(streamed) < 2 {
+			t.Errorf("the streamed answer came as %v, want its chunks", streamed)
+		}
 	}
 }

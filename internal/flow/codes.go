@@ -12,7 +12,7 @@ const (
 	CodeDuplicateKey = "duplicate-key"          // error: a key appears twice in one mapping
 	CodeUnknownKey   = "unknown-key"            // warning: a key prompt flow does not know; names the nearest known key
 	CodeLegacySkip   = "legacy-skip"            // warning: `skip` is no longer read by prompt flow; use activate
-	CodeEmptyFlow    = "empty-flow"             // warning: the flow has no nodes
+	CodeEmptyFlow    = "empty-flow"             // error: the flow file is empty; warning: the flow has no nodes
 	CodeFlexFlow     = "flex-flow"              // info: the file is a flex flow (top-level entry); DAG checks do not apply
 	CodeBadEntry     = "invalid-entry"          // error: a flex flow entry is not `module:function`
 	CodeBadMsgFormat = "invalid-message-format" // error: message_format is not basic or openai-vision

@@ -82,7 +82,9 @@ func Parse(file string, data []byte) (*Flow, diag.List) {
 	if root == nil {
 		f.Incomplete, f.empty = true, true
 		if f.Kind == KindDAG {
-			w.warnf(CodeEmptyFlow, Pos{Line: 1, Column: 1}, "add inputs, nodes and outputs; see https://aka.ms/pf/flow-yaml", "the flow file is empty")
+			// An error, not a warning: nothing can run it, and `flow
+			// validate` must not pass what `run create` refuses.
+			w.errorf(CodeEmptyFlow, Pos{Line: 1, Column: 1}, "add inputs, nodes and outputs; see https://aka.ms/pf/flow-yaml", "the flow file is empty")
 		}
 		return f, w.diags
 	}

@@ -28,8 +28,8 @@ func TestParseDiagnostics(t *testing.T) {
 		{name: "tab indentation", yaml: "inputs:\n\tq: 1\n", want: []string{"error yaml-syntax 2:1"}, hint: "spaces, not tabs"},
 		{name: "root is a list", yaml: "- a\n- b\n", want: []string{"error not-a-mapping 1:1"}},
 		{name: "root is a scalar", yaml: "hello\n", want: []string{"error not-a-mapping 1:1"}},
-		{name: "empty file", yaml: "", want: []string{"warning empty-flow 1:1"}},
-		{name: "only a comment", yaml: "# nothing\n", want: []string{"warning empty-flow 1:1"}},
+		{name: "empty file", yaml: "", want: []string{"error empty-flow 1:1"}},
+		{name: "only a comment", yaml: "# nothing\n", want: []string{"error empty-flow 1:1"}},
 		{name: "two documents", yaml: "inputs: {}\n---\nnodes: []\n", want: []string{"error multiple-docs 2:1"}},
 		{name: "unknown top-level key names the nearest", yaml: "inputz: {}\n",
 			want: []string{"warning unknown-key 1:1"}, hint: `did you mean "inputs"?`},
@@ -467,7 +467,8 @@ func TestYAMLErrorsPointAtTheMistake(t *testing.T) {
 }
 
 // TestIncompleteFlowValidatesQuietly: after a file-level problem Validate
-// adds nothing, except that an empty file cannot run as a batch.
+// adds nothing: Parse's error (an empty file is one, for validate and run
+// create alike) says it all.
 func TestIncompleteFlowValidatesQuietly(t *testing.T) {
 	cases := []struct {
 		name, yaml string
@@ -477,7 +478,7 @@ func TestIncompleteFlowValidatesQuietly(t *testing.T) {
 		{"list root", "- a\n", true, nil},
 		{"alias bomb", aliasBomb, true, nil},
 		{"empty, interactive", "", false, nil},
-		{"empty, batch", "# only a comment\n", true, []string{"error no-inputs 1:1"}},
+		{"empty, batch", "# only a comment\n", true, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

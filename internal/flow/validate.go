@@ -56,17 +56,14 @@ type validator struct {
 func (f *Flow) Validate(opts ValidateOptions) diag.List {
 	v := &validator{walker: &walker{file: f.File}, f: f, opts: opts}
 	if f.Incomplete {
-		// Parse has said why the file could not be read; everything below
-		// would only restate it. An empty file still cannot run as a batch.
-		if f.empty && opts.Batch && f.Kind == KindDAG {
-			v.errorf(CodeNoInputs, Pos{Line: 1, Column: 1}, "add inputs, nodes and outputs; see https://aka.ms/pf/flow-yaml",
-				"the flow file is empty; a batch run needs a flow with inputs and nodes")
-		}
+		// Parse has said why the file could not be read (an empty file is
+		// an error there); everything below would only restate it.
 		return v.diags
 	}
 	switch f.Kind {
 	case KindPrompty:
-		return nil
+		v.promptyConnection()
+		return v.diags
 	case KindFlex:
 		v.includes()
 		v.requirements()
@@ -454,6 +451,26 @@ func (v *validator) checkConnection(n *Node, who string) {
 	if n.Type == ToolLLM && !contains(llmProviders, normConnType(typ)) {
 		v.errorf(CodeConnectionType, v.at(n, "connection"), "use an AzureOpenAI, OpenAI or Serverless connection for llm nodes",
 			"%s: connection %q has type %s, which is not supported for LLM", who, n.Connection, normConnType(typ))
+	}
+}
+
+// promptyConnection checks the connection a prompty's model.configuration
+// names, as an llm node's.
+func (v *validator) promptyConnection() {
+	p := v.f.Prompty
+	if v.opts.Connection == nil || p == nil || p.Connection == "" {
+		return
+	}
+	at := Pos{Line: p.ConnectionLine, Column: p.ConnectionColumn}
+	typ, ok := v.opts.Connection(p.Connection)
+	if !ok {
+		v.errorf(CodeConnectionMissing, at, "create it with `pfz connection create`, fix the name, or override it in run.yml under connections:",
+			"model.configuration: connection %q does not exist", p.Connection)
+		return
+	}
+	if t := normConnType(typ); !strings.EqualFold(t, "AzureOpenAI") && !strings.EqualFold(t, "OpenAI") {
+		v.errorf(CodeConnectionType, at, "use an AzureOpenAI or OpenAI connection for a prompty",
+			"model.configuration: connection %q has type %s; a prompty calls AzureOpenAI or OpenAI", p.Connection, t)
 	}
 }
 

@@ -380,3 +380,26 @@ func TestAssistantDefinition(t *testing.T) {
 		})
 	}
 }
+
+func TestValidatePromptyConnection(t *testing.T) {
+	text := "---\nmodel:\n  configuration:\n    connection: aoai\n    azure_deployment: d\n  parameters: {}\n---\nuser:\nhi\n"
+	f, ds := Parse("p.prompty", []byte(text))
+	if len(ds) != 0 {
+		t.Fatal(ds)
+	}
+	conns := map[string]string{"aoai": "AzureOpenAI", "custom": "Custom"}
+	lookup := func(name string) (string, bool) { typ, ok := conns[name]; return typ, ok }
+	if got := f.Validate(ValidateOptions{Connection: lookup}); len(got) != 0 {
+		t.Errorf("existing AzureOpenAI connection: %v", got)
+	}
+	conns["aoai"] = "Custom"
+	got := f.Validate(ValidateOptions{Connection: lookup})
+	if len(got) != 1 || got[0].Code != CodeConnectionType || got[0].Line != 4 || got[0].Column != 17 {
+		t.Errorf("custom connection: %v", got)
+	}
+	delete(conns, "aoai")
+	got = f.Validate(ValidateOptions{Connection: lookup})
+	if len(got) != 1 || got[0].Code != CodeConnectionMissing || got[0].Line != 4 {
+		t.Errorf("missing connection: %v", got)
+	}
+}

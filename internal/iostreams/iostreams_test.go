@@ -70,7 +70,35 @@ func TestProgressOnTerminalDrawsABar(t *testing.T) {
 	p.Status("Running")
 	p.Count("lines", 5, 1, 10)
 	p.Stop()
-	if !strings.Contains(errOut.String(), "Running (1 failed)") || !strings.Contains(errOut.String(), "/10, ") || !strings.Contains(errOut.String(), "lines/") || out.Len() != 0 {
+	// Ten lines: a count, no rate (a rate over a few lines means nothing).
+	if !strings.Contains(errOut.String(), "Running (1 failed)") || !strings.Contains(errOut.String(), "/10)") || strings.Contains(errOut.String(), "lines/") || out.Len() != 0 {
 		t.Errorf("stderr %q stdout %q", errOut, out)
+	}
+	errOut.Reset()
+	p = s.NewProgress()
+	p.Status("Running")
+	p.Count("lines", 500, 0, 5000)
+	p.Stop()
+	if !strings.Contains(errOut.String(), "/5000, ") || !strings.Contains(errOut.String(), "lines/") {
+		t.Errorf("5000 lines: stderr %q", errOut)
+	}
+}
+
+func TestShowRate(t *testing.T) {
+	tests := []struct {
+		unit  string
+		total int64
+		want  bool
+	}{
+		{"lines", 5, false},
+		{"lines", 999, false},
+		{"lines", 1000, true},
+		{"lines", 0, true},
+		{"bytes", 5, true},
+	}
+	for _, tt := range tests {
+		if got := showRate(tt.unit, tt.total); got != tt.want {
+			t.Errorf("showRate(%s, %d) = %v, want %v", tt.unit, tt.total, got, tt.want)
+		}
 	}
 }

@@ -84,9 +84,10 @@ func (p *Progress) Count(unit string, done, failed, total int64) {
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100 * time.Millisecond),
 			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString(unit),
 			progressbar.OptionClearOnFinish(),
+		}
+		if showRate(unit, total) {
+			opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit))
 		}
 		if unit == "bytes" {
 			opts = append(opts, progressbar.OptionShowBytes(true))
@@ -98,6 +99,16 @@ func (p *Progress) Count(unit string, done, failed, total int64) {
 		p.bar.Describe(fmt.Sprintf("%s (%d failed)", p.status, failed))
 	}
 	_ = p.bar.Set64(done)
+}
+
+// minRateLines is the smallest line count whose rate the bar shows: a rate
+// over a handful of lines (75307 lines/s for 5) says nothing.
+const minRateLines = 1000
+
+// showRate reports whether a rate means something for the work: bytes
+// uploaded always do, lines only when there are many (or an unknown number).
+func showRate(unit string, total int64) bool {
+	return unit == "bytes" || total <= 0 || total >= minRateLines
 }
 
 // countLineLocked prints a count line when the done share crosses a tenth, or

@@ -35,14 +35,23 @@ func (s *Sessions) build(ctx context.Context, rec *record, opts workspace.StartO
 	rep := reporterOf(opts)
 
 	fresh := rec.Op == opReset
-	env, release, err := s.prepareEnv(ctx, rec, fresh, lg, rep)
-	if err != nil {
-		return nil, s.fail(rec, err)
-	}
-	defer release()
-	rec.Env = env
-	if err := s.install(ctx, rec, rec.Spec.Requirements, lg, rep); err != nil {
-		return nil, s.fail(rec, err)
+	if rec.ComputeType == workspace.ComputeComputeInstance {
+		env, release, err := s.computeEnv(ctx, rec, fresh, lg, rep)
+		if err != nil {
+			return nil, s.fail(rec, err)
+		}
+		defer release()
+		rec.Env = env
+		if err := s.install(ctx, rec, rec.Spec.Requirements, lg, rep); err != nil {
+			return nil, s.fail(rec, err)
+		}
+	} else {
+		// The requirements come installed with the cached environment.
+		env, err := s.serverlessEnv(ctx, rec, fresh, lg, rep)
+		if err != nil {
+			return nil, s.fail(rec, err)
+		}
+		rec.Env = env
 	}
 	now := s.now()
 	rec.Status, rec.PID, rec.Op, rec.Message = workspace.SessionRunning, 0, "", ""
@@ -52,7 +61,7 @@ func (s *Sessions) build(ctx context.Context, rec *record, opts workspace.StartO
 		return nil, err
 	}
 	_ = s.touch(rec.Spec.ID)
-	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Session %s is running (Python %s)", rec.Spec.ID, env.PythonVersion)})
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Session %s is running (Python %s)", rec.Spec.ID, rec.Env.PythonVersion)})
 	return rec.toSession(), nil
 }
 
@@ -77,23 +86,6 @@ func (s *Sessions) fail(rec *record, err error) error {
 		}
 	}
 	return err
-}
-
-// prepareEnv returns the environment the session runs in, creating it as
-// needed. For a compute-instance session it holds the compute's lock until
-// release, so that two sessions never run pip on the shared environment at once.
-func (s *Sessions) prepareEnv(ctx context.Context, rec *record, fresh bool, lg *logSink, rep workspace.Reporter) (envInfo, func(), error) {
-	if rec.ComputeType == workspace.ComputeComputeInstance {
-		return s.computeEnv(ctx, rec, fresh, lg, rep)
-	}
-	dir := filepath.Join(s.st.SessionDir(rec.Spec.ID), "env")
-	// A serverless build always starts from nothing: a new session, a
-	// reset, or a retry after a failure whose environment is suspect.
-	if err := s.st.Discard(dir); err != nil {
-		return envInfo{}, nil, err
-	}
-	env, err := s.createEnv(ctx, dir, lg, rep)
-	return env, func() {}, err
 }
 
 // createEnv makes a fresh environment in dir and records what it holds
@@ -136,7 +128,8 @@ func (s *Sessions) ensureJinja(ctx context.Context, python string, lg *logSink, 
 }
 
 // install runs pip install -r with the given requirement lines in the
-// session's environment. The caller holds what prepareEnv returned.
+// session's environment. The caller holds what computeEnv returned, if
+// the session is on a compute instance.
 func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg *logSink, rep workspace.Reporter) error {
 	lines = meaningful(lines)
 	if len(lines) == 0 {

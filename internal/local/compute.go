@@ -47,6 +47,9 @@ func (s *Sessions) loadCompute(name string) (*computeRecord, error) {
 		}
 		return nil, err
 	}
+	if err := store.CheckSchema(s.computePath(name), c.Schema, recordSchema); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 

@@ -201,7 +201,7 @@ func TestInstallIntoTheSessionThatHasTheNewID(t *testing.T) {
 	s, f, _ := newTest(t)
 	ctx := context.Background()
 	mustStart(t, s, testSpec(""))
-	mustStart(t, s, specWithReqs(testID2, "pfz-a"))
+	startBesides(t, s, testID, specWithReqs(testID2, "pfz-a"))
 	got, err := s.Install(ctx, testID, specWithReqs(testID2, "pfz-a", "pfz-c"), workspace.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +312,7 @@ func TestRepairDropsARekeyOntoAnExistingSession(t *testing.T) {
 	s, _, _ := newTest(t)
 	ctx := context.Background()
 	mustStart(t, s, testSpec(""))
-	mustStart(t, s, specWithReqs(testID2, "pfz-a"))
+	startBesides(t, s, testID, specWithReqs(testID2, "pfz-a"))
 	j := rekeyJournal{From: testID, To: testID2, Spec: specWithReqs(testID2, "pfz-a", "pfz-c")}
 	if err := store.WriteJSON(s.journalPath(testID), j, 0o600); err != nil {
 		t.Fatal(err)
@@ -355,3 +355,18 @@ func TestRebase(t *testing.T) {
 type reporterFunc func(workspace.Event)
 
 func (f reporterFunc) Report(e workspace.Event) { f(e) }
+
+// startBesides starts spec while a run uses the flow's session busy, so that
+// both stay (a start otherwise stops the flow's older session).
+func startBesides(t *testing.T, s *Sessions, busy string, spec workspace.SessionSpec) {
+	t.Helper()
+	release, err := s.Acquire(context.Background(), busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	got := mustStart(t, s, spec)
+	if !strings.Contains(got.Message, "session "+busy+", built for this flow's previous environment, is in use and was left running") {
+		t.Fatalf("start beside %s: %q", busy, got.Message)
+	}
+}

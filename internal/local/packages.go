@@ -181,7 +181,7 @@ func (s *Sessions) installLocked(ctx context.Context, rec *record, next workspac
 	// compute-instance one into the shared environment, under its lock.
 	release := func() {}
 	if rec.ComputeType == workspace.ComputeComputeInstance {
-		env, rel, err := s.prepareEnv(ctx, rec, false, lg, rep)
+		env, rel, err := s.computeEnv(ctx, rec, false, lg, rep)
 		if err != nil {
 			return nil, err
 		}

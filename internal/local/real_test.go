@@ -101,6 +101,32 @@ func TestRealSession(t *testing.T) {
 		t.Fatalf("the session's python cannot import its requirements: %v %s", err, out)
 	}
 
+	// A second flow with the same requirements gets a copy of the cached
+	// environment: its python imports the requirements and its console
+	// scripts run from its own folder.
+	flow2 := t.TempDir()
+	spec2 := workspace.SessionSpec{ID: testID2, FlowDir: flow2, UserAlias: "alice", Requirements: []string{"pfz-a"}}
+	t0 = time.Now()
+	if _, err := s.Start(ctx, spec2, workspace.StartOptions{}); err != nil {
+		t.Fatalf("second start: %v\n%s", err, debug.String())
+	}
+	t.Logf("second session start (a copy of the cached environment) took %s", time.Since(t0))
+	python2, _, _, err := s.Python(ctx, testID2)
+	if err != nil || !strings.HasPrefix(python2, s.st.SessionDir(testID2)) {
+		t.Fatalf("second session python %s: %v", python2, err)
+	}
+	if out, err := exec.Command(python2, "-c", "import pfz_a, pfz_dep, sys; print(sys.prefix)").CombinedOutput(); err != nil ||
+		!strings.HasPrefix(strings.TrimSpace(string(out)), s.st.SessionDir(testID2)) {
+		t.Fatalf("the copied environment: %v %s", err, out)
+	}
+	if out, err := exec.Command(filepath.Join(filepath.Dir(python2), "pip"), "--version").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), s.st.SessionDir(testID2)) {
+		t.Fatalf("the copied environment's pip script: %v %s", err, out)
+	}
+	if err := s.Stop(ctx, testID2); err != nil {
+		t.Fatal(err)
+	}
+
 	list, err := s.Packages(ctx, testID)
 	if err != nil {
 		t.Fatal(err)

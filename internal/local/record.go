@@ -87,6 +87,9 @@ func (s *Sessions) load(id string) (*record, error) {
 		}
 		return nil, err
 	}
+	if err := store.CheckSchema(s.recordPath(id), r.Schema, recordSchema); err != nil {
+		return nil, err
+	}
 	var u used
 	if err := store.ReadJSON(s.usedPath(id), &u); err == nil && u.LastUsed.After(r.LastUsed) {
 		r.LastUsed = u.LastUsed

@@ -61,6 +61,7 @@ func (s *Sessions) Maintain(ctx context.Context) (*Maintenance, error) {
 		return m, err
 	}
 	s.repairRekeys(m)
+	m.Removed = append(m.Removed, s.pruneEnvCache(s.now())...)
 	ids, err := s.st.List(store.Sessions)
 	if err != nil {
 		return m, err

@@ -21,6 +21,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
 	"github.com/pfz-cli/pfz/internal/redact"
@@ -73,6 +74,7 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		return nil, err
 	}
 	defer hold.Unlock()
+	rep.Report(workspace.Event{Kind: workspace.EventSubmitted, Message: rec.Name})
 	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, metrics: map[string]any{}}
 	return x.run(ctx)
 }
@@ -407,7 +409,7 @@ func (x *execution) finishUnrecorded() error {
 	} else {
 		e.Hint = fmt.Sprintf("free space under %s, then run the flow again; `pfz run show-details -n %s` lists the lines kept", x.dir, x.name())
 	}
-	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), workspace.RunFailed)})
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), workspace.RunFailed)})
 	return e
 }
 
@@ -517,6 +519,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if cfg.BaseEnv == nil {
 		cfg.BaseEnv = os.Environ()
 	}
+	cfg.BaseEnv = FlowEnviron(cfg.BaseEnv)
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local
 	}
@@ -763,13 +766,14 @@ func (x *execution) setStatus(status string) {
 	}
 	x.mu.Unlock()
 	x.recorded(x.save())
-	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status), InLog: x.w != nil})
 	x.logf("INFO", "Run %s is %s", x.name(), status)
 }
 
 // finish records how the run ended. An error means the run's files could
 // not all be written; the caller then ends it with finishUnrecorded.
 func (x *execution) finish(status string, rerr *workspace.RunError) error {
+	inLog := x.w != nil
 	if x.w != nil {
 		x.logf("INFO", "Run %s is %s", x.name(), status)
 		x.recorded(x.w.Close())
@@ -790,7 +794,7 @@ func (x *execution) finish(status string, rerr *workspace.RunError) error {
 		x.recorded(err)
 		return err
 	}
-	x.rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status)})
+	x.rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", x.name(), status), InLog: inLog})
 	return nil
 }
 
@@ -813,7 +817,7 @@ func (x *execution) summarize(sum *executor.Summary) {
 	}
 	x.rep.Report(workspace.Event{Kind: workspace.EventLines, Done: int64(sum.Completed + sum.Failed), Failed: int64(sum.Failed), Total: total})
 	x.logf("INFO", "Finished %d / %d lines: %d completed, %d failed, %d canceled, in %s",
-		sum.Completed+sum.Failed, total, sum.Completed, sum.Failed, sum.Canceled, sum.End.Sub(sum.Start).Round(time.Millisecond))
+		sum.Completed+sum.Failed, total, sum.Completed, sum.Failed, sum.Canceled, human.Duration(sum.End.Sub(sum.Start)))
 	names := make([]string, 0, len(sum.AggregationErrors))
 	for n := range sum.AggregationErrors {
 		names = append(names, n)

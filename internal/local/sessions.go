@@ -154,7 +154,62 @@ func (s *Sessions) Start(ctx context.Context, spec workspace.SessionSpec, opts w
 	if opts.NoWait {
 		return s.detach(ctx, want)
 	}
-	return s.build(ctx, want, opts)
+	view, err := s.build(ctx, want, opts)
+	if err != nil {
+		return nil, err
+	}
+	if msg := s.retireOlder(ctx, want, reporterOf(opts)); msg != "" {
+		view.Message = joinMsg(view.Message, msg)
+	}
+	return view, nil
+}
+
+// retireOlder stops the flow's other sessions once rec, the session of the
+// flow's current environment, runs: a flow binds to one compute session, and
+// one built for an environment the flow no longer has (another image, other
+// requirements) would only take room until its idle time ends. A session
+// that a run uses, or that another process holds, is left and reported.
+// What it did is reported and returned as a message for the session view.
+func (s *Sessions) retireOlder(ctx context.Context, rec *record, rep workspace.Reporter) string {
+	ids, err := s.st.List(store.Sessions)
+	if err != nil {
+		return ""
+	}
+	var msgs []string
+	for _, id := range ids {
+		if id == rec.Spec.ID {
+			continue
+		}
+		old, err := s.load(id)
+		if err != nil || old.Spec.FlowDir == "" || cleanDir(old.Spec.FlowDir) != rec.Spec.FlowDir || old.Spec.UserAlias != rec.Spec.UserAlias {
+			continue
+		}
+		msg := s.retire(ctx, old, rec.Spec.ID)
+		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: msg})
+		msgs = append(msgs, msg)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// retire stops one older session of a flow, if nothing holds it.
+func (s *Sessions) retire(ctx context.Context, old *record, newID string) string {
+	id := old.Spec.ID
+	left := fmt.Sprintf("session %s, built for this flow's previous environment, is in use and was left running; it is deleted after %s unused (`pfz session list` shows it)",
+		id, time.Duration(old.IdleTimeSeconds)*time.Second)
+	lk, ok, err := s.st.TryLock(store.Sessions, id)
+	if err != nil || !ok {
+		return left
+	}
+	defer lk.Unlock()
+	use, ok, err := s.st.TryExclusiveUse(store.Sessions, id)
+	if err != nil || !ok {
+		return left
+	}
+	defer use.Unlock()
+	if err := s.remove(ctx, old, false); err != nil {
+		return fmt.Sprintf("session %s, built for this flow's previous environment, could not be stopped (%v); `pfz session list` shows it", id, err)
+	}
+	return fmt.Sprintf("stopped session %s, built for this flow's previous environment (image or requirements); the flow now runs in session %s", id, newID)
 }
 
 // Build finishes a start or reset that a detached process was handed (see

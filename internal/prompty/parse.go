@@ -50,6 +50,11 @@ type Spec struct {
 	Description string
 	Inputs      []Input  // in file order
 	Outputs     []Output // in file order
+	// Connection is model.configuration.connection (empty: none), at
+	// ConnectionLine:ConnectionColumn.
+	Connection       string
+	ConnectionLine   int
+	ConnectionColumn int
 }
 
 // Input is one declared input.
@@ -329,7 +334,7 @@ func FromNode(file string, root *yaml.Node, body string, bodyLine int) (*Spec, d
 		case "description":
 			s.Description, _ = w.str(p.v, "description")
 		case "model":
-			jsonFormat = w.model(p.v)
+			jsonFormat = w.model(s, p.v)
 		case "inputs":
 			s.Inputs = w.inputs(p.v)
 		case "outputs":
@@ -403,7 +408,7 @@ func plainYAML(v any) any {
 	return v
 }
 
-func (w *walker) model(n *yaml.Node) (jsonFormat bool) {
+func (w *walker) model(s *Spec, n *yaml.Node) (jsonFormat bool) {
 	ps, ok := w.mapping(n, "model")
 	if !ok {
 		return false
@@ -419,7 +424,7 @@ func (w *walker) model(n *yaml.Node) (jsonFormat bool) {
 				w.errorf(CodeBadResponse, deref(p.v), "use response: first (the first choice's content) or response: all (the whole response)", "model.response must be first or all, got %q", v)
 			}
 		case "configuration":
-			w.configuration(p.v)
+			w.configuration(s, p.v)
 		case "parameters":
 			jsonFormat = w.parameters(p.v, apiOf(ps))
 		}
@@ -448,7 +453,7 @@ func apiOf(ps []pair) string {
 	return "chat"
 }
 
-func (w *walker) configuration(n *yaml.Node) {
+func (w *walker) configuration(s *Spec, n *yaml.Node) {
 	ps, ok := w.mapping(n, "model.configuration")
 	if !ok {
 		return
@@ -462,6 +467,9 @@ func (w *walker) configuration(n *yaml.Node) {
 			typeNode = deref(p.v)
 		case "connection":
 			conn, _ = w.str(p.v, "configuration.connection")
+			if v := deref(p.v); conn != "" {
+				s.Connection, s.ConnectionLine, s.ConnectionColumn = conn, v.Line, v.Column
+			}
 		}
 	}
 	known := azureKeys

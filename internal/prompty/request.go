@@ -263,16 +263,23 @@ func validateChoice(v any, what string) (any, error) {
 	return nil, userErr("ChatAPIInvalidTools", "%s parameter '%v' must be a dict, but not %T.", what, v, v)
 }
 
-// FormatResponse turns the model's answer (the response JSON) into the
-// prompty's output as promptflow's format_llm_response does: with response
-// all, the whole response; otherwise the first choice's text or content
-// (the whole message when it calls tools), parsed as JSON with
-// response_format json_object and cut to the declared outputs.
-func (p *Prompty) FormatResponse(resp map[string]any) (any, error) {
+// FormatResponse turns the model's answer into the prompty's output as
+// promptflow's format_llm_response does. resp is the response JSON, or the
+// list of chunk JSONs of a streamed answer (stream: true). With response
+// all: the whole response (the chunks of a streamed one). Otherwise the
+// first choice's text or content (the whole message, as the OpenAI client
+// dumps it, when it ends in a tool call; a streamed answer joined), parsed
+// as JSON with response_format json_object and cut to the declared
+// outputs.
+func (p *Prompty) FormatResponse(resp any) (any, error) {
 	if p.Response == "all" {
 		return resp, nil
 	}
-	choices, _ := resp["choices"].([]any)
+	if chunks, ok := resp.([]any); ok {
+		return p.formatChoice(joinStream(chunks))
+	}
+	m, _ := resp.(map[string]any)
+	choices, _ := m["choices"].([]any)
 	if len(choices) == 0 {
 		return nil, userErr("IndexError", "list index out of range (the model answered no choices)")
 	}
@@ -284,11 +291,68 @@ func (p *Prompty) FormatResponse(resp map[string]any) (any, error) {
 		msg, _ := first["message"].(map[string]any)
 		switch first["finish_reason"] {
 		case "tool_calls", "function_calls":
-			return msg, nil
+			out := map[string]any{}
+			for _, k := range dumpedMessageKeys {
+				out[k] = nil
+			}
+			for k, v := range msg {
+				out[k] = v
+			}
+			return out, nil
 		}
 		content = msg["content"]
 	}
 	return p.formatChoice(content)
+}
+
+// dumpedMessageKeys are the fields the OpenAI Python client (3.x) gives a
+// chat message; promptflow returns its model_dump, so absent ones are null.
+var dumpedMessageKeys = []string{"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+
+// joinStream joins a streamed chat answer as promptflow's format_stream:
+// the content deltas of the first choice index that has content, up to the
+// first chunk of another index.
+func joinStream(chunks []any) string {
+	return strings.Join(StreamTexts(chunks), "")
+}
+
+// Streaming reports whether the prompty's answer streams in chunks that a
+// caller receives one by one (stream: true, response first, text format).
+func (p *Prompty) Streaming() bool {
+	return p.Parameters["stream"] == true && p.Response != "all" && !p.JSONFormat()
+}
+
+// StreamTexts are the texts a streamed answer yields, as promptflow's
+// format_stream yields them (a streamed completion's text too, where
+// promptflow fails).
+func StreamTexts(chunks []any) []string {
+	var out []string
+	var cur any
+	started := false
+	for _, c := range chunks {
+		m, _ := c.(map[string]any)
+		choices, _ := m["choices"].([]any)
+		if len(choices) == 0 {
+			continue
+		}
+		ch, _ := choices[0].(map[string]any)
+		delta, _ := ch["delta"].(map[string]any)
+		text, _ := delta["content"].(string)
+		if delta == nil {
+			text, _ = ch["text"].(string)
+		}
+		if text == "" {
+			continue
+		}
+		if !started {
+			cur, started = ch["index"], true
+		}
+		if fmt.Sprint(ch["index"]) != fmt.Sprint(cur) {
+			break
+		}
+		out = append(out, text)
+	}
+	return out
 }
 
 // JSONFormat reports whether response_format asks for a JSON object.

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -29,6 +30,9 @@ var bindingPattern = regexp.MustCompile(`^\$\{([^{}]+)\}$`)
 
 // lineNumberKey is reserved in column mappings; the runtime ignores it.
 const lineNumberKey = "line_number"
+
+// NeedsRunHint is the hint of CodeNeedsRun.
+const NeedsRunHint = "add run: <name of the run to evaluate> (or --run), or map from the data: ${data.<column>}"
 
 // CheckColumnMapping checks the column mapping against the flow's inputs and,
 // when dataColumns is not nil, against the columns of local data (nil means
@@ -64,6 +68,8 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 		}
 	}
 
+	var needsRun []string // the ${run.…} bindings of a run without run
+	var needsRunAt Pos
 	keys := make([]string, 0, len(spec.ColumnMapping))
 	for k := range spec.ColumnMapping {
 		keys = append(keys, k)
@@ -119,8 +125,10 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 			}
 		case len(parts) >= 3 && parts[0] == "run" && (parts[1] == "outputs" || parts[1] == "inputs"):
 			if !hasRun {
-				add(diag.Error, CodeColumnMapping, p, "add run: <name of the run to evaluate> (or --run), or map from the data: ${data.<column>}",
-					"column_mapping.%s: %s requires run, and none is given", k, s)
+				needsRun = append(needsRun, fmt.Sprintf("column_mapping.%s (%s)", k, s))
+				if len(needsRun) == 1 {
+					needsRunAt = p
+				}
 			}
 		default:
 			add(diag.Error, CodeColumnMapping, p, "a binding is ${data.<column>}, ${run.outputs.<output>} or ${run.inputs.<column>}",
@@ -128,6 +136,15 @@ func CheckColumnMapping(spec *Spec, f *flow.Flow, dataColumns []string) diag.Lis
 		}
 	}
 
+	if len(needsRun) > 0 {
+		// One finding for all of them: the fix is one run, not one per key.
+		verb := "requires"
+		if len(needsRun) > 1 {
+			verb = "require"
+		}
+		add(diag.Error, CodeNeedsRun, needsRunAt, NeedsRunHint,
+			"%s %s run, and none is given", strings.Join(needsRun, ", "), verb)
+	}
 	if f == nil {
 		return out
 	}
@@ -251,12 +268,17 @@ func fileColumns(ctx context.Context, path string, maxLines int, u *union) (unkn
 	if ext == ".parquet" {
 		return true, nil
 	}
+	if st, err := os.Stat(path); err == nil {
+		if err := ctxio.CheckRegular(path, st); err != nil {
+			return false, err
+		}
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return false, fault.Wrap(fault.Validation, err, "cannot read data %s", path)
 	}
 	defer fh.Close()
-	br := bufio.NewReaderSize(fh, 64<<10)
+	br := bufio.NewReaderSize(ctxio.Reader(ctx, fh), 64<<10)
 	if p, _ := br.Peek(3); bytes.Equal(p, utf8BOM) {
 		_, _ = br.Discard(3)
 	}
@@ -277,8 +299,13 @@ func dataErr(path, format string, args ...any) error {
 
 func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines int, u *union) error {
 	rows := 0
+	var buf []byte
 	for lineNo := 1; rows < maxLines; lineNo++ {
-		line, err := br.ReadBytes('\n')
+		line, err := dataset.ReadLine(br, buf)
+		if errors.Is(err, dataset.ErrLineTooLong) {
+			return dataset.TooLong(path, lineNo)
+		}
+		buf = line
 		if len(bytes.TrimSpace(line)) > 0 {
 			// Python's JSON: NaN and the infinities are values too.
 			if err := objectKeys(json.NewDecoder(bytes.NewReader(pyjson.Standard(line))), u); err != nil {
@@ -293,6 +320,9 @@ func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines i
 		}
 		if err == io.EOF {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		if err != nil {
 			return fault.Wrap(fault.Validation, err, "cannot read data %s", path)

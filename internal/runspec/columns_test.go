@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -26,10 +27,13 @@ func testFlow() *flow.Flow {
 
 func mappingSpec(data, run string, m map[string]any) *Spec {
 	s := &Spec{File: "run.yml", Data: data, Run: run, ColumnMapping: m, Pos: map[string]Pos{}}
-	line := 1
+	keys := make([]string, 0, len(m))
 	for k := range m {
-		s.Pos["column_mapping."+k] = Pos{File: "run.yml", Line: line}
-		line++
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // lines in key order: findings come in line order
+	for i, k := range keys {
+		s.Pos["column_mapping."+k] = Pos{File: "run.yml", Line: i + 1}
 	}
 	return s
 }
@@ -52,7 +56,10 @@ func TestCheckColumnMapping(t *testing.T) {
 		{name: "dotted column", spec: mappingSpec("d.jsonl", "", map[string]any{"url": "${data.a.b}"}), flow: testFlow(), cols: cols},
 		{name: "run outputs need run", spec: mappingSpec("d.jsonl", "", map[string]any{"answer": "${run.outputs.category}"}),
 			flow: testFlow(), cols: cols,
-			diags: []wantDiag{{diag.Error, CodeColumnMapping, 0, "${run.outputs.category} requires run"}}},
+			diags: []wantDiag{{diag.Error, CodeNeedsRun, 0, "column_mapping.answer (${run.outputs.category}) requires run"}}},
+		{name: "run bindings without run: one finding", spec: mappingSpec("d.jsonl", "", map[string]any{"answer": "${run.outputs.category}", "url": "${run.inputs.url}"}),
+			flow: testFlow(), cols: cols,
+			diags: []wantDiag{{diag.Error, CodeNeedsRun, 0, "column_mapping.answer (${run.outputs.category}), column_mapping.url (${run.inputs.url}) require run"}}},
 		{name: "run inputs with run", spec: mappingSpec("", "base", map[string]any{"url": "${run.inputs.url}", "answer": "${run.outputs.answer}"}),
 			flow: testFlow(), cols: nil},
 		{name: "data binding without data", spec: mappingSpec("", "base", map[string]any{"url": "${data.url}", "answer": "${run.outputs.x}"}),
@@ -86,7 +93,7 @@ func TestCheckColumnMapping(t *testing.T) {
 			flow: nil, cols: cols,
 			diags: []wantDiag{
 				{diag.Error, CodeColumnMapping, 0, `no column "nope"`},
-				{diag.Error, CodeColumnMapping, 0, "requires run"},
+				{diag.Error, CodeNeedsRun, 0, "requires run"},
 			}},
 		{name: "flex flow without declared inputs", spec: mappingSpec("d.jsonl", "", map[string]any{"question": "${data.url}"}),
 			flow: &flow.Flow{Kind: flow.KindFlex}, cols: cols},

@@ -380,7 +380,7 @@ func (l *loader) flagOverrides() ([]override, error) {
 		kvMap("tags", "--tags", kvs)
 	}
 	if f.InstanceType != "" {
-		out = append(out, override{path: []string{"resources", "instance_type"}, val: scalarNode(f.InstanceType, Pos{File: "--instance-type"})})
+		out = append(out, override{path: []string{"resources", "instance_type"}, val: scalarNode(f.InstanceType, Pos{File: "--vm-size"})})
 	}
 	if f.Compute != "" {
 		out = append(out, override{path: []string{"resources", "compute"}, val: scalarNode(f.Compute, Pos{File: "--compute"})})

@@ -516,6 +516,8 @@ resources: {instance_type: Standard_D2}
 					t.Errorf("resources = %+v", s.Resources)
 				}
 			}},
+		{name: "an unknown size from --vm-size is named by the flag", yml: minimal, flags: Flags{InstanceType: "Standard_D2als_v6"},
+			diags: []wantDiag{{diag.Warning, CodeInstanceType, 0, `--vm-size: unknown VM size "Standard_D2als_v6"`}}},
 		{name: "--instance-type through a string resources", yml: minimal + "resources: x\n", flags: Flags{InstanceType: "Standard_D2"},
 			errKind: &usage, errHas: "Cannot use '--set' on properties defined by reference strings"},
 		{name: "--idle-time duration", yml: minimal, flags: Flags{IdleTime: "1h30m", Compute: "my_ci"},

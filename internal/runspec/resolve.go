@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flexmeta"
@@ -455,19 +456,22 @@ func localData(ctx context.Context, p string) (*workspace.Data, error) {
 	if err != nil {
 		return nil, fault.Wrap(fault.Validation, err, "cannot read data %s", p)
 	}
+	if err := ctxio.CheckRegular(p, st); err != nil {
+		return nil, err
+	}
 	d := &workspace.Data{Local: p, IsDir: st.IsDir()}
 	if st.IsDir() {
 		files, err := snapshot.ListDir(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		hash, err := snapshot.Hash(files)
+		hash, err := snapshot.Hash(ctx, files)
 		if err != nil {
 			return nil, err
 		}
 		d.Files, d.Hash = files, hash
 	} else {
-		hash, err := snapshot.HashFile(p)
+		hash, err := snapshot.HashFile(ctx, p)
 		if err != nil {
 			return nil, err
 		}

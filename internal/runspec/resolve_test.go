@@ -101,7 +101,7 @@ func TestResolveLocalFlow(t *testing.T) {
 	if sub.Snapshot == nil || sub.Snapshot.FlowFile != "flow.dag.yaml" || !strings.HasPrefix(sub.Snapshot.BlobPath, "LocalUpload/"+sub.Snapshot.Hash+"/web/") {
 		t.Fatalf("snapshot = %+v", sub.Snapshot)
 	}
-	wantHash, err := snapshot.HashFile(fx.path("data/data.jsonl"))
+	wantHash, err := snapshot.HashFile(context.Background(), fx.path("data/data.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestResolveChecks(t *testing.T) {
 		{name: "required input unmapped and not in the data", yml: "flow: ../flows/web\ndata: ../cwd/local.jsonl\n",
 			diags: []wantDiag{{diag.Error, CodeRequiredInput, 0, "flow input url has no default"}}},
 		{name: "run outputs without run", yml: minimal + "column_mapping: {url: '${run.outputs.x}'}\n",
-			diags: []wantDiag{{diag.Error, CodeColumnMapping, 3, "requires run"}}},
+			diags: []wantDiag{{diag.Error, CodeNeedsRun, 3, "requires run"}}},
 		{name: "empty data", extra: func(fx *fixture) { writeFile(t, fx.path("data/empty.jsonl"), "") },
 			yml:   "flow: ../flows/web\ndata: ../data/empty.jsonl\n",
 			diags: []wantDiag{{diag.Error, CodeData, 2, "the data has no lines"}}},

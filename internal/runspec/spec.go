@@ -170,6 +170,7 @@ const (
 	CodeInit            = "run.init"             // init kwargs
 	CodeRuntime         = "run.runtime"          // runtime precedence
 	CodeColumnMapping   = "run.column-mapping"   // mapping to an unknown source, column or input
+	CodeNeedsRun        = "run.needs-run"        // ${run.…} bindings without run
 	CodeRequiredInput   = "run.required-input"   // a flow input without default that nothing maps
 	CodeData            = "run.data"             // data that cannot be read
 	CodeConnections     = "run.connections"      // connection overrides

@@ -2,6 +2,7 @@ package runspec
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/session"
@@ -25,13 +26,18 @@ func (l *loader) checkInstanceType() {
 			msg = fe.Msg
 		}
 		p := l.spec.PosOf("resources.instance_type")
+		// Named as the user gave it: the key of run.yml or --set, or the flag.
+		what := "resources.instance_type"
+		if strings.HasPrefix(p.File, "--") {
+			what = p.File
+		}
 		if session.WellFormedVMSize(it) {
 			// A size newer than the catalog must not stop a run offline;
 			// Azure says whether it exists in the region.
-			l.warnf(CodeInstanceType, p, fault.HintOf(err), "resources.instance_type: %s; it is passed on as written", msg)
+			l.warnf(CodeInstanceType, p, fault.HintOf(err), "%s: %s; it is passed on as written", what, msg)
 			return
 		}
-		l.errorf(CodeInstanceType, p, fault.HintOf(err)+`; Azure VM sizes are written Standard_<series><size>_<version>`, "resources.instance_type: %s", msg)
+		l.errorf(CodeInstanceType, p, fault.HintOf(err)+`; Azure VM sizes are written Standard_<series><size>_<version>`, "%s: %s", what, msg)
 		return
 	}
 	l.spec.Resources.InstanceType = size.Name

@@ -516,9 +516,9 @@ func TestBuildRequirementsAndPatch(t *testing.T) {
 					t.Errorf("patched FileRef = %+v", y)
 				}
 				// The hash covers the patched bytes: recompute from the list.
-				got, err := Hash(s.Files)
+				got, err := Hash(context.Background(), s.Files)
 				if err != nil || got != s.Hash {
-					t.Errorf("Hash(files) = %s, %v; Build said %s", got, err, s.Hash)
+					t.Errorf("Hash(context.Background(), files) = %s, %v; Build said %s", got, err, s.Hash)
 				}
 			}
 			after, _ := os.ReadFile(f.Path)
@@ -561,7 +561,7 @@ func TestBuildLeavesUserFilesAlone(t *testing.T) {
 	before := snap()
 	f := newFlow(filepath.Join(dir, "flow"), "../lib", "../pkg.zip")
 	s, _ := mustBuild(t, f, Options{IgnoreToolsJSON: true})
-	if _, err := Hash(s.Files); err != nil {
+	if _, err := Hash(context.Background(), s.Files); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ListDir(context.Background(), filepath.Join(dir, "lib")); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/requirements"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -94,6 +95,34 @@ func Check(ctx context.Context, f *flow.Flow, opts Options, vopts flow.ValidateO
 	// requirements file; Validate would only say it again in other words.
 	vopts.SnapshotChecked = snap != nil || len(ds) > 0
 	ds = append(ds, f.Validate(vopts)...)
+	if snap != nil {
+		ds = append(ds, checkRequirements(f, view)...)
+	}
 	ds.Sort()
 	return snap, view, ds, err
+}
+
+// checkRequirements runs the requirements rules (requirements.File.Check:
+// a pinned promptflow or promptflow-tools, a local wheel or folder, options)
+// on the snapshot's requirements file, the one the session installs: so
+// that validate and run create say what session and packages commands say.
+func checkRequirements(f *flow.Flow, view View) diag.List {
+	name := f.Environment.PythonRequirementsTxt
+	if name == "" {
+		name = requirementsFile
+	}
+	ref, ok := view.File(name)
+	if !ok {
+		return nil // a missing file is the flow's own finding
+	}
+	data, err := view.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	shown := ref.Abs
+	if ref.Content != nil || shown == "" {
+		shown = filepath.Join(f.Dir, filepath.FromSlash(name))
+	}
+	file, ds := requirements.Parse(shown, data)
+	return append(ds, file.Check()...)
 }

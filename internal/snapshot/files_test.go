@@ -68,26 +68,26 @@ func TestHashErrors(t *testing.T) {
 		{"empty part", []workspace.FileRef{{Rel: "x//a", Abs: a, Size: 3}}, "unsafe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Hash(tc.files)
+			_, err := Hash(context.Background(), tc.files)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || fault.HintOf(err) == "" {
 				t.Errorf("Hash: %v, want an error with %q and a hint", err, tc.want)
 			}
 		})
 	}
 	// Content stands in for the file's bytes.
-	h1, err := Hash([]workspace.FileRef{{Rel: "a", Abs: filepath.Join(dir, "gone"), Content: []byte("abc")}})
+	h1, err := Hash(context.Background(), []workspace.FileRef{{Rel: "a", Abs: filepath.Join(dir, "gone"), Content: []byte("abc")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, _ := Hash([]workspace.FileRef{{Rel: "a", Abs: a, Size: 3}})
+	h2, _ := Hash(context.Background(), []workspace.FileRef{{Rel: "a", Abs: a, Size: 3}})
 	if h1 != h2 {
 		t.Errorf("content and file disagree: %s vs %s", h1, h2)
 	}
-	if _, err := HashFile(dir); !fault.Is(err, fault.Usage) {
-		t.Errorf("HashFile(folder): %v", err)
+	if _, err := HashFile(context.Background(), dir); !fault.Is(err, fault.Usage) {
+		t.Errorf("HashFile(context.Background(), folder): %v", err)
 	}
-	if _, err := HashFile(filepath.Join(dir, "gone")); !fault.Is(err, fault.Validation) {
-		t.Errorf("HashFile(missing): %v", err)
+	if _, err := HashFile(context.Background(), filepath.Join(dir, "gone")); !fault.Is(err, fault.Validation) {
+		t.Errorf("HashFile(context.Background(), missing): %v", err)
 	}
 }
 
@@ -99,7 +99,7 @@ func TestHashOrdersLikePython(t *testing.T) {
 		{Rel: "c", Content: []byte("3")}, {Rel: "a", Content: []byte("1")}, {Rel: "B.txt", Content: []byte("2")},
 		{Rel: "j", Content: []byte("5")}, {Rel: "İ", Content: []byte("4")}, {Rel: "i\u0300", Content: []byte("0")},
 	}
-	got, err := Hash(files)
+	got, err := Hash(context.Background(), files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestMaterialize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := Hash(written); h != s.Hash {
+	if h, _ := Hash(context.Background(), written); h != s.Hash {
 		t.Errorf("materialized tree hashes to %s, snapshot says %s", h, s.Hash)
 	}
 	if err := Materialize(context.Background(), s, dest); !fault.Is(err, fault.Usage) {

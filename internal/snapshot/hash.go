@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -107,7 +108,10 @@ func hashTree(ctx context.Context, root *node) (string, []fileError, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := hashFileInto(h, c, buf); err != nil {
+			if err := hashFileInto(ctx, h, c, buf); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				bad = append(bad, fileError{path: c.shown, err: err})
 			}
 		}
@@ -122,7 +126,7 @@ func hashTree(ctx context.Context, root *node) (string, []fileError, error) {
 // errChanged says a file's size differs from when it was listed.
 var errChanged = errors.New("the file changed while pfz was reading it")
 
-func hashFileInto(h hash.Hash, n *node, buf []byte) error {
+func hashFileInto(ctx context.Context, h hash.Hash, n *node, buf []byte) error {
 	if n.hasContent {
 		h.Write(n.content)
 		return nil
@@ -132,8 +136,8 @@ func hashFileInto(h hash.Hash, n *node, buf []byte) error {
 		return err
 	}
 	defer f.Close()
-	// Hide os.File's WriterTo: it would ignore buf and allocate its own.
-	got, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf)
+	// ctxio.Reader also hides os.File's WriterTo, which would ignore buf.
+	got, err := io.CopyBuffer(h, struct{ io.Reader }{ctxio.Reader(ctx, f)}, buf)
 	if err != nil {
 		return err
 	}
@@ -151,12 +155,12 @@ func hashFileInto(h hash.Hash, n *node, buf []byte) error {
 // A folder is seen only through the files under it: Azure ML also hashes the
 // names of folders left empty (or emptied by ignore rules), which a file list
 // cannot show. Build hashes its own tree and keeps those names.
-func Hash(files []workspace.FileRef) (string, error) {
+func Hash(ctx context.Context, files []workspace.FileRef) (string, error) {
 	root, err := treeFromFiles(files)
 	if err != nil {
 		return "", err
 	}
-	sum, bad, err := hashTree(context.Background(), root)
+	sum, bad, err := hashTree(ctx, root)
 	if err != nil {
 		return "", err
 	}
@@ -254,24 +258,35 @@ func unwrapPathError(err error) error {
 // HashFile returns the Azure ML content hash of one file (a data file upload,
 // protocol.md §4.2): the seed followed by the file's bytes, name not included.
 // A symlink is followed.
-func HashFile(path string) (string, error) {
+//
+// Only a regular file is read: a named pipe, a device (/dev/zero, /dev/stdin)
+// or a socket is refused before it is opened (opening a pipe would block,
+// and /dev/zero never ends). The read stops when ctx is done.
+func HashFile(ctx context.Context, path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fault.Wrap(fault.Validation, unwrapPathError(err), "cannot read %s", path).
+			WithHint("check that the file exists and is readable")
+	}
+	if st.IsDir() {
+		return "", fault.New(fault.Usage, "%s is a folder, not a file", path).
+			WithHint("hash a folder with ListDir and Hash")
+	}
+	if err := ctxio.CheckRegular(path, st); err != nil {
+		return "", err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fault.Wrap(fault.Validation, unwrapPathError(err), "cannot read %s", path).
 			WithHint("check that the file exists and is readable")
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fault.Wrap(fault.Failed, err, "cannot read %s", path)
-	}
-	if st.IsDir() {
-		return "", fault.New(fault.Usage, "%s is a folder, not a file", path).
-			WithHint("hash a folder with ListDir and Hash")
-	}
 	h := md5.New()
 	h.Write([]byte(hashSeed))
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxio.Reader(ctx, f)); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
 		return "", fault.Wrap(fault.Failed, unwrapPathError(err), "cannot read %s", path)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -11,7 +11,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
-// TestAMLHashVectors checks HashFile and Hash(ListDir) against the Azure ML
+// TestAMLHashVectors checks HashFile and Hash(context.Background(), ListDir) against the Azure ML
 // content hashes in conformance/vectors/aml_hash.json. A vector whose file is
 // not in the corpus is reported and skipped; the test fails if none could be
 // checked.
@@ -35,13 +35,13 @@ func TestAMLHashVectors(t *testing.T) {
 			t.Logf("not in the corpus, not checked: %s", rel)
 			continue
 		}
-		got, err := HashFile(p)
+		got, err := HashFile(context.Background(), p)
 		if err != nil {
-			t.Errorf("HashFile(%s): %v", rel, err)
+			t.Errorf("HashFile(context.Background(), %s): %v", rel, err)
 			continue
 		}
 		if got != v.Files[rel] {
-			t.Errorf("HashFile(%s) = %s, want %s", rel, got, v.Files[rel])
+			t.Errorf("HashFile(context.Background(), %s) = %s, want %s", rel, got, v.Files[rel])
 		}
 		checked++
 	}
@@ -56,13 +56,13 @@ func TestAMLHashVectors(t *testing.T) {
 			t.Errorf("ListDir(%s): %v", rel, err)
 			continue
 		}
-		got, err := Hash(files)
+		got, err := Hash(context.Background(), files)
 		if err != nil {
-			t.Errorf("Hash(%s): %v", rel, err)
+			t.Errorf("Hash(context.Background(), %s): %v", rel, err)
 			continue
 		}
 		if got != v.Folders[rel] {
-			t.Errorf("Hash(ListDir(%s)) = %s, want %s", rel, got, v.Folders[rel])
+			t.Errorf("Hash(context.Background(), ListDir(%s)) = %s, want %s", rel, got, v.Folders[rel])
 		}
 		checked++
 	}

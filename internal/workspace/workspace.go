@@ -91,6 +91,9 @@ type Event struct {
 	Done    int64  // lines or bytes done
 	Failed  int64  // lines failed
 	Total   int64  // lines or bytes in all; 0 when unknown
+	// InLog, on an EventRunStatus, says that the run's log carries the same
+	// state, so a reporter that streams the log need not print it again.
+	InLog bool
 }
 
 // EventKind says what an Event carries.
@@ -101,6 +104,11 @@ const (
 	EventLines  EventKind = "lines"  // lines done/failed of total
 	EventBytes  EventKind = "bytes"  // bytes uploaded of total
 	EventLog    EventKind = "log"    // a log line (Message)
+	// EventRunStatus is a run's new state (Message: "run NAME: STATE").
+	EventRunStatus EventKind = "run-status"
+	// EventSubmitted says the run is recorded on the target (Message: its
+	// name), before it executes.
+	EventSubmitted EventKind = "submitted"
 )
 
 // NopReporter discards events.

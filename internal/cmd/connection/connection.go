@@ -162,10 +162,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if err != nil {
 				return err
 			}
-			if list == nil {
-				list = []cmdutil.Connection{}
-			}
-			return p.Print(list, func(t *cmdutil.Table) {
+			return cmdutil.PrintList(p, "connections", list, func(t *cmdutil.Table) {
 				t.Header("name", "type")
 				for _, c := range list {
 					t.Row(c.Name, c.Type)

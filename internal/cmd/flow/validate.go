@@ -14,6 +14,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/runspec"
 	"github.com/pfz-cli/pfz/internal/snapshot"
+	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
 // ValidateOptions are the inputs of `flow validate`.
@@ -23,8 +24,12 @@ type ValidateOptions struct {
 	Getenv  func(string) string
 	WorkDir string
 
+	// Runs opens the target's runs, for --run; nil leaves --run unchecked.
+	Runs func(context.Context) (workspace.Runs, error)
+
 	Path    string // flow folder or file
 	RunFile string // -f run.yml, optional
+	Run     string // --run: the run an evaluation run.yml's ${run.…} refers to
 }
 
 // Report is what `flow validate -o json` prints.
@@ -51,7 +56,14 @@ type Diagnostic struct {
 
 // NewCmdValidate returns `flow validate`.
 func NewCmdValidate(f *cmdutil.Factory, runF func(context.Context, *ValidateOptions) error) *cobra.Command {
-	opts := &ValidateOptions{IO: f.IOStreams, Printer: f.Printer, Getenv: f.Getenv, WorkDir: f.WorkDir}
+	opts := &ValidateOptions{IO: f.IOStreams, Printer: f.Printer, Getenv: f.Getenv, WorkDir: f.WorkDir,
+		Runs: func(ctx context.Context) (workspace.Runs, error) {
+			ws, err := f.Workspace(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return ws.Runs(), nil
+		}}
 	cmd := &cobra.Command{
 		Use:   "validate [FLOW_DIR | FLOW_FILE] [-f run.yml]",
 		Short: "Check a flow (and a run.yml) offline",
@@ -59,18 +71,25 @@ func NewCmdValidate(f *cmdutil.Factory, runF func(context.Context, *ValidateOpti
 and sources, references between nodes and inputs, cycles, variants,
 aggregation rules, additional_includes, the files the flow names and its
 requirements file. With -f, also check the run.yml: its fields, paths,
-column mapping and identity.
+column mapping and identity. An evaluation run.yml maps ${run.outputs.…}
+from the run it evaluates: --run NAME gives that run (its outputs are checked
+when the run exists on the target); without it those bindings are warnings.
 
 Every finding has a file, line and column. The exit code is 0 when there are
 no errors (warnings are allowed) and 2 when there is at least one error.`,
 		Example: `  pfz flow validate
   pfz flow validate ./web_classification
   pfz flow validate ./web_classification/flow.dag.yaml -o json
-  pfz flow validate -f ./web_classification/run.yml`,
+  pfz flow validate -f ./web_classification/run.yml
+  pfz flow validate -f ./eval_accuracy/run.yml --run my_base_run`,
 		Args: cmdutil.MaximumArgs(1, "the flow folder or file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Path = args[0]
+			}
+			if opts.Run != "" && opts.RunFile == "" {
+				return fault.New(fault.Usage, "--run checks a run.yml's ${run.…} bindings, and no -f run.yml is given").
+					WithHint("add -f run.yml")
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -79,6 +98,7 @@ no errors (warnings are allowed) and 2 when there is at least one error.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.RunFile, "file", "f", "", "also check the run definition `run.yml` (its flow is checked when no flow is named)")
+	cmd.Flags().StringVar(&opts.Run, "run", "", "the `NAME` of the run an evaluation run.yml evaluates (as run create --run)")
 	return cmd
 }
 
@@ -124,6 +144,12 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		if spec != nil && !fds.HasErrors() {
 			ds = append(ds, checkColumns(ctx, spec, f)...)
 		}
+	}
+	if spec != nil && opts.Run != "" {
+		ds = append(ds, checkAgainstRun(ctx, opts, spec)...)
+	}
+	if opts.Run == "" {
+		ds = runOptional(ds)
 	}
 	ds.Sort()
 	return report(p, opts, path, ds)

@@ -17,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/requirements"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -42,8 +43,10 @@ type Settings struct {
 // Validate checks the combination, as the studio's form does: a compute
 // instance session has the instance's VM size and identity.
 func (s Settings) Validate() error {
-	switch s.ComputeType {
-	case "", workspace.ComputeServerless:
+	t := s
+	t.Infer()
+	switch t.ComputeType {
+	case workspace.ComputeServerless:
 		if s.Compute != "" {
 			return fault.New(fault.Usage, "--compute names a compute instance, which needs --compute-type compute-instance").
 				WithHint("add --compute-type compute-instance, or drop --compute for serverless compute")
@@ -67,10 +70,26 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// Infer fills in the compute type left unset: compute-instance when a
+// compute instance is named, else serverless (as run create infers it from
+// resources.compute).
+func (s *Settings) Infer() {
+	if s.ComputeType != "" {
+		return
+	}
+	s.ComputeType = workspace.ComputeServerless
+	if s.Compute != "" {
+		s.ComputeType = workspace.ComputeComputeInstance
+	}
+}
+
 // Resolved is a flow with the session it binds to.
 type Resolved struct {
-	Flow *flow.Flow
-	Spec workspace.SessionSpec
+	// RequirementsIncluded reports that RequirementsPath is outside the flow
+	// folder, brought into the snapshot by additional_includes.
+	RequirementsIncluded bool
+	Flow                 *flow.Flow
+	Spec                 workspace.SessionSpec
 	// Requirements is the flow's requirements file; nil when it has none.
 	Requirements *requirements.File
 	// RequirementsPath is where the requirements file is, or would be
@@ -101,7 +120,7 @@ func Resolve(ctx context.Context, dir, alias string, s Settings) (*Resolved, err
 		return nil, validationError(f.File, ds)
 	}
 	r := &Resolved{Flow: f, Diagnostics: ds.Warnings()}
-	if err := r.loadRequirements(); err != nil {
+	if err := r.loadRequirements(ctx); err != nil {
 		return nil, err
 	}
 	spec := workspace.SessionSpec{
@@ -146,8 +165,10 @@ func Resolve(ctx context.Context, dir, alias string, s Settings) (*Resolved, err
 	return r, nil
 }
 
-// loadRequirements finds and parses the requirements file, if there is one.
-func (r *Resolved) loadRequirements() error {
+// loadRequirements finds and parses the requirements file, if there is one:
+// in the flow folder or, as run create finds it, brought into the snapshot
+// by additional_includes (the guide's shared requirements pattern).
+func (r *Resolved) loadRequirements(ctx context.Context) error {
 	f := r.Flow
 	name := f.Environment.PythonRequirementsTxt
 	r.Declared = name != ""
@@ -160,14 +181,23 @@ func (r *Resolved) loadRequirements() error {
 	}
 	r.RequirementsPath = path
 	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if r.Declared {
-				return fault.New(fault.Validation, "requirements file %s named in %s does not exist", path, f.File).
-					WithHint("create it, or fix environment.python_requirements_txt")
-			}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fault.Wrap(fault.Validation, err, "cannot read requirements file %s", path)
+		}
+		included := ""
+		if !filepath.IsAbs(name) {
+			included = includedFile(ctx, f, name)
+		}
+		switch {
+		case included != "":
+			r.RequirementsPath, r.RequirementsIncluded = included, true
+			path = included
+		case r.Declared:
+			return fault.New(fault.Validation, "requirements file %s named in %s does not exist", path, f.File).
+				WithHint("create it, bring it in with additional_includes, or fix environment.python_requirements_txt")
+		default:
 			return nil
 		}
-		return fault.Wrap(fault.Validation, err, "cannot read requirements file %s", path)
 	}
 	file, ds, err := requirements.Load(path)
 	if err != nil {
@@ -193,4 +223,24 @@ func validationError(file string, ds diag.List) error {
 
 func warning(code, file, msg string) diag.Diagnostic {
 	return diag.Diagnostic{Severity: diag.Warning, Code: code, File: file, Message: msg}
+}
+
+// includedFile returns the file that additional_includes bring into the
+// flow's snapshot as name, or "" when none does (or the snapshot cannot be
+// built: its own problems are reported by validate and run create).
+func includedFile(ctx context.Context, f *flow.Flow, name string) string {
+	if len(f.AdditionalIncludes) == 0 {
+		return ""
+	}
+	snap, _, err := snapshot.Build(ctx, f, snapshot.Options{})
+	if err != nil || snap == nil {
+		return ""
+	}
+	want := filepath.ToSlash(filepath.Clean(filepath.FromSlash(name)))
+	for _, file := range snap.Files {
+		if file.Rel == want && file.Content == nil {
+			return file.Abs
+		}
+	}
+	return ""
 }

@@ -176,6 +176,20 @@ Local target:
                          a requirements line -i https://{private}@<feed>/...
                          at install time; never written to disk or printed
 
+  Python workers of a local run inherit the environment except every PFZ_*
+  variable and the credentials above (AZURE_CLIENT_SECRET,
+  AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_FEDERATED_TOKEN(_FILE),
+  ACTIONS_ID_TOKEN_REQUEST_*, IDENTITY_HEADER, MSI_SECRET); declare a
+  variable a flow needs in environment_variables.
+
+Limits:
+
+  data lines             a .jsonl line over 64 MB is refused with its number
+  --data                 a regular file or folder; pipes and devices are
+                         refused (exit 2)
+  connection names       letters, digits, _ - . (not first), at most 200
+                         characters, unique ignoring case
+
 Network (every Azure call: resource manager, the flow service, run history,
 blob storage and token requests):
 

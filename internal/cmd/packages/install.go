@@ -181,7 +181,11 @@ func runInstall(ctx context.Context, opts *InstallOptions) error {
 		if err := writeFile(r.RequirementsPath, file.Bytes()); err != nil {
 			return err
 		}
-		cmdutil.Infof(opts.IO, "saved %s", r.RequirementsPath)
+		if r.RequirementsIncluded {
+			cmdutil.Infof(opts.IO, "saved %s, the requirements file additional_includes bring into %s (other flows that include it get these packages too)", r.RequirementsPath, r.Flow.Path)
+		} else {
+			cmdutil.Infof(opts.IO, "saved %s", r.RequirementsPath)
+		}
 		if !r.Declared {
 			// Name the file in the flow, as the studio does, so the session's
 			// environment says where its packages come from.
@@ -296,7 +300,8 @@ func declareRequirements(r *flowsession.Resolved) error {
 		return fault.Wrap(fault.Failed, err, "cannot read %s to name the requirements file in it", r.Flow.Path)
 	}
 	rel, err := filepath.Rel(r.Flow.Dir, r.RequirementsPath)
-	if err != nil {
+	if err != nil || r.RequirementsIncluded {
+		// An included file sits at the snapshot's root under its own name.
 		rel = filepath.Base(r.RequirementsPath)
 	}
 	out, err := snapshot.PatchFlowYAML(src, filepath.ToSlash(rel), false)

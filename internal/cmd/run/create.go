@@ -13,6 +13,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/runspec"
@@ -184,7 +185,8 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		return err
 	}
 	if opts.DryRun {
-		return printSubmission(p, sub)
+		target, _ := opts.Target()
+		return printSubmission(p, sub, target)
 	}
 	runs, err := opts.runs(ctx)
 	if err != nil {
@@ -207,7 +209,9 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		}
 		return err
 	}
-	cmdutil.Infof(opts.IO, "submitted run %s", r.Name)
+	if !rep.Submitted() {
+		cmdutil.Infof(opts.IO, "submitted run %s", r.Name)
+	}
 	if r.PortalURL != "" {
 		cmdutil.Infof(opts.IO, "%s", r.PortalURL)
 	}
@@ -257,7 +261,14 @@ func withoutList(err error, printed diag.List) error {
 	if !errors.As(fe.Err, &le) {
 		return err
 	}
-	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: fe.Hint}
+	hint := fe.Hint
+	for _, d := range printed {
+		if d.Hint == hint {
+			hint = "" // printed with its finding: once is enough
+			break
+		}
+	}
+	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: hint}
 }
 
 func lookupEnv(getenv func(string) string) func(string) (string, bool) {
@@ -271,13 +282,23 @@ func lookupEnv(getenv func(string) string) func(string) (string, bool) {
 }
 
 // printSubmission prints a dry run: every field of the submission, secrets
-// masked.
-func printSubmission(p *cmdutil.Printer, sub *workspace.Submission) error {
+// masked. The table leaves out, on the local target, what only Azure ML uses
+// (blob paths, compute type, identity, a VM size nobody asked for); the
+// JSON/YAML document is the whole submission either way.
+func printSubmission(p *cmdutil.Printer, sub *workspace.Submission, target string) error {
 	shown := redact.Submission(sub)
-	return p.Print(shown, func(t *cmdutil.Table) { submissionTable(t, shown) })
+	return p.Print(shown, func(t *cmdutil.Table) { submissionTable(t, shown, target == workspace.TargetLocal) })
 }
 
-func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
+func submissionTable(t *cmdutil.Table, s *workspace.Submission, local bool) {
+	// azureOnly blanks a value that means nothing on the local target
+	// (KeyValues skips empty values).
+	azureOnly := func(v string) string {
+		if local {
+			return ""
+		}
+		return v
+	}
 	cmdutil.KeyValues(t,
 		"name", s.Name,
 		"display name", s.DisplayName,
@@ -294,7 +315,7 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 		}
 		cmdutil.KeyValues(t,
 			"snapshot", fmt.Sprintf("%d files, %d bytes, hash %s", len(sn.Files), size, sn.Hash),
-			"blob path", sn.BlobPath,
+			"blob path", azureOnly(sn.BlobPath),
 		)
 	}
 	if d := s.Data; d != nil {
@@ -302,7 +323,7 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 		if data == "" {
 			data = d.Remote
 		}
-		cmdutil.KeyValues(t, "data", data, "data blob path", d.BlobPath)
+		cmdutil.KeyValues(t, "data", data, "data blob path", azureOnly(d.BlobPath))
 	}
 	cmdutil.KeyValues(t,
 		"run", s.Run,
@@ -325,18 +346,18 @@ func submissionTable(t *cmdutil.Table, s *workspace.Submission) {
 		"lineage id", s.Session.LineageID,
 		"environment hash", s.Session.EnvHash,
 		"user alias", s.Session.UserAlias,
-		"compute type", s.Session.ComputeType,
+		"compute type", azureOnly(s.Session.ComputeType),
 		"vm size", s.Resources.InstanceType,
 		"compute", s.Resources.Compute,
 	)
 	if s.Resources.MaxIdleTimeSeconds > 0 {
-		t.Row("idle time", (time.Duration(s.Resources.MaxIdleTimeSeconds) * time.Second).String())
+		t.Row("idle time", human.Duration(time.Duration(s.Resources.MaxIdleTimeSeconds)*time.Second))
 	}
 	id := s.Identity.Type
 	if s.Identity.ClientID != "" {
 		id += " (client id " + s.Identity.ClientID + ")"
 	}
-	cmdutil.KeyValues(t, "identity", id)
+	cmdutil.KeyValues(t, "identity", azureOnly(id))
 	if s.Snapshot != nil {
 		for _, f := range s.Snapshot.Files {
 			t.Row("file", fmt.Sprintf("%s (%d bytes)", f.Rel, f.Size))

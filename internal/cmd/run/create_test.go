@@ -135,7 +135,7 @@ func TestDryRunShowsNoSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := printSubmission(p, sub); err != nil {
+		if err := printSubmission(p, sub, workspace.TargetAzureML); err != nil {
 			t.Fatal(err)
 		}
 		for _, secret := range []string{"sk-live", "hunter2", "SIGSECRET", "k3y"} {
@@ -151,5 +151,48 @@ func TestDryRunShowsNoSecrets(t *testing.T) {
 	}
 	if sub.EnvironmentVariables["OPENAI_API_KEY"] != "sk-live" || sub.Data.Remote == "" || !strings.Contains(sub.Data.Remote, "SIGSECRET") {
 		t.Error("printing must not change the submission itself")
+	}
+}
+
+// The local dry run's table leaves out what only Azure ML uses; the azureml
+// one and the JSON document keep it.
+func TestDryRunTableShowsTheTargetsFields(t *testing.T) {
+	sub := &workspace.Submission{
+		Name:      "r",
+		Snapshot:  &workspace.Snapshot{Hash: "h", BlobPath: "LocalUpload/h/f/flow.dag.yaml"},
+		Data:      &workspace.Data{Local: "/d/data.jsonl", BlobPath: "LocalUpload/x/data.jsonl"},
+		Identity:  workspace.Identity{Type: "user_identity"},
+		Session:   workspace.SessionSpec{ID: "s", ComputeType: workspace.ComputeServerless},
+		Resources: workspace.Resources{InstanceType: "Standard_D4s_v3"},
+	}
+	azureOnly := []string{"blob path", "data blob path", "compute type", "identity"}
+	for _, tc := range []struct {
+		target, format string
+		shown          bool
+	}{
+		{workspace.TargetLocal, "table", false},
+		{workspace.TargetAzureML, "table", true},
+		{workspace.TargetLocal, "json", true},
+	} {
+		ios, _, out, _ := iostreams.Test()
+		p, err := cmdutil.NewPrinter(ios, tc.format, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := printSubmission(p, sub, tc.target); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(out.String(), "_", " ")
+		for _, f := range azureOnly {
+			if tc.format == "json" && f == "data blob path" {
+				continue // the document's key is data.blob_path
+			}
+			if strings.Contains(text, f) != tc.shown {
+				t.Errorf("%s %s: %q shown = %v, want %v:\n%s", tc.target, tc.format, f, !tc.shown, tc.shown, out)
+			}
+		}
+		if !strings.Contains(out.String(), "Standard_D4s_v3") {
+			t.Errorf("%s %s: the VM size the run asked for is missing (it sizes the local session too)", tc.target, tc.format)
+		}
 	}
 }

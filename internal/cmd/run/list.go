@@ -57,10 +57,7 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []workspace.Run{}
-	}
-	return p.Print(list, func(t *cmdutil.Table) {
+	return cmdutil.PrintList(p, "runs", list, func(t *cmdutil.Table) {
 		t.Header("name", "status", "created", "display name")
 		for _, r := range list {
 			t.Row(r.Name, r.Status, fmtTime(r.CreatedOn), r.DisplayName)

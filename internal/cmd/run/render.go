@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -29,6 +30,15 @@ func lines(r *workspace.Run) string {
 	return s
 }
 
+// duration is a run's duration as a person reads it (0.4s, 2m03s); one
+// that cannot be read is shown as the target wrote it.
+func duration(s string) string {
+	if d, ok := human.ParseDuration(s); ok {
+		return human.Duration(d)
+	}
+	return s
+}
+
 // runTable renders one run as key/value rows.
 func runTable(t *cmdutil.Table, r *workspace.Run) {
 	cmdutil.KeyValues(t,
@@ -39,7 +49,7 @@ func runTable(t *cmdutil.Table, r *workspace.Run) {
 		"created", fmtTime(r.CreatedOn),
 		"started", fmtTime(r.StartTime),
 		"ended", fmtTime(r.EndTime),
-		"duration", r.Duration,
+		"duration", duration(r.Duration),
 		"flow", r.FlowName,
 		"data", r.Data,
 		"run", r.Run,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,7 +88,9 @@ const failOnLineErrorsUsage = "exit 1 when the run completes with failed lines (
 // the error that decides the exit code.
 func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time, failOnLineErrors bool) error {
 	rep := cmdutil.NewReporter(c.IO)
-	r, err := follow(ctx, runs, name, timeout, interval, now, streamLogWriter(c, p), rep)
+	logs := streamLogWriter(c, p)
+	rep.Logs = logs // states the log does not say go with it, in one stream
+	r, err := follow(ctx, runs, name, timeout, interval, now, logs, rep)
 	rep.Stop()
 	if err != nil {
 		return err
@@ -176,16 +179,19 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 	printed := 0
 	status := ""
 	for {
-		if r.Status != status {
-			status = r.Status
-			lastChange = now()
-			rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("run %s: %s", name, status)})
-		}
 		cctx, cancel := bounded()
 		text, err := runs.Logs(cctx, name)
 		cancel()
 		if err != nil {
 			return nil, passed(interrupted(ctx, err, r))
+		}
+		// A new state comes before the new log text, but a final one after
+		// it: it is the last thing the run says.
+		final := workspace.IsTerminal(r.Status)
+		if r.Status != status && !final {
+			status = r.Status
+			lastChange = now()
+			reportState(rep, name, status, text)
 		}
 		if len(text) < printed { // the log was replaced: start again
 			printed = 0
@@ -196,6 +202,10 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 			}
 			printed = len(text)
 			lastChange = now()
+		}
+		if r.Status != status && final {
+			status = r.Status
+			reportState(rep, name, status, text)
 		}
 		if workspace.IsTerminal(r.Status) {
 			return r, nil
@@ -217,6 +227,13 @@ func follow(ctx context.Context, runs workspace.Runs, name string, timeout, inte
 		}
 		r = next
 	}
+}
+
+// reportState reports a run's new state; a log that says the state itself
+// (the local target's does) need not be echoed where the log is streamed.
+func reportState(rep workspace.Reporter, name, status, log string) {
+	inLog := strings.Contains(log, fmt.Sprintf("Run %s is %s", name, status))
+	rep.Report(workspace.Event{Kind: workspace.EventRunStatus, Message: fmt.Sprintf("run %s: %s", name, status), InLog: inLog})
 }
 
 // interrupted explains a cancelled wait: the run itself goes on.

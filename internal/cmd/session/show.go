@@ -95,10 +95,7 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []workspace.Session{}
-	}
-	return p.Print(list, func(t *cmdutil.Table) {
+	return cmdutil.PrintList(p, "sessions", list, func(t *cmdutil.Table) {
 		t.Header("id", "status", "compute type", "vm size", "flow")
 		for _, s := range list {
 			size := s.VMSize

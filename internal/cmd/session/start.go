@@ -32,8 +32,9 @@ Advanced settings, as in the studio:
   serverless (default)  --vm-size, --idle-time and --identity: user (default),
                         managed (the workspace's primary user-assigned
                         identity) or managed:CLIENT_ID
-  compute-instance      --compute NAME and --idle-time; the VM size and the
-                        identity are the instance's
+  compute-instance      --compute NAME (which implies this type) and
+                        --idle-time; the VM size and the identity are the
+                        instance's
 
 A session started from the command line is deleted after 1 hour idle unless
 --idle-time says otherwise. pfz waits until the session runs; --no-wait
@@ -42,7 +43,7 @@ the session keeps starting).`,
 		Example: `  pfz session start
   pfz session start --flow ./my_flow --vm-size Standard_E4ds_v4 --idle-time 3h
   pfz session start --identity managed:00000000-0000-0000-0000-000000000000
-  pfz session start --compute-type compute-instance --compute my-ci --no-wait`,
+  pfz session start --compute my-ci --no-wait`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if idle != "" {
@@ -62,6 +63,7 @@ the session keeps starting).`,
 			if err := opts.Wait.parse(); err != nil {
 				return err
 			}
+			opts.Settings.Infer()
 			if err := opts.Settings.Validate(); err != nil {
 				return err
 			}
@@ -72,11 +74,11 @@ the session keeps starting).`,
 		},
 	}
 	addFlowFlag(cmd, &opts.FlowDir)
-	cmd.Flags().StringVar(&opts.Settings.ComputeType, "compute-type", workspace.ComputeServerless, "`TYPE`: serverless or compute-instance")
+	cmd.Flags().StringVar(&opts.Settings.ComputeType, "compute-type", "", "`TYPE`: serverless or compute-instance (default: compute-instance with --compute, else serverless)")
 	cmd.Flags().StringVar(&opts.Settings.VMSize, "vm-size", "", "VM `SIZE` of serverless compute, e.g. Standard_E4ds_v4 (default: one the workspace has quota for)")
 	cmd.Flags().StringVar(&idle, "idle-time", "", "delete the session after it is unused for `DURATION`, e.g. 90m (default 1h)")
 	cmd.Flags().StringVar(&identity, "identity", "", "`IDENTITY` of a serverless session: user, managed or managed:CLIENT_ID (default user)")
-	cmd.Flags().StringVar(&opts.Settings.Compute, "compute", "", "compute instance `NAME` to run on (with --compute-type compute-instance)")
+	cmd.Flags().StringVar(&opts.Settings.Compute, "compute", "", "compute instance `NAME` to run on (implies --compute-type compute-instance)")
 	addWaitFlags(cmd, &opts.Wait)
 	return cmd
 }

@@ -33,7 +33,12 @@ func TestNewCmdStart(t *testing.T) {
 			args: []string{"--compute-type", "compute-instance", "--compute", "ci-1", "--idle-time", "30m"},
 			want: flowsession.Settings{ComputeType: "compute-instance", Compute: "ci-1", IdleTime: 30 * time.Minute}, flow: ".",
 		},
-		{args: []string{"--compute", "ci-1"}, wantErr: true},
+		{ // --compute implies the compute type, as run create infers it from resources.compute
+			args: []string{"--compute", "ci-1"},
+			want: flowsession.Settings{ComputeType: "compute-instance", Compute: "ci-1"}, flow: ".",
+		},
+		{args: []string{"--compute-type", "serverless", "--compute", "ci-1"}, wantErr: true},
+		{args: []string{"--compute", "ci-1", "--vm-size", "Standard_E4ds_v4"}, wantErr: true},
 		{args: []string{"--compute-type", "gpu"}, wantErr: true},
 		{args: []string{"--compute-type", "compute-instance", "--compute", "c", "--identity", "user"}, wantErr: true},
 		{args: []string{"--timeout", "0s"}, wantErr: true},

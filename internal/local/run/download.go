@@ -116,6 +116,13 @@ func writeLayout(ctx context.Context, o DownloadOptions, dst string) error {
 	if err := copyTree(ctx, filepath.Join(o.Src, SnapshotDir), filepath.Join(dst, DLSnapshot)); err != nil {
 		return err
 	}
+	// The records refer to their images as images/<id>.<ext>, relative to
+	// the folder, so the images go along.
+	if _, err := os.Stat(filepath.Join(o.Src, ImagesDir)); err == nil {
+		if err := copyTree(ctx, filepath.Join(o.Src, ImagesDir), filepath.Join(dst, ImagesDir)); err != nil {
+			return err
+		}
+	}
 	if err := writeLines(ctx, o.Src, o.Run.Name, dst); err != nil {
 		return err
 	}

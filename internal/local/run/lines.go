@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -46,6 +47,12 @@ func OpenLines(dir string) (*Lines, error) {
 		return nil, fault.Wrap(fault.Failed, err, "cannot read %s", p)
 	}
 	idx, err := indexFile(f)
+	var ce *store.CorruptError
+	if errors.As(err, &ce) {
+		f.Close()
+		return nil, &fault.Error{Kind: fault.Failed, Err: ce,
+			Hint: "another program wrote this file: restore it from a download of the run, or move it away to show the run without lines"}
+	}
 	if err != nil {
 		f.Close()
 		return nil, fault.Wrap(fault.Failed, err, "cannot read %s", p)
@@ -54,13 +61,16 @@ func OpenLines(dir string) (*Lines, error) {
 }
 
 // indexFile scans whole lines; a torn last line (no newline: its writer
-// was killed) and lines without a line number are left out.
+// was killed) is left out, and blank lines are skipped. A whole line that is
+// not a line record (no line number) means the file is not what pfz wrote:
+// a *store.CorruptError naming the line, never a run that looks empty.
 func indexFile(f *os.File) ([]entry, error) {
 	br := bufio.NewReaderSize(f, 1<<20)
 	var idx []entry
 	var off int64
 	var long []byte
 	sorted := true
+	physical := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -78,11 +88,14 @@ func indexFile(f *os.File) ([]entry, error) {
 		if err != nil {
 			return nil, err
 		}
+		physical++
 		if n, ok := lineNumberOf(line); ok {
 			if len(idx) > 0 && n < idx[len(idx)-1].line {
 				sorted = false
 			}
 			idx = append(idx, entry{line: n, off: off, n: len(line)})
+		} else if len(bytes.TrimSpace(line)) > 0 {
+			return nil, &store.CorruptError{Path: f.Name(), Err: fmt.Errorf("line %d is not a line record (a JSON object with a line_number)", physical)}
 		}
 		off += int64(len(line))
 	}

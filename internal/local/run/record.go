@@ -132,6 +132,9 @@ func Load(dir string) (*Record, error) {
 	if err := store.ReadJSON(filepath.Join(dir, RecordFile), &r); err != nil {
 		return nil, err
 	}
+	if err := store.CheckSchema(filepath.Join(dir, RecordFile), r.Schema, Schema); err != nil {
+		return nil, err
+	}
 	if r.Name == "" {
 		return nil, fault.New(fault.Failed, "run record %s has no name", filepath.Join(dir, RecordFile)).
 			WithHint("move the folder %s away; pfz then forgets the run", dir)

@@ -22,6 +22,7 @@ import (
 // and at the end; every record is one whole line, so a reader never sees
 // half of one except after a crash (see Repair). Safe for concurrent use.
 type Writer struct {
+	dir   string
 	mu    sync.Mutex
 	files []*appendFile
 	lines *appendFile
@@ -43,7 +44,7 @@ func (af *appendFile) failed(err error) error {
 
 // NewWriter opens (creating or appending to) the appended files of dir.
 func NewWriter(dir string) (*Writer, error) {
-	w := &Writer{pid: os.Getpid()}
+	w := &Writer{dir: dir, pid: os.Getpid()}
 	for _, p := range []struct {
 		name string
 		dst  **appendFile
@@ -89,8 +90,12 @@ func marshalLine(v any) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Line appends one finished data line.
+// Line appends one finished data line; its images are stored as files
+// (see ImagesDir).
 func (w *Writer) Line(r executor.LineResult) error {
+	if err := w.keepImages(&r.Inputs, &r.Outputs); err != nil {
+		return err
+	}
 	err := w.writeRecord(w.lines, r)
 	if isMarshalErr(err) {
 		r.Outputs = nil
@@ -101,15 +106,37 @@ func (w *Writer) Line(r executor.LineResult) error {
 	return err
 }
 
-// NodeRun appends one node run.
+// NodeRun appends one node run; its images are stored as files.
 func (w *Writer) NodeRun(r executor.NodeRunRecord) error {
-	err := w.writeRecord(w.nodes, r)
+	if err := w.keepImages(&r.Inputs); err != nil {
+		return err
+	}
+	out, err := storeImages(w.dir, r.Output)
+	if err != nil {
+		return err
+	}
+	r.Output = out
+	err = w.writeRecord(w.nodes, r)
 	if isMarshalErr(err) {
 		r.Output = fmt.Sprintf("<not JSON: %v>", err)
 		r.Inputs = nil
 		return w.writeRecord(w.nodes, r)
 	}
 	return err
+}
+
+func (w *Writer) keepImages(maps ...*map[string]any) error {
+	for _, m := range maps {
+		if *m == nil {
+			continue
+		}
+		v, err := storeImages(w.dir, *m)
+		if err != nil {
+			return err
+		}
+		*m = v.(map[string]any)
+	}
+	return nil
 }
 
 func isMarshalErr(err error) bool {

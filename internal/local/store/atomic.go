@@ -64,6 +64,17 @@ func ReadJSON(path string, v any) error {
 	return nil
 }
 
+// CheckSchema refuses a record written by a newer pfz (its schema version
+// above known): reading it as this version would misread fields, and
+// saving it back would drop what this version does not know.
+func CheckSchema(path string, schema, known int) error {
+	if schema <= known {
+		return nil
+	}
+	return fault.New(fault.Failed, "%s has schema version %d; this pfz reads versions up to %d", path, schema, known).
+		WithHint("a newer pfz wrote it: use that version (or newer), or move the file's folder away to make pfz forget it")
+}
+
 // IsTemp reports whether a file name is one of WriteFile's temp files.
 func IsTemp(name string) bool { return atomicfile.IsTemp(name) }
 

@@ -1,7 +1,9 @@
 // Package fakeopenai is a fake OpenAI and Azure OpenAI server on 127.0.0.1 for
 // tests: chat and completion endpoints in both URL shapes, key checks, a
-// scripted or echoing reply, recorded requests and fault injection (a number
-// of failing answers with a status and Retry-After). Test support only.
+// scripted or echoing reply (a reply "TOOL_CALL name {json args}" answers
+// with a tool call), streamed answers (server-sent events) for requests with
+// stream: true, recorded requests and fault injection (a number of failing
+// answers with a status and Retry-After). Test support only.
 package fakeopenai
 
 import (
@@ -238,17 +240,26 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	text := reply(req)
 	usage := map[string]any{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+	if req.Body["stream"] == true {
+		stream(w, req.API, text)
+		return
+	}
 	var resp map[string]any
 	if req.API == "chat" {
 		if req.Body["messages"] == nil {
 			apiError(w, http.StatusBadRequest, "'messages' is a required property")
 			return
 		}
+		msg, finish := map[string]any{"role": "assistant", "content": text}, "stop"
+		if call, ok := strings.CutPrefix(text, "TOOL_CALL "); ok {
+			name, args, _ := strings.Cut(call, " ")
+			msg, finish = map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{
+				"id": "call_fake_1", "type": "function", "function": map[string]any{"name": name, "arguments": args}}}}, "tool_calls"
+		}
 		resp = map[string]any{
 			"id": "chatcmpl-fake", "object": "chat.completion", "model": "fake",
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-				"message": map[string]any{"role": "assistant", "content": text}}},
-			"usage": usage,
+			"choices": []any{map[string]any{"index": 0, "finish_reason": finish, "message": msg}},
+			"usage":   usage,
 		}
 	} else {
 		resp = map[string]any{
@@ -259,6 +270,35 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// stream answers as server-sent events, the text in chunks of up to four
+// bytes (a first chat chunk carries the role), then [DONE].
+func stream(w http.ResponseWriter, api, text string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	send := func(v map[string]any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		if api == "chat" {
+			return map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": "fake",
+				"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+		}
+		t, _ := delta["content"].(string)
+		return map[string]any{"id": "cmpl-fake", "object": "text_completion", "model": "fake",
+			"choices": []any{map[string]any{"index": 0, "text": t, "finish_reason": finish}}}
+	}
+	if api == "chat" {
+		send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+	}
+	for rest := text; rest != ""; {
+		n := min(4, len(rest))
+		send(chunk(map[string]any{"content": rest[:n]}, nil))
+		rest = rest[n:]
+	}
+	send(chunk(map[string]any{}, "stop"))
+	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
 func apiError(w http.ResponseWriter, status int, msg string) {

@@ -113,9 +113,9 @@ func submission(t *testing.T, name, flowDir, dataFile string) *workspace.Submiss
 	t.Helper()
 	files, err := snapshot.ListDir(context.Background(), flowDir)
 	must(t, err)
-	hash, err := snapshot.Hash(files)
+	hash, err := snapshot.Hash(context.Background(), files)
 	must(t, err)
-	dhash, err := snapshot.HashFile(dataFile)
+	dhash, err := snapshot.HashFile(context.Background(), dataFile)
 	must(t, err)
 	st, _ := os.Stat(dataFile)
 	return &workspace.Submission{

@@ -74,6 +74,7 @@ class Worker:
         self.instances = {}  # (source key, init json) -> instance
         self.metrics = []
         self.loop = None
+        self.flow_dir = os.getcwd()
         self.cb_lock = threading.Lock()  # callbacks to pfz take turns
         self.entries = {}    # flex entry -> function or class
         self.rid = 0         # the request being served
@@ -149,7 +150,7 @@ class Worker:
 
     def call(self, msg):
         key, (target, method) = self.load(msg["source"])
-        inputs = dict(msg.get("inputs") or {})
+        inputs = _helper("pfz_media").load(dict(msg.get("inputs") or {}), self.flow_dir)
         conns = msg.get("connections") or {}
         if method is not None:
             fn_params = _signature(getattr(target, method))
@@ -383,18 +384,23 @@ def _callback_exception(type_name, message):
     return cls(message)
 
 
-_RENDER = []
+_HELPERS = {}
+
+
+def _helper(name):
+    """pfz_<name>.py beside this file (its folder is not on sys.path)."""
+    mod = _HELPERS.get(name)
+    if mod is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+        spec = importlib.util.spec_from_file_location("_" + name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _HELPERS[name] = mod
+    return mod
 
 
 def _renderer():
-    """pfz_render.py beside this file (its folder is not on sys.path)."""
-    if not _RENDER:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pfz_render.py")
-        spec = importlib.util.spec_from_file_location("_pfz_render", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        _RENDER.append(mod)
-    return _RENDER[0]
+    return _helper("pfz_render")
 
 
 async def _collect_async(agen):
@@ -678,7 +684,10 @@ def _error(e, msg):
 
 def _default(o):
     """What json.dumps cannot write fails, as in promptflow: no str() of sets,
-    datetimes or objects (a connection is never an output)."""
+    datetimes or objects. Images are written as promptflow writes them."""
+    img = _helper("pfz_media").dump(o)
+    if img is not None:
+        return img
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
@@ -715,6 +724,7 @@ def main():
         except Exception:
             pass
     w = Worker()
+    w.flow_dir = flow_dir
     try:
         from promptflow import _pfz_bridge
         _pfz_bridge.set_callback(w.callback)

@@ -67,7 +67,7 @@ func (t *timed) Report(e workspace.Event) {
 	if e.Kind == workspace.EventLines && e.Done > 0 && t.firstLine.IsZero() {
 		t.firstLine = now
 	}
-	if e.Kind == workspace.EventStatus && strings.HasSuffix(e.Message, ": Running") && t.running.IsZero() {
+	if e.Kind == workspace.EventRunStatus && strings.HasSuffix(e.Message, ": Running") && t.running.IsZero() {
 		t.running = now
 	}
 }

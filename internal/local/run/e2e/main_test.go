@@ -217,7 +217,7 @@ func (r *recorder) statuses() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, e := range r.events {
-		if e.Kind == workspace.EventStatus && strings.HasPrefix(e.Message, "run ") {
+		if e.Kind == workspace.EventRunStatus {
 			_, s, _ := strings.Cut(e.Message, ": ")
 			if len(out) == 0 || out[len(out)-1] != s {
 				out = append(out, s)

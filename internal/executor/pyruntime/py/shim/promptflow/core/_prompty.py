@@ -61,13 +61,20 @@ class Prompty:
     def _prepare(self, kwargs):
         prep = _pfz_bridge.call("prompty.prepare", {
             "path": self.path, "model": self._model, "extra": self._extra, "inputs": kwargs})
-        return prep, _render(prep["template"], prep["inputs"])
+        try:
+            return prep, _render(prep["template"], prep["inputs"])
+        except BaseException:
+            _pfz_bridge.call("prompty.call", {"token": prep["token"], "abort": True})
+            raise
 
     def __call__(self, *args, **kwargs):
         if args:
             raise UserErrorException("Prompty can only be called with keyword arguments.")
         prep, rendered = self._prepare(kwargs)
-        return _pfz_bridge.call("prompty.call", {"token": prep["token"], "rendered": rendered})
+        out = _pfz_bridge.call("prompty.call", {"token": prep["token"], "rendered": rendered})
+        if "stream" in out:
+            return (text for text in out["stream"])
+        return out["output"]
 
     def render(self, *args, **kwargs):
         if args:

@@ -1,0 +1,134 @@
+package run
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pfz-cli/pfz/internal/executor"
+	"github.com/pfz-cli/pfz/internal/fault"
+)
+
+// ImagesDir is the run folder's subfolder that holds the images of its
+// records: each image a tool returned (sent as base64) and each image file a
+// line read as an input, so the run stays whole when the data moves. The
+// records refer to them as {"data:<mime>;path": "images/<id>.<ext>"},
+// relative to the run folder, as promptflow's run folders refer to theirs.
+const ImagesDir = "images"
+
+// storeImages returns v with every image in it stored under dir/images and
+// replaced by a reference to the file. Values without images come back as
+// they are. A file that cannot be written or read is an error: an image is
+// never dropped silently.
+func storeImages(dir string, v any) (any, error) {
+	if !hasImage(v) {
+		return v, nil
+	}
+	return storeWalk(dir, v)
+}
+
+func hasImage(v any) bool {
+	if _, _, _, ok := executor.ImageRef(v); ok {
+		return true
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if hasImage(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasImage(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func storeWalk(dir string, v any) (any, error) {
+	if mt, kind, payload, ok := executor.ImageRef(v); ok {
+		return storeImage(dir, mt, kind, payload, v)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			s, err := storeWalk(dir, e)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = s
+		}
+		return m, nil
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			var err error
+			if s[i], err = storeWalk(dir, e); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	return v, nil
+}
+
+func storeImage(dir, mt, kind, payload string, orig any) (any, error) {
+	var data []byte
+	switch kind {
+	case "base64":
+		b, err := base64.StdEncoding.DecodeString(payload)
+		if err != nil {
+			return nil, fmt.Errorf("an image output is not valid base64: %w", err)
+		}
+		data = b
+	case "path":
+		if !filepath.IsAbs(payload) || strings.HasPrefix(payload, filepath.Join(dir, ImagesDir)+string(filepath.Separator)) {
+			return orig, nil // already the run's own, or relative to a folder we do not know
+		}
+		b, err := os.ReadFile(payload)
+		if err != nil {
+			return nil, fault.Wrap(fault.Failed, err, "cannot keep the image %s in the run", payload)
+		}
+		data = b
+	default:
+		return orig, nil // a URL stays a URL
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	rel := ImagesDir + "/" + hex.EncodeToString(id[:]) + imageExt(mt)
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot create %s", filepath.Dir(p))
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot write the image %s", p).
+			WithHint("check the free space of %s", dir)
+	}
+	return map[string]any{"data:" + mt + ";path": rel}, nil
+}
+
+// imageExt is the file extension promptflow gives an image of type mt.
+func imageExt(mt string) string {
+	switch mt {
+	case "image/jpeg", "image/jpg":
+		return ".jpg"
+	case "image/png", "image/*":
+		return ".png"
+	}
+	if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
+		return exts[0]
+	}
+	if _, sub, ok := strings.Cut(mt, "/"); ok && sub != "" && !strings.ContainsAny(sub, `/\.*`) {
+		return "." + sub
+	}
+	return ".png"
+}
