@@ -144,11 +144,12 @@ func TestFailedRunThroughTheBinary(t *testing.T) {
 		t.Fatalf("want exit 1 with the failure:\n%s", r)
 	}
 	r = h.ok("run", "show", "-n", "doomed", "-o", "json")
+	// The error is run history's envelope, as pfazure prints it.
 	var run struct {
 		Status string
-		Error  struct{ Message string }
+		Error  struct{ Error struct{ Message string } }
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &run); err != nil || run.Status != "Failed" || !strings.Contains(run.Error.Message, "lines failed") {
+	if err := json.Unmarshal([]byte(r.stdout), &run); err != nil || run.Status != "Failed" || !strings.Contains(run.Error.Error.Message, "lines failed") {
 		t.Fatalf("run show:\n%s", r)
 	}
 	if r := h.run("run", "show-details", "-n", "doomed"); r.code != 1 || !strings.Contains(r.stderr, "not completed") {

@@ -77,6 +77,18 @@ type errorEnvelope struct {
 		Message    string          `json:"message"`
 		InnerError json.RawMessage `json:"innerError"`
 	} `json:"error"`
+	// raw is the whole envelope, which pfazure prints as the run's error.
+	raw map[string]any
+}
+
+func (e *errorEnvelope) UnmarshalJSON(b []byte) error {
+	type fields errorEnvelope // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*e = errorEnvelope(f)
+	return json.Unmarshal(b, &e.raw)
 }
 
 // rundata is POST history/rundata.

@@ -492,6 +492,34 @@ func (r *runs) Get(ctx context.Context, name string) (*workspace.Run, error) {
 	return w.toRun(md), nil
 }
 
+// dataPortalURL is the studio page of a run's data in a datastore, as
+// pfazure shows it (data_portal_url); "" for other data.
+func (w *Workspace) dataPortalURL(data string) string {
+	rest, ok := strings.CutPrefix(data, "azureml://datastores/")
+	if !ok {
+		return ""
+	}
+	ds, p, ok := strings.Cut(rest, "/paths/")
+	if !ok {
+		return ""
+	}
+	return w.cloud.Studio + "/data/datastore/" + ds + "/edit?wsid=" + w.wsPath() + "&activeFilePath=" + p + "#browseTab"
+}
+
+// outputPortalURL is the studio page of a run's output data asset
+// (output_portal_url); "" when the output is not a data asset.
+func (w *Workspace) outputPortalURL(asset string) string {
+	i := strings.Index(asset, "/data/")
+	if !strings.HasPrefix(asset, "azureml://") || i < 0 {
+		return ""
+	}
+	name, version, ok := strings.Cut(asset[i+len("/data/"):], "/versions/")
+	if !ok {
+		return ""
+	}
+	return w.cloud.Studio + "/data/" + name + "/" + version + "/details?wsid=" + w.wsPath()
+}
+
 // portalURL is the run's page in the studio, as the service writes it in
 // studioPortalTraceEndpoint.
 func (w *Workspace) portalURL(name string) string {
@@ -513,11 +541,11 @@ func (w *Workspace) toRun(md *runMetadata) *workspace.Run {
 	if len(md.Tags) > 0 {
 		run.Tags = md.Tags
 	}
+	// Every property run history has, as pfazure shows them (_azureml.*
+	// included); the input data and run become data and run.
 	props := map[string]string{}
 	for k, v := range md.Properties {
-		if strings.HasPrefix(k, pfProp) {
-			props[k] = v
-		}
+		props[k] = v
 	}
 	run.Data = props[pfProp+"input_data"]
 	run.Run = props[pfProp+"input_run_id"]
@@ -531,10 +559,15 @@ func (w *Workspace) toRun(md *runMetadata) *workspace.Run {
 	if o, ok := md.Outputs["flow_outputs"]; ok {
 		run.Output = o.AssetID
 	}
+	run.ServiceDuration = md.Duration
 	if run.StartTime != nil && run.EndTime != nil {
 		run.Duration = run.EndTime.Sub(*run.StartTime).String()
 	} else if md.Duration != "" {
 		run.Duration = md.Duration
+	}
+	run.DataPortalURL, run.OutputPortalURL = w.dataPortalURL(run.Data), w.outputPortalURL(run.Output)
+	if md.Error != nil {
+		run.ErrorEnvelope = md.Error.raw
 	}
 	if md.Error != nil && md.Error.Error != nil {
 		run.Error = &workspace.RunError{Code: md.Error.Error.Code, Message: md.Error.Error.Message}

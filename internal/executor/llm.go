@@ -57,6 +57,15 @@ type llmRequest struct {
 	headers map[string]string
 	query   map[string]string
 	raw     bool
+	// usage is the token counts of the answer, set by output.
+	usage *TokenUsage
+}
+
+// TokenUsage is what a model call used, as the endpoint reported it.
+type TokenUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
 }
 
 // llmError is an error answered by the model endpoint (or reaching it).
@@ -370,10 +379,12 @@ func (r *llmRequest) output(data []byte) (any, error) {
 			Text    string         `json:"text"`
 			Message map[string]any `json:"message"`
 		} `json:"choices"`
+		Usage *TokenUsage `json:"usage"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
 	}
+	r.usage = resp.Usage
 	if len(resp.Choices) == 0 {
 		return nil, &llmError{msg: "the model endpoint sent no choices"}
 	}

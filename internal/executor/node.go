@@ -70,7 +70,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	case flow.ToolPrompt:
 		out, lerr = r.render(ctx, nd, inputs, false)
 	case flow.ToolLLM:
-		out, lerr = r.runLLM(ctx, nd, inputs)
+		out, rec.Tokens, lerr = r.runLLM(ctx, nd, inputs)
 	default:
 		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
 	}
@@ -240,18 +240,18 @@ func (r *runner) render(ctx context.Context, nd *node, inputs map[string]any, ll
 	return out, nil
 }
 
-func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *LineError) {
+func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
 	rendered, lerr := r.render(ctx, nd, inputs, true)
 	if lerr != nil {
-		return nil, lerr
+		return nil, nil, lerr
 	}
 	conn, err := r.connection(ctx, nd.def.Connection)
 	if err != nil {
-		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
+		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
 	}
 	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
 	if err != nil {
-		return nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
+		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {
@@ -260,9 +260,9 @@ func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (a
 		if errors.As(err, &le) && le.hint != "" {
 			msg += " (" + le.hint + ")"
 		}
-		return nil, &LineError{Code: CodeLLM, Message: msg}
+		return nil, nil, &LineError{Code: CodeLLM, Message: msg}
 	}
-	return out, nil
+	return out, req.usage, nil
 }
 
 func (r *runner) metric(m Metric) {

@@ -266,6 +266,15 @@ type Run struct {
 	LinesCompleted  int64             `json:"lines_completed,omitempty" yaml:"lines_completed,omitempty"`
 	LinesFailed     int64             `json:"lines_failed,omitempty" yaml:"lines_failed,omitempty"`
 	Error           *RunError         `json:"error,omitempty" yaml:"error,omitempty"`
+
+	// What the azureml target knows beyond the above, for the run
+	// dictionary pfazure prints (runjson.go): run history's own duration
+	// text, the error envelope as run history returns it, and the studio
+	// pages of the data and the output.
+	ServiceDuration string         `json:"-" yaml:"-"`
+	ErrorEnvelope   map[string]any `json:"-" yaml:"-"`
+	DataPortalURL   string         `json:"-" yaml:"-"`
+	OutputPortalURL string         `json:"-" yaml:"-"`
 }
 
 // RunError is why a run (or a line) failed.
