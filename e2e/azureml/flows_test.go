@@ -21,10 +21,6 @@ func TestWorkspaceFlows(t *testing.T) {
 	h := newHarness(t, fakews.Options{})
 	flowDir := h.writeFlow("Ada")
 	r := h.ok("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "type=evaluation", "description=first", "tags.team=search", "-o", "json")
-	var created struct {
-		Name, Type, Description, Path, DisplayName string `json:"display_name"`
-		Tags                                       map[string]string
-	}
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, r)
@@ -34,7 +30,6 @@ func TestWorkspaceFlows(t *testing.T) {
 	if doc["display_name"] != "web flow" || doc["type"] != "evaluation" || doc["description"] != "first" || !regexp.MustCompile(`^[0-9a-f-]{36}$`).MatchString(id) {
 		t.Fatalf("created %v", doc)
 	}
-	_ = created
 	if !regexp.MustCompile(`^Users/[^/]+/promptflow/hello-\d\d-\d\d-\d{4}-\d\d-\d\d-\d\d/flow\.dag\.yaml$`).MatchString(path) {
 		t.Fatalf("flow path %q", path)
 	}

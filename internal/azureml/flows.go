@@ -118,8 +118,10 @@ func (w *Workspace) putFlow(ctx context.Context, id string, body map[string]any)
 		return nil, w.fail(err, "Failed to update azure flow '%s'", id)
 	}
 	var rf restFlow
-	if err := resp.json(&rf); err != nil {
-		return nil, w.fail(err, "reading flow %s", id)
+	if err := resp.json(&rf); err != nil || rf.FlowID == "" {
+		// The service may answer the PUT with no body; pfazure reads the
+		// flow back, and so does pfz then.
+		return w.GetFlow(ctx, id)
 	}
 	return rf.toFlow(), nil
 }
@@ -251,7 +253,7 @@ func (w *Workspace) CreateFlow(ctx context.Context, c workspace.FlowCreate) (*wo
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", c.Folder, i)
 		}
-		_, err := shareClient.NewDirectoryClient(base + "/" + name).GetProperties(ctx, nil)
+		_, err := shareClient.NewDirectoryClient(base+"/"+name).GetProperties(ctx, nil)
 		switch {
 		case err == nil && i < 100:
 		case err == nil:
