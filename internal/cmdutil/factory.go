@@ -439,6 +439,11 @@ func defaultUserAlias(ctx context.Context, f *Factory) (string, error) {
 		}
 		return st.UserAlias, nil
 	}
+	return OSUserAlias()
+}
+
+// OSUserAlias is the user part of local session ids: the OS user.
+func OSUserAlias() (string, error) {
 	u, err := user.Current()
 	if err != nil || u.Username == "" {
 		return "", fault.Wrap(fault.Failed, err, "cannot tell the current user")

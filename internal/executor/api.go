@@ -91,8 +91,10 @@ type NodeRunRecord struct {
 	Inputs map[string]any `json:"inputs,omitempty"`
 	Output any            `json:"output,omitempty"`
 	Error  *LineError     `json:"error,omitempty"`
-	Start  time.Time      `json:"start_time"`
-	End    time.Time      `json:"end_time"`
+	// Tokens is what an llm node's call used, when the endpoint said.
+	Tokens *TokenUsage `json:"tokens,omitempty"`
+	Start  time.Time   `json:"start_time"`
+	End    time.Time   `json:"end_time"`
 }
 
 // LogEntry is one line printed by a tool (Node) while running data line Line

@@ -66,6 +66,7 @@ type runner struct {
 	// mapAllInputs makes every flow input read the data column of its name,
 	// defaults or not (flex flows).
 	mapAllInputs bool
+	batch        bool // a run over data, not a single line
 
 	// prompty calls from python code, prepared and waiting for their
 	// rendered text, by token (prompty.go)
@@ -80,7 +81,7 @@ type runner struct {
 // Summary. A canceled ctx ends the run with status Canceled.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{Start: time.Now()}
-	r, err := prepare(ctx, cfg)
+	r, err := prepare(ctx, cfg, true)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fault.Wrap(fault.Interrupted, ctx.Err(), "the run was canceled while starting")
@@ -164,12 +165,14 @@ func Supports(f *flow.Flow) error {
 		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
 }
 
-func prepare(ctx context.Context, cfg Config) (*runner, error) {
+// prepare readies a run; batch is false for single lines (flow test),
+// which may run a flow that has no inputs.
+func prepare(ctx context.Context, cfg Config, batch bool) (*runner, error) {
 	if err := Supports(cfg.Flow); err != nil {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, f: cfg.Flow, dir: cfg.Dir, nodes: map[string]*node{}, conns: map[string]map[string]string{},
-		aggInputs: map[int]map[string]any{}}
+		aggInputs: map[int]map[string]any{}, batch: batch}
 	if r.dir == "" {
 		r.dir = r.f.Dir
 	}
@@ -219,7 +222,7 @@ func (r *runner) prepareDAG(ctx context.Context) error {
 			break
 		}
 	}
-	if len(r.f.Inputs) == 0 {
+	if len(r.f.Inputs) == 0 && r.batch {
 		return fault.New(fault.Validation, "The input for flow cannot be empty in batch mode. Please review your flow and provide valid inputs.").
 			WithHint("add an inputs: section to the flow")
 	}
@@ -712,10 +715,13 @@ type lineState struct {
 	mu       sync.Mutex
 	outputs  map[string]any
 	bypassed map[string]bool
+	// prompts holds the role-escaped form of prompt node outputs that
+	// carry escaping, for the llm nodes they feed (promptflow's PromptResult).
+	prompts map[string]promptResult
 }
 
-func (r *runner) runLine(ctx context.Context, job lineJob) LineResult {
-	res := LineResult{LineNumber: job.n, Start: time.Now()}
+func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
+	res = LineResult{LineNumber: job.n, Start: time.Now()}
 	r.sink.LineStarted(job.n)
 	defer func() {
 		res.End = time.Now()

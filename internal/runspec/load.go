@@ -1194,7 +1194,7 @@ func (l *loader) crossChecks() {
 		}
 		_, hasData := s.Pos["data"]
 		_, hasRun := s.Pos["run"]
-		if !hasData && !hasRun {
+		if !hasData && !hasRun && !l.opts.SingleLine {
 			l.errorf(CodeRequired, filePos, "add data: <file or folder> (or run: <run name> for an evaluation run), or pass --data",
 				"at least one of data or run must be provided")
 		}

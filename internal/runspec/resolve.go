@@ -33,6 +33,9 @@ type ResolveOptions struct {
 	// FlexSignature, when set, reads a flex entry's signature so that the
 	// snapshot's flow.flex.yaml carries it, as pfazure uploads it.
 	FlexSignature snapshot.SignatureFunc
+	// SingleLine resolves the flow for `flow test`: no data or referenced
+	// run is needed.
+	SingleLine bool
 }
 
 // Runtime names (pfazure-surface.md §7.11).
@@ -129,7 +132,7 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 	if err := r.data(ctx, sub, f); err != nil {
 		return nil, f, r.diags, err
 	}
-	if s.Run == "" && s.Data == "" {
+	if s.Run == "" && s.Data == "" && !r.ro.SingleLine {
 		r.errorf(CodeRequired, Pos{File: s.File}, "give data (or run, for an evaluation run)", "at least one of data or run must be provided")
 	}
 	if sub.DisplayName == "" {
@@ -446,7 +449,9 @@ func (r *resolver) data(ctx context.Context, sub *workspace.Submission, f *flow.
 			return nil
 		}
 	}
-	r.diags = append(r.diags, CheckColumnMapping(s, f, cols)...)
+	if !r.ro.SingleLine {
+		r.diags = append(r.diags, CheckColumnMapping(s, f, cols)...)
+	}
 	return nil
 }
 

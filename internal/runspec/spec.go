@@ -43,6 +43,8 @@ type LoadOptions struct {
 	// python-dotenv does; nil means no process variables (only those the file
 	// itself defines). Passed in because only internal/config reads the environment.
 	LookupEnv func(key string) (string, bool)
+	// SingleLine loads the flags of `flow test`: no data or run is needed.
+	SingleLine bool
 }
 
 // Pos says where a value came from: a file position, or a flag (File holds
