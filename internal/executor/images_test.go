@@ -65,7 +65,8 @@ func imageDigest(t *testing.T, v any, files map[string]string) any {
 // TestImageFlow runs testdata/flows/images and compares each line with what
 // promptflow 1.18.5 wrote: the same lines complete, each tool sees an Image
 // of the same bytes and mime type, and every image output (made by a tool,
-// inside lists and dicts, or a flow input passed through) has the same bytes.
+// inside lists and dicts, or a flow input passed through) has the same bytes;
+// the aggregation node gets Images too, and logs the same metrics.
 func TestImageFlow(t *testing.T) {
 	cfg, sink := baseConfig(t, "images")
 	cfg.Data = filepath.Join(cfg.Flow.Dir, "data", "data.jsonl")
@@ -86,6 +87,31 @@ func TestImageFlow(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &files); err != nil {
 		t.Fatal(err)
+	}
+	var agg struct {
+		Metrics map[string]any `json:"metrics"`
+		Agg     any            `json:"agg"`
+	}
+	b, err = os.ReadFile(filepath.Join(cfg.Flow.Dir, "expected_aggregation.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &agg); err != nil {
+		t.Fatal(err)
+	}
+	var gotMetrics map[string]any
+	_ = json.Unmarshal([]byte(jsonOf(sink.metrics)), &gotMetrics)
+	if diff := cmp.Diff(agg.Metrics, gotMetrics); diff != "" {
+		t.Errorf("metrics of the aggregation over images (-promptflow +pfz):\n%s", diff)
+	}
+	if n := sink.node(-1, "agg"); n == nil {
+		t.Error("no aggregation node run")
+	} else {
+		var got any
+		_ = json.Unmarshal([]byte(jsonOf(n.Output)), &got)
+		if diff := cmp.Diff(agg.Agg, got); diff != "" {
+			t.Errorf("aggregation output (-promptflow +pfz):\n%s", diff)
+		}
 	}
 	for _, row := range readJSONLines(t, filepath.Join(cfg.Flow.Dir, "expected.jsonl")) {
 		var n int

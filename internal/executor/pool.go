@@ -387,56 +387,87 @@ func (p *Pool) spawn(ctx context.Context) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Close may have run while Python started: it sets closed before it
+	// lists the workers under mu, so a worker added here is either in its
+	// list or sees closed and is stopped now, never left running.
 	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		w.shutdown()
+		return nil, errors.New("python worker pool is closed")
+	}
 	p.all[w] = true
 	p.mu.Unlock()
 	return w, nil
 }
 
-func startWorker(ctx context.Context, cfg PoolConfig, rt *pyruntime.Runtime) (*worker, error) {
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, err
+// workerPipes are the four pipes between pfz and a worker: requests (fd 3),
+// responses (fd 4), stdout and stderr. Whatever was opened is closed on
+// every failure before the worker runs.
+type workerPipes struct {
+	reqR, reqW, respR, respW, outR, outW, errR, errW *os.File
+}
+
+func openWorkerPipes() (*workerPipes, error) {
+	p := &workerPipes{}
+	for _, pair := range [][2]**os.File{{&p.reqR, &p.reqW}, {&p.respR, &p.respW}, {&p.outR, &p.outW}, {&p.errR, &p.errW}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			p.closeAll()
+			return nil, fault.Wrap(fault.Failed, err, "cannot open the pipes to a python worker").
+				WithHint("the process may be out of file descriptors (ulimit -n)")
+		}
+		*pair[0], *pair[1] = r, w
 	}
-	respR, respW, err := os.Pipe()
+	return p, nil
+}
+
+// closeChild closes the ends the child process holds, once it started.
+func (p *workerPipes) closeChild() {
+	for _, f := range []*os.File{p.reqR, p.respW, p.outW, p.errW} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+func (p *workerPipes) closeAll() {
+	p.closeChild()
+	for _, f := range []*os.File{p.reqW, p.respR, p.outR, p.errR} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+func startWorker(ctx context.Context, cfg PoolConfig, rt *pyruntime.Runtime) (*worker, error) {
+	pipes, err := openWorkerPipes()
 	if err != nil {
-		reqR.Close()
-		reqW.Close()
 		return nil, err
 	}
 	// Not exec.CommandContext: the worker outlives the context that started it.
 	cmd := exec.Command(cfg.Python, rt.Worker, cfg.Dir)
 	cmd.Dir = cfg.Dir
 	cmd.Env = workerEnv(cfg.Env)
-	cmd.ExtraFiles = []*os.File{reqR, respW} // fd 3 and fd 4
+	cmd.Stdout, cmd.Stderr = pipes.outW, pipes.errW
+	cmd.ExtraFiles = []*os.File{pipes.reqR, pipes.respW} // fd 3 and fd 4
 	setProcessGroup(cmd)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	reqW, respR, stdout, stderr := pipes.reqW, pipes.respR, pipes.outR, pipes.errR
 	w := &worker{
 		cmd: cmd, reqW: reqW, resp: make(chan []byte, 1), marks: make(chan int, 16),
 		exit: make(chan struct{}), poolLog: cfg.Log, marksPerCall: 2,
 	}
 	if err := cmd.Start(); err != nil {
-		reqR.Close()
-		reqW.Close()
-		respR.Close()
-		respW.Close()
+		pipes.closeAll()
 		return nil, fault.Wrap(fault.Failed, err, "start python %s", cfg.Python).
 			WithHint("check that the session's python exists; `pfz session reset` recreates the environment")
 	}
-	reqR.Close()
-	respW.Close()
+	pipes.closeChild()
 	w.pid = cmd.Process.Pid
 	var readers sync.WaitGroup
 	readers.Add(2)
-	go func() { defer readers.Done(); w.readLog("stdout", stdout) }()
-	go func() { defer readers.Done(); w.readLog("stderr", stderr) }()
+	go func() { defer readers.Done(); defer stdout.Close(); w.readLog("stdout", stdout) }()
+	go func() { defer readers.Done(); defer stderr.Close(); w.readLog("stderr", stderr) }()
 	go w.readResponses(respR)
 	go func() {
 		readers.Wait() // Wait closes the pipes; let the readers finish first

@@ -96,7 +96,7 @@ func (s *Sessions) createEnv(ctx context.Context, dir string, lg *logSink, rep w
 	if err != nil {
 		return envInfo{}, err
 	}
-	s.ensureJinja(ctx, info.Python, lg, rep)
+	jinja := s.ensureJinja(ctx, info.Python, lg, rep)
 	dists, err := s.env.List(ctx, info.Python)
 	if err != nil {
 		return envInfo{}, err
@@ -105,14 +105,14 @@ func (s *Sessions) createEnv(ctx context.Context, dir string, lg *logSink, rep w
 	for _, d := range dists {
 		base = append(base, normalizeName(d.Name))
 	}
-	return envInfo{Dir: dir, Python: info.Python, PythonVersion: info.Version, BasePython: info.Base, BasePackages: base}, nil
+	return envInfo{Dir: dir, Python: info.Python, PythonVersion: info.Version, BasePython: info.Base, BasePackages: base, Jinja: string(jinja)}, nil
 }
 
 // ensureJinja puts Jinja2 into a new environment, as a compute session's
 // image has it: prompt and llm nodes render with it. A session that cannot
 // get it still starts (python-only flows need nothing from the network); its
 // log and status say so, and a prompt node refuses to run with a hint.
-func (s *Sessions) ensureJinja(ctx context.Context, python string, lg *logSink, rep workspace.Reporter) {
+func (s *Sessions) ensureJinja(ctx context.Context, python string, lg *logSink, rep workspace.Reporter) pyenv.JinjaSource {
 	src, err := s.env.EnsureJinja(ctx, python, filepath.Join(s.st.Home(), "cache", "wheels"), lg)
 	switch {
 	case err != nil:
@@ -125,6 +125,7 @@ func (s *Sessions) ensureJinja(ctx context.Context, python string, lg *logSink, 
 		fmt.Fprintln(lg, msg)
 		rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: msg})
 	}
+	return src
 }
 
 // install runs pip install -r with the given requirement lines in the

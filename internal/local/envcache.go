@@ -139,6 +139,11 @@ func (s *Sessions) loadCachedEnv(key string) (*cachedEnv, bool) {
 	if !fileExists(c.Env.Python) {
 		return nil, false
 	}
+	// An environment built without pfz's own Jinja2 (offline: none, or the
+	// base interpreter's copy) is not handed on: the next session tries again.
+	if src := pyenv.JinjaSource(c.Env.Jinja); src == pyenv.JinjaNotLoaded || src == pyenv.JinjaBaseCopy {
+		return nil, false
+	}
 	return &c, true
 }
 

@@ -76,6 +76,34 @@ func TestSessionsShareOneEnvironmentPerEnvironment(t *testing.T) {
 
 // The image is part of the environment: the same requirements on another
 // image are another build.
+// A session that could not get Jinja2 (offline) still starts, says so, and
+// its environment is not copied to the next session, which tries again.
+func TestEnvWithoutJinjaIsNotShared(t *testing.T) {
+	s, f, _ := newTest(t)
+	ctx := context.Background()
+	f.offline = true
+	var events []string
+	rep := reporterFunc(func(e workspace.Event) { events = append(events, e.Message) })
+	a, err := s.Start(ctx, specFor(testID, "/work/flows/a", "pfz-a"), workspace.StartOptions{Reporter: rep})
+	if err != nil || a.Status != workspace.SessionRunning {
+		t.Fatalf("start offline: %+v %v", a, err)
+	}
+	if !strings.Contains(strings.Join(events, "\n"), "Jinja2 could not be installed, so prompt and llm nodes cannot run in this session") {
+		t.Errorf("events %q", events)
+	}
+	f.mu.Lock()
+	f.offline = false
+	f.mu.Unlock()
+	mustStart(t, s, specFor(testID2, "/work/flows/b", "pfz-a"))
+	if c, _ := f.counts(); c != 2 {
+		t.Errorf("the second session copied an environment without Jinja2: %d creates (want 2)", c)
+	}
+	mustStart(t, s, specFor(testID3, "/work/flows/c", "pfz-a"))
+	if c, _ := f.counts(); c != 2 {
+		t.Errorf("an environment with Jinja2 was not shared: %d creates (want 2)", c)
+	}
+}
+
 func TestEnvironmentKey(t *testing.T) {
 	s, _, _ := newTest(t)
 	base := func(mod func(*record)) string {

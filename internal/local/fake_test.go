@@ -30,6 +30,8 @@ type fakeEnv struct {
 	deps map[string]string
 	// hang makes Create wait until its context ends.
 	hang bool
+	// offline makes EnsureJinja fail as it does with no index and no wheels.
+	offline bool
 }
 
 type fakeInstall struct {
@@ -153,6 +155,12 @@ func (f *fakeEnv) List(ctx context.Context, python string) ([]pyenv.Dist, error)
 }
 
 func (f *fakeEnv) EnsureJinja(ctx context.Context, python, wheelDir string, log io.Writer) (pyenv.JinjaSource, error) {
+	f.mu.Lock()
+	offline := f.offline
+	f.mu.Unlock()
+	if offline {
+		return pyenv.JinjaNotLoaded, errors.New("from the package index: ERROR: No matching distribution found for Jinja2==" + pyenv.JinjaVersion)
+	}
 	dir := envDirOf(python)
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {

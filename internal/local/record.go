@@ -53,6 +53,9 @@ type envInfo struct {
 	PythonVersion string   `json:"python_version,omitempty"`
 	BasePython    string   `json:"base_python,omitempty"`
 	BasePackages  []string `json:"base_packages,omitempty"` // normalized names in a fresh environment
+	// Jinja says where the environment's Jinja2 came from (pyenv.JinjaSource;
+	// empty: it has none).
+	Jinja string `json:"jinja,omitempty"`
 }
 
 const (
