@@ -334,6 +334,8 @@ class Worker:
                     reply["result"] = self.inspect_tool(msg["source"])
                 elif op == "render":
                     reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
+                elif op == "render_prompt":
+                    reply["output"] = _renderer().render_prompt(msg)
                 elif op == "template":
                     reply["result"] = _renderer().check(msg["template"])
                 elif op == "flex_inspect":
