@@ -401,7 +401,9 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
 				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
 		}
-		if cv != nil {
+		// A prompty reads its image inputs itself (data:image/…;path: text),
+		// as promptflow's Prompty does.
+		if cv != nil && r.f.Kind != flow.KindPrompty {
 			if cv, err = r.imageInputs(cv, in.Type, !ok); err != nil {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}
 			}
