@@ -473,10 +473,18 @@ func chat(ctx context.Context, opts *TestOptions, lr executor.LineRunner, sink *
 		if outKey == "" {
 			outKey = "output"
 		}
-		history = append(history, map[string]any{
-			"inputs":  map[string]any{cs.input: q},
-			"outputs": map[string]any{outKey: answer},
-		})
+		if k := lr.Flow().Kind; k == flow.KindFlex || k == flow.KindPrompty {
+			// promptflow keeps a flex flow's and a prompty's history as
+			// OpenAI messages, a DAG flow's as inputs and outputs.
+			history = append(history,
+				map[string]any{"role": "user", "content": q},
+				map[string]any{"role": "assistant", "content": answer})
+		} else {
+			history = append(history, map[string]any{
+				"inputs":  map[string]any{cs.input: q},
+				"outputs": map[string]any{outKey: answer},
+			})
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
