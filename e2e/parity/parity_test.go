@@ -234,7 +234,25 @@ func checkFakeUse(t *testing.T, pfFake, pfzFake *fakeopenai.Server) {
 }
 
 // buildPfz returns the pfz binary: PFZ_E2E_BIN, or one built for this test.
+// Either way it stats pfz's sources: go test caches a passing result keyed on
+// the files the test itself touched, and a change to pfz must run the suite
+// again.
 func buildPfz(t *testing.T) string {
+	root := shared.RepoRoot()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		_, _ = os.Stat(filepath.Join(root, f))
+	}
+	for _, dir := range []string{"cmd", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				_, err = os.Stat(p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if b := os.Getenv("PFZ_E2E_BIN"); b != "" {
 		abs, err := filepath.Abs(b)
 		if err != nil {
@@ -247,7 +265,7 @@ func buildPfz(t *testing.T) string {
 		bin += ".exe"
 	}
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pfz")
-	cmd.Dir = shared.RepoRoot()
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/pfz: %v\n%s", err, out)
 	}
