@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 )
 
 // knownJinjaDiffs are the feature groups of testdata/flows/jinja that pfz
@@ -111,4 +114,41 @@ func readExpected(t *testing.T, path string) []map[string]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestChatRoleEscaping: role lines inside a flow input do not start chat
+// messages of an llm node, directly (chat) or through a prompt node's output
+// (chat2, where the prompt template's own role lines still split), and the
+// messages sent are the ones promptflow 1.18.5 sent (expected_messages.json).
+func TestChatRoleEscaping(t *testing.T) {
+	srv := fakeopenai.New(t, "k")
+	cfg, sink := baseConfig(t, "escape")
+	cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k", "api_base": srv.URL, "api_version": "2024-02-01"}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Completed != 1 {
+		t.Fatalf("summary %+v: %+v", sum, sink.lines[0].Error)
+	}
+	var want map[string][]map[string]any
+	b, err := os.ReadFile(filepath.Join(cfg.Flow.Dir, "expected_messages.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]map[string]any{}
+	for _, r := range srv.Requests() {
+		msgs := r.Messages()
+		if len(msgs) > 0 && msgs[0]["content"] == "Summarize." {
+			got["chat2"] = msgs
+		} else {
+			got["chat"] = msgs
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages differ from promptflow's (-promptflow +pfz):\n%s", diff)
+	}
 }

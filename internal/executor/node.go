@@ -60,9 +60,11 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	case flow.ToolPython:
 		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
 	case flow.ToolPrompt:
-		out, lerr = r.render(ctx, nd, inputs, false)
+		var pr promptResult
+		pr, lerr = r.render(ctx, st, nd, inputs, false)
+		out = pr.Text
 	case flow.ToolLLM:
-		out, rec.Tokens, lerr = r.runLLM(ctx, nd, inputs)
+		out, rec.Tokens, lerr = r.runLLM(ctx, st, nd, inputs)
 	default:
 		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
 	}
@@ -184,43 +186,82 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 	return pc
 }
 
-func (r *runner) render(ctx context.Context, nd *node, inputs map[string]any, llm bool) (string, *LineError) {
-	vars := inputs
+// render renders a prompt node (llm false) or an llm node's template. A
+// chat llm node's render comes back role-escaped with its mapping, as
+// promptflow's build_messages does; a prompt node's output is the plain
+// text, and its escaped form is kept for the llm nodes it feeds.
+func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm bool) (promptResult, *LineError) {
+	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && nd.def.API != "completion"}
 	if llm {
-		vars = make(map[string]any, len(inputs))
+		req.Vars = make(map[string]any, len(inputs))
 		for k, v := range inputs {
 			if !isLLMParam(k) {
-				vars[k] = v
+				req.Vars[k] = v
 			}
 		}
 	}
-	out, terr, err := r.pool.Render(ctx, nd.tmpl, vars)
+	if !llm || req.LLM { // promptflow escapes roles for prompt and chat, not completion
+		for _, in := range nd.def.Inputs {
+			if _, used := req.Vars[in.Name]; !used {
+				continue
+			}
+			v := refOf(in.Value)
+			switch {
+			case v.Kind == flow.RefFlowInput:
+				req.Escape = append(req.Escape, in.Name)
+			case v.Kind == flow.RefNode && (v.Section == "" || v.Section == "output") && v.Path == "":
+				st.mu.Lock()
+				pr, ok := st.prompts[v.Name]
+				st.mu.Unlock()
+				if ok {
+					if req.Results == nil {
+						req.Results = map[string]promptResult{}
+					}
+					req.Results[in.Name] = pr
+				}
+			}
+		}
+	}
+	out, terr, err := r.pool.renderPrompt(ctx, req)
 	if err != nil {
 		var we *WorkerError
 		if errors.As(err, &we) {
-			return "", &LineError{Code: CodeWorker, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, we.Reason), Traceback: we.Stderr}
+			return out, &LineError{Code: CodeWorker, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, we.Reason), Traceback: we.Stderr}
 		}
-		return "", &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
+		return out, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
 	}
 	if terr != nil {
-		return "", &LineError{Code: CodeToolError, Type: terr.Type,
+		return out, &LineError{Code: CodeToolError, Type: terr.Type,
 			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)}
+	}
+	if !llm && len(out.Mapping) > 0 {
+		st.mu.Lock()
+		if st.prompts == nil {
+			st.prompts = map[string]promptResult{}
+		}
+		st.prompts[nd.def.Name] = out
+		st.mu.Unlock()
 	}
 	return out, nil
 }
 
-func (r *runner) runLLM(ctx context.Context, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
-	rendered, lerr := r.render(ctx, nd, inputs, true)
+func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
+	pr, lerr := r.render(ctx, st, nd, inputs, true)
 	if lerr != nil {
 		return nil, nil, lerr
 	}
+	rendered := pr.Text
 	conn, err := r.connection(ctx, nd.def.Connection)
 	if err != nil {
 		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
 	}
 	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
 	if err != nil {
-		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %v", nd.def.Name, err)}
+		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, pr.unescape(err.Error()))}
+	}
+	for i := range req.messages {
+		req.messages[i].Content = pr.unescape(req.messages[i].Content)
+		req.messages[i].Name = pr.unescape(req.messages[i].Name)
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {

@@ -715,6 +715,9 @@ type lineState struct {
 	mu       sync.Mutex
 	outputs  map[string]any
 	bypassed map[string]bool
+	// prompts holds the role-escaped form of prompt node outputs that
+	// carry escaping, for the llm nodes they feed (promptflow's PromptResult).
+	prompts map[string]promptResult
 }
 
 func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/dataset"
+	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
@@ -122,11 +123,26 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 // checkRunnable refuses a flow the local executor cannot run before a
 // session is started or a run recorded: nothing is spent on it.
 func checkRunnable(sub *workspace.Submission) error {
-	f, _, err := flow.Load(sub.Flow)
+	f, _, err := submissionFlow(sub)
 	if err != nil {
 		return err
 	}
 	return executor.Supports(f)
+}
+
+// submissionFlow reads the flow a submission names. A flow file that exists
+// only in the snapshot (the flow.flex.yaml made for --flow module:function)
+// is read from there.
+func submissionFlow(sub *workspace.Submission) (*flow.Flow, diag.List, error) {
+	if _, err := os.Stat(sub.Flow); err != nil && sub.Snapshot != nil {
+		for _, fr := range sub.Snapshot.Files {
+			if fr.Rel == sub.Snapshot.FlowFile && fr.Content != nil && filepath.Base(sub.Flow) == filepath.Base(fr.Rel) {
+				f, ds := flow.Parse(sub.Flow, fr.Content)
+				return f, ds, nil
+			}
+		}
+	}
+	return flow.Load(sub.Flow)
 }
 
 // DisplayName resolves the macros ${variant_id}, ${run} and ${timestamp}

@@ -20,7 +20,6 @@
 #   <- {"id": 4, "chunk": "..."}            (only with "stream": one per yielded item)
 #   <- {"id": 4, "ok": true, "output": {...}}
 #   -> {"id": 5, "op": "flex_aggregate", "entry": "m:C", "init": {...}, "results": [...]}
-import asyncio
 import dataclasses
 import importlib
 import importlib.util
@@ -175,6 +174,8 @@ class Worker:
 
     def run_async(self, aw):
         if self.loop is None:
+            import asyncio  # imported on first use: it costs a third of the worker's start
+
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop.run_until_complete(aw)
@@ -333,6 +334,8 @@ class Worker:
                     reply["result"] = self.inspect_tool(msg["source"])
                 elif op == "render":
                     reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
+                elif op == "render_prompt":
+                    reply["output"] = _renderer().render_prompt(msg)
                 elif op == "template":
                     reply["result"] = _renderer().check(msg["template"])
                 elif op == "flex_inspect":
