@@ -262,8 +262,12 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 		return out, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
 	}
 	if terr != nil {
-		return out, &LineError{Code: CodeToolError, Type: terr.Type,
-			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)}
+		// promptflow reports its own JinjaTemplateError by its message alone.
+		msg := terr.Message
+		if terr.Type != "JinjaTemplateError" {
+			msg = fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)
+		}
+		return out, &LineError{Code: CodeToolError, Type: terr.Type, Message: msg}
 	}
 	if !llm && len(out.Mapping) > 0 {
 		st.mu.Lock()
