@@ -64,30 +64,26 @@ func NewWriter(dir string) (*Writer, error) {
 
 // writeRecord marshals v onto one line. A value that cannot be encoded
 // (a NaN output, say) is recorded by its error instead of being lost.
+//
+// The record is encoded straight into the file's buffer: json.Encoder
+// builds the whole line before it writes any of it, so a value that cannot
+// be encoded writes nothing, and a huge line is not copied once more
+// through a bytes.Buffer (see docs/benchmarks.md, memory per data line).
 func (w *Writer) writeRecord(af *appendFile, v any) error {
-	b, err := marshalLine(v)
-	if err != nil {
-		return err
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	if _, err := af.w.Write(b); err != nil {
+	enc := json.NewEncoder(af.w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		if isMarshalErr(err) {
+			return err
+		}
 		w.err = af.failed(err)
 	}
 	return w.err
-}
-
-func marshalLine(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // Line appends one finished data line; its images are stored as files
@@ -204,4 +200,14 @@ func (w *Writer) Close() error {
 	}
 	w.files = nil
 	return err
+}
+
+func marshalLine(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
