@@ -65,3 +65,34 @@ func TestFlexFlowSignatureUploaded(t *testing.T) {
 		t.Fatalf("%d uploads or submits for a refused run", n)
 	}
 }
+
+// TestFlexEntryWithoutYAML: --flow module:function with no flow.flex.yaml
+// uploads the flow.flex.yaml pfazure generates for it (recording
+// test_eager_flow_run_without_yaml).
+func TestFlexEntryWithoutYAML(t *testing.T) {
+	h := newHarness(t, fakews.Options{BlobProxy: true})
+	for name, content := range map[string]string{
+		"entry.py":   "def my_flow(input_val: str) -> str:\n    return input_val\n",
+		"data.jsonl": "{\"input_val\": \"hello\"}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(h.work, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.ok("run", "create", "--flow", "entry:my_flow", "--data", "data.jsonl", "--name", "e2e_noyaml")
+	st, ok := h.fake.Run("e2e_noyaml")
+	if !ok {
+		t.Fatal("no run")
+	}
+	blobPath, _ := st.Request["flowDefinitionBlobPath"].(string)
+	got, err := h.fake.ReadBlob(context.Background(), blobPath)
+	if err != nil || !strings.HasSuffix(blobPath, "/flow.flex.yaml") {
+		t.Fatalf("%s: %v", blobPath, err)
+	}
+	if want := "entry: entry:my_flow\ninputs:\n  input_val:\n    type: string\n"; string(got) != want {
+		t.Fatalf("uploaded flow.flex.yaml:\n%s\nwant (as pfazure uploaded it):\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(h.work, "flow.flex.yaml")); err == nil {
+		t.Fatal("a flow.flex.yaml was written into the user's folder")
+	}
+}

@@ -175,6 +175,12 @@ func publicDists() []pyindex.Dist {
 		{Name: "pfz-top", Version: "1.2.0", Requires: []string{"pfz-dep-a>=1.0"}},
 		{Name: "pfz-dep-a", Version: "1.0.1"},
 		{Name: "pfz-extra", Version: "0.3.0"},
+		// A stand-in for PyPI's python-slugify, which examples/slugify-titles
+		// installs: same name, version and module, the few lines it needs.
+		{Name: "python-slugify", Version: "8.0.4", Files: map[string]string{
+			"slugify/__init__.py": "import re\n\n__version__ = '8.0.4'\n\n" +
+				"def slugify(text):\n    return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')\n",
+		}},
 	}
 }
 

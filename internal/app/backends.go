@@ -41,6 +41,7 @@ func registerBackends(f *cmdutil.Factory) {
 			ARMEndpoint:     cfg.ARMEndpoint,
 			ServiceEndpoint: cfg.ServiceEndpoint,
 			BlobEndpoint:    cfg.BlobEndpoint,
+			FileEndpoint:    cfg.FileEndpoint,
 			Credential:      cred,
 			CacheDir:        filepath.Join(cfg.Home, "azureml"),
 			CACertFile:      f.Getenv("SSL_CERT_FILE"),

@@ -695,3 +695,52 @@ func TestRunCreateWithoutRunHintsOnce(t *testing.T) {
 		t.Errorf("the hint is printed %d times:\n%s", n, r.stderr)
 	}
 }
+
+// Shell completion offers values, not only command names: run names for -n
+// and --run, connection names, -o, --target, the VM size catalog, identity
+// forms and flow folders.
+func TestCompletionOfValues(t *testing.T) {
+	e := newEnv(t)
+	e.chdir()
+	e.copyFlow("hello")
+	if err := os.MkdirAll(filepath.Join(e.workDir, "notaflow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.ws.RunByName["r1"] = newRun("r1", workspace.RunCompleted)
+	e.ws.RunByName["r2"] = newRun("r2", workspace.RunFailed)
+	e.run("connection", "create", "-n", "aoai", "--type", "azure_open_ai",
+		"--set", "api_base=https://x.openai.azure.com", "--secret", "api_key=k").expect(t, 0, nil, nil)
+	for _, tc := range []struct {
+		args []string
+		want []string
+		not  []string
+	}{
+		{[]string{"run", "show", "-n", ""}, []string{"r1\tCompleted\n", "r2\tFailed\n"}, nil},
+		{[]string{"run", "show-details", "--name", "r2"}, []string{"r2\tFailed\n"}, []string{"r1"}},
+		{[]string{"run", "create", "--run", ""}, []string{"r1\t"}, nil},
+		{[]string{"run", "create", "-n", ""}, nil, []string{"r1"}},
+		{[]string{"connection", "show", "-n", ""}, []string{"aoai\tazure_open_ai\n"}, nil},
+		{[]string{"run", "list", "-o", ""}, []string{"table\n", "json\n", "yaml\n"}, nil},
+		{[]string{"run", "list", "--target", ""}, []string{"local\n", "azureml\n"}, nil},
+		{[]string{"session", "start", "--vm-size", "Standard_E4ds"}, []string{"Standard_E4ds_v4\t"}, nil},
+		{[]string{"run", "create", "--vm-size", "Standard_D2"}, []string{"Standard_D2s_v3\t"}, nil},
+		{[]string{"session", "start", "--identity", ""}, []string{"user\t", "managed\t", "managed:\t"}, nil},
+		{[]string{"session", "start", "--compute-type", ""}, []string{"serverless\n", "compute-instance\n"}, nil},
+		{[]string{"session", "start", "--flow", ""}, []string{"hello\n", "notaflow/\n"}, nil},
+	} {
+		r := e.run(append([]string{"__complete"}, tc.args...)...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("pfz %s: no %q in\n%s", strings.Join(tc.args, " "), w, r.stdout)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(r.stdout, w) {
+				t.Errorf("pfz %s: %q offered:\n%s", strings.Join(tc.args, " "), w, r.stdout)
+			}
+		}
+		if strings.Contains(r.stderr, "target local") {
+			t.Errorf("pfz %s: the target note reached the terminal: %s", strings.Join(tc.args, " "), r.stderr)
+		}
+	}
+}

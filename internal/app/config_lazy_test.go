@@ -57,7 +57,7 @@ func TestConfigProblemsDoNotBlockCommandsThatDoNotNeedThem(t *testing.T) {
 			e.realAlias = true
 			e.vars["PFZ_CLOUD"] = "x"
 			r := e.run(tt.args...)
-			r.expect(t, 0, []string{tt.stdout}, []string{"warning: " + badCloud + " (ignored: this command does not use cloud, arm_endpoint, blob_endpoint)", cloudHint})
+			r.expect(t, 0, []string{tt.stdout}, []string{"warning: " + badCloud + " (ignored: this command does not use cloud, arm_endpoint, blob_endpoint, file_endpoint)", cloudHint})
 			if strings.Contains(r.stderr, "error:") {
 				t.Errorf("stderr:\n%s", r.stderr)
 			}
@@ -172,7 +172,7 @@ func TestConfigListShowsProblems(t *testing.T) {
 	e.vars["PFZ_CLOUD"] = "x"
 	r := e.run("config", "list", "--sources")
 	r.expect(t, 0, []string{"cloud\tx\tenv\tPFZ_CLOUD\n", "target\tlocal\tdefault\tno workspace is configured\n"},
-		[]string{"warning: " + badCloud + "; commands that use cloud, arm_endpoint, blob_endpoint fail until it is fixed", cloudHint,
+		[]string{"warning: " + badCloud + "; commands that use cloud, arm_endpoint, blob_endpoint, file_endpoint fail until it is fixed", cloudHint,
 			amlWhere + "; commands that use subscription, resource_group, workspace_name, target fail until it is fixed"})
 	if strings.Contains(r.stderr, "ignored") {
 		t.Errorf("config list says it ignored what it shows:\n%s", r.stderr)

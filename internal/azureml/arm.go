@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -268,8 +269,14 @@ func (w *Workspace) describeDatastore(ctx context.Context, name string) (*datast
 }
 
 // datastoreWithSecrets is A3 + A4, once per datastore and process; the
-// description and the credential come from the disk caches when fresh.
+// description and the credential come from the disk caches when fresh. The
+// datastore must be a blob datastore.
 func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*datastore, error) {
+	return w.datastoreOfKind(ctx, name, "AzureBlob", "AzureDataLakeGen2")
+}
+
+// datastoreOfKind is datastoreWithSecrets for a datastore of one of kinds.
+func (w *Workspace) datastoreOfKind(ctx context.Context, name string, kinds ...string) (*datastore, error) {
 	w.dsMu.Lock()
 	defer w.dsMu.Unlock()
 	if d, ok := w.ds[name]; ok {
@@ -279,7 +286,10 @@ func (w *Workspace) datastoreWithSecrets(ctx context.Context, name string) (*dat
 	if err != nil {
 		return nil, err
 	}
-	if d.Type != "AzureBlob" && d.Type != "AzureDataLakeGen2" {
+	if !slices.Contains(kinds, d.Type) {
+		if kinds[0] == "AzureFile" {
+			return nil, fault.New(fault.Failed, "datastore %s is of type %s, not a file share", name, d.Type)
+		}
 		return nil, fault.New(fault.Failed, "datastore %s is of type %s; pfz uploads only to blob datastores", name, d.Type).
 			WithHint("make a blob datastore the workspace default")
 	}

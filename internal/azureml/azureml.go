@@ -37,6 +37,7 @@ type Options struct {
 	ARMEndpoint                            string // overrides the cloud's resource manager URL
 	ServiceEndpoint                        string // overrides the base taken from the workspace discoveryUrl
 	BlobEndpoint                           string // blob account URL template with {account}, e.g. http://127.0.0.1:10000/{account}
+	FileEndpoint                           string // file share account URL template with {account}
 	Credential                             azcore.TokenCredential
 	CacheDir                               string // workspace cache and session records; "" disables both
 	HTTPClient                             *http.Client

@@ -67,6 +67,7 @@ type Config struct {
 	ARMEndpoint     string // always set (the cloud's when not overridden)
 	ServiceEndpoint string // empty: use the workspace's discovery URL
 	BlobEndpoint    string // a template with {account}, always set
+	FileEndpoint    string // a template with {account}, always set
 	AuthMode        string
 	Home            string
 	Python          string
@@ -265,6 +266,7 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	def(KeyARMEndpoint, arm, "from cloud "+cloud)
 	def(KeyServiceEndpoint, "", "from the workspace's discovery URL")
 	def(KeyBlobEndpoint, "https://{account}.blob."+suffix, "from cloud "+cloud)
+	def(KeyFileEndpoint, "https://{account}.file."+suffix, "from cloud "+cloud)
 	if ws := c.workspaceSources(); len(ws) > 0 {
 		def(KeyTarget, TargetAzureML, "a workspace is configured ("+strings.Join(ws, ", ")+")")
 	} else {
@@ -316,6 +318,7 @@ func (c *Config) fill() {
 	c.ARMEndpoint = get(KeyARMEndpoint)
 	c.ServiceEndpoint = get(KeyServiceEndpoint)
 	c.BlobEndpoint = get(KeyBlobEndpoint)
+	c.FileEndpoint = get(KeyFileEndpoint)
 	c.AuthMode = get(KeyAuthMode)
 	c.Home = get(KeyHome)
 	c.Python = get(KeyPython)
@@ -440,7 +443,7 @@ func (c *Config) followed(key string) *Problem {
 				return p
 			}
 		}
-	case KeyARMEndpoint, KeyBlobEndpoint:
+	case KeyARMEndpoint, KeyBlobEndpoint, KeyFileEndpoint:
 		return c.problems[KeyCloud]
 	}
 	return nil

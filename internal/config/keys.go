@@ -23,6 +23,7 @@ const (
 	KeyARMEndpoint     = "arm_endpoint"
 	KeyServiceEndpoint = "service_endpoint"
 	KeyBlobEndpoint    = "blob_endpoint"
+	KeyFileEndpoint    = "file_endpoint"
 	KeyAuthMode        = "auth.mode"
 	KeyHome            = "home"
 	KeyPython          = "python"
@@ -83,6 +84,7 @@ func Keys() []KeyInfo {
 		k(KeyARMEndpoint, "", "resource manager URL (default: the cloud's)", normURL),
 		k(KeyServiceEndpoint, "", "flow service base URL (default: from the workspace's discovery URL)", normURL),
 		k(KeyBlobEndpoint, "", "blob endpoint template with {account} (default: https://{account}.blob.<cloud suffix>)", normBlob),
+		k(KeyFileEndpoint, "", "file share endpoint template with {account}, for pfz flow create (default: https://{account}.file.<cloud suffix>)", normBlob),
 		k(KeyAuthMode, "", "credential: default, environment, workload-identity, managed-identity, azure-cli or azd", normAuthMode),
 		k(KeyHome, "", "folder of the local target's state (default: the user data folder)", nil),
 		k(KeyPython, "", "Python interpreter for local sessions", normNonEmpty(KeyPython)),
@@ -262,7 +264,7 @@ func TargetKeys(target string) []string {
 		return []string{KeyTarget, KeyHome, KeyPython}
 	case TargetAzureML:
 		return []string{KeyTarget, KeySubscription, KeyResourceGroup, KeyWorkspaceName, KeyCloud, KeyARMEndpoint,
-			KeyServiceEndpoint, KeyBlobEndpoint, KeyAuthMode, KeyHome, KeyPollInterval,
+			KeyServiceEndpoint, KeyBlobEndpoint, KeyFileEndpoint, KeyAuthMode, KeyHome, KeyPollInterval,
 			KeyConnectTimeout, KeyAnswerTimeout, KeyMaxRetryWait}
 	}
 	out := make([]string, 0, len(Keys()))

@@ -21,6 +21,7 @@ var layerValues = map[string][4][2]string{
 	KeyARMEndpoint:     {{}, {"https://arm-env.example/", "https://arm-env.example/"}, {"https://arm-file.example/", "https://arm-file.example/"}, {}},
 	KeyServiceEndpoint: {{}, {"https://svc-env.example/", "https://svc-env.example/"}, {"http://127.0.0.1:1/svc", "http://127.0.0.1:1/svc"}, {}},
 	KeyBlobEndpoint:    {{}, {"http://127.0.0.1:10000/{account}", "http://127.0.0.1:10000/{account}"}, {"https://{account}.blob.file.example", "https://{account}.blob.file.example"}, {}},
+	KeyFileEndpoint:    {{}, {"http://127.0.0.1:10000/files/{account}", "http://127.0.0.1:10000/files/{account}"}, {"https://{account}.file.file.example", "https://{account}.file.file.example"}, {}},
 	KeyAuthMode:        {{}, {"Azure-CLI", "azure-cli"}, {"azd", "azd"}, {}},
 	KeyHome:            {{}, {"/h/env", "/h/env"}, {"/h/file", "/h/file"}, {}},
 	KeyPython:          {{}, {"py-env", "py-env"}, {"py-file", "py-file"}, {}},
@@ -269,7 +270,7 @@ func TestProblemsAreShown(t *testing.T) {
 		t.Errorf("arm_endpoint, which follows the cloud, shown as %+v", v)
 	}
 	ps := c.Problems()
-	if len(ps) != 2 || strings.Join(ps[0].Keys, ",") != "target" || strings.Join(ps[1].Keys, ",") != "cloud,arm_endpoint,blob_endpoint" {
+	if len(ps) != 2 || strings.Join(ps[0].Keys, ",") != "target" || strings.Join(ps[1].Keys, ",") != "cloud,arm_endpoint,blob_endpoint,file_endpoint" {
 		t.Errorf("problems %+v", ps)
 	}
 	// Without a usable workspace setting, the target follows the broken

@@ -9,6 +9,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 )
 
 // knownJinjaDiffs are the feature groups of testdata/flows/jinja that pfz
@@ -111,4 +115,73 @@ func readExpected(t *testing.T, path string) []map[string]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestChatRoleEscaping: role lines inside a flow input do not start chat
+// messages of an llm node, directly (chat) or through a prompt node's output
+// (chat2, where the prompt template's own role lines still split), and the
+// messages sent are the ones promptflow 1.18.5 sent (expected_messages.json).
+func TestChatRoleEscaping(t *testing.T) {
+	srv := fakeopenai.New(t, "k")
+	cfg, sink := baseConfig(t, "escape")
+	cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k", "api_base": srv.URL, "api_version": "2024-02-01"}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Completed != 1 {
+		t.Fatalf("summary %+v: %+v", sum, sink.lines[0].Error)
+	}
+	var want map[string][]map[string]any
+	b, err := os.ReadFile(filepath.Join(cfg.Flow.Dir, "expected_messages.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]map[string]any{}
+	for _, r := range srv.Requests() {
+		msgs := r.Messages()
+		if len(msgs) > 0 && msgs[0]["content"] == "Summarize." {
+			got["chat2"] = msgs
+		} else {
+			got["chat"] = msgs
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages differ from promptflow's (-promptflow +pfz):\n%s", diff)
+	}
+}
+
+// TestRenderErrorMessage: a template that fails while rendering fails the
+// line with promptflow's message (pf run create of the same template and
+// data printed exactly this), and a syntax error refuses the run before any
+// line, naming the template.
+func TestRenderErrorMessage(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"t.jinja2":      "{{ q.b.c }}\n",
+		"bad.jinja2":    "{% for x in %}\n",
+		"data.jsonl":    `{"q": "x"}` + "\n",
+		"flow.dag.yaml": "inputs:\n  q:\n    type: string\noutputs:\n  o:\n    type: string\n    reference: ${p.output}\nnodes:\n- name: p\n  type: prompt\n  source: {type: code, path: t.jinja2}\n  inputs: {q: \"${inputs.q}\"}\n",
+	})
+	f, ds, err := flow.Load(dir)
+	if err != nil || ds.HasErrors() {
+		t.Fatal(err, ds)
+	}
+	sink := newRecSink()
+	cfg := Config{Flow: f, Python: testPython(t), Data: filepath.Join(dir, "data.jsonl"), Sink: sink, RuntimeDir: filepath.Join(t.TempDir(), "rt")}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := "Failed to render jinja template: UndefinedError: 'str object' has no attribute 'b'. Please modify your prompt to fix the issue."
+	if e := sink.lines[0].Error; e == nil || e.Message != want || e.Type != "JinjaTemplateError" {
+		t.Errorf("line error %+v\nwant message %q", e, want)
+	}
+	f.Nodes[0].Source.Path = "bad.jinja2"
+	_, err = Run(context.Background(), Config{Flow: f, Python: testPython(t), Data: filepath.Join(dir, "data.jsonl"), Sink: newRecSink(), RuntimeDir: filepath.Join(t.TempDir(), "rt")})
+	if err == nil || !strings.Contains(err.Error(), "bad.jinja2") || !strings.Contains(err.Error(), "TemplateSyntaxError") {
+		t.Errorf("a broken template: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -57,6 +58,9 @@ type llmRequest struct {
 	headers map[string]string
 	query   map[string]string
 	raw     bool
+	// onChunk receives each chunk of a streamed answer (stream: true) as it
+	// arrives.
+	onChunk func(any)
 	// usage is the token counts of the answer, set by output.
 	usage *TokenUsage
 }
@@ -210,6 +214,12 @@ func callLLM(ctx context.Context, client *http.Client, req *llmRequest) (any, er
 			}
 			wait = delay
 		} else {
+			if resp.StatusCode == http.StatusOK && req.raw && req.body["stream"] == true {
+				// A streamed answer is read as it arrives, each chunk handed on.
+				chunks, err := readSSE(resp.Body, req.onChunk)
+				resp.Body.Close()
+				return chunks, err
+			}
 			data, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 			resp.Body.Close()
 			if rerr == nil && resp.StatusCode == http.StatusOK {
@@ -364,13 +374,16 @@ func (r *llmRequest) apiError(status int, data []byte) error {
 }
 
 func (r *llmRequest) output(data []byte) (any, error) {
-	if r.raw && r.body["stream"] == true {
-		return sseChunks(data)
-	}
 	if r.raw {
 		v, err := decodeJSON(data)
 		if err != nil {
 			return nil, &llmError{msg: "the model endpoint sent a response that is not JSON: " + err.Error()}
+		}
+		var u struct {
+			Usage *TokenUsage `json:"usage"`
+		}
+		if json.Unmarshal(data, &u) == nil {
+			r.usage = u.Usage
 		}
 		return v, nil
 	}
@@ -430,24 +443,32 @@ func llmNodeRequest(n *flow.Node, rendered string, inputs map[string]any, conn m
 	return req, nil
 }
 
-// sseChunks reads a streamed answer (server-sent events): the JSON of each
-// data: line up to [DONE].
-func sseChunks(data []byte) (any, error) {
+// readSSE reads a streamed answer (server-sent events): the JSON of each
+// data: line up to [DONE], each handed to onChunk (when set) as it arrives.
+func readSSE(r io.Reader, onChunk func(any)) ([]any, error) {
 	chunks := []any{}
-	for _, line := range strings.Split(string(data), "\n") {
-		payload, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "data:")
+	sc := bufio.NewScanner(io.LimitReader(r, 64<<20))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		payload, ok := strings.CutPrefix(strings.TrimRight(sc.Text(), "\r"), "data:")
 		if !ok {
 			continue
 		}
 		payload = strings.TrimSpace(payload)
 		if payload == "[DONE]" {
-			break
+			return chunks, nil
 		}
 		v, err := decodeJSON([]byte(payload))
 		if err != nil {
 			return nil, &llmError{msg: "the model endpoint streamed an event that is not JSON: " + err.Error()}
 		}
 		chunks = append(chunks, v)
+		if onChunk != nil {
+			onChunk(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &llmError{msg: "the model endpoint's stream broke off: " + err.Error()}
 	}
 	return chunks, nil
 }

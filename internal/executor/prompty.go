@@ -91,8 +91,8 @@ func (e *promptyEntry) name(r *runner) string {
 func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
 	name := e.name(r)
 	start := time.Now()
-	out, lerr := e.call(ctx, r, st.inputs)
-	rec := NodeRunRecord{Node: name, Line: st.n, Status: StatusCompleted, Inputs: st.inputs, Output: out, Start: start, End: time.Now()}
+	out, usage, lerr := e.call(ctx, r, st.inputs)
+	rec := NodeRunRecord{Node: name, Line: st.n, Status: StatusCompleted, Inputs: st.inputs, Output: out, Tokens: usage, Start: start, End: time.Now()}
 	if lerr != nil {
 		lerr.Node = name
 		lerr.Message = fmt.Sprintf("Execution failure in '%s': %s", name, lerr.Message)
@@ -108,12 +108,13 @@ func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[
 	return map[string]any{"output": out}, nil
 }
 
-// call is one call of the prompty with the given input values.
-func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any) (any, *LineError) {
+// call is one call of the prompty with the given input values; usage is
+// what the model call used, when the endpoint said.
+func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any) (out any, usage *TokenUsage, lerr *LineError) {
 	p := e.p
 	call, err := p.ResolveInputs(given)
 	if err != nil {
-		return nil, promptyError(err)
+		return nil, nil, promptyError(err)
 	}
 	vars := call.Inputs
 	var esc *prompty.Escape
@@ -122,26 +123,31 @@ func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any
 	}
 	text, err := e.render(ctx, r, prompty.PreprocessTemplate(p.Spec.Template), vars)
 	if err != nil {
-		return nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
+		return nil, nil, &LineError{Code: CodeExecution, Type: "JinjaTemplateError", Message: err.Error()}
 	}
 	msgs, prompt, err := e.messages(call, esc, text)
 	if err != nil {
-		return nil, promptyError(err)
+		return nil, nil, promptyError(err)
 	}
-	resp, lerr := e.send(ctx, r, msgs, prompt)
-	if lerr != nil {
-		return nil, lerr
-	}
-	if chunks, ok := resp.([]any); ok && e.p.Streaming() && r.cfg.OnChunk != nil {
-		for _, t := range prompty.StreamTexts(chunks) {
-			r.cfg.OnChunk(t)
+	var onChunk func(any)
+	if e.p.Streaming() && r.cfg.OnChunk != nil {
+		// Each text as promptflow's generator yields it, as it arrives.
+		var st prompty.Stream
+		onChunk = func(c any) {
+			if t, ok := st.Text(c); ok {
+				r.cfg.OnChunk(t)
+			}
 		}
 	}
-	out, err := p.FormatResponse(resp)
-	if err != nil {
-		return nil, promptyError(err)
+	resp, usage, lerr := e.send(ctx, r, msgs, prompt, onChunk)
+	if lerr != nil {
+		return nil, nil, lerr
 	}
-	return out, nil
+	out, err = p.FormatResponse(resp)
+	if err != nil {
+		return nil, usage, promptyError(err)
+	}
+	return out, usage, nil
 }
 
 // messages is the rendered template as the call sends it: the chat
@@ -156,22 +162,22 @@ func (e *promptyEntry) messages(call *prompty.Call, esc *prompty.Escape, rendere
 
 // send makes the call through the llm node's client: the response JSON, or
 // the chunks of a streamed answer.
-func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string) (any, *LineError) {
+func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.Message, prompt string, onChunk func(any)) (any, *TokenUsage, *LineError) {
 	p := e.p
 	conn, err := p.Connection(func(name string) (map[string]string, error) { return r.connection(ctx, name) })
 	if err != nil {
 		var ue *prompty.UserError
 		if errors.As(err, &ue) {
-			return nil, promptyError(err)
+			return nil, nil, promptyError(err)
 		}
-		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("connection %s: %v", p.Configuration["connection"], err)}
+		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("connection %s: %v", p.Configuration["connection"], err)}
 	}
 	req, err := p.Request(conn, messages, prompt)
 	if err != nil {
-		return nil, promptyError(err)
+		return nil, nil, promptyError(err)
 	}
 	lr := &llmRequest{api: p.API, conn: conn.Values, connName: conn.Name, deployment: p.Model, model: p.Model,
-		body: req.Body, headers: req.Headers, query: req.Query, raw: true}
+		body: req.Body, headers: req.Headers, query: req.Query, raw: true, onChunk: onChunk}
 	if lr.connName == "" {
 		lr.connName = "(model.configuration)"
 	}
@@ -182,9 +188,9 @@ func (e *promptyEntry) send(ctx context.Context, r *runner, messages []prompty.M
 		if errors.As(err, &le) && le.hint != "" {
 			msg += " (" + le.hint + ")"
 		}
-		return nil, &LineError{Code: CodeLLM, Type: "LLMError", Message: msg}
+		return nil, nil, &LineError{Code: CodeLLM, Type: "LLMError", Message: msg}
 	}
-	return resp, nil
+	return resp, lr.usage, nil
 }
 
 func promptyError(err error) *LineError {
@@ -281,7 +287,7 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 			}
 			return msgs, nil
 		}
-		resp, lerr := e.send(ctx, r, msgs, prompt)
+		resp, _, lerr := e.send(ctx, r, msgs, prompt, nil)
 		if lerr != nil {
 			return nil, &CallbackError{Type: orType(lerr.Type, "LLMError"), Message: lerr.Message}
 		}

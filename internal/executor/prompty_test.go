@@ -85,8 +85,9 @@ func TestPromptyFromPython(t *testing.T) {
 
 // Requests and outputs promptflow 1.18.5 recorded for the same prompty
 // files, data (line 0) and fake server: a streamed answer joined, input
-// values typed from their declared types (as Jinja prints them), a tool
-// call as the client's dump of the message.
+// values typed from their declared types (as Jinja prints them), images
+// from a path and base64 as image_url parts, a tool call as the client's
+// dump of the message.
 func TestPromptyStreamAndToolCalls(t *testing.T) {
 	cases := []struct {
 		flow, body string // body: the request promptflow sent
@@ -96,6 +97,8 @@ func TestPromptyStreamAndToolCalls(t *testing.T) {
 			map[string]any{"output": "echo: hello world"}},
 		{"prompty_types/types.prompty", `{"messages": [{"content": "8 2.0 True [1, 2]", "role": "user"}], "model": "gpt-4o"}`,
 			map[string]any{"output": "echo: 8 2.0 True [1, 2]"}},
+		{"prompty_images/img.prompty", `{"messages": [{"content": "Describe.", "role": "system"}, {"content": [{"text": "What? ", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="}, "type": "image_url"}, {"text": " and", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"}, "type": "image_url"}], "role": "user"}], "model": "gpt-4o"}`,
+			map[string]any{"output": "echo: "}},
 		{"prompty_tool/tool.prompty", `{"messages": [{"content": "REPLY TOOL_CALL get_weather {\"city\": \"Paris\"}", "role": "system"}, {"content": "hello world", "role": "user"}], "model": "gpt-4o", "tool_choice": "auto", "tools": [{"function": {"name": "get_weather", "parameters": {"properties": {"city": {"type": "string"}}, "type": "object"}}, "type": "function"}]}`,
 			map[string]any{"content": nil, "refusal": nil, "role": "assistant", "annotations": nil,
 				"audio": nil, "function_call": nil, "tool_calls": []any{map[string]any{"id": "call_fake_1", "type": "function",

@@ -19,6 +19,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 const defaultLineTimeout = 600 * time.Second
@@ -78,7 +79,9 @@ type runner struct {
 // Run executes the flow over every data line and then its aggregation nodes.
 // The error is non-nil only when the run could not start or read its data
 // (a *fault.Error); failed lines are reported through the Sink and the
-// Summary. A canceled ctx ends the run with status Canceled.
+// Summary. As in promptflow, a run whose lines fail (even all of them) ends
+// Completed with the failed lines counted and the first one's error in
+// Summary.Error; a canceled ctx ends it Canceled.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{Start: time.Now()}
 	r, err := prepare(ctx, cfg, true)
@@ -99,13 +102,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.Status = StatusCanceled
 	} else {
 		r.runAggregation(ctx, sum)
-		switch {
-		case ctx.Err() != nil:
+		sum.Status = StatusCompleted
+		if ctx.Err() != nil {
 			sum.Status = StatusCanceled
-		case sum.Total > 0 && sum.Completed == 0:
-			sum.Status = StatusFailed
-		default:
-			sum.Status = StatusCompleted
 		}
 	}
 	sum.End = time.Now()
@@ -623,9 +622,7 @@ func (r *runner) runLines(ctx context.Context, sum *Summary) error {
 		return fault.New(fault.Validation, "the run has no input lines").
 			WithHint("check that the data has rows (and, for an evaluation run, that the referenced run has completed lines)")
 	}
-	if sum.Completed == 0 && firstErr != nil {
-		sum.Error = firstErr
-	}
+	sum.Error = firstErr
 	return nil
 }
 
@@ -715,6 +712,9 @@ type lineState struct {
 	mu       sync.Mutex
 	outputs  map[string]any
 	bypassed map[string]bool
+	// prompts holds the role-escaped form of prompt node outputs that
+	// carry escaping, for the llm nodes they feed (promptflow's PromptResult).
+	prompts map[string]promptResult
 }
 
 func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
@@ -900,7 +900,7 @@ func (st *lineState) resolve(v flow.Value) (any, error) {
 		}
 		return navigate(out, v.Path, v.Name)
 	}
-	return v.Raw, nil
+	return pyjson.Plain(v.Raw), nil // a YAML float keeps being a float (1.0, NaN)
 }
 
 // navigate follows a dotted path into dicts (keys) and lists (indexes).

@@ -44,6 +44,64 @@ func (p *Pool) Render(ctx context.Context, text string, vars map[string]any) (st
 	return s, nil, nil
 }
 
+// promptRender is one render of a prompt or llm node's template.
+type promptRender struct {
+	Template string
+	Vars     map[string]any
+	// Escape names the variables that are flow inputs: role lines in them
+	// are escaped as promptflow escapes them (chat llm and prompt nodes).
+	Escape []string
+	// Results are the escaped forms of upstream prompt outputs among Vars.
+	Results map[string]promptResult
+	// LLM: render for a chat llm node (the text is the escaped render).
+	LLM bool
+}
+
+// promptResult is a render's outcome: Text is what the node outputs (a
+// prompt node) or what pfz parses into messages (a chat llm node, escaped);
+// Escaped and Mapping (uuid -> role word) carry the role escaping on.
+type promptResult struct {
+	Text    string            `json:"text"`
+	Escaped string            `json:"escaped,omitempty"`
+	Mapping map[string]string `json:"mapping,omitempty"`
+}
+
+// unescape puts the role words back into s.
+func (p promptResult) unescape(s string) string {
+	for id, role := range p.Mapping {
+		s = strings.ReplaceAll(s, id, role)
+	}
+	return s
+}
+
+// RenderPrompt renders a prompt or llm node's template in a worker, with
+// promptflow's role escaping.
+func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult, *ToolError, error) {
+	msg := map[string]any{"op": "render_prompt", "template": req.Template, "inputs": req.Vars, "llm": req.LLM}
+	if len(req.Escape) > 0 {
+		msg["escape"] = req.Escape
+	}
+	if len(req.Results) > 0 {
+		msg["results"] = req.Results
+	}
+	var out promptResult
+	res, err := p.do(ctx, msg, hooks{}, nil)
+	if err != nil {
+		return out, nil, err
+	}
+	if res.Error != nil {
+		return out, res.Error, nil
+	}
+	b, err := json.Marshal(res.Output)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		return out, nil, fmt.Errorf("the python worker's render is not a render: %w", err)
+	}
+	return out, nil, nil
+}
+
 // plain turns json.Number into int64 or float64 so values read from data or
 // returned by tools compare as numbers.
 func plain(v any) any {

@@ -15,7 +15,7 @@ import (
 type LineTest struct {
 	// Inputs are the flow inputs by name (a flex flow's: its entry's
 	// parameters). Missing ones take their defaults; with none at all, a
-	// flex flow uses its sample.inputs.
+	// flex flow uses its sample.inputs, a prompty its sample.
 	Inputs map[string]any
 	// Node, when set, runs only this node of a DAG flow. Inputs then give
 	// flow inputs (x or inputs.x), the outputs of the nodes it reads
@@ -73,7 +73,15 @@ func (t *Tester) Line(ctx context.Context, lt LineTest) LineResult {
 		return t.node(ctx, lt)
 	}
 	inputs := lt.Inputs
-	if len(inputs) == 0 && r.entry != nil {
+	if pe, ok := r.entry.(*promptyEntry); ok && len(inputs) == 0 {
+		// A prompty's sample is its input values (a mapping or a .json file).
+		s, err := pe.p.Sample()
+		if err != nil {
+			now := time.Now()
+			return LineResult{Status: StatusFailed, Start: now, End: now, Error: promptyError(err)}
+		}
+		inputs = s
+	} else if len(inputs) == 0 && r.entry != nil {
 		if s, ok := r.f.Raw["sample"].(map[string]any); ok {
 			if si, ok := s["inputs"].(map[string]any); ok {
 				inputs = si

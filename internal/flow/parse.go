@@ -194,7 +194,8 @@ func (w *walker) prompty(f *Flow, root *yaml.Node, body string, bodyLine int) {
 		w.diags = append(w.diags, d)
 	}
 	for _, in := range spec.Inputs {
-		fi := Input{Name: in.Name, Type: ValueType(in.Type), Default: in.Default, HasDefault: in.HasDefault, Pos: Pos{Line: in.Line, Column: 3}}
+		fi := Input{Name: in.Name, Type: ValueType(in.Type), Default: in.Default, HasDefault: in.HasDefault,
+			IsChatInput: in.IsChatInput, IsChatHistory: in.IsChatHistory, Pos: Pos{Line: in.Line, Column: 3}}
 		f.Inputs = append(f.Inputs, fi)
 	}
 	for _, o := range spec.Outputs {

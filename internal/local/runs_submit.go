@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/dataset"
+	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
@@ -122,11 +123,26 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 // checkRunnable refuses a flow the local executor cannot run before a
 // session is started or a run recorded: nothing is spent on it.
 func checkRunnable(sub *workspace.Submission) error {
-	f, _, err := flow.Load(sub.Flow)
+	f, _, err := submissionFlow(sub)
 	if err != nil {
 		return err
 	}
 	return executor.Supports(f)
+}
+
+// submissionFlow reads the flow a submission names. A flow file that exists
+// only in the snapshot (the flow.flex.yaml made for --flow module:function)
+// is read from there.
+func submissionFlow(sub *workspace.Submission) (*flow.Flow, diag.List, error) {
+	if _, err := os.Stat(sub.Flow); err != nil && sub.Snapshot != nil {
+		for _, fr := range sub.Snapshot.Files {
+			if fr.Rel == sub.Snapshot.FlowFile && fr.Content != nil && filepath.Base(sub.Flow) == filepath.Base(fr.Rel) {
+				f, ds := flow.Parse(sub.Flow, fr.Content)
+				return f, ds, nil
+			}
+		}
+	}
+	return flow.Load(sub.Flow)
 }
 
 // DisplayName resolves the macros ${variant_id}, ${run} and ${timestamp}
@@ -333,22 +349,20 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 		return nil, err
 	}
 	x.summarize(sum)
-	status := sum.Status
-	var rerr *workspace.RunError
-	switch status {
-	case executor.StatusFailed:
-		status = workspace.RunFailed
-		rerr = &workspace.RunError{Code: "UserError", Message: "every line failed"}
-		if sum.Error != nil {
-			rerr = &workspace.RunError{Code: sum.Error.Code, Message: sum.Error.Message, Details: sum.Error.Traceback}
-			if sum.Error.Node != "" && !strings.Contains(rerr.Message, sum.Error.Node) {
-				rerr.Message = fmt.Sprintf("node %s: %s", sum.Error.Node, rerr.Message)
-			}
-		}
-	case executor.StatusCanceled:
+	// As in promptflow, failed lines do not fail the run: it ends Completed
+	// with the failed lines counted and, as its error, the first one's.
+	status := workspace.RunCompleted
+	if sum.Status == executor.StatusCanceled {
 		status = workspace.RunCanceled
-	default:
-		status = workspace.RunCompleted
+	}
+	var rerr *workspace.RunError
+	if sum.Error != nil && sum.Failed > 0 {
+		first := sum.Error.Message
+		if sum.Error.Node != "" && !strings.Contains(first, sum.Error.Node) {
+			first = fmt.Sprintf("node %s: %s", sum.Error.Node, first)
+		}
+		rerr = &workspace.RunError{Code: "UserError", Details: sum.Error.Traceback,
+			Message: fmt.Sprintf("Failed to run %d/%d lines. First error message is: %s", sum.Failed, sum.Total, first)}
 	}
 	if x.finish(status, rerr) != nil {
 		return nil, x.finishUnrecorded()

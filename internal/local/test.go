@@ -46,7 +46,7 @@ func (w *Workspace) TestFlow(ctx context.Context, sub *workspace.Submission, sin
 	if sub == nil || sub.Snapshot == nil || sub.Session.ID == "" {
 		return nil, fault.New(fault.Usage, "the flow test has no resolved flow").WithHint("resolve it with runspec.Resolve first")
 	}
-	f, ds, err := flow.Load(sub.Flow)
+	f, ds, err := submissionFlow(sub)
 	if err != nil {
 		return nil, err
 	}

@@ -59,11 +59,13 @@ type Spec struct {
 
 // Input is one declared input.
 type Input struct {
-	Name       string
-	Type       string
-	Default    any
-	HasDefault bool
-	Line       int
+	Name          string
+	Type          string
+	Default       any
+	HasDefault    bool
+	IsChatInput   bool
+	IsChatHistory *bool
+	Line          int
 }
 
 // Output is one declared output.
@@ -566,6 +568,11 @@ func (w *walker) inputs(n *yaml.Node) []Input {
 					}
 					w.errorf(CodeBadValueType, deref(ip.v), hint, "input %q has type %q, which is not a prompt flow value type", p.key, in.Type)
 				}
+			case "is_chat_input":
+				in.IsChatInput = deref(ip.v).Value == "true"
+			case "is_chat_history":
+				b := deref(ip.v).Value == "true"
+				in.IsChatHistory = &b
 			case "default":
 				in.HasDefault = true
 				var d any

@@ -327,32 +327,47 @@ func (p *Prompty) Streaming() bool {
 // promptflow fails).
 func StreamTexts(chunks []any) []string {
 	var out []string
-	var cur any
-	started := false
+	var st Stream
 	for _, c := range chunks {
-		m, _ := c.(map[string]any)
-		choices, _ := m["choices"].([]any)
-		if len(choices) == 0 {
-			continue
+		if t, ok := st.Text(c); ok {
+			out = append(out, t)
 		}
-		ch, _ := choices[0].(map[string]any)
-		delta, _ := ch["delta"].(map[string]any)
-		text, _ := delta["content"].(string)
-		if delta == nil {
-			text, _ = ch["text"].(string)
-		}
-		if text == "" {
-			continue
-		}
-		if !started {
-			cur, started = ch["index"], true
-		}
-		if fmt.Sprint(ch["index"]) != fmt.Sprint(cur) {
-			break
-		}
-		out = append(out, text)
 	}
 	return out
+}
+
+// Stream follows a streamed answer chunk by chunk: the content deltas of
+// the first choice index that has content, up to the first chunk of
+// another index.
+type Stream struct {
+	cur           any
+	started, done bool
+}
+
+// Text is the text a chunk adds; ok is false when it adds none.
+func (s *Stream) Text(chunk any) (string, bool) {
+	m, _ := chunk.(map[string]any)
+	choices, _ := m["choices"].([]any)
+	if s.done || len(choices) == 0 {
+		return "", false
+	}
+	ch, _ := choices[0].(map[string]any)
+	delta, _ := ch["delta"].(map[string]any)
+	text, _ := delta["content"].(string)
+	if delta == nil {
+		text, _ = ch["text"].(string)
+	}
+	if text == "" {
+		return "", false
+	}
+	if !s.started {
+		s.cur, s.started = ch["index"], true
+	}
+	if fmt.Sprint(ch["index"]) != fmt.Sprint(s.cur) {
+		s.done = true
+		return "", false
+	}
+	return text, true
 }
 
 // JSONFormat reports whether response_format asks for a JSON object.

@@ -96,10 +96,11 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 		return sub, nil, nil, nil
 	}
 	if s.FlowEntry != "" {
-		return nil, nil, nil, fault.New(fault.Unsupported, "--flow %s names a Python entry, which pfz cannot run yet", s.FlowEntry).
-			WithHint("write a flow.flex.yaml holding `entry: %s` next to the module and pass its folder to --flow", s.FlowEntry)
+		if err := r.entryFlow(); err != nil {
+			return nil, nil, nil, err
+		}
 	}
-	if s.Flow == "" {
+	if s.Flow == "" && r.entryPath == "" {
 		return nil, nil, nil, fault.New(fault.Validation, "the run has no flow").
 			WithHint("load the run definition with Load first; it reports a missing flow")
 	}
@@ -155,6 +156,10 @@ type resolver struct {
 	spec  *Spec
 	ro    ResolveOptions
 	diags diag.List
+	// entryPath and entryYAML are the flow file made for --flow
+	// module:function (entryFlow); the file is not on disk.
+	entryPath string
+	entryYAML []byte
 }
 
 func (r *resolver) add(sev diag.Severity, code string, p Pos, hint, format string, args ...any) {
@@ -259,12 +264,48 @@ func (r *resolver) timestamp() string {
 	return r.ro.Now.Format("20060102_150405") + fmt.Sprintf("_%06d", r.ro.Now.Nanosecond()/1000)
 }
 
+// entryFlow makes the flex flow of --flow module:function as promptflow's
+// SDK does: a flow.flex.yaml holding `entry: module:function` in the working
+// folder, which is the code folder. pfz never writes it there: the file
+// exists only in the run's snapshot. A flow.flex.yaml already in the folder
+// is refused rather than silently overruled (promptflow warns and ignores it).
+func (r *resolver) entryFlow() error {
+	s := r.spec
+	dir := s.CWD
+	if dir == "" {
+		dir = "."
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "flow.flex.yaml"))
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot locate the working folder")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fault.New(fault.Validation, "--flow %s names a Python entry, but %s already exists", s.FlowEntry, path).
+			WithHint("run that flow with --flow %s, or name the entry in it", filepath.Dir(path))
+	}
+	r.entryPath, r.entryYAML = path, []byte("entry: "+s.FlowEntry+"\n")
+	return nil
+}
+
+// loadFlow reads the flow file, or parses the generated one of an entry.
+func (r *resolver) loadFlow(path string) (*flow.Flow, diag.List, error) {
+	if r.entryYAML != nil {
+		f, ds := flow.Parse(path, r.entryYAML)
+		return f, ds, nil
+	}
+	return flow.Load(path)
+}
+
 // localFlow loads, snapshots and validates a local flow and derives the
 // names and the session. A non-nil error stops Resolve (the flow cannot be
 // read); problems in the flow are diagnostics.
 func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*flow.Flow, error) {
 	s := r.spec
-	f, ds, err := flow.Load(s.Flow)
+	path := s.Flow
+	if r.entryPath != "" {
+		path = r.entryPath
+	}
+	f, ds, err := r.loadFlow(path)
 	r.diags = append(r.diags, ds...)
 	if err != nil {
 		r.errAt(CodeFlow, s.PosOf("flow"), err)
@@ -287,7 +328,8 @@ func (r *resolver) localFlow(ctx context.Context, sub *workspace.Submission) (*f
 			return sig, err
 		}
 	}
-	snap, files, ds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp", FlexSignature: readSig},
+	snap, files, ds, err := snapshot.Check(ctx, f, snapshot.Options{IgnoreToolsJSON: f.Language != "csharp", FlexSignature: readSig,
+		FlowContent: r.entryYAML},
 		flow.ValidateOptions{Batch: true})
 	r.diags = append(r.diags, ds...)
 	if err != nil {

@@ -2,6 +2,7 @@ package runspec
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flexmeta"
+	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
@@ -347,13 +349,38 @@ func TestResolveResume(t *testing.T) {
 
 func TestResolveFlowEntryAndErrors(t *testing.T) {
 	fx := newFixture(t)
-	s, _, err := fx.load(t, "", Flags{Flow: "pkg.mod:func", Data: "local.jsonl"})
+	// --flow module:function: a flex flow in the working folder whose
+	// flow.flex.yaml exists only in the snapshot, as promptflow's SDK makes it.
+	writeFile(t, filepath.Join(fx.cwd, "mod.py"), "def func(x: str):\n    return x\n")
+	s, _, err := fx.load(t, "", Flags{Flow: "mod:func", Data: "local.jsonl"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := s.Resolve(context.Background(), resolveOpts()); !fault.Is(err, fault.Unsupported) || fault.HintOf(err) == "" {
-		t.Errorf("flex entry: err = %v", err)
+	sub, f, ds, err := s.Resolve(context.Background(), resolveOpts())
+	if err != nil || f.Kind != flow.KindFlex || f.Entry != "mod:func" || ds.HasErrors() {
+		t.Fatalf("flex entry: err = %v, flow = %+v, diags = %v", err, f, ds)
 	}
+	if want := filepath.Join(fx.cwd, "flow.flex.yaml"); sub.Flow != want || sub.Snapshot.FlowFile != "flow.flex.yaml" {
+		t.Errorf("flow = %s (snapshot flow file %s), want %s", sub.Flow, sub.Snapshot.FlowFile, want)
+	}
+	var content string
+	for _, fr := range sub.Snapshot.Files {
+		if fr.Rel == "flow.flex.yaml" {
+			content = string(fr.Content)
+		}
+	}
+	if content != "entry: mod:func\n" {
+		t.Errorf("snapshot flow.flex.yaml = %q", content)
+	}
+	if _, err := os.Stat(filepath.Join(fx.cwd, "flow.flex.yaml")); !os.IsNotExist(err) {
+		t.Errorf("the working folder got a flow.flex.yaml: %v", err)
+	}
+	// One already there is refused rather than silently overruled.
+	writeFile(t, filepath.Join(fx.cwd, "flow.flex.yaml"), "entry: other:f\n")
+	if _, _, _, err := s.Resolve(context.Background(), resolveOpts()); !fault.Is(err, fault.Validation) || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("existing flow.flex.yaml: err = %v", err)
+	}
+	os.Remove(filepath.Join(fx.cwd, "flow.flex.yaml"))
 
 	// A folder without a flow file: the error names the flow key's position.
 	writeFile(t, fx.path("flows/empty/readme.md"), "x")
@@ -361,7 +388,7 @@ func TestResolveFlowEntryAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, ds, err := s.Resolve(context.Background(), resolveOpts())
+	_, _, ds, err = s.Resolve(context.Background(), resolveOpts())
 	if !fault.Is(err, fault.Validation) || len(ds) != 1 || ds[0].Code != CodeFlow || ds[0].Line != 1 || ds[0].Hint == "" {
 		t.Errorf("err = %v diags = %v", err, ds)
 	}

@@ -25,6 +25,10 @@ type Options struct {
 	// FlexSignature, when set, reads a flex flow's entry signature, which
 	// is then written into the snapshot's flow.flex.yaml (flexmeta.Apply).
 	FlexSignature SignatureFunc
+	// FlowContent, when set, is the flow file's content: the file is not on
+	// disk (a flex flow made from --flow module:function, as promptflow's
+	// SDK makes one) and lands at the snapshot root under the flow file's name.
+	FlowContent []byte
 }
 
 // SignatureFunc reads the signature of entry, whose module is under dir.
@@ -159,6 +163,10 @@ func Build(ctx context.Context, f *flow.Flow, opts Options) (*workspace.Snapshot
 		}
 	}
 
+	if opts.FlowContent != nil && !strings.Contains(flowRel, "/") {
+		root.children[flowRel] = &node{name: flowRel, abs: flowPath, content: opts.FlowContent, hasContent: true,
+			size: int64(len(opts.FlowContent)), origin: -1, shown: flowPath}
+	}
 	flowNode := lookup(root, flowRel)
 	if flowNode == nil || flowNode.dir {
 		why := rootRules.Why(flowRel, false)
@@ -175,7 +183,10 @@ func Build(ctx context.Context, f *flow.Flow, opts Options) (*workspace.Snapshot
 	addReq := w.requirements(f, root, rootRules, dir, flowFileDiag)
 	dropIncludes := f.Kind != flow.KindPrompty && len(f.AdditionalIncludes) > 0
 	if flowNode != nil && !flowNode.dir && f.Kind != flow.KindPrompty && (addReq != "" || dropIncludes) {
-		src, err := os.ReadFile(flowNode.abs)
+		src, err := flowNode.content, error(nil)
+		if !flowNode.hasContent {
+			src, err = os.ReadFile(flowNode.abs)
+		}
 		if err == nil {
 			var patched []byte
 			patched, err = PatchFlowYAML(src, addReq, dropIncludes)

@@ -87,15 +87,16 @@ node's status, duration and, for llm nodes, token counts go to stderr, with
 what the flow's code prints. A flex flow's generator output streams to
 stderr as it is produced.
 
-Inputs missing from --inputs take the flow's defaults; a flex flow with no
-inputs given uses its sample.inputs. --node runs one node of a DAG flow:
---inputs then give the flow inputs it reads (name=... or inputs.name=...),
-the outputs of the nodes it reads (node.output=...) or its own inputs by
-name. --interactive is a chat loop for chat flows: each answer is added to
+Inputs missing from --inputs take the flow's defaults; with no inputs
+given, a flex flow uses its sample.inputs and a .prompty file its sample.
+--node runs one node of a DAG flow: --inputs then give the flow inputs it
+reads (name=... or inputs.name=...), the outputs of the nodes it reads
+(node.output=...) or its own inputs by name. --interactive is a chat loop for chat flows: each answer is added to
 chat_history for the next question; an empty line or end of input ends it.`,
 		Example: `  pfz flow test
   pfz flow test ./my_flow --inputs question="What is prompt flow?"
   pfz flow test ./my_flow --input sample.json -o yaml
+  pfz flow test chat.prompty --inputs question="What is prompt flow?"
   pfz flow test ./my_flow --node summarize --inputs fetch.output="some text"
   pfz flow test ./my_flex_flow --init model=gpt-4o --inputs text=hello
   pfz flow test ./chat_flow --interactive`,
@@ -472,10 +473,18 @@ func chat(ctx context.Context, opts *TestOptions, lr executor.LineRunner, sink *
 		if outKey == "" {
 			outKey = "output"
 		}
-		history = append(history, map[string]any{
-			"inputs":  map[string]any{cs.input: q},
-			"outputs": map[string]any{outKey: answer},
-		})
+		if k := lr.Flow().Kind; k == flow.KindFlex || k == flow.KindPrompty {
+			// promptflow keeps a flex flow's and a prompty's history as
+			// OpenAI messages, a DAG flow's as inputs and outputs.
+			history = append(history,
+				map[string]any{"role": "user", "content": q},
+				map[string]any{"role": "assistant", "content": answer})
+		} else {
+			history = append(history, map[string]any{
+				"inputs":  map[string]any{cs.input: q},
+				"outputs": map[string]any{outKey: answer},
+			})
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

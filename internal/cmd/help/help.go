@@ -93,10 +93,12 @@ const exitCodesText = `pfz exit codes
 
   0    success
   1    the operation failed; also a streamed run (run create --stream, run
-       stream) that ended Failed or Canceled, a service or credential that
-       did not answer ("no answer from <host> after N s", also when a
-       --timeout passed during that silence), and a target or feature that
-       is not available in this build
+       stream) that ended Failed or Canceled, with --fail-on-line-errors one
+       that ended Completed with failed lines (as in promptflow, failed lines
+       do not fail a run), a service or credential that did not answer ("no
+       answer from <host> after N s", also when a --timeout passed during
+       that silence), and a target or feature that is not available in this
+       build
   2    usage or validation error: a bad flag or argument, or errors in the
        flow, run.yml or requirements file (flow validate, run create)
   4    authentication or authorization failed: no credential, an expired

@@ -97,6 +97,7 @@ Help topics: ` + "`pfz help exit-codes`, `pfz help environment`" + `.`,
 	cmd.SetHelpCommand(helpCmd)
 	cmd.SetHelpCommandGroupID("settings")
 
+	completion.Register(cmd, f)
 	cmdutil.EnableFlagPrefixes(cmd)
 	return cmd
 }

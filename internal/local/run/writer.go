@@ -2,7 +2,6 @@ package run
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Writer appends a running run's lines, node runs and log lines to its
@@ -64,26 +64,30 @@ func NewWriter(dir string) (*Writer, error) {
 
 // writeRecord marshals v onto one line. A value that cannot be encoded
 // (a NaN output, say) is recorded by its error instead of being lost.
-//
-// The record is encoded straight into the file's buffer: json.Encoder
-// builds the whole line before it writes any of it, so a value that cannot
-// be encoded writes nothing, and a huge line is not copied once more
-// through a bytes.Buffer (see docs/benchmarks.md, memory per data line).
 func (w *Writer) writeRecord(af *appendFile, v any) error {
+	b, err := marshalLine(v)
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	enc := json.NewEncoder(af.w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		if isMarshalErr(err) {
-			return err
-		}
+	if _, err := af.w.Write(b); err != nil {
 		w.err = af.failed(err)
 	}
 	return w.err
+}
+
+// marshalLine writes a record as one line of Python's JSON: NaN and the
+// infinities keep their spelling, as in promptflow's own records.
+func marshalLine(v any) ([]byte, error) {
+	b, err := pyjson.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // Line appends one finished data line; its images are stored as files
@@ -200,14 +204,4 @@ func (w *Writer) Close() error {
 	}
 	w.files = nil
 	return err
-}
-
-func marshalLine(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

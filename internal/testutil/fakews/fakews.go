@@ -137,6 +137,10 @@ type Server struct {
 	failSess map[string]string
 	// conns are the workspace connections: name → properties, secrets included.
 	conns map[string]map[string]any
+	// share is the file share of workspaceworkingdirectory: path → entry;
+	// flows the Flows API's flows by id.
+	share map[string]*shareEntry
+	flows map[string]*wsFlow
 }
 
 // Request is one request the fake (or its blob proxy) answered.
@@ -370,6 +374,7 @@ func (s *Server) ClientEnv() map[string]string {
 		"PFZ_AUTH_MODE":      "managed-identity",
 		"IDENTITY_ENDPOINT":  s.TokenURL(),
 		"IDENTITY_HEADER":    s.opts.IdentityHeader,
+		"PFZ_FILE_ENDPOINT":  s.FileTemplate(),
 	}
 	if s.opts.Storage.Endpoint != "" {
 		env["PFZ_BLOB_ENDPOINT"] = s.BlobTemplate()
@@ -498,6 +503,8 @@ func classify(p string) string {
 		return "data"
 	case strings.HasPrefix(p, "/content/"):
 		return "content"
+	case strings.HasPrefix(p, "/files/"):
+		return "files"
 	}
 	return "other"
 }
@@ -711,6 +718,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, kind string) {
 		return
 	case "other":
 		writeJSON(w, 404, s.flowError(404, "UserError", "NotFound", "no such API: "+r.URL.Path))
+		return
+	case "files":
+		s.serveFiles(w, r) // shared key, not a bearer token
 		return
 	}
 	if !s.authorize(w, r) {

@@ -213,6 +213,8 @@ func (s *Server) serveFlow(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"entityId": s.opts.WorkspaceID, "traceCosmosConfiguration": s.opts.TraceConfiguration,
 			"traceCosmosStatus": "Initialized", "error": nil, "accountEndpoint": "", "databaseName": "PromptFlowTraceSession",
 			"resourceArmId": "", "resourceType": 1})
+	case seg[0] == "Flows":
+		s.serveFlows(w, r, seg)
 	case seg[0] == "FlowSessions" && len(seg) >= 2:
 		s.serveSessions(w, r, strings.TrimPrefix(rest, "FlowSessions/"))
 	case rest == "BulkRuns/submit" && r.Method == http.MethodPost:
@@ -943,6 +945,24 @@ func (s *Server) indexEntities(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.PageSize <= 0 {
 		body.PageSize = 100
+	}
+	for _, f := range body.Filters {
+		if f.Field == "type" && len(f.Values) == 1 && f.Values[0] == "flows" {
+			flowArchived := map[string]bool{"false": true}
+			for _, g := range body.Filters {
+				if g.Field == "annotations/isArchived" {
+					flowArchived = map[string]bool{}
+					for _, v := range g.Values {
+						flowArchived[v] = true
+					}
+				}
+			}
+			s.mu.Lock()
+			page := s.flowEntities(flowArchived, body.PageSize)
+			s.mu.Unlock()
+			writeJSON(w, 200, map[string]any{"totalCount": len(page), "value": page, "continuationToken": nil})
+			return
+		}
 	}
 	skip, _ := strconv.Atoi(body.ContinuationToken)
 	s.mu.Lock()

@@ -4,6 +4,8 @@
 # PF_USE_SANDBOX_FOR_JINJA=false), so every filter, method and value prints
 # exactly as it does under promptflow.
 import os
+import re
+import uuid
 
 _compiled = {}  # (template text, sandboxed) -> jinja2 Template
 _MAX_CACHED = 256
@@ -65,12 +67,80 @@ def check(text):
     return {"jinja2": getattr(jinja2, "__version__", "")}
 
 
-def render(text, inputs):
+def render(text, inputs, mapping=None):
     t = _template(text)
     try:
         return t.render(**inputs)
     except Exception as e:  # a failing filter or undefined attribute fails the node, as in promptflow
         raise JinjaTemplateError(
             "Failed to render jinja template: %s: %s. Please modify your prompt to fix the issue."
-            % (type(e).__name__, e)
+            % (type(e).__name__, _unescape(str(e), mapping or {}))
         ) from None
+
+
+# Role escaping, as promptflow's prompt and llm tools do it: a role line
+# ("system:", "# user:") inside a flow input, or inside the flow-input part
+# of an upstream prompt node's output, must not start a chat message. Each
+# role word found is mapped to a fresh uuid; the inputs are rendered with the
+# word replaced by its uuid, and the parsed messages get the word back.
+_ROLE_LINE = re.compile(r"^\s*#?\s*(system|user|assistant|function|tool)\s*:\s*\n", re.IGNORECASE | re.MULTILINE)
+
+
+def _find_roles(value, mapping):
+    if isinstance(value, dict):
+        for v in value.values():
+            _find_roles(v, mapping)
+    elif isinstance(value, str):
+        for role in _ROLE_LINE.findall(value):
+            if role not in mapping.values():
+                mapping[str(uuid.uuid4())] = role
+
+
+def _escape(value, mapping):
+    if isinstance(value, dict):
+        return {k: _escape(v, mapping) for k, v in value.items()}
+    if isinstance(value, str):
+        for uid, role in mapping.items():
+            value = value.replace(role, uid)
+    return value
+
+
+def _unescape(value, mapping):
+    for uid, role in mapping.items():
+        value = value.replace(uid, role)
+    return value
+
+
+def render_prompt(msg):
+    """A prompt or llm node's render: {"text": ..., "escaped": ..., "mapping": ...}.
+
+    msg: template, inputs, escape (names of inputs that are flow inputs),
+    results (name -> {"escaped", "mapping"} of upstream prompt outputs), llm.
+    A prompt node's text is the plain render, "escaped" its render with the
+    roles escaped (when there are any), kept for the llm nodes it feeds. An
+    llm node's text is the escaped render; pfz unescapes the parsed messages.
+    """
+    text, inputs = msg["template"], dict(msg.get("inputs") or {})
+    names = set(msg.get("escape") or [])
+    results = msg.get("results") or {}
+    mapping = {}
+    for r in results.values():
+        mapping.update(r.get("mapping") or {})
+    for k, v in inputs.items():
+        if k in names:
+            _find_roles(v, mapping)
+    escaped_inputs = {}
+    for k, v in inputs.items():
+        if k in results and results[k].get("mapping"):
+            escaped_inputs[k] = results[k]["escaped"]
+        elif k in names:
+            escaped_inputs[k] = _escape(v, mapping)
+        else:
+            escaped_inputs[k] = v
+    if msg.get("llm"):
+        return {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+    out = {"text": render(text, inputs)}
+    if mapping:
+        out["escaped"] = render(text, escaped_inputs, mapping)
+        out["mapping"] = mapping
+    return out
