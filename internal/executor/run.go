@@ -481,6 +481,11 @@ func (r *runner) loadTools(ctx context.Context) error {
 			if err != nil {
 				return fault.Wrap(fault.Failed, err, "load the tool of node %s", n.Name)
 			}
+			if terr != nil && terr.Type == "PackageToolNotFoundError" {
+				// As promptflow says it, not the AttributeError of a half-found module.
+				return fault.New(fault.Validation, "Node '%s': %s", n.Name, terr.Message).
+					WithHint("add the package that provides %s to the flow's requirements.txt (the session installs it; promptflow.tools.* come with promptflow-tools), or fix the tool id", n.Source.Tool)
+			}
 			if terr != nil {
 				return fault.New(fault.Validation, "Failed to load python module of node '%s' from %s: (%s) %s", n.Name, sourceName(nd.src), terr.Type, terr.Message).
 					WithHint("%s", lastLine(terr.Traceback))
@@ -491,6 +496,9 @@ func (r *runner) loadTools(ctx context.Context) error {
 				if p.Connection {
 					nd.connArgs[p.Name] = true
 				}
+			}
+			if err := r.checkConnections(ctx, nd); err != nil {
+				return err
 			}
 		case flow.ToolPrompt, flow.ToolLLM:
 			if n.Source.Path == "" {
@@ -534,6 +542,31 @@ func (r *runner) loadTools(ctx context.Context) error {
 		default:
 			return fault.New(fault.Unsupported, "node %q has type %q, which local runs do not support", n.Name, n.Type).
 				WithHint("local runs support python, prompt and llm nodes; use --target azureml for this flow")
+		}
+	}
+	return nil
+}
+
+// checkConnections resolves the connections a python node names literally,
+// so that a missing one refuses the whole run before any line, as in
+// promptflow ("Connection 'x' is not found."), instead of failing each line.
+func (r *runner) checkConnections(ctx context.Context, nd *node) error {
+	for _, in := range nd.def.Inputs {
+		if !nd.connArgs[in.Name] {
+			continue
+		}
+		v := refOf(in.Value)
+		name, ok := v.Raw.(string)
+		if v.Kind != flow.RefLiteral || !ok || name == "" {
+			continue
+		}
+		if _, err := r.connection(ctx, name); err != nil {
+			if fault.Is(err, fault.NotFound) {
+				return fault.New(fault.Validation, "Connection '%s' is not found.", name).
+					WithHint("create it with `pfz connection create`, or pass --connections %s.%s=<name>", nd.def.Name, in.Name)
+			}
+			return fault.Wrap(fault.Validation, err, "connection %s of node %s", name, nd.def.Name).
+				WithHint("check the connection with `pfz connection show -n %s`", name)
 		}
 	}
 	return nil

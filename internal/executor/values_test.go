@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/fault"
 )
 
 // Values keep what they are from the data to the tool and back, and inputs
@@ -99,4 +101,28 @@ func TestRunValuesJSONL(t *testing.T) {
 	if n := sink.node(3, "after"); n == nil || jsonOf(n.Inputs) != `{"kind":"a1None","without_default":null}` {
 		t.Errorf("node run of after on line 3: %+v", n)
 	}
+}
+
+// A connection a python node names that does not exist refuses the whole
+// run before any line, as promptflow does ("Connection 'x' is not found.");
+// before, every line failed on its own.
+func TestRunMissingConnectionRefusesTheRun(t *testing.T) {
+	cfg, sink := baseConfig(t, "conn_missing")
+	cfg.Connections = notFoundResolver{}
+	sum, err := Run(context.Background(), cfg)
+	if err == nil || !fault.Is(err, fault.Validation) || !strings.Contains(err.Error(), "Connection 'no_such_conn' is not found.") {
+		t.Fatalf("Run = %+v, %v; want a validation error", sum, err)
+	}
+	if !strings.Contains(fault.HintOf(err), "--connections t.conn=") {
+		t.Errorf("hint = %q", fault.HintOf(err))
+	}
+	if len(sink.started) != 0 || len(sink.lines) != 0 {
+		t.Errorf("lines ran: %v", sink.started)
+	}
+}
+
+type notFoundResolver struct{}
+
+func (notFoundResolver) Resolve(_ context.Context, name string) (map[string]string, error) {
+	return nil, fault.New(fault.NotFound, "there is no connection %s", name)
 }

@@ -556,22 +556,36 @@ def _is_tool(obj):
         return False
 
 
+class PackageToolNotFoundError(ImportError):
+    """A package tool id that names no importable module attribute (promptflow's name)."""
+
+
 def _resolve_package_tool(tool_id):
-    # "pkg.module.func" or "pkg.module.Class.method": import the longest module prefix.
+    # "pkg.module.func" or "pkg.module.Class.method": import the longest module
+    # prefix that exists. A module that exists but fails to import (a missing
+    # dependency) raises its own error: that is what the user must fix.
+    missing = PackageToolNotFoundError(
+        "Package tool '%s' is not found in the current environment." % tool_id)
     parts = tool_id.split(".")
     for i in range(len(parts) - 1, 0, -1):
+        name = ".".join(parts[:i])
         try:
-            mod = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        rest = parts[i:]
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and (name == e.name or name.startswith(e.name + ".")):
+                continue
+            raise
         obj = mod
-        for p in rest[:-1]:
-            obj = getattr(obj, p)
+        for p in parts[i:-1]:
+            obj = getattr(obj, p, None)
+            if obj is None:
+                raise missing
+        if not hasattr(obj, parts[-1]):
+            raise missing
         if inspect.isclass(obj):
-            return obj, rest[-1]
-        return getattr(obj, rest[-1]), None
-    raise ImportError("Package tool '%s' is not found in the current environment." % tool_id)
+            return obj, parts[-1]
+        return getattr(obj, parts[-1]), None
+    raise missing
 
 
 def _signature(fn):
