@@ -493,6 +493,13 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	if sess.Message != "" {
 		x.logf("WARNING", "Session %s: %s", id, sess.Message)
 	}
+	if sess.InstallIncomplete {
+		// Said before any line runs, where the user looks: the run may
+		// fail with a bare ModuleNotFoundError otherwise.
+		msg := fmt.Sprintf("session %s: its last package install failed or was interrupted, so some requirements may be missing and lines may fail with ModuleNotFoundError; `pfz packages install --flow %s` installs them", id, sess.FlowDir)
+		x.logf("WARNING", "%s", msg)
+		x.rep.Report(workspace.Event{Kind: workspace.EventWarning, Message: msg})
+	}
 	python, workers, memMB, err := sessions.Python(ctx, id)
 	if err != nil {
 		return nil, err

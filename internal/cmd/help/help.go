@@ -175,6 +175,11 @@ Local target:
   PFZ_PRIVATE_FEED_TOKEN the token (or user:token) that replaces {private} in
                          a requirements line -i https://{private}@<feed>/...
                          at install time; never written to disk or printed
+  PFZ_UV                 the uv executable that creates session environments
+                         and installs requirements (default: uv on PATH;
+                         "off" for venv and pip). pip is used anyway where uv
+                         would install something else: PIP_* settings, a
+                         pip.conf, a private feed
 
   Python workers of a local run inherit the environment except every PFZ_*
   variable and the credentials above (AZURE_CLIENT_SECRET,
