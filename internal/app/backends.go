@@ -56,12 +56,14 @@ func registerBackends(f *cmdutil.Factory) {
 		})
 	}
 	f.FlexSignature = func() (snapshot.SignatureFunc, error) {
-		cfg, err := f.ConfigFor(config.KeyTarget, config.KeyPython)
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Target != config.TargetAzureML {
+		cfg, err := f.ConfigFor(config.KeyTarget)
+		if err != nil || cfg.Target != config.TargetAzureML {
+			// Not the azureml target, or none can be chosen yet: a dry run
+			// still works, and a submit stops on the target itself.
 			return nil, nil
+		}
+		if cfg, err = f.ConfigFor(config.KeyPython); err != nil {
+			return nil, err
 		}
 		// pfazure uploads a flex flow's flow.flex.yaml with the entry's
 		// signature written in, read from the code without running it.
