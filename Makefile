@@ -39,9 +39,13 @@ install:
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/pfz
 
 ## test: vet, then every test with the race detector (fuzz seed corpora
-## included), then a summary of the skipped tests and why (scripts/testsummary)
+## included), then a summary of the skipped tests and why (scripts/testsummary).
+## TEST_TIMEOUT bounds each test binary: the end-to-end suites build Python
+## environments and take minutes on 2 cores, past go test's 10 m default
+## when the machine is busy; CI's own bound is 90 minutes for everything.
+TEST_TIMEOUT ?= 45m
 test: vet
-	@set -o pipefail; $(GO) test -race -json ./... | $(GO) run ./scripts/testsummary
+	@set -o pipefail; $(GO) test -race -timeout $(TEST_TIMEOUT) -json ./... | $(GO) run ./scripts/testsummary
 
 ## test-short: the tests without the race detector, for a quick loop
 test-short:

@@ -12,6 +12,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor/pyruntime"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local"
+	"github.com/pfz-cli/pfz/internal/local/pyenv"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -38,6 +39,7 @@ func localSessions(f *cmdutil.Factory, cfg *config.Config, environ []string) (*l
 			return tok, nil
 		},
 		Env:   environ,
+		UV:    pyenv.FindUV(f.Getenv),
 		Debug: debugWriter(f),
 		Detach: func(ctx context.Context, id string) (int, error) {
 			exe, err := os.Executable()

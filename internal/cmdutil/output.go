@@ -2,7 +2,6 @@ package cmdutil
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Printer writes a command's result to stdout in the chosen format. With json
@@ -94,7 +94,7 @@ func WriteDocument(w io.Writer, format, query string, v any) error {
 	}
 	if query != "" {
 		var generic any
-		if err := json.Unmarshal(data, &generic); err != nil {
+		if err := pyjson.Unmarshal(data, &generic); err != nil {
 			return fault.Wrap(fault.Failed, err, "cannot apply --query")
 		}
 		res, err := jmespath.Search(query, generic)
@@ -117,15 +117,15 @@ func WriteDocument(w io.Writer, format, query string, v any) error {
 	return err
 }
 
+// marshalJSON writes v indented; values of flow runs that JSON has no number
+// for are written as Python's json writes them (NaN, Infinity, -Infinity),
+// as promptflow's own files hold them, rather than lost or turned into text.
 func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	b, err := pyjson.MarshalIndent(v, "  ")
+	if err != nil {
 		return nil, fault.Wrap(fault.Failed, err, "cannot encode the output")
 	}
-	return buf.Bytes(), nil
+	return append(b, '\n'), nil
 }
 
 // jsonToYAML re-encodes a JSON document as YAML, keeping the key order of
@@ -147,6 +147,13 @@ func jsonToYAML(data []byte) ([]byte, error) {
 }
 
 func clearStyle(n *yaml.Node) {
+	// NaN, Infinity and -Infinity are numbers in the JSON (a JSON string
+	// comes quoted): YAML spells them .nan, .inf and -.inf.
+	if n.Kind == yaml.ScalarNode && n.Style == 0 {
+		if lit, ok := yamlNonFinite[n.Value]; ok {
+			n.Tag, n.Value = "!!float", lit
+		}
+	}
 	n.Style = 0
 	// YAML 1.1 readers (PyYAML) take these for booleans; keep them strings.
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && isOldBool(n.Value) {
@@ -156,6 +163,8 @@ func clearStyle(n *yaml.Node) {
 		clearStyle(c)
 	}
 }
+
+var yamlNonFinite = map[string]string{"NaN": ".nan", "Infinity": ".inf", "-Infinity": "-.inf"}
 
 func isOldBool(s string) bool {
 	switch strings.ToLower(s) {

@@ -1,13 +1,17 @@
 package cmdutil
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 type doc struct {
@@ -96,6 +100,26 @@ func TestExitCodeAndPrintError(t *testing.T) {
 		}
 		if errOut.String() != tt.stderr {
 			t.Errorf("%v: stderr %q, want %q", tt.err, errOut, tt.stderr)
+		}
+	}
+}
+
+// A flow value JSON has no number for is written as Python's json writes it
+// (and promptflow's own files hold it), in YAML as .nan / .inf; the string
+// "NaN" stays a string.
+func TestWriteDocumentNonFinite(t *testing.T) {
+	v := map[string]any{"d": pyjson.NonFinite(math.NaN()), "e": pyjson.NonFinite(math.Inf(-1)), "s": "NaN", "f": json.Number("1.0")}
+	for _, tt := range []struct{ format, query, want string }{
+		{"json", "", "{\n  \"d\": NaN,\n  \"e\": -Infinity,\n  \"f\": 1.0,\n  \"s\": \"NaN\"\n}\n"},
+		{"yaml", "", "d: .nan\ne: -.inf\nf: 1.0\ns: NaN\n"},
+		{"json", "d", "NaN\n"},
+	} {
+		var buf bytes.Buffer
+		if err := WriteDocument(&buf, tt.format, tt.query, v); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != tt.want {
+			t.Errorf("%s %q = %q, want %q", tt.format, tt.query, buf.String(), tt.want)
 		}
 	}
 }

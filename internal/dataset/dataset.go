@@ -1,9 +1,11 @@
 // Package dataset reads the input data of a flow run: a jsonl, json (an array
 // of objects, or one object), csv or tsv file, or a folder of such files. Rows
 // are streamed one at a time so a run over a very large file keeps bounded
-// memory. It owns format detection and value typing (numbers keep their text
-// as json.Number so big integers and 1.0 vs 1 survive the trip to Python); it
-// knows nothing about flows or column mapping.
+// memory (a first pass learns the columns, so that a row lacking one gets
+// NaN as in promptflow). It owns format detection and value reading: JSON
+// numbers keep their text as json.Number (big integers and 1.0 vs 1 survive
+// the trip to Python), NaN and the infinities are pyjson.NonFinite, CSV and
+// TSV cells are their text. It knows nothing about flows or column mapping.
 package dataset
 
 import (
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Reader streams the rows of a data source.
@@ -78,22 +82,95 @@ func Open(ctx context.Context, path string) (Reader, error) {
 		}
 		return nil, fault.Wrap(fault.Failed, err, "open data %s", path)
 	}
+	files := []string{path}
+	if st.IsDir() {
+		if files, err = folderFiles(path); err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fault.New(fault.Validation, "Couldn't find any inputs data at the given input paths: %s", path).
+				WithHint("put .jsonl, .json, .csv or .tsv files in the data folder")
+		}
+	}
+	cols, err := columnUnion(ctx, files)
+	if err != nil {
+		return nil, err
+	}
 	if !st.IsDir() {
 		r, err := openFile(ctx, path)
 		if err != nil {
 			return nil, err
 		}
-		return &numbered{src: r}, nil
+		return &numbered{src: r, cols: cols}, nil
 	}
-	files, err := folderFiles(path)
-	if err != nil {
-		return nil, err
+	return &numbered{src: &multi{ctx: ctx, files: files}, cols: cols}, nil
+}
+
+// Missing is the value of a column a row does not have while other rows
+// do: NaN, as in the table promptflow reads the data into (pandas). A string
+// input reads it as "nan"; an int input refuses it.
+func Missing() any { return pyjson.NonFinite(math.NaN()) }
+
+// columnUnion is every column of the data, when some row may lack one (a
+// jsonl or json file, or several files); nil for one CSV or TSV file, whose
+// rows all have the header's columns.
+func columnUnion(ctx context.Context, files []string) ([]string, error) {
+	if len(files) == 1 {
+		if f, err := formatOf(files[0]); err != nil || f == fmtCSV || f == fmtTSV {
+			return nil, nil
+		}
 	}
-	if len(files) == 0 {
-		return nil, fault.New(fault.Validation, "Couldn't find any inputs data at the given input paths: %s", path).
-			WithHint("put .jsonl, .json, .csv or .tsv files in the data folder")
+	seen := map[string]bool{}
+	var cols []string
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			cols = append(cols, name)
+		}
 	}
-	return &numbered{src: &multi{ctx: ctx, files: files}}, nil
+	for _, p := range files {
+		format, err := formatOf(p)
+		if err != nil {
+			return nil, err
+		}
+		if format == fmtCSV || format == fmtTSV {
+			comma := ','
+			if format == fmtTSV {
+				comma = '\t'
+			}
+			h, err := delimitedHeader(ctx, p, comma)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range h {
+				add(c)
+			}
+			continue
+		}
+		r, err := openFile(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for n := 0; ; n++ {
+			if n%4096 == 0 && ctx.Err() != nil {
+				r.Close()
+				return nil, ctx.Err()
+			}
+			row, err := r.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return nil, err
+			}
+			for k := range row {
+				add(k)
+			}
+		}
+		r.Close()
+	}
+	return cols, nil
 }
 
 func folderFiles(dir string) ([]string, error) {
@@ -151,6 +228,7 @@ func openFile(ctx context.Context, path string) (rowSource, error) {
 
 type numbered struct {
 	src  rowSource
+	cols []string // every column; a row lacking one gets Missing()
 	line int
 }
 
@@ -158,6 +236,11 @@ func (n *numbered) Next() (map[string]any, int, error) {
 	row, err := n.src.next()
 	if err != nil {
 		return nil, 0, err
+	}
+	for _, c := range n.cols {
+		if _, ok := row[c]; !ok {
+			row[c] = Missing()
+		}
 	}
 	line := n.line
 	n.line++
@@ -206,9 +289,9 @@ func (m *multi) Close() error {
 	return nil
 }
 
-// Columns returns the sorted names of the columns seen in the first n rows
-// (n <= 0: 10). It is what `run create` shows when a column mapping names a
-// column the data lacks.
+// Columns returns the sorted names of the data's columns (every file's, as
+// the first n rows (n <= 0: 10) show them). It is what `run create` shows
+// when a column mapping names a column the data lacks.
 func Columns(ctx context.Context, path string, n int) ([]string, error) {
 	if n <= 0 {
 		n = 10

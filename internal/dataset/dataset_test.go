@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
@@ -53,6 +56,13 @@ func write(t *testing.T, dir, name, content string) string {
 
 type num = json.Number
 
+// nan stands for any NaN in comparisons (cmp sees NaN != NaN).
+var nan = pyjson.NonFinite(math.NaN())
+
+var cmpNaN = cmp.Comparer(func(a, b pyjson.NonFinite) bool {
+	return a == b || (math.IsNaN(float64(a)) && math.IsNaN(float64(b)))
+})
+
 func TestFormats(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -64,7 +74,7 @@ func TestFormats(t *testing.T) {
 		{
 			name: "jsonl with blank lines, BOM and CRLF", file: "d.jsonl",
 			content: "\xEF\xBB\xBF{\"a\": 1}\r\n\r\n{\"a\": 2.0, \"b\": [1]}\n",
-			want:    []map[string]any{{"a": num("1")}, {"a": num("2.0"), "b": []any{num("1")}}},
+			want:    []map[string]any{{"a": num("1"), "b": nan}, {"a": num("2.0"), "b": []any{num("1")}}},
 		},
 		{
 			name: "jsonl without final newline", file: "d.jsonl", content: `{"q":"x"}`,
@@ -75,30 +85,46 @@ func TestFormats(t *testing.T) {
 		{name: "unknown suffix read as jsonl", file: "d.txt", content: "{\"a\":\"b\"}\n", want: []map[string]any{{"a": "b"}}},
 		{
 			name: "json array", file: "d.json", content: `[{"a": 1}, {"a": "x", "big": 12345678901234567890}]`,
-			want: []map[string]any{{"a": num("1")}, {"a": "x", "big": num("12345678901234567890")}},
+			want: []map[string]any{{"a": num("1"), "big": nan}, {"a": "x", "big": num("12345678901234567890")}},
 		},
 		{name: "json single object", file: "d.json", content: `{"url": "u", "n": 1}`, want: []map[string]any{{"url": "u", "n": num("1")}}},
 		{name: "json empty array", file: "d.json", content: `[]`},
 		{name: "json empty file", file: "d.json", content: ``},
 		{name: "json scalar", file: "d.json", content: `42`, wantErr: "expected a JSON array"},
 		{name: "json array of scalars", file: "d.json", content: `[1]`, wantErr: "must be objects"},
+		// Cells are their text, as promptflow reads them (pandas, dtype=object,
+		// keep_default_na=False): the flow input's type converts them later.
 		{
-			name: "csv typed per column", file: "d.csv",
-			content: "name,i,f,b,mixed,empty\nRed,1,1.5,True,1,\nBlue,2,3,false,x,\n",
+			name: "csv cells are text", file: "d.csv",
+			content: "name,i,f,b,empty,nan\nRed,007,1.50,True,,NaN\nBlue,9223372036854775808,inf,false,,Infinity\n",
 			want: []map[string]any{
-				{"name": "Red", "i": num("1"), "f": num("1.5"), "b": true, "mixed": "1", "empty": nil},
-				{"name": "Blue", "i": num("2"), "f": num("3.0"), "b": false, "mixed": "x", "empty": nil},
+				{"name": "Red", "i": "007", "f": "1.50", "b": "True", "empty": "", "nan": "NaN"},
+				{"name": "Blue", "i": "9223372036854775808", "f": "inf", "b": "false", "empty": "", "nan": "Infinity"},
 			},
 		},
 		{
 			name: "csv quoted newline and short row", file: "d.csv",
 			content: "a,b\n\"line1\nline2\",z\nonly\n",
-			want:    []map[string]any{{"a": "line1\nline2", "b": "z"}, {"a": "only", "b": nil}},
+			want:    []map[string]any{{"a": "line1\nline2", "b": "z"}, {"a": "only", "b": ""}},
 		},
 		{
 			name: "tsv with unnamed index and duplicate header", file: "d.tsv",
 			content: "\tname\tname\n0\tRed\tR\n",
-			want:    []map[string]any{{"Unnamed: 0": num("0"), "name": "Red", "name.1": "R"}},
+			want:    []map[string]any{{"Unnamed: 0": "0", "name": "Red", "name.1": "R"}},
+		},
+		// Python's JSON: NaN and the infinities are numbers; a key some rows
+		// lack is NaN in those rows (pandas' table has the column).
+		{
+			name: "jsonl non-finite numbers and missing keys", file: "d.jsonl",
+			content: "{\"d\": NaN, \"e\": Infinity}\n{\"d\": -Infinity, \"big\": 123456789012345678901234567890}\n",
+			want: []map[string]any{
+				{"d": nan, "e": pyjson.NonFinite(math.Inf(1)), "big": nan},
+				{"d": pyjson.NonFinite(math.Inf(-1)), "e": nan, "big": num("123456789012345678901234567890")},
+			},
+		},
+		{
+			name: "json non-finite", file: "d.json", content: `[{"d": NaN}, {"e": 1}]`,
+			want: []map[string]any{{"d": nan, "e": nan}, {"d": nan, "e": num("1")}},
 		},
 		{name: "csv header only", file: "d.csv", content: "a,b\n"},
 		{name: "parquet refused", file: "d.parquet", content: "PAR1", wantErr: "parquet"},
@@ -119,7 +145,7 @@ func TestFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpNaN); diff != "" {
 				t.Errorf("rows (-want +got):\n%s", diff)
 			}
 		})
@@ -139,7 +165,7 @@ func TestFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []map[string]any{{"x": num("1")}, {"x": num("2")}, {"x": num("3")}, {"x": num("4")}}
+	want := []map[string]any{{"x": "1"}, {"x": num("2")}, {"x": num("3")}, {"x": num("4")}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
@@ -164,7 +190,8 @@ func TestColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"a", "b", "c"}, cols); diff != "" {
+	// The whole file's columns: a row lacking one still has it (as NaN).
+	if diff := cmp.Diff([]string{"a", "b", "c", "d"}, cols); diff != "" {
 		t.Error(diff)
 	}
 }
@@ -188,7 +215,8 @@ func TestConformanceLoadDataCases(t *testing.T) {
 		for i := range rows {
 			// id_int differs between the corpus files on purpose (row 2).
 			for _, col := range []string{"name", "id_float"} {
-				if rows[i][col] != ref[i][col] {
+				// CSV and TSV cells are text, JSON numbers are numbers.
+				if fmt.Sprint(rows[i][col]) != fmt.Sprint(ref[i][col]) {
 					t.Errorf("%s row %d %s = %#v, want %#v", name, i, col, rows[i][col], ref[i][col])
 				}
 			}

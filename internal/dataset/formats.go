@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/pfz-cli/pfz/internal/ctxio"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -100,15 +100,12 @@ func (r *jsonlReader) next() (map[string]any, error) {
 
 func (r *jsonlReader) Close() error { return r.f.Close() }
 
+// decodeObject reads one object of Python's JSON (NaN and the infinities
+// included, as pandas reads them).
 func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := pyjson.Decode(b)
+	if err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("more than one JSON value on the line")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -127,20 +124,18 @@ func jsonKind(v any) string {
 		return "a string"
 	case bool:
 		return "a boolean"
-	case json.Number:
+	case json.Number, pyjson.NonFinite:
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)
 }
 
-// ---- json: an array of objects streamed element by element, or one object.
+// ---- json: an array of objects, or one object. The document is read whole
+// (Python's JSON, NaN included, has no streaming decoder here); data sets
+// large enough to matter are jsonl.
 
 type jsonReader struct {
-	path   string
-	f      *os.File
-	dec    *json.Decoder
-	single bool // the document is one object, already returned or not
-	done   bool
+	rows []map[string]any
 }
 
 func openJSON(ctx context.Context, path string) (*jsonReader, error) {
@@ -148,146 +143,59 @@ func openJSON(ctx context.Context, path string) (*jsonReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(ctxio.Reader(ctx, f), 64<<10)
-	if p, _ := br.Peek(3); bytes.Equal(p, utf8BOM) {
-		_, _ = br.Discard(3)
-	}
-	dec := json.NewDecoder(br)
-	dec.UseNumber()
-	r := &jsonReader{path: path, f: f, dec: dec}
-	tok, err := dec.Token()
-	if err == io.EOF {
-		r.done = true // an empty file has no rows
-		return r, nil
-	}
+	defer f.Close()
+	b, err := io.ReadAll(ctxio.Reader(ctx, f))
 	if err != nil {
-		f.Close()
+		return nil, err
+	}
+	b = bytes.TrimPrefix(b, utf8BOM)
+	if len(bytes.TrimSpace(b)) == 0 {
+		return &jsonReader{}, nil // an empty file has no rows
+	}
+	v, err := pyjson.Decode(b)
+	if err != nil {
 		return nil, fmtErr(path, "not valid JSON: %v", err)
 	}
-	switch tok {
-	case json.Delim('['):
-	case json.Delim('{'):
-		r.single = true
-	default:
-		f.Close()
-		return nil, fmtErr(path, "expected a JSON array of objects or one object, got %v", tok)
+	switch x := v.(type) {
+	case map[string]any:
+		return &jsonReader{rows: []map[string]any{x}}, nil
+	case []any:
+		r := &jsonReader{rows: make([]map[string]any, len(x))}
+		for i, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, fmtErr(path, "array elements must be objects, got %s", jsonKind(e))
+			}
+			r.rows[i] = m
+		}
+		return r, nil
 	}
-	return r, nil
+	return nil, fmtErr(path, "expected a JSON array of objects or one object, got %s", jsonKind(v))
 }
 
 func (r *jsonReader) next() (map[string]any, error) {
-	if r.done {
+	if len(r.rows) == 0 {
 		return nil, io.EOF
 	}
-	if r.single {
-		r.done = true
-		row, err := r.restOfObject()
-		if err != nil {
-			return nil, fmtErr(r.path, "not valid JSON: %v", err)
-		}
-		return row, nil
-	}
-	if !r.dec.More() {
-		r.done = true
-		if _, err := r.dec.Token(); err != nil { // the closing ]
-			return nil, fmtErr(r.path, "not valid JSON: %v", err)
-		}
-		return nil, io.EOF
-	}
-	var v any
-	if err := r.dec.Decode(&v); err != nil {
-		return nil, fmtErr(r.path, "not valid JSON: %v", err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmtErr(r.path, "array elements must be objects, got %s", jsonKind(v))
-	}
-	return m, nil
+	row := r.rows[0]
+	r.rows = r.rows[1:]
+	return row, nil
 }
 
-// restOfObject decodes the members of an object whose '{' was consumed.
-func (r *jsonReader) restOfObject() (map[string]any, error) {
-	m := map[string]any{}
-	for r.dec.More() {
-		tok, err := r.dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("expected an object key, got %v", tok)
-		}
-		var v any
-		if err := r.dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		m[key] = v
-	}
-	if _, err := r.dec.Token(); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-func (r *jsonReader) Close() error { return r.f.Close() }
+func (r *jsonReader) Close() error { return nil }
 
 // ---- csv / tsv
 
-// colKind is the inferred type of a column, narrowing as values are seen, as
-// pandas.read_csv does: all ints → int, all numbers → float, all True/False →
-// bool, otherwise strings. Empty cells become null and do not widen a column.
-type colKind int
-
-const (
-	kindUnknown colKind = iota // only empty cells so far
-	kindBool
-	kindInt
-	kindFloat
-	kindString
-)
-
-func cellKind(s string) colKind {
-	switch s {
-	case "":
-		return kindUnknown
-	case "True", "TRUE", "true", "False", "FALSE", "false":
-		return kindBool
-	}
-	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return kindInt
-	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		// Go accepts hex floats and "Inf" spellings pandas reads differently;
-		// keep only plain decimal numbers numeric.
-		if strings.ContainsAny(s, "xXpP_") {
-			return kindString
-		}
-		if l := strings.ToLower(strings.TrimLeft(s, "+-")); l == "inf" || l == "infinity" || l == "nan" {
-			return kindString
-		}
-		return kindFloat
-	}
-	return kindString
-}
-
-func widen(a, b colKind) colKind {
-	switch {
-	case a == kindUnknown:
-		return b
-	case b == kindUnknown || a == b:
-		return a
-	case (a == kindInt && b == kindFloat) || (a == kindFloat && b == kindInt):
-		return kindFloat
-	}
-	return kindString
-}
+// Every cell is read as its text, an empty cell as "", as promptflow reads
+// them (pandas with dtype=object and keep_default_na=False): the flow
+// input's type decides what the text becomes, so 007 stays "007" for a
+// string input and is 7 for an int one.
 
 type delimitedReader struct {
 	path   string
 	f      *os.File
 	cr     *csv.Reader
 	header []string
-	kinds  []colKind
 }
 
 func newCSV(r io.Reader, comma rune) *csv.Reader {
@@ -300,8 +208,8 @@ func newCSV(r io.Reader, comma rune) *csv.Reader {
 }
 
 func openDelimited(ctx context.Context, path string, comma rune) (*delimitedReader, error) {
-	// First pass: infer column types over the whole file with constant memory,
-	// so a column's type does not depend on which row is read first.
+	// First pass: find a quoted field that is never closed, with constant
+	// memory, before any row is used.
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -320,9 +228,8 @@ func openDelimited(ctx context.Context, path string, comma rune) (*delimitedRead
 		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
 	}
 	header = ColumnNames(header)
-	kinds := make([]colKind, len(header))
 	for n := 0; ; n++ {
-		rec, err := cr.Read()
+		_, err := cr.Read()
 		if err == io.EOF {
 			if quotes.open() {
 				f.Close()
@@ -341,11 +248,6 @@ func openDelimited(ctx context.Context, path string, comma rune) (*delimitedRead
 				return nil, err
 			}
 		}
-		for i := range kinds {
-			if i < len(rec) {
-				kinds[i] = widen(kinds[i], cellKind(rec[i]))
-			}
-		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
@@ -358,7 +260,26 @@ func openDelimited(ctx context.Context, path string, comma rune) (*delimitedRead
 		f.Close()
 		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
 	}
-	return &delimitedReader{path: path, f: f, cr: cr, header: header, kinds: kinds}, nil
+	return &delimitedReader{path: path, f: f, cr: cr, header: header}, nil
+}
+
+// delimitedHeader reads only the column names of a CSV or TSV file.
+func delimitedHeader(ctx context.Context, path string, comma rune) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(ctxio.Reader(ctx, f), 64<<10)
+	skipBOM(br)
+	header, err := newCSV(br, comma).Read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmtErr(path, "not valid %s: %v", delimName(comma), err)
+	}
+	return ColumnNames(header), nil
 }
 
 // quoteScan follows the quoting of the raw bytes of a delimited file the
@@ -471,37 +392,12 @@ func (r *delimitedReader) next() (map[string]any, error) {
 		for i, name := range r.header {
 			var cell string
 			if i < len(rec) {
-				cell = rec[i]
+				cell = strings.Clone(rec[i]) // ReuseRecord shares the backing array
 			}
-			row[name] = typed(cell, r.kinds[i])
+			row[name] = cell
 		}
 		return row, nil
 	}
-}
-
-func typed(cell string, k colKind) any {
-	if cell == "" {
-		return nil
-	}
-	switch k {
-	case kindBool:
-		return cell == "True" || cell == "TRUE" || cell == "true"
-	case kindInt:
-		return json.Number(cell)
-	case kindFloat:
-		f, _ := strconv.ParseFloat(cell, 64)
-		return json.Number(strconv.FormatFloat(f, 'f', -1, 64) + floatSuffix(f))
-	}
-	return strings.Clone(cell) // ReuseRecord shares the backing array
-}
-
-// floatSuffix keeps a float column float in Python (3 → 3.0).
-func floatSuffix(f float64) string {
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if strings.ContainsAny(s, ".eE") {
-		return ""
-	}
-	return ".0"
 }
 
 func (r *delimitedReader) Close() error {

@@ -170,7 +170,7 @@ type ReusedLines interface {
 
 // Summary is how a run ended.
 type Summary struct {
-	Status    string `json:"status"` // Completed | Failed | Canceled
+	Status    string `json:"status"` // Completed | Canceled (failed lines do not fail the run)
 	Total     int    `json:"total"`
 	Completed int    `json:"completed"`
 	Failed    int    `json:"failed"`
@@ -181,7 +181,7 @@ type Summary struct {
 	// fail the run.
 	AggregationErrors map[string]*LineError `json:"aggregation_errors,omitempty"`
 	Metrics           map[string]any        `json:"metrics,omitempty"`
-	// Error is why the run failed: the first failed line's error when every
+	// Error is the error of the first failed line (by line number), when a
 	// line failed.
 	Error  *LineError `json:"error,omitempty"`
 	Python WorkerInfo `json:"python"`

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 )
 
@@ -150,5 +151,37 @@ func TestChatRoleEscaping(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("messages differ from promptflow's (-promptflow +pfz):\n%s", diff)
+	}
+}
+
+// TestRenderErrorMessage: a template that fails while rendering fails the
+// line with promptflow's message (pf run create of the same template and
+// data printed exactly this), and a syntax error refuses the run before any
+// line, naming the template.
+func TestRenderErrorMessage(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"t.jinja2":      "{{ q.b.c }}\n",
+		"bad.jinja2":    "{% for x in %}\n",
+		"data.jsonl":    `{"q": "x"}` + "\n",
+		"flow.dag.yaml": "inputs:\n  q:\n    type: string\noutputs:\n  o:\n    type: string\n    reference: ${p.output}\nnodes:\n- name: p\n  type: prompt\n  source: {type: code, path: t.jinja2}\n  inputs: {q: \"${inputs.q}\"}\n",
+	})
+	f, ds, err := flow.Load(dir)
+	if err != nil || ds.HasErrors() {
+		t.Fatal(err, ds)
+	}
+	sink := newRecSink()
+	cfg := Config{Flow: f, Python: testPython(t), Data: filepath.Join(dir, "data.jsonl"), Sink: sink, RuntimeDir: filepath.Join(t.TempDir(), "rt")}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := "Failed to render jinja template: UndefinedError: 'str object' has no attribute 'b'. Please modify your prompt to fix the issue."
+	if e := sink.lines[0].Error; e == nil || e.Message != want || e.Type != "JinjaTemplateError" {
+		t.Errorf("line error %+v\nwant message %q", e, want)
+	}
+	f.Nodes[0].Source.Path = "bad.jinja2"
+	_, err = Run(context.Background(), Config{Flow: f, Python: testPython(t), Data: filepath.Join(dir, "data.jsonl"), Sink: newRecSink(), RuntimeDir: filepath.Join(t.TempDir(), "rt")})
+	if err == nil || !strings.Contains(err.Error(), "bad.jinja2") || !strings.Contains(err.Error(), "TemplateSyntaxError") {
+		t.Errorf("a broken template: %v", err)
 	}
 }

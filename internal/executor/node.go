@@ -2,18 +2,17 @@ package executor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // runNode runs one node of a line (agg == nil) or of the aggregation step
@@ -46,7 +45,16 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 	}
 	inputs := make(map[string]any, len(n.Inputs))
 	for _, in := range n.Inputs {
-		v, err := r.value(st, refOf(in.Value), agg)
+		ref := refOf(in.Value)
+		if agg == nil && ref.Kind == flow.RefNode && st.isBypassed(ref.Name) {
+			// As promptflow: an input read from a bypassed node is left out
+			// so the parameter's default applies; None when it has none.
+			if !nd.hasDefault(in.Name) {
+				inputs[in.Name] = nil
+			}
+			continue
+		}
+		v, err := r.value(st, ref, agg)
 		if err != nil {
 			return finish(StatusFailed, nil, &LineError{Code: CodeExecution, Node: n.Name,
 				Message: fmt.Sprintf("Execution failure in '%s': input %s: %v", n.Name, in.Name, err)})
@@ -111,6 +119,20 @@ func (r *runner) bypass(st *lineState, nd *node, agg map[string]any) (bool, *Lin
 	return deps > 0, nil
 }
 
+// hasDefault reports whether the node's python function gives the named
+// parameter a default (templates have none).
+func (nd *node) hasDefault(param string) bool {
+	if nd.info == nil {
+		return false
+	}
+	for _, p := range nd.info.Params {
+		if p.Name == param {
+			return p.HasDefault
+		}
+	}
+	return false
+}
+
 func (st *lineState) isBypassed(name string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -159,11 +181,20 @@ func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs 
 		r.metric(m)
 	}
 	if res.Error != nil {
+		if res.Error.Type == unserializableType {
+			// As promptflow words it; no str() of the value is kept.
+			return nil, &LineError{Code: CodeToolError, Type: res.Error.Type,
+				Message: fmt.Sprintf("The output of node '%s' is incorrect. %s. Please verify your flow output and make sure the value serializable.", nd.def.Name, res.Error.Message)}
+		}
 		return nil, &LineError{Code: CodeToolError, Type: res.Error.Type, Traceback: res.Error.Traceback,
 			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, res.Error.Type, res.Error.Message)}
 	}
 	return res.Output, nil
 }
+
+// unserializableType is the error type the worker reports for a tool output
+// JSON cannot hold (a set, a datetime, an object).
+const unserializableType = "FlowOutputUnserializable"
 
 func pyConnection(name string, conn map[string]string) PyConnection {
 	pc := PyConnection{Name: name, Type: conn["type"], Values: map[string]string{}}
@@ -231,8 +262,12 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 		return out, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
 	}
 	if terr != nil {
-		return out, &LineError{Code: CodeToolError, Type: terr.Type,
-			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)}
+		// promptflow reports its own JinjaTemplateError by its message alone.
+		msg := terr.Message
+		if terr.Type != "JinjaTemplateError" {
+			msg = fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)
+		}
+		return out, &LineError{Code: CodeToolError, Type: terr.Type, Message: msg}
 	}
 	if !llm && len(out.Mapping) > 0 {
 		st.mu.Lock()
@@ -306,6 +341,8 @@ func asFloat(v any) (float64, bool) {
 		return float64(x), true
 	case float64:
 		return x, !math.IsNaN(x)
+	case pyjson.NonFinite:
+		return float64(x), !math.IsNaN(float64(x))
 	}
 	return 0, false
 }
@@ -376,6 +413,11 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			continue
 		}
 		v, found := lookupBinding(job.sources, m[1])
+		if found && auto[k] && r.mapAllInputs && isNaN(v) && r.hasDefault(k) {
+			// A flex parameter with a default that this row's data lacks
+			// (the column other rows have reads NaN here) keeps its default.
+			found = false
+		}
 		if found {
 			values[k] = v
 		} else if !auto[k] {
@@ -386,7 +428,12 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		return values, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for batch run is incorrect. Couldn't find these mapping relations: %s. "+
 			"Please make sure your input mapping keys and values match your YAML input section and input data.", strings.Join(notFound, ", "))}
 	}
-	out := make(map[string]any, len(r.f.Inputs))
+	// Mapping keys that are not flow inputs stay in the line's inputs, as
+	// promptflow keeps them; only flow inputs are converted.
+	out := make(map[string]any, len(values)+len(r.f.Inputs))
+	for k, v := range values {
+		out[k] = pyjson.Plain(v) // a YAML literal's float becomes a line value
+	}
 	for _, in := range r.f.Inputs {
 		v, ok := values[in.Name]
 		if !ok {
@@ -398,6 +445,11 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		}
 		cv, err := convertInput(v, in.Type)
 		if err != nil {
+			var je *errJSONInput
+			if errors.As(err, &je) {
+				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
+					"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", in.Name, job.n, in.Type, pyStr(v), je.err)}
+			}
 			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
 				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
 		}
@@ -411,6 +463,20 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		out[in.Name] = cv
 	}
 	return out, nil
+}
+
+func isNaN(v any) bool {
+	f, ok := v.(pyjson.NonFinite)
+	return ok && math.IsNaN(float64(f))
+}
+
+func (r *runner) hasDefault(input string) bool {
+	for _, in := range r.f.Inputs {
+		if in.Name == input {
+			return in.HasDefault
+		}
+	}
+	return false
 }
 
 // lookupBinding finds ${source.field}: the shortest dotted prefix naming a
@@ -427,128 +493,4 @@ func lookupBinding(sources map[string]map[string]any, body string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-func convertInput(v any, t flow.ValueType) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch t {
-	case "string":
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case json.Number:
-			return string(x), nil
-		case bool:
-			if x {
-				return "True", nil
-			}
-			return "False", nil
-		case int:
-			return strconv.Itoa(x), nil
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		}
-		return v, nil
-	case "int":
-		switch x := v.(type) {
-		case json.Number:
-			if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-				return x, nil
-			}
-			f, err := strconv.ParseFloat(string(x), 64)
-			if err != nil || f != math.Trunc(f) {
-				return nil, errors.New("not an int")
-			}
-			return json.Number(strconv.FormatInt(int64(f), 10)), nil
-		case string:
-			i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-			if err != nil {
-				return nil, err
-			}
-			return json.Number(strconv.FormatInt(i, 10)), nil
-		case int, int64:
-			return x, nil
-		case float64:
-			if x != math.Trunc(x) {
-				return nil, errors.New("not an int")
-			}
-			return int64(x), nil
-		}
-		return nil, errors.New("not an int")
-	case "double":
-		var f float64
-		var err error
-		switch x := v.(type) {
-		case json.Number:
-			f, err = strconv.ParseFloat(string(x), 64)
-		case string:
-			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
-		case int:
-			f = float64(x)
-		case int64:
-			f = float64(x)
-		case float64:
-			f = x
-		default:
-			err = errors.New("not a number")
-		}
-		if err != nil {
-			return nil, err
-		}
-		return json.Number(strconv.FormatFloat(f, 'f', -1, 64) + floatDot(f)), nil
-	case "bool":
-		switch x := v.(type) {
-		case bool:
-			return x, nil
-		case string:
-			switch strings.ToLower(strings.TrimSpace(x)) {
-			case "true":
-				return true, nil
-			case "false":
-				return false, nil
-			}
-		}
-		return nil, errors.New("not a bool")
-	case "list":
-		switch x := v.(type) {
-		case []any:
-			return x, nil
-		case string:
-			var l []any
-			if err := decodeInto(x, &l); err != nil {
-				return nil, err
-			}
-			return l, nil
-		}
-		return nil, errors.New("not a list")
-	case "object":
-		switch x := v.(type) {
-		case map[string]any:
-			return x, nil
-		case string:
-			var m map[string]any
-			if err := decodeInto(x, &m); err != nil {
-				return nil, err
-			}
-			return m, nil
-		}
-		return nil, errors.New("not an object")
-	}
-	return v, nil
-}
-
-func floatDot(f float64) string {
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if strings.ContainsAny(s, ".eE") || math.IsInf(f, 0) || math.IsNaN(f) {
-		return ""
-	}
-	return ".0"
-}
-
-func decodeInto(s string, dst any) error {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	return dec.Decode(dst)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor/pyruntime"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // PoolConfig says how to start python workers.
@@ -624,15 +625,39 @@ func (w *worker) emit(stream string, line []byte, cut int) {
 type response struct {
 	ID      int             `json:"id"`
 	OK      bool            `json:"ok"`
-	Output  json.RawMessage `json:"output"`
+	Output  any             `json:"output"`
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
-	Chunk   json.RawMessage `json:"chunk"` // one streamed item; the response is still to come
+	Chunk   anyValue        `json:"chunk"` // one streamed item; the response is still to come
 	// Callback asks pfz for something during the call (a prompty call from
 	// user code); pfz answers on the request pipe and the call goes on.
-	Callback string          `json:"callback"`
-	Args     json.RawMessage `json:"args"`
+	Callback string    `json:"callback"`
+	Args     anyValue  `json:"args"`
+}
+
+// anyValue is a value of the response that may be absent: Set tells
+// "chunk": null (a None chunk) from no chunk. pyjson.Unmarshal of the whole
+// response restores NaN and the infinities inside V.
+type anyValue struct {
+	V   any
+	Set bool
+}
+
+func (c *anyValue) UnmarshalJSON(b []byte) error {
+	c.Set = true
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(&c.V)
+}
+
+// raw is the value as Python's JSON text.
+func (c *anyValue) raw() json.RawMessage {
+	b, err := pyjson.Marshal(c.V)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result any) (*CallResult, error) {
@@ -650,7 +675,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 		w.mu.Unlock()
 	}()
 	msg["id"] = id
-	data, err := json.Marshal(msg)
+	data, err := pyjson.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("encode tool inputs: %w", err)
 	}
@@ -677,22 +702,19 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 				return nil, w.deathError()
 			}
 			var r response
-			if err := json.Unmarshal(line, &r); err != nil || r.ID != id {
+			if err := pyjson.Unmarshal(line, &r); err != nil || r.ID != id {
 				w.failWith("the python worker sent an unexpected reply")
 				return nil, w.deathError()
 			}
 			if r.Callback != "" {
-				if err := w.answerCallback(ctx, id, h.onCallback, r.Callback, r.Args); err != nil {
+				if err := w.answerCallback(ctx, id, h.onCallback, r.Callback, r.Args.raw()); err != nil {
 					return nil, w.deathError()
 				}
 				continue
 			}
-			if r.Chunk != nil {
+			if r.Chunk.Set {
 				if h.onChunk != nil {
-					c, err := decodeJSON(r.Chunk)
-					if err == nil {
-						h.onChunk(c)
-					}
+					h.onChunk(r.Chunk.V)
 				}
 				continue
 			}
@@ -722,13 +744,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 			return nil, err
 		}
 	}
-	if len(resp.Output) > 0 {
-		out, err := decodeJSON(resp.Output)
-		if err != nil {
-			return nil, fmt.Errorf("decode tool output: %w", err)
-		}
-		res.Output = out
-	}
+	res.Output = resp.Output
 	return res, nil
 }
 
@@ -749,7 +765,7 @@ func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name s
 	} else {
 		reply["result"] = res
 	}
-	data, merr := json.Marshal(reply)
+	data, merr := pyjson.Marshal(reply)
 	if merr != nil {
 		data, _ = json.Marshal(map[string]any{"id": id, "callback_reply": true, "ok": false,
 			"error": map[string]string{"type": "Exception", "message": "pfz could not encode the answer: " + merr.Error()}})
@@ -758,15 +774,8 @@ func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name s
 	return werr
 }
 
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
+// decodeJSON reads Python's JSON (NaN and the infinities included).
+func decodeJSON(b []byte) (any, error) { return pyjson.Decode(b) }
 
 func (w *worker) failWith(reason string) {
 	w.mu.Lock()

@@ -328,8 +328,14 @@ class Greeter(ToolProvider):
 	if err != nil || res.Error != nil || res.Output != `[1, "a"]` {
 		t.Fatalf("package tool: %+v %v", res, err)
 	}
-	res, err = p.Call(context.Background(), CallRequest{Source: ToolSource{Tool: "no_such_pkg_zz.tool"}})
-	if err != nil || res.Error == nil || !strings.Contains(res.Error.Message, "is not found in the current environment") {
-		t.Fatalf("missing package tool: %+v %v", res, err)
+	// A tool id that names no module attribute is promptflow's
+	// PackageToolNotFoundError, also when a prefix imports (before:
+	// "module 'promptflow' has no attribute 'tools'").
+	for _, id := range []string{"no_such_pkg_zz.tool", "promptflow.tools.no_such_zz.analyze", "json.no_such_zz"} {
+		res, err = p.Call(context.Background(), CallRequest{Source: ToolSource{Tool: id}})
+		if err != nil || res.Error == nil || res.Error.Type != "PackageToolNotFoundError" ||
+			res.Error.Message != "Package tool '"+id+"' is not found in the current environment." {
+			t.Fatalf("missing package tool %s: %+v %v", id, res.Error, err)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 const defaultLineTimeout = 600 * time.Second
@@ -78,7 +79,9 @@ type runner struct {
 // Run executes the flow over every data line and then its aggregation nodes.
 // The error is non-nil only when the run could not start or read its data
 // (a *fault.Error); failed lines are reported through the Sink and the
-// Summary. A canceled ctx ends the run with status Canceled.
+// Summary. As in promptflow, a run whose lines fail (even all of them) ends
+// Completed with the failed lines counted and the first one's error in
+// Summary.Error; a canceled ctx ends it Canceled.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{Start: time.Now()}
 	r, err := prepare(ctx, cfg, true)
@@ -99,13 +102,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.Status = StatusCanceled
 	} else {
 		r.runAggregation(ctx, sum)
-		switch {
-		case ctx.Err() != nil:
+		sum.Status = StatusCompleted
+		if ctx.Err() != nil {
 			sum.Status = StatusCanceled
-		case sum.Total > 0 && sum.Completed == 0:
-			sum.Status = StatusFailed
-		default:
-			sum.Status = StatusCompleted
 		}
 	}
 	sum.End = time.Now()
@@ -482,6 +481,11 @@ func (r *runner) loadTools(ctx context.Context) error {
 			if err != nil {
 				return fault.Wrap(fault.Failed, err, "load the tool of node %s", n.Name)
 			}
+			if terr != nil && terr.Type == "PackageToolNotFoundError" {
+				// As promptflow says it, not the AttributeError of a half-found module.
+				return fault.New(fault.Validation, "Node '%s': %s", n.Name, terr.Message).
+					WithHint("add the package that provides %s to the flow's requirements.txt (the session installs it; promptflow.tools.* come with promptflow-tools), or fix the tool id", n.Source.Tool)
+			}
 			if terr != nil {
 				return fault.New(fault.Validation, "Failed to load python module of node '%s' from %s: (%s) %s", n.Name, sourceName(nd.src), terr.Type, terr.Message).
 					WithHint("%s", lastLine(terr.Traceback))
@@ -492,6 +496,9 @@ func (r *runner) loadTools(ctx context.Context) error {
 				if p.Connection {
 					nd.connArgs[p.Name] = true
 				}
+			}
+			if err := r.checkConnections(ctx, nd); err != nil {
+				return err
 			}
 		case flow.ToolPrompt, flow.ToolLLM:
 			if n.Source.Path == "" {
@@ -535,6 +542,31 @@ func (r *runner) loadTools(ctx context.Context) error {
 		default:
 			return fault.New(fault.Unsupported, "node %q has type %q, which local runs do not support", n.Name, n.Type).
 				WithHint("local runs support python, prompt and llm nodes; use --target azureml for this flow")
+		}
+	}
+	return nil
+}
+
+// checkConnections resolves the connections a python node names literally,
+// so that a missing one refuses the whole run before any line, as in
+// promptflow ("Connection 'x' is not found."), instead of failing each line.
+func (r *runner) checkConnections(ctx context.Context, nd *node) error {
+	for _, in := range nd.def.Inputs {
+		if !nd.connArgs[in.Name] {
+			continue
+		}
+		v := refOf(in.Value)
+		name, ok := v.Raw.(string)
+		if v.Kind != flow.RefLiteral || !ok || name == "" {
+			continue
+		}
+		if _, err := r.connection(ctx, name); err != nil {
+			if fault.Is(err, fault.NotFound) {
+				return fault.New(fault.Validation, "Connection '%s' is not found.", name).
+					WithHint("create it with `pfz connection create`, or pass --connections %s.%s=<name>", nd.def.Name, in.Name)
+			}
+			return fault.Wrap(fault.Validation, err, "connection %s of node %s", name, nd.def.Name).
+				WithHint("check the connection with `pfz connection show -n %s`", name)
 		}
 	}
 	return nil
@@ -623,9 +655,7 @@ func (r *runner) runLines(ctx context.Context, sum *Summary) error {
 		return fault.New(fault.Validation, "the run has no input lines").
 			WithHint("check that the data has rows (and, for an evaluation run, that the referenced run has completed lines)")
 	}
-	if sum.Completed == 0 && firstErr != nil {
-		sum.Error = firstErr
-	}
+	sum.Error = firstErr
 	return nil
 }
 
@@ -944,7 +974,7 @@ func (st *lineState) resolve(v flow.Value) (any, error) {
 		}
 		return navigate(out, v.Path, v.Name)
 	}
-	return v.Raw, nil
+	return pyjson.Plain(v.Raw), nil // a YAML float keeps being a float (1.0, NaN)
 }
 
 // navigate follows a dotted path into dicts (keys) and lists (indexes).

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 )
 
@@ -65,9 +65,13 @@ func baseConfig(t testing.TB, name string) (Config, *recSink) {
 	}, sink
 }
 
-// jsonOf renders values the way they travel (json.Number as written).
+// jsonOf renders values the way they travel (json.Number as written, NaN
+// as Python writes it).
 func jsonOf(v any) string {
-	b, _ := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
 	return string(b)
 }
 
@@ -126,7 +130,8 @@ func TestRunMappingAndInputErrors(t *testing.T) {
 		t.Errorf("line 1 error = %+v", e)
 	}
 
-	// A mapping to a column the data lacks fails every line, so the run.
+	// A mapping to a column the data lacks fails every line; the run still
+	// ends Completed, as in promptflow, with the first line's error.
 	cfg.Mapping = map[string]any{"name": "${data.missing}"}
 	sink = newRecSink()
 	cfg.Sink = sink
@@ -134,7 +139,7 @@ func TestRunMappingAndInputErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Status != StatusFailed || sum.Error == nil || !strings.Contains(sum.Error.Message, "Couldn't find these mapping relations: ${data.missing}") {
+	if sum.Status != StatusCompleted || sum.Failed != 2 || sum.Error == nil || !strings.Contains(sum.Error.Message, "Couldn't find these mapping relations: ${data.missing}") {
 		t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
 	}
 }
@@ -324,7 +329,7 @@ func TestRunLLMErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := sink.lines[0].Error
-	if sum.Status != StatusFailed || e == nil || e.Code != CodeLLM || !strings.Contains(e.Message, "401") || !strings.Contains(e.Message, "api_key of connection aoai") {
+	if sum.Status != StatusCompleted || sum.Failed == 0 || e == nil || e.Code != CodeLLM || !strings.Contains(e.Message, "401") || !strings.Contains(e.Message, "api_key of connection aoai") {
 		t.Fatalf("summary %+v, error %+v", sum, e)
 	}
 	if strings.Contains(e.Message, "wrong-key-zz") {
@@ -435,6 +440,8 @@ func TestRunFaults(t *testing.T) {
 	}
 }
 
+// Even when every line fails the run ends Completed, as in promptflow
+// ("Failed to run 2/2 lines"); the first failed line's error is kept.
 func TestRunAllLinesFail(t *testing.T) {
 	cfg, _ := baseConfig(t, "faults")
 	data := filepath.Join(t.TempDir(), "d.jsonl")
@@ -444,7 +451,7 @@ func TestRunAllLinesFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Status != StatusFailed || sum.Failed != 2 || sum.Error == nil || sum.Error.Code != CodeToolError {
+	if sum.Status != StatusCompleted || sum.Failed != 2 || sum.Error == nil || sum.Error.Code != CodeToolError {
 		t.Fatalf("summary = %+v", sum)
 	}
 }

@@ -2,11 +2,13 @@ package executor
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 func TestParseChat(t *testing.T) {
@@ -128,38 +130,106 @@ func TestLookupBinding(t *testing.T) {
 	}
 }
 
+// Flow inputs convert as promptflow's ValueType.parse: Python's int(),
+// float() and str() (values observed from promptflow 1.18.5).
 func TestConvertInput(t *testing.T) {
+	n := func(s string) json.Number { return json.Number(s) }
+	nan, inf := pyjson.NonFinite(math.NaN()), pyjson.NonFinite(math.Inf(1))
 	tests := []struct {
 		v       any
 		typ     flow.ValueType
-		want    string // JSON of the result
+		want    string // Python's JSON of the result
 		wantErr bool
 	}{
-		{json.Number("3"), "int", "3", false},
+		{n("3"), "int", "3", false},
 		{"42", "int", "42", false},
-		{json.Number("2.0"), "int", "2", false},
-		{json.Number("2.5"), "int", "", true},
+		{"007", "int", "7", false},
+		{" -1_000\n", "int", "-1000", false},
+		{"9223372036854775808", "int", "9223372036854775808", false},
+		{n("9223372036854775808"), "int", "9223372036854775808", false},
+		{n("123456789012345678901234567890"), "int", "123456789012345678901234567890", false},
+		{n("5.7"), "int", "5", false},
+		{n("-5.7"), "int", "-5", false},
+		{n("2.0"), "int", "2", false},
+		{n("1e20"), "int", "100000000000000000000", false},
+		{true, "int", "1", false},
+		{false, "int", "0", false},
+		{"5.7", "int", "", true},
+		{"1__0", "int", "", true},
+		{"_1", "int", "", true},
 		{"x", "int", "", true},
-		{json.Number("3"), "double", "3.0", false},
+		{nan, "int", "", true},
+		{inf, "int", "", true},
+		{nil, "int", "", true},
+		{[]any{n("1")}, "int", "", true},
+		{n("3"), "double", "3.0", false},
 		{"1.5", "double", "1.5", false},
+		{"NaN", "double", "NaN", false},
+		{"-inf", "double", "-Infinity", false},
+		{"Infinity", "double", "Infinity", false},
+		{"1e400", "double", "Infinity", false},
+		{n("1e400"), "double", "Infinity", false},
+		{"1_000.5", "double", "1000.5", false},
+		{" .5 ", "double", "0.5", false},
+		{true, "double", "1.0", false},
+		{nan, "double", "NaN", false},
+		{n("9223372036854775808"), "double", "9.223372036854776e+18", false},
+		{n("1" + strings.Repeat("0", 400)), "double", "", true},
+		{"0x10", "double", "", true},
+		{"1.5.2", "double", "", true},
+		{nil, "double", "", true},
 		{"TRUE", "bool", "true", false},
+		{" true", "bool", "", true},
 		{"yes", "bool", "", true},
-		{`[1, "a"]`, "list", `[1,"a"]`, false},
+		{n("1"), "bool", "", true},
+		{nil, "bool", "", true},
+		{`[1, "a", NaN]`, "list", `[1,"a",NaN]`, false},
+		{[]any{n("1")}, "list", `[1]`, false},
 		{"nope", "list", "", true},
+		{`{"a": 1}`, "list", "", true},
+		{nil, "list", "", true},
 		{`{"k": 1}`, "object", `{"k":1}`, false},
-		{json.Number("7"), "string", `"7"`, false},
+		{"not json", "object", `"not json"`, false},
+		{n("3"), "object", `3`, false},
+		{nil, "object", `null`, false},
+		{[]any{"x"}, "object", `["x"]`, false},
+		{n("7"), "string", `"7"`, false},
+		{"007", "string", `"007"`, false},
+		{n("1.50"), "string", `"1.5"`, false},
+		{n("1e16"), "string", `"1e+16"`, false},
+		{n("1e400"), "string", `"inf"`, false},
+		{nan, "string", `"nan"`, false},
 		{true, "string", `"True"`, false},
-		{nil, "int", "null", false},
+		{nil, "string", `"None"`, false},
+		{[]any{n("1"), "a", nil, true, n("2.5")}, "string", `"[1, 'a', None, True, 2.5]"`, false},
+		{map[string]any{"b": "it's", "a": []any{}}, "string", `"{'a': [], 'b': \"it's\"}"`, false},
 		{"img.png", "image", `"img.png"`, false},
 	}
 	for _, tt := range tests {
 		got, err := convertInput(tt.v, tt.typ)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("convertInput(%#v, %s) err = %v", tt.v, tt.typ, err)
+			t.Errorf("convertInput(%#v, %s) = %#v, err = %v", tt.v, tt.typ, got, err)
 			continue
 		}
 		if err == nil && jsonOf(got) != tt.want {
 			t.Errorf("convertInput(%#v, %s) = %s, want %s", tt.v, tt.typ, jsonOf(got), tt.want)
+		}
+	}
+}
+
+func TestPyRepr(t *testing.T) {
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{"a'b", `"a'b"`},
+		{`a'b"c`, `'a\'b"c'`},
+		{"tab\tnl\n\\ \x00\x7f\u00a0é\u200b😀", `'tab\tnl\n\\ \x00\x7f\xa0é\u200b😀'`},
+		{[]any{json.Number("-0.0"), pyjson.NonFinite(math.Inf(-1))}, `[-0.0, -inf]`},
+	}
+	for _, tt := range tests {
+		if got := pyRepr(tt.v); got != tt.want {
+			t.Errorf("pyRepr(%#v) = %s, want %s", tt.v, got, tt.want)
 		}
 	}
 }

@@ -139,9 +139,9 @@ func (s *Sessions) loadCachedEnv(key string) (*cachedEnv, bool) {
 	if !fileExists(c.Env.Python) {
 		return nil, false
 	}
-	// An environment built without pfz's own Jinja2 (offline: none, or the
-	// base interpreter's copy) is not handed on: the next session tries again.
-	if src := pyenv.JinjaSource(c.Env.Jinja); src == pyenv.JinjaNotLoaded || src == pyenv.JinjaBaseCopy {
+	// An environment built without Jinja2 (offline, and the base interpreter
+	// had none to copy) is not handed on: the next session tries again.
+	if pyenv.JinjaSource(c.Env.Jinja) == pyenv.JinjaNotLoaded {
 		return nil, false
 	}
 	return &c, true

@@ -360,22 +360,20 @@ func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 		return nil, err
 	}
 	x.summarize(sum)
-	status := sum.Status
-	var rerr *workspace.RunError
-	switch status {
-	case executor.StatusFailed:
-		status = workspace.RunFailed
-		rerr = &workspace.RunError{Code: "UserError", Message: "every line failed"}
-		if sum.Error != nil {
-			rerr = &workspace.RunError{Code: sum.Error.Code, Message: sum.Error.Message, Details: sum.Error.Traceback}
-			if sum.Error.Node != "" && !strings.Contains(rerr.Message, sum.Error.Node) {
-				rerr.Message = fmt.Sprintf("node %s: %s", sum.Error.Node, rerr.Message)
-			}
-		}
-	case executor.StatusCanceled:
+	// As in promptflow, failed lines do not fail the run: it ends Completed
+	// with the failed lines counted and, as its error, the first one's.
+	status := workspace.RunCompleted
+	if sum.Status == executor.StatusCanceled {
 		status = workspace.RunCanceled
-	default:
-		status = workspace.RunCompleted
+	}
+	var rerr *workspace.RunError
+	if sum.Error != nil && sum.Failed > 0 {
+		first := sum.Error.Message
+		if sum.Error.Node != "" && !strings.Contains(first, sum.Error.Node) {
+			first = fmt.Sprintf("node %s: %s", sum.Error.Node, first)
+		}
+		rerr = &workspace.RunError{Code: "UserError", Details: sum.Error.Traceback,
+			Message: fmt.Sprintf("Failed to run %d/%d lines. First error message is: %s", sum.Failed, sum.Total, first)}
 	}
 	if x.finish(status, rerr) != nil {
 		return nil, x.finishUnrecorded()
@@ -505,6 +503,13 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	}
 	if sess.Message != "" {
 		x.logf("WARNING", "Session %s: %s", id, sess.Message)
+	}
+	if sess.InstallIncomplete {
+		// Said before any line runs, where the user looks: the run may
+		// fail with a bare ModuleNotFoundError otherwise.
+		msg := fmt.Sprintf("session %s: its last package install failed or was interrupted, so some requirements may be missing and lines may fail with ModuleNotFoundError; `pfz packages install --flow %s` installs them", id, sess.FlowDir)
+		x.logf("WARNING", "%s", msg)
+		x.rep.Report(workspace.Event{Kind: workspace.EventWarning, Message: msg})
 	}
 	python, workers, memMB, err := sessions.Python(ctx, id)
 	if err != nil {

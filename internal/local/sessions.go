@@ -39,6 +39,10 @@ type Options struct {
 	PipIndexURL string
 	// PipNoCache passes --no-cache-dir to pip.
 	PipNoCache bool
+	// UV is the uv executable that creates environments and installs
+	// requirements where it installs what pip does (pyenv.Runner.UV); ""
+	// uses venv and pip.
+	UV string
 	// Env is the environment of Python and pip processes; nil inherits pfz's.
 	Env []string
 	// Debug receives pip's and venv's output as it happens (--debug), with
@@ -83,7 +87,7 @@ type envTool interface {
 
 // NewSessions opens the sessions of the local workspace under opts.Home.
 func NewSessions(opts Options) (*Sessions, error) {
-	return newSessions(opts, &pyenv.Runner{Python: opts.Python, Env: opts.Env, IndexURL: opts.PipIndexURL, NoCache: opts.PipNoCache})
+	return newSessions(opts, &pyenv.Runner{Python: opts.Python, Env: opts.Env, IndexURL: opts.PipIndexURL, NoCache: opts.PipNoCache, UV: opts.UV})
 }
 
 func newSessions(opts Options, env envTool) (*Sessions, error) {

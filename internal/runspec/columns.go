@@ -21,6 +21,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // bindingPattern is the runtime's test for a mapping value that binds
@@ -306,7 +307,8 @@ func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines i
 		}
 		buf = line
 		if len(bytes.TrimSpace(line)) > 0 {
-			if err := objectKeys(json.NewDecoder(bytes.NewReader(line)), u); err != nil {
+			// Python's JSON: NaN and the infinities are values too.
+			if err := objectKeys(json.NewDecoder(bytes.NewReader(pyjson.Standard(line))), u); err != nil {
 				return dataErr(path, "line %d is not a JSON object: %v", lineNo, err)
 			}
 			rows++
@@ -330,7 +332,13 @@ func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines i
 }
 
 func jsonColumns(ctx context.Context, path string, br *bufio.Reader, maxLines int, u *union) error {
-	dec := json.NewDecoder(br)
+	// Read whole, as internal/dataset reads a .json file (Python's JSON, NaN
+	// included, has no streaming decoder).
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return fault.Wrap(fault.Validation, err, "cannot read data %s", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(pyjson.Standard(data)))
 	tok, err := dec.Token()
 	if err == io.EOF {
 		return nil

@@ -409,8 +409,8 @@ func TestResolveFlowEntryAndErrors(t *testing.T) {
 func TestResolveExamples(t *testing.T) {
 	root := filepath.Join(shared.RepoRoot(), "examples")
 	runs, _ := filepath.Glob(filepath.Join(root, "*", "run.yml"))
-	if len(runs) == 0 {
-		t.Skip("no examples/*/run.yml yet")
+	if len(runs) < 3 {
+		t.Fatalf("found only %d examples/*/run.yml, want at least 3", len(runs))
 	}
 	for _, p := range runs {
 		flags := Flags{File: p}

@@ -93,10 +93,12 @@ const exitCodesText = `pfz exit codes
 
   0    success
   1    the operation failed; also a streamed run (run create --stream, run
-       stream) that ended Failed or Canceled, a service or credential that
-       did not answer ("no answer from <host> after N s", also when a
-       --timeout passed during that silence), and a target or feature that
-       is not available in this build
+       stream) that ended Failed or Canceled, with --fail-on-line-errors one
+       that ended Completed with failed lines (as in promptflow, failed lines
+       do not fail a run), a service or credential that did not answer ("no
+       answer from <host> after N s", also when a --timeout passed during
+       that silence), and a target or feature that is not available in this
+       build
   2    usage or validation error: a bad flag or argument, or errors in the
        flow, run.yml or requirements file (flow validate, run create)
   4    authentication or authorization failed: no credential, an expired
@@ -173,6 +175,11 @@ Local target:
   PFZ_PRIVATE_FEED_TOKEN the token (or user:token) that replaces {private} in
                          a requirements line -i https://{private}@<feed>/...
                          at install time; never written to disk or printed
+  PFZ_UV                 the uv executable that creates session environments
+                         and installs requirements (default: uv on PATH;
+                         "off" for venv and pip). pip is used anyway where uv
+                         would install something else: PIP_* settings, a
+                         pip.conf, a private feed
 
   Python workers of a local run inherit the environment except every PFZ_*
   variable and the credentials above (AZURE_CLIENT_SECRET,

@@ -32,12 +32,14 @@ type CreateOptions struct {
 	Now      func() time.Time
 	Interval time.Duration
 
-	Flags         runspec.Flags
-	DryRun        bool
-	Stream        bool
-	StreamTimeout time.Duration
-	LineTimeout   time.Duration
-	ResetRuntime  bool
+	Flags  runspec.Flags
+	DryRun bool
+	Stream bool
+	// FailOnLineErrors (with Stream) makes a Completed run with failed lines exit 1.
+	FailOnLineErrors bool
+	StreamTimeout    time.Duration
+	LineTimeout      time.Duration
+	ResetRuntime     bool
 }
 
 // NewCmdCreate returns `run create`.
@@ -83,8 +85,11 @@ would be submitted: the snapshot's files and hash, data, column mapping,
 variant, variables, connections, session id, runtime, compute and identity.
 
 --stream follows the run's logs until it ends; the exit code then says how it
-ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout).`,
+ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout). As in
+promptflow, a run whose lines fail still ends Completed with the failed lines
+counted; add --fail-on-line-errors to make such a run exit 1 (for CI).`,
 		Example: `  pfz run create -f run.yml --stream
+  pfz run create -f run.yml --stream --fail-on-line-errors
   pfz run create --flow ./web_classification --data ./data.jsonl \
     --column-mapping url='${data.url}' --env OPENAI_API_BASE=https://x
   pfz run create -f run.yml --set resources.instance_type=Standard_E8ds_v4 --dry-run -o json
@@ -107,6 +112,9 @@ ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout).`,
 			opts.StreamTimeout = d
 			if c.Flags().Changed("timeout") && !opts.Stream {
 				return cmdutil.UsageErrorf(c, "--timeout applies to --stream")
+			}
+			if opts.FailOnLineErrors && !opts.Stream {
+				return cmdutil.UsageErrorf(c, "--fail-on-line-errors applies to --stream (or use `pfz run stream --fail-on-line-errors`)")
 			}
 			if opts.DryRun && opts.Stream {
 				return cmdutil.UsageErrorf(c, "--dry-run submits nothing, so there is nothing to --stream")
@@ -139,6 +147,7 @@ ended (0 Completed, 1 Failed or Canceled, 8 no progress for --timeout).`,
 	flags.StringVar(&fl.IdleTime, "idle-time", "", "idle time (a `DURATION`, e.g. 2h) of a session this run starts")
 	flags.StringVar(&fl.Identity, "identity", "", "`IDENTITY`: user, managed or managed:CLIENT_ID")
 	flags.BoolVarP(&opts.Stream, "stream", "s", false, "follow the run's logs until it ends")
+	flags.BoolVar(&opts.FailOnLineErrors, "fail-on-line-errors", false, "with --stream: "+failOnLineErrorsUsage)
 	flags.StringVar(&streamTimeout, "timeout", "600", "with --stream: stop following after `SECONDS` (or a duration) without progress")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "check and resolve everything, print the submission, submit nothing")
 	flags.StringVar(&lineTimeout, "line-timeout", "", "local target: time limit of one data line in `SECONDS` or a duration (default 600)")
@@ -211,9 +220,9 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	}
 	if rep.Logged() && workspace.IsTerminal(r.Status) {
 		// The log was streamed while the run executed; only the summary is left.
-		return printFinal(opts.common, p, r)
+		return printFinal(opts.common, p, r, opts.FailOnLineErrors)
 	}
-	return streamAndPrint(ctx, opts.common, p, runs, r.Name, opts.StreamTimeout, opts.Interval, opts.Now)
+	return streamAndPrint(ctx, opts.common, p, runs, r.Name, opts.StreamTimeout, opts.Interval, opts.Now, opts.FailOnLineErrors)
 }
 
 // build loads the run definition and resolves it into a submission, printing

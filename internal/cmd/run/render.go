@@ -1,7 +1,6 @@
 package run
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/human"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -99,8 +99,10 @@ func valueString(v any) string {
 		return fmt.Sprintf("%g", x)
 	case bool, int, int64:
 		return fmt.Sprint(x)
+	case pyjson.NonFinite:
+		return x.String()
 	}
-	b, err := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

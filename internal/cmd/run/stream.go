@@ -26,6 +26,8 @@ type StreamOptions struct {
 	Timeout  time.Duration
 	Interval time.Duration
 	Now      func() time.Time
+	// FailOnLineErrors makes a Completed run with failed lines exit 1.
+	FailOnLineErrors bool
 }
 
 // NewCmdStream returns `run stream`.
@@ -42,9 +44,13 @@ run. The exit code says how the run ended: 0 Completed, 1 Failed or Canceled,
 8 when --timeout passed with neither new logs nor a status change while the
 run still runs (it keeps running; stream it again), 130 on Ctrl-C. --timeout
 also bounds each call in flight: a service that stops answering ends the
-command when it passes, with exit 1 naming the host.`,
+command when it passes, with exit 1 naming the host.
+
+As in promptflow, a run whose lines fail still ends Completed, the failed
+lines counted. --fail-on-line-errors makes such a run exit 1, for CI.`,
 		Example: `  pfz run stream -n my_run
-  pfz run stream -n my_run --timeout 30m -o json`,
+  pfz run stream -n my_run --timeout 30m -o json
+  pfz run stream -n my_run --fail-on-line-errors`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := cmdutil.RequireFlag(c, "name", opts.Name); err != nil {
@@ -64,6 +70,7 @@ command when it passes, with exit 1 naming the host.`,
 	}
 	addNameFlag(cmd, &opts.Name)
 	cmd.Flags().StringVar(&timeout, "timeout", "600", "stop after `SECONDS` (or a duration) without new logs or a status change")
+	cmd.Flags().BoolVar(&opts.FailOnLineErrors, "fail-on-line-errors", false, failOnLineErrorsUsage)
 	return cmd
 }
 
@@ -72,12 +79,14 @@ func runStream(ctx context.Context, opts *StreamOptions) error {
 	if err != nil {
 		return err
 	}
-	return streamAndPrint(ctx, opts.common, p, runs, opts.Name, opts.Timeout, opts.Interval, opts.Now)
+	return streamAndPrint(ctx, opts.common, p, runs, opts.Name, opts.Timeout, opts.Interval, opts.Now, opts.FailOnLineErrors)
 }
+
+const failOnLineErrorsUsage = "exit 1 when the run completes with failed lines (it still ends Completed, as in promptflow)"
 
 // streamAndPrint follows the run, prints it, and turns its final status into
 // the error that decides the exit code.
-func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time) error {
+func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs workspace.Runs, name string, timeout, interval time.Duration, now func() time.Time, failOnLineErrors bool) error {
 	rep := cmdutil.NewReporter(c.IO)
 	logs := streamLogWriter(c, p)
 	rep.Logs = logs // states the log does not say go with it, in one stream
@@ -86,7 +95,7 @@ func streamAndPrint(ctx context.Context, c common, p *cmdutil.Printer, runs work
 	if err != nil {
 		return err
 	}
-	return printFinal(c, p, r)
+	return printFinal(c, p, r, failOnLineErrors)
 }
 
 // streamLogWriter is where a streamed run log goes: stdout for a table, as
@@ -100,17 +109,17 @@ func streamLogWriter(c common, p *cmdutil.Printer) io.Writer {
 
 // printFinal prints the run after its log and turns its final status into
 // the error that decides the exit code.
-func printFinal(c common, p *cmdutil.Printer, r *workspace.Run) error {
+func printFinal(c common, p *cmdutil.Printer, r *workspace.Run, failOnLineErrors bool) error {
 	if p.IsTable() {
 		fmt.Fprintln(c.IO.Out)
 	}
 	if err := printRun(p, r); err != nil {
 		return err
 	}
-	return finalStatusError(r)
+	return finalStatusError(r, failOnLineErrors)
 }
 
-func finalStatusError(r *workspace.Run) error {
+func finalStatusError(r *workspace.Run, failOnLineErrors bool) error {
 	switch r.Status {
 	case workspace.RunFailed:
 		msg := "unknown error"
@@ -121,6 +130,11 @@ func finalStatusError(r *workspace.Run) error {
 			WithHint("see `pfz run show-details -n %s` for the lines that failed", r.Name)
 	case workspace.RunCanceled:
 		return fault.New(fault.Failed, "run %s was canceled", r.Name)
+	case workspace.RunCompleted:
+		if failOnLineErrors && r.LinesFailed > 0 {
+			return fault.New(fault.Failed, "run %s completed with %d failed lines of %d (--fail-on-line-errors)", r.Name, r.LinesFailed, r.LinesTotal).
+				WithHint("see `pfz run show-details -n %s` for the lines that failed", r.Name)
+		}
 	}
 	return nil
 }

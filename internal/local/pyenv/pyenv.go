@@ -38,6 +38,13 @@ type Runner struct {
 	IndexURL string
 	// NoCache passes --no-cache-dir to pip.
 	NoCache bool
+	// UV, when set, is the uv executable: it creates environments and
+	// installs requirements (uv venv --seed, uv pip install), measured 10 to
+	// 20 times faster than venv and pip (docs/benchmarks.md). pip is used
+	// instead where uv would not install what pip does: a pip configuration
+	// (PIP_* variables, pip.conf), secrets in the request's environment
+	// (private feeds), or a failed uv start.
+	UV string
 }
 
 // Info describes a created environment.
@@ -89,6 +96,7 @@ func (r *Runner) command(ctx context.Context, python string, args ...string) *ex
 	// Unbuffered, so a streamed log shows pip's progress as it happens.
 	cmd.Env = append(append([]string(nil), env...), "PYTHONUNBUFFERED=1")
 	cmd.WaitDelay = waitDelay
+	inGroup(cmd)
 	return cmd
 }
 
@@ -106,6 +114,11 @@ func (r *Runner) Create(ctx context.Context, dir string, log io.Writer) (*Info, 
 	}
 	if err := checkVersion(base, version); err != nil {
 		return nil, err
+	}
+	if r.UV != "" {
+		if info, ok := r.createUV(ctx, base, version, dir, log); ok {
+			return info, nil
+		}
 	}
 	cmd := r.command(ctx, base, "-m", "venv", dir)
 	var tail tailBuffer
@@ -178,6 +191,9 @@ func (e *PipError) Error() string { return e.Summary }
 // Install runs pip install -r in the environment of python, streaming pip's
 // output to log. A failure is a *PipError inside a fault.Error.
 func (r *Runner) Install(ctx context.Context, python string, req InstallRequest, log io.Writer) error {
+	if r.useUV(req) {
+		return r.installUV(ctx, python, req, log)
+	}
 	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-color", "--progress-bar", "off"}
 	if r.NoCache {
 		args = append(args, "--no-cache-dir")

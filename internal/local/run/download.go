@@ -16,6 +16,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -102,7 +103,10 @@ func writeLayout(ctx context.Context, o DownloadOptions, dst string) error {
 	if err != nil {
 		return err
 	}
-	mb, _ := json.Marshal(metrics)
+	mb, err := pyjson.Marshal(metrics)
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot encode the metrics of run %s", o.Run.Name)
+	}
 	if err := writeFile(filepath.Join(dst, DLMetrics), mb); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -203,12 +204,11 @@ func (l *Lines) Close() error {
 	return l.f.Close()
 }
 
-// decodeNumbers decodes JSON keeping numbers as json.Number, so an int
-// output prints back as it was written.
+// decodeNumbers decodes Python's JSON keeping numbers as json.Number (an int
+// output prints back as it was written) and NaN, Infinity and -Infinity as
+// pyjson.NonFinite.
 func decodeNumbers(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return dec.Decode(v)
+	return pyjson.Unmarshal(b, v)
 }
 
 // Detail turns a recorded line into the neutral row `run show-details` prints.
@@ -268,12 +268,18 @@ func ReadMetrics(dir string) (map[string]any, error) {
 	return m, nil
 }
 
-// WriteMetrics writes metrics.json atomically.
+// WriteMetrics writes metrics.json atomically, as Python's JSON (a NaN
+// metric stays NaN).
 func WriteMetrics(dir string, m map[string]any) error {
 	if m == nil {
 		m = map[string]any{}
 	}
-	return store.WriteJSON(filepath.Join(dir, MetricsFile), m, 0o600)
+	p := filepath.Join(dir, MetricsFile)
+	b, err := pyjson.MarshalIndent(m, "  ")
+	if err != nil {
+		return fault.Wrap(fault.Failed, err, "cannot encode %s", p)
+	}
+	return store.WriteFile(p, append(b, '\n'), 0o600)
 }
 
 // ReadLogs returns logs.txt up to its last whole line.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -264,5 +265,36 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", p, diff)
+	}
+}
+
+// Values JSON has no number for, big ints and floats written as 1.0 reach
+// the record and come back from it as they were (before: the line was lost
+// to "json: invalid number literal").
+func TestRecordKeepsEveryValue(t *testing.T) {
+	nan, inf := pyjson.NonFinite(math.NaN()), pyjson.NonFinite(math.Inf(-1))
+	in := map[string]any{"i": json.Number("9223372036854775808"), "d": nan, "f": json.Number("1.0"), "s": "007"}
+	out := map[string]any{"o": map[string]any{"d": inf, "l": []any{nan, json.Number("123456789012345678901234567890")}}}
+	dir := writeRun(t, []executor.LineResult{line(0, "Completed", in, out)},
+		[]executor.NodeRunRecord{{Node: "n", Line: 0, Status: "Completed", Inputs: in, Output: out["o"]}})
+	d, err := Details(dir, 0)
+	if err != nil || len(d) != 1 {
+		t.Fatal(d, err)
+	}
+	got, _ := pyjson.Marshal(map[string]any{"in": d[0].Inputs, "out": d[0].Outputs, "status": d[0].Status})
+	want := `{"in":{"d":NaN,"f":1.0,"i":9223372036854775808,"s":"007"},"out":{"o":{"d":-Infinity,"l":[NaN,123456789012345678901234567890]}},"status":"Completed"}`
+	if string(got) != want {
+		t.Errorf("details = %s\nwant      %s", got, want)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, LinesFile))
+	if !bytes.Contains(raw, []byte(`"d":NaN`)) || !bytes.Contains(raw, []byte(`"d":-Infinity`)) {
+		t.Errorf("lines.jsonl does not hold Python's JSON: %s", raw)
+	}
+	if err := WriteMetrics(dir, map[string]any{"acc": json.Number("1.0"), "n": nan}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadMetrics(dir)
+	if b, _ := pyjson.Marshal(m); err != nil || string(b) != `{"acc":1.0,"n":NaN}` {
+		t.Errorf("metrics = %s (%v)", b, err)
 	}
 }

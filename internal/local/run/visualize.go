@@ -1,13 +1,13 @@
 package run
 
 import (
-	"bytes"
 	"encoding/json"
 	"html/template"
 	"io"
 	"sort"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -210,7 +210,7 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// text shows a value: strings as they are, anything else as JSON.
+// text shows a value: strings as they are, anything else as Python's JSON.
 func text(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -220,13 +220,11 @@ func text(v any) string {
 	case json.Number:
 		return x.String()
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := pyjson.Marshal(v)
+	if err != nil {
 		return ""
 	}
-	return string(bytes.TrimRight(buf.Bytes(), "\n"))
+	return string(b)
 }
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{

@@ -2,7 +2,6 @@ package run
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Writer appends a running run's lines, node runs and log lines to its
@@ -80,14 +80,14 @@ func (w *Writer) writeRecord(af *appendFile, v any) error {
 	return w.err
 }
 
+// marshalLine writes a record as one line of Python's JSON: NaN and the
+// infinities keep their spelling, as in promptflow's own records.
 func marshalLine(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := pyjson.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return append(b, '\n'), nil
 }
 
 // Line appends one finished data line; its images are stored as files

@@ -20,12 +20,12 @@
 #   <- {"id": 4, "chunk": "..."}            (only with "stream": one per yielded item)
 #   <- {"id": 4, "ok": true, "output": {...}}
 #   -> {"id": 5, "op": "flex_aggregate", "entry": "m:C", "init": {...}, "results": [...]}
+import collections.abc
 import dataclasses
 import importlib
 import importlib.util
 import inspect
 import json
-import math
 import os
 import sys
 import threading
@@ -81,10 +81,21 @@ class Worker:
     # ---- output
 
     def send(self, msg):
+        # Python's own JSON: NaN and the infinities keep their spelling, big
+        # ints their digits; pfz reads them back as they were.
         try:
-            data = json.dumps(msg, allow_nan=False, default=_default)
-        except (ValueError, TypeError):
-            data = json.dumps(_sanitize(msg), allow_nan=False, default=_default)
+            data = json.dumps(msg, default=_default)
+        except (ValueError, TypeError, RecursionError) as e:
+            if "output" not in msg:
+                raise
+            # A value JSON cannot hold fails the call, as promptflow fails a
+            # line whose output is not JSON serializable (no str() of it).
+            msg = {k: v for k, v in msg.items() if k != "output"}
+            msg["ok"] = False
+            msg["error"] = {"type": "FlowOutputUnserializable", "module": "pfz", "traceback": "",
+                            "message": "The output value is not JSON serializable. JSON dump failed: (%s) %s"
+                            % (type(e).__name__, e)}
+            data = json.dumps(msg, default=_default)
         self.resp.write(data.encode("utf-8", "surrogatepass") + b"\n")
         self.resp.flush()
 
@@ -164,12 +175,13 @@ class Worker:
     def settle(self, result):
         if inspect.isawaitable(result):
             result = self.run_async(result)
-        if inspect.isasyncgen(result):
+        # promptflow joins an iterator a tool returns into one string (its
+        # items through str()); an iterator inside a list or dict is not
+        # JSON and fails the line there.
+        if isinstance(result, collections.abc.AsyncIterator):
             result = self.run_async(_collect_async(result))
-        elif isinstance(result, types.GeneratorType):
-            result = list(result)
-            if result and all(isinstance(x, str) for x in result):
-                result = "".join(result)
+        elif isinstance(result, collections.abc.Iterator):
+            result = "".join(str(chunk) for chunk in result)
         return result
 
     def run_async(self, aw):
@@ -395,10 +407,7 @@ def _renderer():
 
 
 async def _collect_async(agen):
-    out = [x async for x in agen]
-    if out and all(isinstance(x, str) for x in out):
-        return "".join(out)
-    return out
+    return "".join([str(chunk) async for chunk in agen])
 
 
 def _is_gen(fn):
@@ -547,22 +556,36 @@ def _is_tool(obj):
         return False
 
 
+class PackageToolNotFoundError(ImportError):
+    """A package tool id that names no importable module attribute (promptflow's name)."""
+
+
 def _resolve_package_tool(tool_id):
-    # "pkg.module.func" or "pkg.module.Class.method": import the longest module prefix.
+    # "pkg.module.func" or "pkg.module.Class.method": import the longest module
+    # prefix that exists. A module that exists but fails to import (a missing
+    # dependency) raises its own error: that is what the user must fix.
+    missing = PackageToolNotFoundError(
+        "Package tool '%s' is not found in the current environment." % tool_id)
     parts = tool_id.split(".")
     for i in range(len(parts) - 1, 0, -1):
+        name = ".".join(parts[:i])
         try:
-            mod = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        rest = parts[i:]
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and (name == e.name or name.startswith(e.name + ".")):
+                continue
+            raise
         obj = mod
-        for p in rest[:-1]:
-            obj = getattr(obj, p)
+        for p in parts[i:-1]:
+            obj = getattr(obj, p, None)
+            if obj is None:
+                raise missing
+        if not hasattr(obj, parts[-1]):
+            raise missing
         if inspect.isclass(obj):
-            return obj, rest[-1]
-        return getattr(obj, rest[-1]), None
-    raise ImportError("Package tool '%s' is not found in the current environment." % tool_id)
+            return obj, parts[-1]
+        return getattr(obj, parts[-1]), None
+    raise missing
 
 
 def _signature(fn):
@@ -677,40 +700,12 @@ def _error(e, msg):
 
 
 def _default(o):
+    """What json.dumps cannot write fails, as in promptflow: no str() of sets,
+    datetimes or objects. Images are written as promptflow writes them."""
     img = _helper("pfz_media").dump(o)
     if img is not None:
         return img
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        return dataclasses.asdict(o)
-    for attr in ("model_dump", "to_dict", "dict"):
-        f = getattr(o, attr, None)
-        if callable(f):
-            try:
-                return f()
-            except Exception:
-                pass
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    if isinstance(o, bytes):
-        return o.decode("utf-8", "replace")
-    return str(o)
-
-
-def _sanitize(o):
-    """NaN and infinities travel as strings: JSON has no spelling for them."""
-    if isinstance(o, float):
-        if math.isnan(o):
-            return "NaN"
-        if math.isinf(o):
-            return "Infinity" if o > 0 else "-Infinity"
-        return o
-    if isinstance(o, dict):
-        return {str(k): _sanitize(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple, set, frozenset)):
-        return [_sanitize(v) for v in o]
-    if isinstance(o, (str, int, bool)) or o is None:
-        return o
-    return _sanitize(json.loads(json.dumps(o, default=_default)))
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
 def _watch_parent():
