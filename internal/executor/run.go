@@ -161,7 +161,7 @@ func Supports(f *flow.Flow) error {
 		return nil
 	}
 	return fault.New(fault.Unsupported, "local runs of %s flows are not supported yet", f.Kind).
-		WithHint("run a DAG (flow.dag.yaml) or flex (flow.flex.yaml) flow locally, or use --target azureml")
+		WithHint("run a DAG (flow.dag.yaml), flex (flow.flex.yaml) or prompty flow locally, or use --target azureml")
 }
 
 // prepare readies a run; batch is false for single lines (flow test),
