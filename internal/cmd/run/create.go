@@ -263,8 +263,9 @@ func withoutList(err error, printed diag.List) error {
 	}
 	hint := fe.Hint
 	for _, d := range printed {
-		if d.Hint == hint {
-			hint = "" // printed with its finding: once is enough
+		if hint != "" && d.Hint == hint {
+			// Printed with its finding: once is enough.
+			hint = "the finding above says how to fix it"
 			break
 		}
 	}
