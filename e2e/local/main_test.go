@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,7 @@ var suite struct {
 	public   *pyindex.Server
 	private  *pyindex.Server
 	openai   *fakeopenai.Server
+	hang     net.Listener // a package index that accepts and never answers
 	tmp      string
 
 	sharedOnce sync.Once
@@ -136,6 +138,12 @@ func setupAndRun(m *testing.M) int {
 		return 1
 	}
 	defer suite.openai.Close()
+	suite.hang, err = hangingServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer suite.hang.Close()
 	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
 }
@@ -231,6 +239,7 @@ func setup(env *testscript.Env) error {
 		"PRIVATE_HOSTPORT":              hostport,
 		"PRIVATE_TOKEN":                 privateToken,
 		"OPENAI_URL":                    suite.openai.URL,
+		"HANG_INDEX_URL":                "http://" + suite.hang.Addr().String() + "/simple/",
 		"OPENAI_KEY":                    openaiKey,
 	}
 	for k, v := range vars {
@@ -241,6 +250,32 @@ func setup(env *testscript.Env) error {
 	}
 	env.Values[stateKey{}] = &scriptState{bg: map[string]*bgCmd{}, code: -1, t: env.T()}
 	return nil
+}
+
+// hangingServer accepts connections on 127.0.0.1 and never answers, holding
+// them until it is closed: pip waits on it, so a script can interrupt an
+// install while pip runs.
+func hangingServer() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	return ln, nil
 }
 
 type stateKey struct{}

@@ -164,6 +164,11 @@ func TestReplayRecordings(t *testing.T) {
 		})
 	}
 	t.Logf("replay coverage: %d of %d recordings\n%s", covered, len(files), table.String())
+	// ../shared holds 67 recordings, 57 replayed: far fewer means the glob
+	// missed them, and a test replaying nothing must not pass.
+	if len(files) < 60 || covered < 50 {
+		t.Fatalf("replayed %d of %d recordings under %s; want at least 50 of 60", covered, len(files), dir)
+	}
 }
 
 type harness struct {

@@ -51,6 +51,8 @@ func (r *Reporter) Report(e workspace.Event) {
 			r.submitted = true
 			r.p.Log("submitted run " + e.Message)
 		}
+	case workspace.EventWarning:
+		r.p.Log("warning: " + e.Message)
 	case workspace.EventLog:
 		switch {
 		case r.Logs != nil:

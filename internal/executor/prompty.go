@@ -14,6 +14,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/prompty"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // A prompty flow is one call per line: the line's inputs go through the
@@ -31,20 +32,7 @@ type promptyEntry struct {
 // preparePrompty loads the prompty with the run's environment (its
 // ${env:…} references read it).
 func (r *runner) preparePrompty(ctx context.Context) error {
-	spec := r.f.Prompty
-	envMap := map[string]string{}
-	for _, kv := range r.env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			envMap[k] = v
-		}
-	}
-	p, err := prompty.Load(spec, prompty.Options{
-		Getenv:     func(k string) (string, bool) { v, ok := envMap[k]; return v, ok },
-		ReadFile:   os.ReadFile,
-		Dir:        r.dir,
-		WorkDir:    r.dir,
-		FetchImage: r.fetchImage,
-	})
+	p, err := prompty.Load(r.f.Prompty, r.promptyOptions(r.dir))
 	if err != nil {
 		return fault.Wrap(fault.Validation, err, "prompty %s", filepath.Base(r.f.Path)).
 			WithHint("fix the front matter; `pfz flow validate %s` checks it offline", r.f.File)
@@ -59,8 +47,26 @@ func (e *promptyEntry) aggregates() bool { return false }
 
 func (e *promptyEntry) aggregate(context.Context, *runner, *Summary, map[int]map[string]any) {}
 
-func (r *runner) fetchImage(u string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+// promptyOptions are what a prompty in dir reads from the run: its
+// environment (for ${env:…}), files and images.
+func (r *runner) promptyOptions(dir string) prompty.Options {
+	env := map[string]string{}
+	for _, kv := range r.env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return prompty.Options{
+		Getenv:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		ReadFile:   os.ReadFile,
+		Dir:        dir,
+		WorkDir:    r.dir,
+		FetchImage: r.fetchImage,
+	}
+}
+
+func (r *runner) fetchImage(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +118,7 @@ func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[
 // what the model call used, when the endpoint said.
 func (e *promptyEntry) call(ctx context.Context, r *runner, given map[string]any) (out any, usage *TokenUsage, lerr *LineError) {
 	p := e.p
-	call, err := p.ResolveInputs(given)
+	call, err := p.ResolveInputs(ctx, given)
 	if err != nil {
 		return nil, nil, promptyError(err)
 	}
@@ -257,13 +263,13 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 	switch name {
 	case "prompty.prepare":
 		var a promptyPrepareArgs
-		if err := json.Unmarshal(args, &a); err != nil {
+		if err := pyjson.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
-		return r.promptyPrepare(a)
+		return r.promptyPrepare(ctx, a)
 	case "prompty.call":
 		var a promptyCallArgs
-		if err := json.Unmarshal(args, &a); err != nil {
+		if err := pyjson.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
 		r.ptyMu.Lock()
@@ -323,7 +329,7 @@ func callbackError(err error) error {
 	return err
 }
 
-func (r *runner) promptyPrepare(a promptyPrepareArgs) (any, error) {
+func (r *runner) promptyPrepare(ctx context.Context, a promptyPrepareArgs) (any, error) {
 	path := a.Path
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(r.dir, path)
@@ -336,25 +342,13 @@ func (r *runner) promptyPrepare(a promptyPrepareArgs) (any, error) {
 	if ds.HasErrors() {
 		return nil, &CallbackError{Type: "UserErrorException", Message: ds.Err().Error()}
 	}
-	envMap := map[string]string{}
-	for _, kv := range r.env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			envMap[k] = v
-		}
-	}
-	p, err := prompty.Load(spec, prompty.Options{
-		Getenv:     func(k string) (string, bool) { v, ok := envMap[k]; return v, ok },
-		ReadFile:   os.ReadFile,
-		Dir:        filepath.Dir(path),
-		WorkDir:    r.dir,
-		Model:      a.Model,
-		Extra:      a.Extra,
-		FetchImage: r.fetchImage,
-	})
+	opts := r.promptyOptions(filepath.Dir(path))
+	opts.Model, opts.Extra = a.Model, a.Extra
+	p, err := prompty.Load(spec, opts)
 	if err != nil {
 		return nil, callbackError(err)
 	}
-	call, err := p.ResolveInputs(a.Inputs)
+	call, err := p.ResolveInputs(ctx, a.Inputs)
 	if err != nil {
 		return nil, callbackError(err)
 	}

@@ -196,12 +196,18 @@ func (s *Sessions) installLocked(ctx context.Context, rec *record, next workspac
 	err = s.install(ctx, rec, next.Requirements, lg, rep)
 	rec.InstallPID = 0
 	if err != nil {
+		rec.InstallIncomplete = true
 		rec.Message = "the last package install failed: " + firstLine(errText(err)) + " (log: " + lg.path + ")"
-		_ = s.save(rec)
+		if ctx.Err() != nil {
+			rec.Message = "the last package install was interrupted before pip finished; the environment may lack some of the requirements: run `pfz packages install` again, or `pfz session reset " + rec.Spec.ID + "`"
+		}
+		if serr := s.save(rec); serr != nil {
+			return nil, errors.Join(err, serr)
+		}
 		return nil, err
 	}
 	rec.Requirements = meaningful(next.Requirements)
-	rec.Message = ""
+	rec.Message, rec.InstallIncomplete = "", false
 	rec.LastUsed = s.now()
 	if err := s.save(rec); err != nil {
 		return nil, err

@@ -29,6 +29,11 @@ type record struct {
 	// session; left set, the installer died and the environment may be
 	// half-installed.
 	InstallPID int `json:"install_pid,omitempty"`
+	// InstallIncomplete is set when a package install failed or was
+	// interrupted (Message says which), until one succeeds: the record's
+	// Requirements are the lines last installed, the spec's what the
+	// requirements file asks for.
+	InstallIncomplete bool `json:"install_incomplete,omitempty"`
 
 	ComputeType     string             `json:"compute_type"`
 	Compute         string             `json:"compute,omitempty"`
@@ -131,8 +136,13 @@ func (r *record) toSession() *workspace.Session {
 		Requirements:    r.Requirements,
 		PythonVersion:   r.Env.PythonVersion,
 		Message:         r.Message,
+
+		InstallIncomplete: r.InstallIncomplete,
 	}
-	if out.Requirements == nil {
+	if out.Requirements == nil && !r.InstallIncomplete {
+		// Never installed by `packages install`: the session was built
+		// with its spec's lines. After a failed install only the lines
+		// installed before count.
 		out.Requirements = r.Spec.Requirements
 	}
 	if !r.CreatedOn.IsZero() {

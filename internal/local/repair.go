@@ -115,7 +115,7 @@ func (s *Sessions) maintainSession(ctx context.Context, id string, m *Maintenanc
 					return
 				}
 				rec.Message = fmt.Sprintf("a package install (pid %d) was interrupted and may have left the environment incomplete; run `pfz packages install` again, or `pfz session reset %s`", rec.InstallPID, id)
-				rec.InstallPID = 0
+				rec.InstallPID, rec.InstallIncomplete = 0, true
 				if s.save(rec) == nil {
 					m.Repaired = append(m.Repaired, "session "+id)
 				}

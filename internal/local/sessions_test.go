@@ -533,25 +533,35 @@ func assertNoSecretUnder(t *testing.T, root, secret string) {
 func TestRepairStuckStart(t *testing.T) {
 	s, _, c := newTest(t)
 	ctx := context.Background()
-	rec, _ := s.newRecord(testSpec(""))
+	rec, err := s.newRecord(testSpec(""))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec.Status, rec.PID, rec.StartedAt, rec.CreatedOn, rec.LastUsed = workspace.SessionStarting, math.MaxInt32, c.Now(), c.Now(), c.Now()
 	if err := s.save(rec); err != nil {
 		t.Fatal(err)
 	}
 	// While someone holds the lock, the builder counts as alive.
-	lk, _ := s.st.Lock(ctx, store.Sessions, testID)
-	got, _ := s.Get(ctx, testID)
-	if got.Status != workspace.SessionStarting {
-		t.Fatalf("status %s while the lock is held", got.Status)
+	lk, err := s.st.Lock(ctx, store.Sessions, testID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_ = lk.Unlock()
-	got, _ = s.Get(ctx, testID)
-	if got.Status != workspace.SessionFailed || !strings.Contains(got.Message, "pfz session reset "+testID) {
-		t.Fatalf("after repair: %s %q", got.Status, got.Message)
+	got, err := s.Get(ctx, testID)
+	if err != nil || got.Status != workspace.SessionStarting {
+		t.Fatalf("status %v (%v) while the lock is held", got, err)
+	}
+	if err := lk.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, testID)
+	if err != nil || got.Status != workspace.SessionFailed || !strings.Contains(got.Message, "pfz session reset "+testID) {
+		t.Fatalf("after repair: %v (%v)", got, err)
 	}
 
 	// A folder without a record is debris.
-	_ = store.EnsureDir(s.st.SessionDir("debris"))
+	if err := store.EnsureDir(s.st.SessionDir("debris")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.List(ctx, workspace.SessionFilter{}); err != nil {
 		t.Fatal(err)
 	}

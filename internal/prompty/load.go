@@ -2,6 +2,7 @@ package prompty
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
@@ -34,7 +35,7 @@ type Options struct {
 	// Extra is merged into the whole front matter, key by key.
 	Extra map[string]any
 	// FetchImage downloads an image given as data:image/…;url: URL.
-	FetchImage func(url string) ([]byte, error)
+	FetchImage func(ctx context.Context, url string) ([]byte, error)
 }
 
 // Prompty is a loaded prompty, ready to be called.
@@ -417,6 +418,9 @@ func numbers(v any) any {
 		if i, err := x.Int64(); err == nil {
 			return i
 		}
+		if !strings.ContainsAny(string(x), ".eE") {
+			return x // an integer past int64 stays exact, as Python keeps it
+		}
 		f, _ := x.Float64()
 		return f
 	case map[string]any:
@@ -469,7 +473,7 @@ type Call struct {
 // no values are given, each declared input's value or default, images from
 // data:image/…;path|base64|url: strings. Values of undeclared names are
 // dropped.
-func (p *Prompty) ResolveInputs(given map[string]any) (*Call, error) {
+func (p *Prompty) ResolveInputs(ctx context.Context, given map[string]any) (*Call, error) {
 	if len(given) == 0 && p.Config["sample"] != nil {
 		s, err := p.sample()
 		if err != nil {
@@ -499,7 +503,7 @@ func (p *Prompty) ResolveInputs(given map[string]any) (*Call, error) {
 		if !ok {
 			continue
 		}
-		im, err := p.image(s)
+		im, err := p.image(ctx, s)
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +516,7 @@ func (p *Prompty) ResolveInputs(given map[string]any) (*Call, error) {
 	return c, nil
 }
 
-func (p *Prompty) image(s string) (*Image, error) {
+func (p *Prompty) image(ctx context.Context, s string) (*Image, error) {
 	m := imageInputRE.FindStringSubmatch(s)
 	if m == nil {
 		return nil, nil
@@ -543,7 +547,7 @@ func (p *Prompty) image(s string) (*Image, error) {
 		if p.opts.FetchImage == nil {
 			return nil, userErr("InvalidImageInput", "Failed to fetch image from URL: %s.", m[3])
 		}
-		data, err := p.opts.FetchImage(m[3])
+		data, err := p.opts.FetchImage(ctx, m[3])
 		if err != nil {
 			return nil, userErr("InvalidImageInput", "Failed to fetch image from URL: %s. %v", m[3], err)
 		}

@@ -1,6 +1,7 @@
 package prompty
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -104,10 +105,10 @@ func load(t *testing.T, text string, env map[string]string) *Prompty {
 
 func TestLoadAndCall(t *testing.T) {
 	p := load(t, goodFront+"user:\n{{question}}\n", map[string]string{"AOAI_ENDPOINT": "http://127.0.0.1:1", "AOAI_KEY": "k"})
-	if _, err := p.ResolveInputs(map[string]any{"other": 1}); err == nil || err.Error() != "Missing required inputs: ['question']" {
+	if _, err := p.ResolveInputs(context.Background(), map[string]any{"other": 1}); err == nil || err.Error() != "Missing required inputs: ['question']" {
 		t.Errorf("missing input: %v", err)
 	}
-	call, err := p.ResolveInputs(map[string]any{"question": "q", "extra": "dropped"})
+	call, err := p.ResolveInputs(context.Background(), map[string]any{"question": "q", "extra": "dropped"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestReferencesAndSample(t *testing.T) {
 	if p.Parameters["max_tokens"] != int64(7) {
 		t.Errorf("parameters from ${file:}: %v", p.Parameters)
 	}
-	call, err := p.ResolveInputs(nil)
+	call, err := p.ResolveInputs(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

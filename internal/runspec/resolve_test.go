@@ -239,11 +239,10 @@ func TestResolveChecks(t *testing.T) {
 					t.Errorf("runtime = %q", sub.Runtime)
 				}
 			}},
-		{name: "compute instance and managed identity", yml: minimal + "resources: {compute: my_ci}\nidentity: {type: managed, client_id: cid}\n",
-			diags: []wantDiag{{diag.Warning, CodeIdentity, 0, "identity is not used with resources.compute"}},
+		{name: "compute instance", yml: minimal + "resources: {compute: my_ci}\n",
 			check: func(t *testing.T, sub *workspace.Submission) {
 				if sub.Session.ComputeType != workspace.ComputeComputeInstance || sub.Session.ComputeName != "my_ci" ||
-					sub.Resources.Compute != "my_ci" || sub.Identity != (workspace.Identity{Type: IdentityManaged, ClientID: "cid"}) {
+					sub.Resources.Compute != "my_ci" || sub.Identity != (workspace.Identity{Type: IdentityUser}) {
 					t.Errorf("sub = %+v", sub)
 				}
 			}},
@@ -409,8 +408,8 @@ func TestResolveFlowEntryAndErrors(t *testing.T) {
 func TestResolveExamples(t *testing.T) {
 	root := filepath.Join(shared.RepoRoot(), "examples")
 	runs, _ := filepath.Glob(filepath.Join(root, "*", "run.yml"))
-	if len(runs) == 0 {
-		t.Skip("no examples/*/run.yml yet")
+	if len(runs) < 3 {
+		t.Fatalf("found only %d examples/*/run.yml, want at least 3", len(runs))
 	}
 	for _, p := range runs {
 		flags := Flags{File: p}

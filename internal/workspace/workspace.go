@@ -109,6 +109,9 @@ const (
 	// EventSubmitted says the run is recorded on the target (Message: its
 	// name), before it executes.
 	EventSubmitted EventKind = "submitted"
+	// EventWarning is something the user should know before the work goes
+	// on (Message), shown even where logs are not.
+	EventWarning EventKind = "warning"
 )
 
 // NopReporter discards events.
@@ -188,6 +191,9 @@ type Session struct {
 	CreatedOn       *time.Time `json:"created_on,omitempty" yaml:"created_on,omitempty"`
 	LastUsed        *time.Time `json:"last_used,omitempty" yaml:"last_used,omitempty"`
 	Message         string     `json:"message,omitempty" yaml:"message,omitempty"`
+	// InstallIncomplete says the last package install failed or was
+	// interrupted: the environment may lack some of its requirements.
+	InstallIncomplete bool `json:"install_incomplete,omitempty" yaml:"install_incomplete,omitempty"`
 }
 
 // Session statuses shared by both targets.

@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
-	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/runspec"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -27,10 +27,10 @@ type CreateOptions struct {
 	Getenv    func(string) string
 	WorkDir   string
 	Target    func() (string, error)
-	// Python is the interpreter that reads a flex entry's signature.
-	Python   func() string
-	Now      func() time.Time
-	Interval time.Duration
+	// FlexSignature is the target's reader of flex entry signatures.
+	FlexSignature func() (snapshot.SignatureFunc, error)
+	Now           func() time.Time
+	Interval      time.Duration
 
 	Flags  runspec.Flags
 	DryRun bool
@@ -53,12 +53,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 			}
 			return cfg.Target, nil
 		},
-		Python: func() string {
-			if cfg, err := f.ConfigFor(config.KeyPython); err == nil && cfg.Python != "" {
-				return cfg.Python
-			}
-			return "python3"
-		},
+		FlexSignature: f.FlexSignature,
 	}
 	fl := &opts.Flags
 	var lineTimeout, streamTimeout string

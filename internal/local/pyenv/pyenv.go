@@ -96,6 +96,7 @@ func (r *Runner) command(ctx context.Context, python string, args ...string) *ex
 	// Unbuffered, so a streamed log shows pip's progress as it happens.
 	cmd.Env = append(append([]string(nil), env...), "PYTHONUNBUFFERED=1")
 	cmd.WaitDelay = waitDelay
+	inGroup(cmd)
 	return cmd
 }
 
