@@ -63,8 +63,11 @@ func TestWorkspaceFlows(t *testing.T) {
 	os.Remove(filepath.Join(flowDir, "extra.txt"))
 	os.WriteFile(filepath.Join(flowDir, "greet.py"), []byte("from promptflow.core import tool\n\n\n@tool\ndef greet(name: str) -> str:\n    return \"Hi, \" + name\n"), 0o644)
 	r = h.ok("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "description=third", "-o", "json")
-	if !strings.Contains(r.stderr, "updated existing flow "+id) || !strings.Contains(r.stdout, `"description": "third"`) {
-		t.Fatalf("second create:\n%s", r)
+	if !strings.Contains(r.stderr, "updated existing flow "+id) || !strings.Contains(r.stdout, `"description": "third"`) || !strings.Contains(r.stdout, `"team": "search"`) {
+		t.Fatalf("second create (tags kept, description changed):\n%s", r)
+	}
+	if r := h.run("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "type=chat"); r.code != 2 || !strings.Contains(r.stderr, "cannot change") {
+		t.Fatalf("a type change on refresh:\n%s", r)
 	}
 	files = h.fake.ShareFiles(folder + "/")
 	if _, left := files[folder+"/extra.txt"]; left || !strings.Contains(files[folder+"/greet.py"], "Hi, ") {

@@ -23,5 +23,5 @@ class Grader:
         return Grade(correct=a == e, answer=answer)
 
     def __aggregate__(self, results: list) -> dict:
-        correct = sum(1 for r in results if r["correct"])
+        correct = sum(1 for r in results if r.correct)
         return {"accuracy": round(correct / len(results), 3), "correct": correct}

@@ -10,6 +10,8 @@ import (
 	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/connection"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flexmeta"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -52,6 +54,23 @@ func registerBackends(f *cmdutil.Factory) {
 			PollInterval:    cfg.PollInterval,
 			Network:         f.NetworkPolicy(cfg),
 		})
+	}
+	f.FlexSignature = func() (snapshot.SignatureFunc, error) {
+		cfg, err := f.ConfigFor(config.KeyTarget)
+		if err != nil || cfg.Target != config.TargetAzureML {
+			// Not the azureml target, or none can be chosen yet: a dry run
+			// still works, and a submit stops on the target itself.
+			return nil, nil
+		}
+		if cfg, err = f.ConfigFor(config.KeyPython); err != nil {
+			return nil, err
+		}
+		// pfazure uploads a flex flow's flow.flex.yaml with the entry's
+		// signature written in, read from the code without running it.
+		python := cfg.Python
+		return func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error) {
+			return flexmeta.Read(ctx, python, dir, entry)
+		}, nil
 	}
 	f.Connections = func(ctx context.Context) (cmdutil.ConnectionStore, error) {
 		cfg, err := f.ConfigFor(config.KeyTarget, config.KeyHome)

@@ -3,6 +3,7 @@ package azureml
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -221,11 +222,18 @@ func (w *Workspace) CreateFlow(ctx context.Context, c workspace.FlowCreate) (*wo
 	if c.Snapshot == nil {
 		return nil, fault.New(fault.Usage, "no flow to create")
 	}
-	if c.Type == "" {
-		c.Type = "standard"
-	}
 	if !c.New {
-		existing, err := w.ListFlows(ctx, workspace.FlowListOptions{MaxResults: 100})
+		// Only the signed-in user's own flows can be refreshed: without
+		// the user's object id the list would hold everybody's.
+		tok, err := w.c.token(ctx, w.cloud.armScope())
+		if err != nil {
+			return nil, err
+		}
+		if oid, _ := claimsOf(tok)["oid"].(string); oid == "" {
+			return nil, fault.New(fault.Auth, "cannot tell which flows are yours: the Azure token carries no object id").
+				WithHint("pass --new to make a new flow without looking for one of the same display name")
+		}
+		existing, err := w.ListFlows(ctx, workspace.FlowListOptions{MaxResults: math.MaxInt32})
 		if err != nil {
 			return nil, err
 		}
@@ -234,6 +242,9 @@ func (w *Workspace) CreateFlow(ctx context.Context, c workspace.FlowCreate) (*wo
 				return w.refreshFlow(ctx, f, c)
 			}
 		}
+	}
+	if c.Type == "" {
+		c.Type = "standard"
 	}
 	shareClient, err := w.shareClient(ctx)
 	if err != nil {
@@ -302,20 +313,34 @@ func (w *Workspace) refreshFlow(ctx context.Context, f *workspace.Flow, c worksp
 		return nil, fault.New(fault.Validation, "flow %q (%s) has the flow file %s, this folder has %s", c.DisplayName, f.Name, path.Base(f.Path), c.Snapshot.FlowFile).
 			WithHint("give another display name, or pass --new to make a new flow")
 	}
+	if c.Type != "" && c.Type != f.Type {
+		return nil, fault.New(fault.Validation, "flow %q (%s) is a %s flow, not %s; a flow's type cannot change", c.DisplayName, f.Name, f.Type, c.Type).
+			WithHint("give another display name, or pass --new to make a new %s flow", c.Type)
+	}
 	shareClient, err := w.shareClient(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// Every file is uploaded before any old one is removed; a failure on
+	// the way leaves the flow with some new files, which is said.
 	n, err := w.uploadFlowFiles(ctx, shareClient, folder, c.Snapshot, true)
 	if err != nil {
-		return nil, err
+		return nil, fault.Wrap(fault.KindOf(err), err, "updating flow %s: its folder %s may now hold some new files beside the old ones", f.Name, folder).
+			WithHint("run the same pfz flow create again to finish the update")
+	}
+	tags := map[string]string{}
+	for k, v := range f.Tags {
+		tags[k] = v
+	}
+	for k, v := range c.Tags {
+		tags[k] = v
 	}
 	body := map[string]any{"flowName": c.DisplayName}
 	if c.Description != "" {
 		body["description"] = c.Description
 	}
-	if len(c.Tags) > 0 {
-		body["tags"] = c.Tags
+	if len(tags) > 0 {
+		body["tags"] = tags
 	}
 	updated, err := w.putFlow(ctx, f.Name, body)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/netpolicy"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -108,6 +109,11 @@ type Factory struct {
 	// AuthStatus says which credential pfz uses and who it is.
 	AuthStatus func(ctx context.Context) (*AuthStatus, error)
 
+	// FlexSignature returns how the target's submissions read a flex
+	// entry's signature into the uploaded flow.flex.yaml; nil when the
+	// target reads the code itself (local).
+	FlexSignature func() (snapshot.SignatureFunc, error)
+
 	cfgState *configState
 
 	noticeOnce sync.Once
@@ -171,6 +177,7 @@ func New(o FactoryOptions) *Factory {
 		return nil, notAvailable("connections", "connection commands are not available in this build yet")
 	}
 	f.AuthStatus = func(ctx context.Context) (*AuthStatus, error) { return defaultAuthStatus(ctx, f) }
+	f.FlexSignature = func() (snapshot.SignatureFunc, error) { return nil, nil }
 	return f
 }
 

@@ -142,7 +142,7 @@ func Resolve(opts LoadOptions) *Config {
 	var aml *layer
 	c.AzureMLConfig, aml = findAzureMLConfig(opts.WorkDir)
 
-	lower := []*layer{azureCLILayer(getenv), azureMLEnvLayer(getenv), aml}
+	lower := workspaceSource([]*layer{flags, env, file}, azureCLILayer(getenv), azureMLEnvLayer(getenv), aml)
 	v, err := newViper(flags, env, file, lower, data)
 	if err != nil {
 		// The diagnostics accepted what viper's reading refused: say so
@@ -164,6 +164,37 @@ func Resolve(opts LoadOptions) *Config {
 	}
 	c.fill()
 	return c
+}
+
+// workspaceSource picks, of the sources below pfz's own (the Azure CLI's
+// defaults, AZUREML_ARM_*, .azureml/config.json), the first that completes
+// the workspace with what the higher layers set, and only it: the subscription
+// of `az account set`, on most machines, must not be stitched to the resource
+// group and workspace of a project's config.json into a workspace nobody
+// named. When none completes it alone, they fill key by key in that order,
+// as pfazure fills its two.
+func workspaceSource(higher []*layer, lower ...*layer) []*layer {
+	set := func(l *layer, key string) bool {
+		e, ok := l.entries[key]
+		return ok && (e.raw != "" || e.bad != nil)
+	}
+	for _, l := range lower {
+		if len(l.entries) == 0 {
+			continue
+		}
+		complete := true
+		for _, key := range []string{KeySubscription, KeyResourceGroup, KeyWorkspaceName} {
+			byHigher := false
+			for _, h := range higher {
+				byHigher = byHigher || set(h, key)
+			}
+			complete = complete && (byHigher || set(l, key))
+		}
+		if complete {
+			return []*layer{l}
+		}
+	}
+	return lower
 }
 
 func flagLayer(opts LoadOptions) *layer {

@@ -27,7 +27,13 @@ func TestPfazureWorkspaceSources(t *testing.T) {
 		{name: "AZUREML_ARM_* alone", env: amlEnv, want: [3]string{"env-sub", "env-rg", "env-ws"}, wantSource: SourceAzureMLEnv, wantTarget: TargetAzureML},
 		{name: "az defaults complete", azConfig: azConfig, azClouds: azClouds, want: [3]string{"cli-sub", "cli-rg", "cli-ws"}, wantSource: SourceAzureCLI, wantTarget: TargetAzureML},
 		{name: "az defaults over AZUREML_ARM_*", azConfig: azConfig, azClouds: azClouds, env: amlEnv, want: [3]string{"cli-sub", "cli-rg", "cli-ws"}, wantSource: SourceAzureCLI, wantTarget: TargetAzureML},
-		{name: "AZUREML_ARM_* fills what az lacks", azClouds: azClouds, env: amlEnv, want: [3]string{"cli-sub", "env-rg", "env-ws"}, wantSource: SourceAzureMLEnv, wantTarget: TargetAzureML},
+		// A source that names a whole workspace is taken whole: the ambient
+		// subscription of `az account set` is not stitched to another
+		// source's group and workspace.
+		{name: "AZUREML_ARM_* whole over the az subscription", azClouds: azClouds, env: amlEnv, want: [3]string{"env-sub", "env-rg", "env-ws"}, wantSource: SourceAzureMLEnv, wantTarget: TargetAzureML},
+		{name: ".azureml/config.json whole over the az subscription", azClouds: azClouds, amlJSON: true, want: [3]string{"j-sub", "j-rg", "j-ws"}, wantSource: SourceAzureML, wantTarget: TargetAzureML},
+		{name: "partial sources fill key by key", azClouds: azClouds, env: map[string]string{EnvAzureMLResourceGroup: "env-rg", EnvAzureMLWorkspace: "env-ws"}, want: [3]string{"cli-sub", "env-rg", "env-ws"}, wantSource: SourceAzureMLEnv, wantTarget: TargetAzureML},
+		{name: "PFZ_* with the rest from one source", env: map[string]string{"PFZ_SUBSCRIPTION": "pfz-sub"}, amlJSON: true, azClouds: azClouds, want: [3]string{"pfz-sub", "j-rg", "j-ws"}, wantSource: SourceAzureML, wantTarget: TargetAzureML},
 		{name: "AZUREML_ARM_* over .azureml/config.json", env: amlEnv, amlJSON: true, want: [3]string{"env-sub", "env-rg", "env-ws"}, wantSource: SourceAzureMLEnv, wantTarget: TargetAzureML},
 		{name: "PFZ_* over everything", azConfig: azConfig, env: map[string]string{"PFZ_RESOURCE_GROUP": "pfz-rg", EnvAzureMLResourceGroup: "env-rg"}, azClouds: azClouds, want: [3]string{"cli-sub", "pfz-rg", "cli-ws"}, wantSource: SourceEnv, wantTarget: TargetAzureML},
 		// `az account set` alone is on nearly every machine with the Azure

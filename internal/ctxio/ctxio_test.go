@@ -16,7 +16,7 @@ func TestReaderStopsAnEndlessRead(t *testing.T) {
 	if err != nil {
 		t.Skip("no /dev/zero here")
 	}
-	defer f.Close()
+	t.Cleanup(func() { _ = f.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	r := ctxio.Reader(ctx, f)
 	buf := make([]byte, 1<<20)

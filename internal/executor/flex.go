@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -110,6 +111,12 @@ type flexEntry struct {
 	// name is how errors name the entry, as promptflow does (function
 	// name, or Class.__call__).
 	name string
+
+	// primitive holds the lines whose output was neither a dict nor a
+	// dataclass (recorded as `output`): __aggregate__ receives those as the
+	// value itself, the others as dicts.
+	mu        sync.Mutex
+	primitive map[int]bool
 }
 
 // prepareFlex starts the workers, inspects the entry, derives the flow's
@@ -137,7 +144,7 @@ func (r *runner) prepareFlex(ctx context.Context) error {
 	if info.Kind == "class" {
 		fx.name = info.Name + ".__call__"
 	}
-	init, err := r.flexInit(ctx, info)
+	init, err := r.flexInit(info)
 	if err != nil {
 		return err
 	}
@@ -179,7 +186,7 @@ func (r *runner) prepareFlex(ctx context.Context) error {
 // flow's sample.init; the flow file's init defaults fill what is missing.
 // Missing and unknown arguments of a class entry are refused here, before
 // any line runs.
-func (r *runner) flexInit(ctx context.Context, info *FlexInfo) (map[string]any, error) {
+func (r *runner) flexInit(info *FlexInfo) (map[string]any, error) {
 	init := map[string]any{}
 	for k, v := range r.cfg.Init {
 		init[k] = v
@@ -344,9 +351,19 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 		return nil, &LineError{Code: CodeToolError, Type: res.Error.Type, Traceback: res.Error.Traceback,
 			Message: fmt.Sprintf("Execution failure in '%s': (%s) %s", fx.name, res.Error.Type, res.Error.Message)}
 	}
+	// A dataclass arrives as a dict; anything else but a dict is the output
+	// named `output`, as promptflow names it.
 	out, ok := res.Output.(map[string]any)
 	if !ok {
 		out = map[string]any{"output": res.Output}
+		if fx.info.Aggregate {
+			fx.mu.Lock()
+			if fx.primitive == nil {
+				fx.primitive = map[int]bool{}
+			}
+			fx.primitive[st.n] = true
+			fx.mu.Unlock()
+		}
 	}
 	return out, nil
 }
@@ -362,9 +379,14 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	}
 	sort.Ints(lines)
 	results := make([]any, len(lines))
+	fx.mu.Lock()
 	for i, n := range lines {
-		results[i] = flexAggregateItem(outputs[n])
+		results[i] = outputs[n]
+		if fx.primitive[n] {
+			results[i] = outputs[n]["output"]
+		}
 	}
+	fx.mu.Unlock()
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()
@@ -410,16 +432,4 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 		r.logf("WARNING: the output of %s is not a dictionary, so the run has no metrics from it", name)
 	}
 	r.logf("aggregation: %s in %s", name, time.Since(start).Round(time.Millisecond))
-}
-
-// flexAggregateItem is what __aggregate__ receives for one line: the
-// output as the entry returned it after promptflow's conversion (a primitive
-// alone, a dict or dataclass as a dict).
-func flexAggregateItem(out map[string]any) any {
-	if len(out) == 1 {
-		if v, ok := out["output"]; ok {
-			return v
-		}
-	}
-	return out
 }

@@ -67,7 +67,7 @@ func TestFlexClassInitAggregate(t *testing.T) {
 	if e == nil || e.Code != CodeToolError || e.Message != "Execution failure in 'Grader.__call__': (ValueError) cannot grade boom" {
 		t.Errorf("line 2 error = %+v", e)
 	}
-	want := map[string]any{"seen": jsonNum("1"), "accuracy": jsonNum("1.3333333333333333"), "kinds": "dict"}
+	want := map[string]any{"seen": jsonNum("1"), "accuracy": jsonNum("1.3333333333333333"), "kinds": "AttrDict"}
 	got := map[string]any{}
 	for k, v := range sink.metrics {
 		if k != "instances" {
@@ -173,5 +173,20 @@ func TestSupports(t *testing.T) {
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("Supports(%+v) = %v, want %q", tc.f, err, tc.want)
 		}
+	}
+}
+
+// __aggregate__ receives a primitive output as itself and a dict as a dict,
+// even when both are recorded as `output` (async __call__ and __aggregate__).
+func TestFlexAggregateItems(t *testing.T) {
+	cfg, sink := baseConfig(t, "flex_agg_kinds")
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := jsonOf(sink.lines[1].Outputs); got != `{"output":"ab"}` {
+		t.Errorf("line 1 outputs = %s", got)
+	}
+	if got := sink.metrics["kinds"]; got != "str,AttrDict" {
+		t.Errorf("kinds = %v, want str,AttrDict", got)
 	}
 }

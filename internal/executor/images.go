@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"encoding/json"
 	"fmt"
 	"mime"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Image values travel as promptflow writes them: a one-key object whose key
@@ -158,7 +158,7 @@ func imageMime(name string) string {
 }
 
 func jsonText(v any) string {
-	b, _ := json.Marshal(v)
+	b, _ := pyjson.Marshal(v)
 	s := string(b)
 	if len(s) > 80 {
 		s = s[:80] + "…"

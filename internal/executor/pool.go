@@ -632,8 +632,8 @@ type response struct {
 	Chunk   anyValue        `json:"chunk"` // one streamed item; the response is still to come
 	// Callback asks pfz for something during the call (a prompty call from
 	// user code); pfz answers on the request pipe and the call goes on.
-	Callback string    `json:"callback"`
-	Args     anyValue  `json:"args"`
+	Callback string   `json:"callback"`
+	Args     anyValue `json:"args"`
 }
 
 // anyValue is a value of the response that may be absent: Set tells

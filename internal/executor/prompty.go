@@ -14,6 +14,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/prompty"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // A prompty flow is one call per line: the line's inputs go through the
@@ -262,13 +263,13 @@ func (r *runner) promptyCallback(ctx context.Context, name string, args json.Raw
 	switch name {
 	case "prompty.prepare":
 		var a promptyPrepareArgs
-		if err := json.Unmarshal(args, &a); err != nil {
+		if err := pyjson.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
 		return r.promptyPrepare(ctx, a)
 	case "prompty.call":
 		var a promptyCallArgs
-		if err := json.Unmarshal(args, &a); err != nil {
+		if err := pyjson.Unmarshal(args, &a); err != nil {
 			return nil, err
 		}
 		r.ptyMu.Lock()

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Prompt and llm templates are Jinja2 and are rendered by the session's own
@@ -92,9 +94,9 @@ func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult
 	if res.Error != nil {
 		return out, res.Error, nil
 	}
-	b, err := json.Marshal(res.Output)
+	b, err := pyjson.Marshal(res.Output)
 	if err == nil {
-		err = json.Unmarshal(b, &out)
+		err = pyjson.Unmarshal(b, &out)
 	}
 	if err != nil {
 		return out, nil, fmt.Errorf("the python worker's render is not a render: %w", err)

@@ -418,6 +418,9 @@ func numbers(v any) any {
 		if i, err := x.Int64(); err == nil {
 			return i
 		}
+		if !strings.ContainsAny(string(x), ".eE") {
+			return x // an integer past int64 stays exact, as Python keeps it
+		}
 		f, _ := x.Float64()
 		return f
 	case map[string]any:

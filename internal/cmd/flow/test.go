@@ -23,6 +23,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/iostreams"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/runspec"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -300,7 +301,7 @@ func chunkText(c any) string {
 	if s, ok := c.(string); ok {
 		return s
 	}
-	b, _ := json.Marshal(c)
+	b, _ := pyjson.Marshal(c)
 	return string(b)
 }
 
@@ -345,7 +346,7 @@ func (s *testSink) Metric(name string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.newline()
-	b, _ := json.Marshal(v)
+	b, _ := pyjson.Marshal(v) // a NaN metric prints NaN
 	fmt.Fprintf(s.w, "metric %s = %s\n", name, b)
 }
 

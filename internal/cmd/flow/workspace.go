@@ -126,6 +126,7 @@ type CreateOptions struct {
 	wsCommon
 	Flow string
 	Set  []string
+	Meta flowMeta
 	New  bool
 }
 
@@ -149,6 +150,11 @@ stderr which it did. --new always makes a new flow.`,
 			if err := cmdutil.RequireFlag(c, "flow", opts.Flow); err != nil {
 				return err
 			}
+			meta, err := parseFlowSet(opts.Set, true)
+			if err != nil {
+				return err
+			}
+			opts.Meta = meta
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -163,10 +169,7 @@ stderr which it did. --new always makes a new flow.`,
 }
 
 func runCreate(ctx context.Context, opts *CreateOptions) error {
-	meta, err := parseFlowSet(opts.Set, true)
-	if err != nil {
-		return err
-	}
+	meta := opts.Meta
 	fl, ds, err := flow.Load(opts.Flow)
 	if err != nil {
 		return fault.Wrap(fault.Validation, err, "cannot load flow %s", opts.Flow).WithHint("%s", fault.HintOf(err))
@@ -267,26 +270,31 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			flows, p, err := opts.flowsAndPrinter(c.Context())
-			if err != nil {
-				return err
-			}
-			fl, err := flows.GetFlow(c.Context(), opts.Name)
-			if err != nil {
-				return err
-			}
-			return printFlow(p, fl)
+			return runShow(c.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "the flow's `NAME` (its GUID; required)")
 	return cmd
 }
 
+func runShow(ctx context.Context, opts *ShowOptions) error {
+	flows, p, err := opts.flowsAndPrinter(ctx)
+	if err != nil {
+		return err
+	}
+	fl, err := flows.GetFlow(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	return printFlow(p, fl)
+}
+
 // UpdateOptions are the inputs of `flow update`.
 type UpdateOptions struct {
 	wsCommon
-	Flow string
-	Set  []string
+	Flow   string
+	Set    []string
+	Update workspace.FlowUpdate
 }
 
 // NewCmdUpdate returns `flow update`.
@@ -304,9 +312,6 @@ renames the flow to its GUID) and the updated flow is printed.`,
 			if err := cmdutil.RequireFlag(c, "flow", opts.Flow); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(c.Context(), opts)
-			}
 			meta, err := parseFlowSet(opts.Set, false)
 			if err != nil {
 				return err
@@ -314,21 +319,29 @@ renames the flow to its GUID) and the updated flow is printed.`,
 			if meta.DisplayName == nil && meta.Description == nil && meta.Tags == nil {
 				return fault.New(fault.Usage, "nothing to update").WithHint("pass --set display_name=..., description=... or tags.<key>=...")
 			}
-			flows, p, err := opts.flowsAndPrinter(c.Context())
-			if err != nil {
-				return err
+			opts.Update = workspace.FlowUpdate{DisplayName: meta.DisplayName, Description: meta.Description, Tags: meta.Tags}
+			if runF != nil {
+				return runF(c.Context(), opts)
 			}
-			fl, err := flows.UpdateFlow(c.Context(), opts.Flow, workspace.FlowUpdate{DisplayName: meta.DisplayName, Description: meta.Description, Tags: meta.Tags})
-			if err != nil {
-				return err
-			}
-			return printFlow(p, fl)
+			return runUpdate(c.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Flow, "flow", "", "the flow's `NAME` (its GUID; required)")
 	cmd.Flags().StringArrayVar(&opts.Set, "set", nil, "`KEY=VALUE`... with display_name, description or tags.<key>")
 	cmdutil.MarkNargs(cmd, "set", false)
 	return cmd
+}
+
+func runUpdate(ctx context.Context, opts *UpdateOptions) error {
+	flows, p, err := opts.flowsAndPrinter(ctx)
+	if err != nil {
+		return err
+	}
+	fl, err := flows.UpdateFlow(ctx, opts.Flow, opts.Update)
+	if err != nil {
+		return err
+	}
+	return printFlow(p, fl)
 }
 
 // ListOptions are the inputs of `flow list`.
@@ -359,20 +372,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			flows, p, err := opts.flowsAndPrinter(c.Context())
-			if err != nil {
-				return err
-			}
-			list, err := flows.ListFlows(c.Context(), opts.FlowListOptions)
-			if err != nil {
-				return err
-			}
-			return cmdutil.PrintList(p, "flows", list, func(t *cmdutil.Table) {
-				t.Header("name", "display name", "type", "created")
-				for _, fl := range list {
-					t.Row(fl.Name, fl.DisplayName, fl.Type, fl.CreatedDate)
-				}
-			})
+			return runList(c.Context(), opts)
 		},
 	}
 	cmd.Flags().IntVarP(&opts.MaxResults, "max-results", "r", 50, "list at most `N` flows")
@@ -381,4 +381,21 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd.Flags().BoolVar(&opts.ArchivedOnly, "archived-only", false, "only archived flows")
 	cmd.Flags().BoolVar(&opts.IncludeArchived, "include-archived", false, "archived flows too")
 	return cmd
+}
+
+func runList(ctx context.Context, opts *ListOptions) error {
+	flows, p, err := opts.flowsAndPrinter(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := flows.ListFlows(ctx, opts.FlowListOptions)
+	if err != nil {
+		return err
+	}
+	return cmdutil.PrintList(p, "flows", list, func(t *cmdutil.Table) {
+		t.Header("name", "display name", "type", "created")
+		for _, fl := range list {
+			t.Row(fl.Name, fl.DisplayName, fl.Type, fl.CreatedDate)
+		}
+	})
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
-	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/iostreams"
 	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/runspec"
+	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -27,10 +27,10 @@ type CreateOptions struct {
 	Getenv    func(string) string
 	WorkDir   string
 	Target    func() (string, error)
-	// Python is the interpreter that reads a flex entry's signature.
-	Python   func() string
-	Now      func() time.Time
-	Interval time.Duration
+	// FlexSignature is the target's reader of flex entry signatures.
+	FlexSignature func() (snapshot.SignatureFunc, error)
+	Now           func() time.Time
+	Interval      time.Duration
 
 	Flags  runspec.Flags
 	DryRun bool
@@ -53,12 +53,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 			}
 			return cfg.Target, nil
 		},
-		Python: func() string {
-			if cfg, err := f.ConfigFor(config.KeyPython); err == nil && cfg.Python != "" {
-				return cfg.Python
-			}
-			return "python3"
-		},
+		FlexSignature: f.FlexSignature,
 	}
 	fl := &opts.Flags
 	var lineTimeout, streamTimeout string
@@ -231,12 +226,12 @@ func (opts *CreateOptions) build(ctx context.Context) (*workspace.Submission, er
 	spec, ds, err := runspec.Load(runspec.LoadOptions{
 		Flags: opts.Flags, CWD: opts.WorkDir, LookupEnv: lookupEnv(opts.Getenv),
 	})
-	printDiags(opts.IO, ds)
+	printDiags(opts.IO, ds, err)
 	if err != nil {
 		return nil, withoutList(err, ds)
 	}
 	sub, rds, err := opts.resolve(ctx, spec)
-	printDiags(opts.IO, rds)
+	printDiags(opts.IO, rds, err)
 	if err != nil {
 		return nil, withoutList(err, rds)
 	}
@@ -244,8 +239,14 @@ func (opts *CreateOptions) build(ctx context.Context) (*workspace.Submission, er
 	return sub, nil
 }
 
-func printDiags(ios *iostreams.IOStreams, ds diag.List) {
+// printDiags prints the findings; an error finding whose hint the final
+// error (err) repeats is printed without it, so the fix is said once.
+func printDiags(ios *iostreams.IOStreams, ds diag.List, err error) {
+	final := fault.HintOf(err)
 	for _, d := range ds {
+		if final != "" && d.Severity == diag.Error && d.Hint == final {
+			d.Hint = ""
+		}
 		fmt.Fprintln(ios.ErrOut, cmdutil.FormatDiagnostic(ios.ColorScheme(), d))
 	}
 }
@@ -261,14 +262,7 @@ func withoutList(err error, printed diag.List) error {
 	if !errors.As(fe.Err, &le) {
 		return err
 	}
-	hint := fe.Hint
-	for _, d := range printed {
-		if d.Hint == hint {
-			hint = "" // printed with its finding: once is enough
-			break
-		}
-	}
-	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: hint}
+	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: fe.Hint}
 }
 
 func lookupEnv(getenv func(string) string) func(string) (string, bool) {

@@ -5,9 +5,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
-	"github.com/pfz-cli/pfz/internal/config"
 	"github.com/pfz-cli/pfz/internal/diag"
-	"github.com/pfz-cli/pfz/internal/flexmeta"
 	"github.com/pfz-cli/pfz/internal/runspec"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/workspace"
@@ -29,14 +27,9 @@ func (opts *CreateOptions) resolve(ctx context.Context, spec *runspec.Spec) (*wo
 		now = opts.Now()
 	}
 	ro := runspec.ResolveOptions{UserAlias: alias, Now: now}
-	if opts.Target != nil && opts.Python != nil {
-		if target, err := opts.Target(); err == nil && target == config.TargetAzureML {
-			// pfazure uploads a flex flow's flow.flex.yaml with the entry's
-			// signature written in; the local target reads it from the code.
-			python := opts.Python()
-			ro.FlexSignature = func(ctx context.Context, dir, entry string) (*flexmeta.Signature, error) {
-				return flexmeta.Read(ctx, python, dir, entry)
-			}
+	if opts.FlexSignature != nil {
+		if ro.FlexSignature, err = opts.FlexSignature(); err != nil {
+			return nil, nil, err
 		}
 	}
 	sub, _, ds, err := spec.Resolve(ctx, ro)

@@ -1,7 +1,7 @@
 package run
 
 import (
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 )
@@ -102,15 +103,16 @@ func storeImage(dir, mt, kind, payload string, orig any) (any, error) {
 	default:
 		return orig, nil // a URL stays a URL
 	}
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	rel := ImagesDir + "/" + hex.EncodeToString(id[:]) + imageExt(mt)
+	// Named by content: the same image kept by a node record and a line
+	// record is one file, and a rewrite after a crash is the same file.
+	sum := sha256.Sum256(data)
+	rel := ImagesDir + "/" + hex.EncodeToString(sum[:16]) + imageExt(mt)
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, fault.Wrap(fault.Failed, err, "cannot create %s", filepath.Dir(p))
+	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
+		return map[string]any{"data:" + mt + ";path": rel}, nil
 	}
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return nil, fault.Wrap(fault.Failed, err, "cannot write the image %s", p).
+	if err := atomicfile.Write(p, data, atomicfile.Options{}); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot keep the image %s in the run", p).
 			WithHint("check the free space of %s", dir)
 	}
 	return map[string]any{"data:" + mt + ";path": rel}, nil

@@ -64,8 +64,11 @@ func NewWriter(dir string) (*Writer, error) {
 
 // writeRecord marshals v onto one line. A value that cannot be encoded
 // (a NaN output, say) is recorded by its error instead of being lost.
+//
+// The newline is written after the record rather than appended to it: for
+// a huge line the append would copy the whole record once more.
 func (w *Writer) writeRecord(af *appendFile, v any) error {
-	b, err := marshalLine(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -75,6 +78,8 @@ func (w *Writer) writeRecord(af *appendFile, v any) error {
 		return w.err
 	}
 	if _, err := af.w.Write(b); err != nil {
+		w.err = af.failed(err)
+	} else if err := af.w.WriteByte('\n'); err != nil {
 		w.err = af.failed(err)
 	}
 	return w.err

@@ -22,11 +22,8 @@ var ErrUnavailable = errors.New("cannot mount a tmpfs (needs Linux and root)")
 // the test ends. size is rounded up to whole pages by the kernel.
 func Mount(t testing.TB, size int64) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pfz-tmpfs-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.Remove(dir) })
+	// Cleanups run last-in first-out: the unmount comes before TempDir's removal.
+	dir := t.TempDir()
 	MountAt(t, dir, size)
 	return dir
 }
@@ -59,12 +56,7 @@ func Fill(t testing.TB, dir string, free int64) {
 	if avail <= free {
 		return
 	}
-	f, err := os.Create(filepath.Join(dir, ".filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(make([]byte, avail-free)); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".filler"), make([]byte, avail-free), 0o600); err != nil {
 		t.Fatalf("filling %s: %v", dir, err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 func mount(dir string, size int64) error {
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
-		return fmt.Errorf("%w: mount -t tmpfs on %s: %v", ErrUnavailable, dir, err)
+		return fmt.Errorf("%w: mount -t tmpfs on %s: %w", ErrUnavailable, dir, err)
 	}
 	return nil
 }

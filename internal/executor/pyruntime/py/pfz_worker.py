@@ -256,13 +256,15 @@ class Worker:
             result = self.run_async(result)
         if msg.get("stream"):
             result = self.stream(result)
-        return _flex_output(self.settle_deep(result))
+        return self.settle_deep(result)
 
     def flex_aggregate(self, msg):
         _, inst = self.flex_instance(msg)
         if inst is None or not callable(getattr(inst, "__aggregate__", None)):
             raise TypeError("the entry %s has no __aggregate__ method" % msg["entry"])
-        return self.settle_deep(inst.__aggregate__(msg.get("results") or []))
+        # As in promptflow, a dict output also reads as attributes (r.correct).
+        results = [AttrDict(r) if isinstance(r, dict) else r for r in msg.get("results") or []]
+        return self.settle_deep(inst.__aggregate__(results))
 
     def stream(self, result):
         """Send each item a generator yields as it comes; return the whole."""
@@ -410,6 +412,15 @@ async def _collect_async(agen):
     return "".join([str(chunk) async for chunk in agen])
 
 
+class AttrDict(dict):
+    """A dict whose keys also read as attributes, as promptflow hands line outputs to __aggregate__."""
+
+    def __getattr__(self, item):
+        if item in self:
+            return self[item]
+        return super().__getattribute__(item)
+
+
 def _is_gen(fn):
     return inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
 
@@ -502,16 +513,6 @@ def _model_config(cls_name, value, conn):
         raise ValueError("Cannot configure model config and connection at the same time.")
     return cls(model=kwargs.get("model"), base_url=vals.get("base_url"), api_key=vals.get("api_key"),
                organization=vals.get("organization"))
-
-
-def _flex_output(result):
-    """A flex entry's return as promptflow names its outputs: a dataclass's fields,
-    a dict's keys, anything else as `output`."""
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    if isinstance(result, dict):
-        return result
-    return {"output": result}
 
 
 def _find_tool(mod, path):
