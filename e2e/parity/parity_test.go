@@ -82,7 +82,7 @@ func TestParity(t *testing.T) {
 
 	// The work folder (both sides' homes, corpus copies and command logs)
 	// stays when the suite fails, for the post-mortem.
-	work, err := os.MkdirTemp("", "pfz-parity-")
+	work, err := os.MkdirTemp("", "pfz-parity-") //nolint:usetesting // kept when the suite fails (t.TempDir is always removed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,9 @@ func TestParity(t *testing.T) {
 			t.Logf("kept for inspection: %s (logs/ has every command's output)", work)
 			return
 		}
-		os.RemoveAll(work)
+		if err := os.RemoveAll(work); err != nil {
+			t.Logf("removing %s: %v", work, err)
+		}
 	})
 	pfFake, pfzFake := fakeopenai.New(t, "pf-key-parity"), fakeopenai.New(t, "pfz-key-parity")
 	pf := setupPF(ctx, t, ref, work, pfFake)
@@ -253,7 +255,7 @@ func buildPfz(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	if b := os.Getenv("PFZ_E2E_BIN"); b != "" {
+	if b := shared.PrebuiltPfz(); b != "" {
 		abs, err := filepath.Abs(b)
 		if err != nil {
 			t.Fatal(err)

@@ -206,7 +206,7 @@ func readFrom(p string, bases []string) ([]byte, error) {
 			return data, nil
 		}
 	}
-	return nil, fmt.Errorf("%s not found under %v: %v", p, bases, err)
+	return nil, fmt.Errorf("%s not found under %v: %w", p, bases, err)
 }
 
 func showInputs(m map[string]any) string {

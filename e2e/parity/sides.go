@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ func runCommand(ctx context.Context, env []string, dir string, logDir, label str
 	case errors.As(err, &ee) && ctx.Err() == nil:
 		c.code = ee.ExitCode()
 	default:
-		return c, fmt.Errorf("%s: %v\n%s", strings.Join(c.args, " "), err, tail(c.stderr.String(), 3000))
+		return c, fmt.Errorf("%s: %w\n%s", strings.Join(c.args, " "), err, tail(c.stderr.String(), 3000))
 	}
 	if logDir != "" {
 		_ = os.WriteFile(filepath.Join(logDir, label+".stdout"), c.stdout.Bytes(), 0o644)
@@ -94,7 +95,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 		}
 		doc, err := decodeJSON(out[i:])
 		if err != nil {
-			return nil, fmt.Errorf("pf run create's run: %v\n%s", err, tail(out, 3000))
+			return nil, fmt.Errorf("pf run create's run: %w\n%s", err, tail(out, 3000))
 		}
 		run, _ := doc.(map[string]any)
 		if status, _ := run["status"].(string); status != outcomeCompleted {
@@ -118,7 +119,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 			}
 			v, err := decodeJSON(l)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %v", f, err)
+				return nil, fmt.Errorf("%s: %w", f, err)
 			}
 			rec, _ := v.(map[string]any)
 			info, _ := rec["run_info"].(map[string]any)
@@ -126,8 +127,10 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 			if !ok || info == nil {
 				return nil, fmt.Errorf("%s: a record without line_number or run_info: %s", f, tail(l, 500))
 			}
-			var num int
-			fmt.Sscan(string(n), &num)
+			num, err := strconv.Atoi(string(n))
+			if err != nil {
+				return nil, fmt.Errorf("%s: line_number %s: %w", f, n, err)
+			}
 			line := &Line{Status: fmt.Sprint(info["status"])}
 			if in, ok := info["inputs"].(map[string]any); ok {
 				// promptflow adds the line number to each line's inputs.
@@ -143,7 +146,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 	if b, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err == nil {
 		v, err := decodeJSON(string(b))
 		if err != nil {
-			return nil, fmt.Errorf("metrics.json: %v", err)
+			return nil, fmt.Errorf("metrics.json: %w", err)
 		}
 		res.Metrics, _ = v.(map[string]any)
 	}
@@ -221,8 +224,10 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 		if !ok {
 			return nil, fmt.Errorf("pfz show-details: a line without line_number: %s", show(row))
 		}
-		var num int
-		fmt.Sscan(string(n), &num)
+		num, err := strconv.Atoi(string(n))
+		if err != nil {
+			return nil, fmt.Errorf("pfz show-details: line_number %s: %w", n, err)
+		}
 		line := &Line{Status: fmt.Sprint(row["status"]), Inputs: map[string]any{}, Outputs: map[string]any{}}
 		for k, v := range row {
 			if in, ok := strings.CutPrefix(k, "inputs."); ok {
@@ -257,7 +262,7 @@ func (s *pfzSide) json(ctx context.Context, dir, label string, args ...string) (
 	}
 	v, err := decodeJSON(c.stdout.String())
 	if err != nil {
-		return nil, fmt.Errorf("pfz %s: %v\n%s", strings.Join(args, " "), err, tail(c.stdout.String(), 2000))
+		return nil, fmt.Errorf("pfz %s: %w\n%s", strings.Join(args, " "), err, tail(c.stdout.String(), 2000))
 	}
 	return v, nil
 }

@@ -203,12 +203,11 @@ func (p *jsonParser) str() (string, error) {
 	p.i++ // "
 	var b strings.Builder
 	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
+		switch p.s[p.i] {
+		case '"':
 			p.i++
 			return b.String(), nil
-		case c == '\\':
+		case '\\':
 			if p.i+1 >= len(p.s) {
 				return "", p.errorf("unfinished escape")
 			}

@@ -84,27 +84,30 @@ func Install(ctx context.Context) (*Ref, error) {
 		return ref, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	lk := flock.New(dir + ".lock")
 	ok, err := lk.TryLockContext(ctx, 200*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("%w: waiting for another promptflow install in %s: %v", ErrUnavailable, dir, err)
+	if err == nil && !ok {
+		err = errors.New("the lock was not acquired")
 	}
-	defer lk.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("%w: waiting for another promptflow install in %s: %w", ErrUnavailable, dir, err)
+	}
+	defer func() { _ = lk.Unlock() }()
 	if fileExists(marker) && fileExists(ref.PF) {
 		return ref, nil // another process installed it while we waited
 	}
 	// A half-made environment (a killed install) is started again.
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if out, err := exec.CommandContext(ctx, py, "-m", "venv", dir).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%w: python3 -m venv %s: %v\n%s", ErrUnavailable, dir, err, tail(string(out)))
+		return nil, fmt.Errorf("%w: python3 -m venv %s: %w\n%s", ErrUnavailable, dir, err, tail(string(out)))
 	}
 	lockFile := filepath.Join(dir, "requirements.lock")
 	if err := os.WriteFile(lockFile, lock, 0o644); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	pip := exec.CommandContext(ctx, ref.Python, "-m", "pip", "install", "--disable-pip-version-check",
 		"--no-input", "--quiet", "-r", lockFile)
@@ -114,13 +117,13 @@ func Install(ctx context.Context) (*Ref, error) {
 	var out bytes.Buffer
 	pip.Stdout, pip.Stderr = &out, &out
 	if err := pip.Run(); err != nil {
-		return nil, fmt.Errorf("%w: pip install -r %s: %v\n%s", ErrUnavailable, lockFile, err, tail(out.String()))
+		return nil, fmt.Errorf("%w: pip install -r %s: %w\n%s", ErrUnavailable, lockFile, err, tail(out.String()))
 	}
 	if !fileExists(ref.PF) {
 		return nil, fmt.Errorf("%w: pip finished but %s is missing", ErrUnavailable, ref.PF)
 	}
 	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return ref, nil
 }
