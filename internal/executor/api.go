@@ -154,6 +154,18 @@ type Config struct {
 	// OnChunk, when set, receives each item a flex entry's generator output
 	// yields, as it is yielded (flow test streams them).
 	OnChunk func(chunk any)
+	// Reuse, when set, holds the completed lines of a run being resumed
+	// (--resume-from): such a line is not run again; its recorded result and
+	// node runs are reported as they were and feed the aggregation, which
+	// runs over every completed line.
+	Reuse ReusedLines
+}
+
+// ReusedLines are the lines of a resumed run that need not run again.
+type ReusedLines interface {
+	// Line returns line n's recorded result and node runs; ok is false when
+	// line n did not complete (it then runs). Safe for concurrent use.
+	Line(ctx context.Context, n int) (res *LineResult, nodes []NodeRunRecord, ok bool, err error)
 }
 
 // Summary is how a run ended.

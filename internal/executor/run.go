@@ -751,6 +751,20 @@ type lineState struct {
 }
 
 func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
+	if r.cfg.Reuse != nil {
+		prev, nodes, ok, err := r.cfg.Reuse.Line(ctx, job.n)
+		if ok && err == nil {
+			return r.replayLine(prev, nodes)
+		}
+		if err != nil {
+			res = LineResult{LineNumber: job.n, Status: StatusFailed, Start: time.Now(),
+				Error: &LineError{Code: CodeExecution, Message: fmt.Sprintf("cannot read line %d of the resumed run: %v", job.n, err)}}
+			res.End = res.Start
+			r.sink.LineStarted(job.n)
+			r.sink.LineDone(res)
+			return res
+		}
+	}
 	res = LineResult{LineNumber: job.n, Start: time.Now()}
 	r.sink.LineStarted(job.n)
 	defer func() {
@@ -807,6 +821,33 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 	res.Status = StatusCompleted
 	r.keepForAggregation(st)
 	return res
+}
+
+// replayLine reports a resumed run's completed line as it was recorded,
+// without running it, and keeps what the aggregation reads from it: the
+// entry's outputs, or the flow inputs and node outputs the aggregation
+// nodes refer to.
+func (r *runner) replayLine(prev *LineResult, nodes []NodeRunRecord) LineResult {
+	r.sink.LineStarted(prev.LineNumber)
+	for _, nr := range nodes {
+		r.sink.NodeRun(nr)
+	}
+	if r.entry != nil {
+		r.keepEntryOutput(prev.LineNumber, prev.Outputs)
+	} else {
+		st := &lineState{n: prev.LineNumber, inputs: prev.Inputs, outputs: map[string]any{}, bypassed: map[string]bool{}}
+		for _, nr := range nodes {
+			switch nr.Status {
+			case StatusCompleted:
+				st.outputs[nr.Node] = nr.Output
+			case StatusBypassed:
+				st.bypassed[nr.Node] = true
+			}
+		}
+		r.keepForAggregation(st)
+	}
+	r.sink.LineDone(*prev)
+	return *prev
 }
 
 // lineEntry runs whole lines of a flow kind that has no DAG nodes.

@@ -53,6 +53,15 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	if rep == nil {
 		rep = workspace.NopReporter{}
 	}
+	var prev *resumed
+	if sub != nil && sub.ResumeFrom != "" {
+		full, p, err := r.resumeSubmission(ctx, sub)
+		if err != nil {
+			return nil, err
+		}
+		defer p.Close()
+		sub, prev = full, p
+	}
 	if err := checkLocalSubmission(sub); err != nil {
 		return nil, err
 	}
@@ -70,13 +79,16 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	}
 	now := r.now()
 	rec := newRunRecord(sub, now)
+	if prev != nil {
+		rec.Flow = prev.flow // what it was made from, as the resumed run says
+	}
 	hold, err := r.createRun(ctx, rec, sub)
 	if err != nil {
 		return nil, err
 	}
 	defer hold.Unlock()
 	rep.Report(workspace.Event{Kind: workspace.EventSubmitted, Message: rec.Name})
-	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, metrics: map[string]any{}}
+	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, prev: prev, metrics: map[string]any{}}
 	return x.run(ctx)
 }
 
@@ -84,9 +96,6 @@ func checkLocalSubmission(sub *workspace.Submission) error {
 	switch {
 	case sub == nil:
 		return fault.New(fault.Usage, "nothing to submit")
-	case sub.ResumeFrom != "":
-		return fault.New(fault.Unsupported, "resuming a run (--resume-from %s) is not available on the local target yet", sub.ResumeFrom).
-			WithHint("create a new run of the same flow and data with `pfz run create`")
 	case sub.FlowRemote:
 		return fault.New(fault.Unsupported, "the local target cannot run the remote flow %s", sub.Flow).
 			WithHint("pass a local flow folder to --flow, or use --target azureml")
@@ -178,6 +187,7 @@ func newRunRecord(sub *workspace.Submission, now time.Time) *run.Record {
 		Flow:           sub.Flow,
 		ExperimentName: sub.ExperimentName,
 		Parent:         sub.Run,
+		ResumeFrom:     sub.ResumeFrom,
 		Variant:        sub.Variant,
 		ColumnMapping:  redact.Values(sub.ColumnMapping), // the record is shown and downloaded
 		Runtime:        sub.Runtime,
@@ -285,6 +295,7 @@ type execution struct {
 	dir    string
 	rep    workspace.Reporter
 	parent *parentRun
+	prev   *resumed // the run resumed (--resume-from), if any
 	w      *run.Writer
 	total  atomic.Int64 // data lines, once counted (0: not yet)
 	stop   context.CancelCauseFunc
@@ -529,7 +540,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		Python:      python,
 		Workers:     workers,
 		MemLimitMB:  memMB,
-		BaseEnv:     x.r.opts.Env,
+		BaseEnv:     flowBaseEnv(x.r.opts.Env),
 		Env:         sub.EnvironmentVariables,
 		Connections: x.r.opts.Connections,
 		LineTimeout: sub.LineTimeout,
@@ -539,15 +550,18 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		HTTPClient:  x.r.opts.HTTPClient,
 		Init:        sub.Init,
 	}
-	if cfg.BaseEnv == nil {
-		cfg.BaseEnv = os.Environ()
-	}
-	cfg.BaseEnv = FlowEnviron(cfg.BaseEnv)
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local
 	}
 	if x.parent != nil {
 		cfg.Parent = x.parent
+	}
+	if x.prev != nil {
+		if err := copyImages(x.prev.dir, x.dir); err != nil {
+			return nil, err
+		}
+		cfg.Reuse = x.prev
+		x.logf("INFO", "Resuming run %s: its %d completed lines are reused, the others run again", x.prev.name, x.prev.reused)
 	}
 	// Counting stops with the run: a short run needs no count (the summary
 	// has one) and nothing may change the record after it ended.

@@ -251,7 +251,6 @@ func TestCheckLocalSubmission(t *testing.T) {
 	}{
 		"remote flow":  {func(s *workspace.Submission) { s.FlowRemote = true }, fault.Unsupported},
 		"remote data":  {func(s *workspace.Submission) { s.Data = &workspace.Data{Remote: "azureml:d:1"} }, fault.Unsupported},
-		"resume":       {func(s *workspace.Submission) { s.ResumeFrom = "x" }, fault.Unsupported},
 		"no snapshot":  {func(s *workspace.Submission) { s.Snapshot = nil }, fault.Validation},
 		"no session":   {func(s *workspace.Submission) { s.Session.ID = "" }, fault.Validation},
 		"no data":      {func(s *workspace.Submission) { s.Data = nil }, fault.Validation},

@@ -17,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/diag"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/session"
 )
 
 type mode int
@@ -1212,13 +1213,16 @@ func (l *loader) crossChecks() {
 		}
 	}
 	if s.Resources.Compute != "" {
-		if s.Resources.InstanceType != "" {
-			l.warnf(CodeResources, s.PosOf("resources.instance_type"), "remove instance_type, or compute to use serverless compute",
-				"resources.instance_type is not used with resources.compute: a compute-instance session runs on the instance's own VM size")
+		// As `session start` refuses them: the instance has its own size and identity.
+		size, sizePos := "resources.instance_type", s.PosOf("resources.instance_type")
+		if strings.HasPrefix(sizePos.File, "--") {
+			size = sizePos.File // given on the command line
 		}
-		if s.Identity.Type == IdentityManaged {
-			l.warnf(CodeIdentity, s.PosOf("identity.type"), "assign the managed identity to the compute instance instead",
-				"identity is not used with resources.compute: a compute-instance session uses the instance's identity")
+		if err := session.CheckComputeInstance(s.Resources.InstanceType != "", size, false, ""); err != nil {
+			l.errorf(CodeResources, sizePos, fault.HintOf(err), "%s", err.Error())
+		}
+		if err := session.CheckComputeInstance(false, "", s.Identity.Type == IdentityManaged, "identity"); err != nil {
+			l.errorf(CodeIdentity, s.PosOf("identity.type"), fault.HintOf(err), "%s", err.Error())
 		}
 	}
 	l.checkInstanceType()

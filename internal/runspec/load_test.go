@@ -321,8 +321,8 @@ identity:
 			diags: []wantDiag{{diag.Error, CodeResources, 3, "must be at least 1 minute"}}},
 		{name: "compute with instance type and managed identity", yml: minimal + "resources: {compute: my_ci, instance_type: Standard_D2}\nidentity: {type: managed}\n",
 			diags: []wantDiag{
-				{diag.Warning, CodeResources, 3, "instance_type is not used with resources.compute"},
-				{diag.Warning, CodeIdentity, 4, "identity is not used with resources.compute"},
+				{diag.Error, CodeResources, 3, "resources.instance_type cannot be set for a compute-instance session: the VM size is the instance's"},
+				{diag.Error, CodeIdentity, 4, "identity cannot be set for a compute-instance session: it uses the instance's identity"},
 			}},
 		{name: "user identity", yml: minimal + "identity: {type: USER_IDENTITY}\n",
 			check: func(t *testing.T, s *Spec) {
@@ -509,13 +509,14 @@ resources: {instance_type: Standard_D2}
 					t.Errorf("tags = %v", s.Tags)
 				}
 			}},
-		{name: "--instance-type keeps the rest of resources", yml: minimal + "resources: {compute: ci, idle_time_before_shutdown_minutes: 30}\n", flags: Flags{InstanceType: "Standard_E4s_v3"},
-			diags: []wantDiag{{diag.Warning, CodeResources, 0, "instance_type is not used"}},
+		{name: "--instance-type keeps the rest of resources", yml: minimal + "resources: {idle_time_before_shutdown_minutes: 30}\n", flags: Flags{InstanceType: "Standard_E4s_v3"},
 			check: func(t *testing.T, s *Spec) {
-				if s.Resources != (Resources{InstanceType: "Standard_E4s_v3", Compute: "ci", IdleTime: 30 * time.Minute}) {
+				if s.Resources != (Resources{InstanceType: "Standard_E4s_v3", IdleTime: 30 * time.Minute}) {
 					t.Errorf("resources = %+v", s.Resources)
 				}
 			}},
+		{name: "--compute with --vm-size is refused as session start refuses it", yml: minimal, flags: Flags{InstanceType: "Standard_D2", Compute: "ci"},
+			diags: []wantDiag{{diag.Error, CodeResources, 0, "--vm-size cannot be set for a compute-instance session"}}},
 		{name: "an unknown size from --vm-size is named by the flag", yml: minimal, flags: Flags{InstanceType: "Standard_D2als_v6"},
 			diags: []wantDiag{{diag.Warning, CodeInstanceType, 0, `--vm-size: unknown VM size "Standard_D2als_v6"`}}},
 		{name: "--instance-type through a string resources", yml: minimal + "resources: x\n", flags: Flags{InstanceType: "Standard_D2"},

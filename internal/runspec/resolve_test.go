@@ -239,11 +239,10 @@ func TestResolveChecks(t *testing.T) {
 					t.Errorf("runtime = %q", sub.Runtime)
 				}
 			}},
-		{name: "compute instance and managed identity", yml: minimal + "resources: {compute: my_ci}\nidentity: {type: managed, client_id: cid}\n",
-			diags: []wantDiag{{diag.Warning, CodeIdentity, 0, "identity is not used with resources.compute"}},
+		{name: "compute instance", yml: minimal + "resources: {compute: my_ci}\n",
 			check: func(t *testing.T, sub *workspace.Submission) {
 				if sub.Session.ComputeType != workspace.ComputeComputeInstance || sub.Session.ComputeName != "my_ci" ||
-					sub.Resources.Compute != "my_ci" || sub.Identity != (workspace.Identity{Type: IdentityManaged, ClientID: "cid"}) {
+					sub.Resources.Compute != "my_ci" || sub.Identity != (workspace.Identity{Type: IdentityUser}) {
 					t.Errorf("sub = %+v", sub)
 				}
 			}},

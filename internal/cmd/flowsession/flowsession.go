@@ -17,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/requirements"
+	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -56,13 +57,8 @@ func (s Settings) Validate() error {
 			return fault.New(fault.Usage, "--compute-type compute-instance needs --compute NAME").
 				WithHint("name the compute instance the session runs on")
 		}
-		if s.VMSize != "" {
-			return fault.New(fault.Usage, "--vm-size cannot be set for a compute-instance session: the VM size is the instance's").
-				WithHint("drop --vm-size, or use --compute-type serverless")
-		}
-		if s.Identity != nil {
-			return fault.New(fault.Usage, "--identity cannot be set for a compute-instance session: it uses the instance's identity").
-				WithHint("assign a managed identity to the compute instance, or use --compute-type serverless")
+		if err := session.CheckComputeInstance(s.VMSize != "", "--vm-size", s.Identity != nil, "--identity"); err != nil {
+			return err
 		}
 	default:
 		return fault.New(fault.Usage, "--compute-type must be serverless or compute-instance, got %q", s.ComputeType)

@@ -78,6 +78,8 @@ const (
 	PropWorkers        = "pfz.workers"
 	PropLineTimeout    = "pfz.line_timeout_seconds"
 	PropPID            = "pfz.pid"
+	// PropResumeFrom names the run a resumed run continues (promptflow's key).
+	PropResumeFrom = "resume_from"
 )
 
 // Record is run.json. Two kinds of writers share it under the run lock:
@@ -100,16 +102,19 @@ type Record struct {
 	// until the run ends, which is how a dead owner is told from a live one.
 	PID int `json:"pid,omitempty"`
 
-	Flow           string         `json:"flow"` // the flow file the run was made from
-	FlowName       string         `json:"flow_name,omitempty"`
-	DefinitionFile string         `json:"definition_file,omitempty"`
-	ExperimentName string         `json:"experiment_name,omitempty"`
-	Data           string         `json:"data,omitempty"`
-	Parent         string         `json:"run,omitempty"`
-	Variant        string         `json:"variant,omitempty"`
-	ColumnMapping  map[string]any `json:"column_mapping,omitempty"`
-	Runtime        string         `json:"runtime,omitempty"`
-	UserAlias      string         `json:"user_alias,omitempty"`
+	Flow           string `json:"flow"` // the flow file the run was made from
+	FlowName       string `json:"flow_name,omitempty"`
+	DefinitionFile string `json:"definition_file,omitempty"`
+	ExperimentName string `json:"experiment_name,omitempty"`
+	Data           string `json:"data,omitempty"`
+	Parent         string `json:"run,omitempty"`
+	// ResumeFrom is the run this one resumed (--resume-from): its completed
+	// lines were reused, the others run again.
+	ResumeFrom    string         `json:"resume_from,omitempty"`
+	Variant       string         `json:"variant,omitempty"`
+	ColumnMapping map[string]any `json:"column_mapping,omitempty"`
+	Runtime       string         `json:"runtime,omitempty"`
+	UserAlias     string         `json:"user_alias,omitempty"`
 
 	SessionID    string `json:"session_id,omitempty"`
 	LineageID    string `json:"lineage_id,omitempty"`
@@ -209,6 +214,7 @@ func (r *Record) View(dir string) *workspace.Run {
 	set(PropEnvHash, r.EnvHash)
 	set(PropFlowPath, r.Flow)
 	set(PropPython, r.Python)
+	set(PropResumeFrom, r.ResumeFrom)
 	if dir != "" {
 		set(PropOutputPath, dir)
 	}
