@@ -77,13 +77,17 @@ func (s *Sessions) fail(rec *record, err error) error {
 		msg = "the start did not finish in time: " + msg
 	}
 	rec.Message = firstLine(msg)
-	// The record must say Failed even when the command was cancelled.
-	_ = s.save(rec)
+	// The record must say Failed even when the command was cancelled; when
+	// it cannot (a full disk), that is said too.
+	serr := s.save(rec)
 	if fe != nil && fe.Hint == "" {
 		fe.Hint = fmt.Sprintf("`pfz session reset %s` tries again", rec.Spec.ID)
 		if rec.LogFile != "" {
 			fe.Hint = fmt.Sprintf("the full log is %s; `pfz session reset %s` tries again", rec.LogFile, rec.Spec.ID)
 		}
+	}
+	if serr != nil {
+		return errors.Join(err, fmt.Errorf("the session record could not be marked Failed: %w", serr))
 	}
 	return err
 }

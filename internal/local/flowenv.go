@@ -1,6 +1,9 @@
 package local
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // heldBack are the variables python workers never inherit: the credentials
 // pfz itself uses (to reach Azure, a private package feed) and its own
@@ -33,4 +36,15 @@ func FlowEnviron(environ []string) []string {
 		out = append(out, kv)
 	}
 	return out
+}
+
+// flowBaseEnv is the environment the python workers of a run or a flow test
+// start from: env (the process environment when nil) without what a flow
+// should not inherit. Runs and flow tests share it, so neither can leak
+// pfz's credentials into user code.
+func flowBaseEnv(env []string) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	return FlowEnviron(env)
 }

@@ -540,7 +540,7 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		Python:      python,
 		Workers:     workers,
 		MemLimitMB:  memMB,
-		BaseEnv:     x.r.opts.Env,
+		BaseEnv:     flowBaseEnv(x.r.opts.Env),
 		Env:         sub.EnvironmentVariables,
 		Connections: x.r.opts.Connections,
 		LineTimeout: sub.LineTimeout,
@@ -550,10 +550,6 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 		HTTPClient:  x.r.opts.HTTPClient,
 		Init:        sub.Init,
 	}
-	if cfg.BaseEnv == nil {
-		cfg.BaseEnv = os.Environ()
-	}
-	cfg.BaseEnv = FlowEnviron(cfg.BaseEnv)
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local
 	}

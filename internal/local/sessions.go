@@ -564,7 +564,9 @@ func (s *Sessions) detach(ctx context.Context, rec *record) (*workspace.Session,
 	pid, err := s.opts.Detach(ctx, rec.Spec.ID)
 	if err != nil {
 		rec.Status, rec.PID, rec.Message = workspace.SessionFailed, 0, "could not start the background process: "+err.Error()
-		_ = s.save(rec)
+		if serr := s.save(rec); serr != nil {
+			err = errors.Join(err, serr)
+		}
 		return nil, fault.Wrap(fault.Failed, err, "cannot start session %s in the background", rec.Spec.ID).
 			WithHint("start it without --no-wait")
 	}

@@ -102,7 +102,7 @@ func (w *Workspace) TestFlow(ctx context.Context, sub *workspace.Submission, sin
 		Python:      python,
 		Workers:     1, // lines run one at a time
 		MemLimitMB:  memMB,
-		BaseEnv:     opts.Env,
+		BaseEnv:     flowBaseEnv(opts.Env),
 		Env:         sub.EnvironmentVariables,
 		Connections: opts.Connections,
 		LineTimeout: sub.LineTimeout,
@@ -110,9 +110,6 @@ func (w *Workspace) TestFlow(ctx context.Context, sub *workspace.Submission, sin
 		RuntimeDir:  filepath.Join(w.runs.st.Home(), "cache"),
 		HTTPClient:  opts.HTTPClient,
 		Init:        sub.Init,
-	}
-	if cfg.BaseEnv == nil {
-		cfg.BaseEnv = os.Environ()
 	}
 	if dir == f.Dir {
 		// The flow runs in the user's own folder: leave no __pycache__ there.

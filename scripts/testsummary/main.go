@@ -91,8 +91,14 @@ func (s *summary) packageDone(e event) {
 	s.packages[e.Package] = e.Action
 	switch e.Action {
 	case "fail":
-		// Package-level output: a panic, a build error, TestMain's words.
-		s.printOutput(k)
+		// Package-level output: a panic, a build error, TestMain's words;
+		// go test's own result lines are left out for the one below.
+		for _, l := range s.output[k] {
+			if t := strings.TrimSpace(l); t == "FAIL" || t == "PASS" || strings.HasPrefix(t, "FAIL\t"+e.Package) {
+				continue
+			}
+			fmt.Fprint(s.out, l)
+		}
 		fmt.Fprintf(s.out, "FAIL\t%s\t%.3fs\n", e.Package, e.Elapsed)
 	case "skip":
 		fmt.Fprintf(s.out, "?   \t%s\t[no test files]\n", e.Package)

@@ -13,6 +13,7 @@ func TestRun(t *testing.T) {
 		code     int
 		want     []string
 		wantNone []string
+		once     string // appears exactly once
 	}{
 		{
 			name: "skips listed with their reasons, grouped",
@@ -49,10 +50,13 @@ func TestRun(t *testing.T) {
 {"Action":"run","Package":"example.com/m/a","Test":"TestBad"}
 {"Action":"output","Package":"example.com/m/a","Test":"TestBad","Output":"    a_test.go:3: got 1, want 2\n"}
 {"Action":"fail","Package":"example.com/m/a","Test":"TestBad"}
+{"Action":"output","Package":"example.com/m/a","Output":"FAIL\n"}
+{"Action":"output","Package":"example.com/m/a","Output":"FAIL\texample.com/m/a\t1.000s\n"}
 {"Action":"fail","Package":"example.com/m/a","Elapsed":1}
 `,
 			code: 1,
 			want: []string{"a_test.go:3: got 1, want 2", "FAIL\texample.com/m/a\t1.000s", "0 tests passed, 1 failed, 0 skipped"},
+			once: "FAIL\texample.com/m/a",
 		},
 		{
 			name: "a build failure is printed and fails",
@@ -83,6 +87,9 @@ not json from go vet
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
+			}
+			if tt.once != "" && strings.Count(out.String(), tt.once) != 1 {
+				t.Errorf("%q appears %d times:\n%s", tt.once, strings.Count(out.String(), tt.once), out.String())
 			}
 			for _, w := range tt.wantNone {
 				if strings.Contains(out.String(), w) {

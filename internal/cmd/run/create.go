@@ -226,12 +226,12 @@ func (opts *CreateOptions) build(ctx context.Context) (*workspace.Submission, er
 	spec, ds, err := runspec.Load(runspec.LoadOptions{
 		Flags: opts.Flags, CWD: opts.WorkDir, LookupEnv: lookupEnv(opts.Getenv),
 	})
-	printDiags(opts.IO, ds)
+	printDiags(opts.IO, ds, err)
 	if err != nil {
 		return nil, withoutList(err, ds)
 	}
 	sub, rds, err := opts.resolve(ctx, spec)
-	printDiags(opts.IO, rds)
+	printDiags(opts.IO, rds, err)
 	if err != nil {
 		return nil, withoutList(err, rds)
 	}
@@ -239,8 +239,14 @@ func (opts *CreateOptions) build(ctx context.Context) (*workspace.Submission, er
 	return sub, nil
 }
 
-func printDiags(ios *iostreams.IOStreams, ds diag.List) {
+// printDiags prints the findings; an error finding whose hint the final
+// error (err) repeats is printed without it, so the fix is said once.
+func printDiags(ios *iostreams.IOStreams, ds diag.List, err error) {
+	final := fault.HintOf(err)
 	for _, d := range ds {
+		if final != "" && d.Severity == diag.Error && d.Hint == final {
+			d.Hint = ""
+		}
 		fmt.Fprintln(ios.ErrOut, cmdutil.FormatDiagnostic(ios.ColorScheme(), d))
 	}
 }
@@ -256,14 +262,7 @@ func withoutList(err error, printed diag.List) error {
 	if !errors.As(fe.Err, &le) {
 		return err
 	}
-	hint := fe.Hint
-	for _, d := range printed {
-		if d.Hint == hint {
-			hint = "" // printed with its finding: once is enough
-			break
-		}
-	}
-	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: hint}
+	return &fault.Error{Kind: fe.Kind, Msg: fe.Msg, Hint: fe.Hint}
 }
 
 func lookupEnv(getenv func(string) string) func(string) (string, bool) {

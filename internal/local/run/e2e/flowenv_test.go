@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/local"
 	"github.com/pfz-cli/pfz/internal/runspec"
 )
@@ -64,6 +65,20 @@ def show(name: str) -> str:
 	got, _ := rows[0].Outputs["env"].(string)
 	if want := "PFZ_PRIVATE_FEED_TOKEN=-|AZURE_CLIENT_SECRET=-|MY_SETTING=visible|DECLARED=yes"; got != want {
 		t.Fatalf("the flow saw %q, want %q", got, want)
+	}
+	// flow test runs the same code with the same environment rules.
+	tsub := onSharedSession(t, resolve(t, runspec.Flags{
+		Flow: dir, Data: filepath.Join(dir, "data.jsonl"), Name: "flow_env_test",
+		EnvironmentVariables: []string{"DECLARED=yes"}, EnvironmentVariablesGiven: true,
+	}, dir))
+	lr, err := ws.TestFlow(context.Background(), tsub, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := lr.Line(context.Background(), executor.LineTest{Inputs: map[string]any{"name": "x"}})
+	lr.Close()
+	if tgot, _ := res.Outputs["env"].(string); tgot != "PFZ_PRIVATE_FEED_TOKEN=-|AZURE_CLIENT_SECRET=-|MY_SETTING=visible|DECLARED=yes" {
+		t.Fatalf("flow test: the flow saw %q (%+v)", tgot, res.Error)
 	}
 	// Nor is either value written anywhere in the run's folder.
 	filepath.Walk(ws.LocalRuns().Dir("flow_env"), func(p string, info os.FileInfo, err error) error {
