@@ -332,7 +332,10 @@ func (s *Sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 		if !ci {
 			return nil, session.ErrMoveServerless(id)
 		}
-		rec.Compute, rec.Spec.ComputeName = *edit.Compute, *edit.Compute
+		// A local compute instance holds the environment its sessions share:
+		// moving one is a stop and a start.
+		return nil, fault.New(fault.Unsupported, "the local target does not move session %s from compute instance %s to %s", id, rec.Compute, *edit.Compute).
+			WithHint("stop it (`pfz session stop`) and start it with `pfz session start --compute %s`", *edit.Compute)
 	}
 	resize := false
 	if edit.VMSize != nil && !strings.EqualFold(*edit.VMSize, rec.VMSize) {

@@ -25,9 +25,10 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(context.Context, *EditOptions) err
 		Short: "Change the settings of the flow's running session",
 		Long: `Change the settings of the flow's running session. A new VM size resets the
 session (it is deleted and created again on the new size, which takes a few
-minutes); the idle time and the identity change in place. --compute moves a
-session that runs on a compute instance to another instance (it is set up
-again there, as the studio does); a compute-instance session keeps the
+minutes); the idle time and the identity change in place. On azureml,
+--compute moves a session that runs on a compute instance to another
+instance (it is set up again there, as the studio does; the local target
+asks for a stop and a start instead). A compute-instance session keeps the
 instance's VM size and identity.`,
 		Example: `  pfz session edit --idle-time 4h
   pfz session edit --vm-size Standard_E8ds_v4 --timeout 20m
