@@ -88,11 +88,11 @@ LINT_BASE ?= a14734c6fe2c43b6950679bf4978da7fe2324a33
 
 ## lint: golangci-lint (pinned) with .golangci.yml on the code changed since LINT_BASE; CI runs it
 lint:
-	$(GOLANGCI_LINT) run --new-from-rev=$(LINT_BASE) ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners --new-from-rev=$(LINT_BASE) ./...
 
 ## lint-all: golangci-lint on all the code, old findings included
 lint-all:
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 ## fuzz: run every FuzzXxx target for FUZZTIME each
 fuzz:

@@ -60,7 +60,7 @@ func registerBackends(f *cmdutil.Factory) {
 		if err != nil || cfg.Target != config.TargetAzureML {
 			// Not the azureml target, or none can be chosen yet: a dry run
 			// still works, and a submit stops on the target itself.
-			return nil, nil
+			return nil, nil //nolint:nilerr // the target's error is reported where a target is needed
 		}
 		if cfg, err = f.ConfigFor(config.KeyPython); err != nil {
 			return nil, err

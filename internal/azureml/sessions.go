@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -473,6 +474,14 @@ func (s *sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 			return nil, err
 		}
 	}
+	if edit.Compute != nil && *edit.Compute != spec.ComputeName {
+		if spec.ComputeType != workspace.ComputeComputeInstance {
+			return nil, session.ErrMoveServerless(id)
+		}
+		// The session moves: it is set up again on the other instance.
+		spec.ComputeName = *edit.Compute
+		action = actionReset
+	}
 	if edit.IdleTime != nil {
 		spec.IdleTime = *edit.IdleTime
 		if action == "" {
@@ -490,7 +499,7 @@ func (s *sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 		}
 	}
 	if action == "" {
-		return nil, fault.New(fault.Usage, "nothing to change").WithHint("pass --vm-size, --idle-time or --identity")
+		return nil, fault.New(fault.Usage, "nothing to change").WithHint("pass --vm-size, --idle-time, --identity or --compute")
 	}
 	req, err := w.sessionRequest(ctx, spec, action)
 	if err != nil {

@@ -54,6 +54,9 @@ type secretsFile struct {
 const (
 	recordName  = "connection.json"
 	secretsName = "secrets.json"
+	// orphanSecretsName keeps secrets the migration found beside a record
+	// of another revision.
+	orphanSecretsName = "secrets.orphan.json"
 )
 
 func (s *Store) open(ctx context.Context) (*store.Store, error) {
@@ -320,8 +323,15 @@ func migrate(ctx context.Context, st *store.Store) error {
 		secFlat := filepath.Join(dir, name+".secrets.json")
 		var sec secretsFile
 		var probe flat
-		if store.ReadJSON(secFlat, &sec) == nil && store.ReadJSON(secFlat, &probe) == nil && probe.Connection == nil && sec.Revision == rec.Revision {
-			if err := os.Rename(secFlat, filepath.Join(to, secretsName)); err != nil {
+		if store.ReadJSON(secFlat, &sec) == nil && store.ReadJSON(secFlat, &probe) == nil && probe.Connection == nil {
+			// Secrets of another revision (a write the old layout did not
+			// finish) are not the record's, but they may be the only copy
+			// of a key: they are kept beside it, 0600, never deleted.
+			dest := secretsName
+			if sec.Revision != rec.Revision {
+				dest = orphanSecretsName
+			}
+			if err := os.Rename(secFlat, filepath.Join(to, dest)); err != nil {
 				return fault.Wrap(fault.Failed, err, "cannot migrate the secrets of connection %s", name)
 			}
 		}

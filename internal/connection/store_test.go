@@ -239,6 +239,9 @@ func TestStoreMigratesTheFlatLayout(t *testing.T) {
 	write("foo.secrets.json", rec("foo.secrets", "r3"))
 	write("foo.secrets.secrets.json", secretsFile{Revision: "r3", APIKey: "foo-secrets-key"})
 	write("orphan.secrets.json", secretsFile{Revision: "r9", APIKey: "nobody"})
+	// Secrets of another revision than their record: kept, not deleted.
+	write("stale.json", rec("stale", "r5"))
+	write("stale.secrets.json", secretsFile{Revision: "r4", APIKey: "stale-key"})
 
 	s := NewStore(home)
 	ctx := context.Background()
@@ -256,11 +259,18 @@ func TestStoreMigratesTheFlatLayout(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, ",") != "foo,foo.secrets,good" {
+	if strings.Join(names, ",") != "foo,foo.secrets,good,stale" {
 		t.Fatalf("after migration connections/ holds %v", names)
 	}
+	kept := filepath.Join(dir, "stale", orphanSecretsName)
+	if b, err := os.ReadFile(kept); err != nil || !strings.Contains(string(b), "stale-key") {
+		t.Fatalf("the stale secrets were not kept: %v", err)
+	}
+	if st, _ := os.Stat(kept); st == nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("kept secrets mode %v", st)
+	}
 	list, err := s.List(ctx)
-	if err != nil || len(list) != 3 {
+	if err != nil || len(list) != 4 {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
 }

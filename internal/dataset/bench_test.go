@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,7 @@ func BenchmarkReadJSONL(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			if _, _, err := r.Next(); err == io.EOF {
+			if _, _, err := r.Next(); errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
 				b.Fatal(err)

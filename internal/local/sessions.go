@@ -291,9 +291,9 @@ func (s *Sessions) List(ctx context.Context, filter workspace.SessionFilter) ([]
 // Edit changes a session: a new VM size rebuilds it (as Reset does); the
 // idle time and identity change in place.
 func (s *Sessions) Edit(ctx context.Context, id string, edit workspace.SessionEdit, opts workspace.StartOptions) (*workspace.Session, error) {
-	if edit.VMSize == nil && edit.IdleTime == nil && edit.Identity == nil {
+	if edit.VMSize == nil && edit.IdleTime == nil && edit.Identity == nil && edit.Compute == nil {
 		return nil, fault.New(fault.Usage, "nothing to change").
-			WithHint("give --vm-size, --idle-time or --identity")
+			WithHint("give --vm-size, --idle-time, --identity or --compute")
 	}
 	s.repair(ctx)
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
@@ -327,6 +327,15 @@ func (s *Sessions) Edit(ctx context.Context, id string, edit workspace.SessionEd
 		}
 		rec.Identity = ident
 		rec.Spec.Identity = ident
+	}
+	if edit.Compute != nil && *edit.Compute != rec.Compute {
+		if !ci {
+			return nil, session.ErrMoveServerless(id)
+		}
+		// A local compute instance holds the environment its sessions share:
+		// moving one is a stop and a start.
+		return nil, fault.New(fault.Unsupported, "the local target does not move session %s from compute instance %s to %s", id, rec.Compute, *edit.Compute).
+			WithHint("stop it (`pfz session stop`) and start it with `pfz session start --compute %s`", *edit.Compute)
 	}
 	resize := false
 	if edit.VMSize != nil && !strings.EqualFold(*edit.VMSize, rec.VMSize) {

@@ -308,6 +308,11 @@ func TestEdit(t *testing.T) {
 	if _, err := s.Edit(ctx, testID, workspace.SessionEdit{}, workspace.StartOptions{}); fault.KindOf(err) != fault.Usage {
 		t.Errorf("empty edit: %v", err)
 	}
+	box := "box2"
+	if _, err := s.Edit(ctx, testID, workspace.SessionEdit{Compute: &box}, workspace.StartOptions{}); fault.KindOf(err) != fault.Usage ||
+		!strings.Contains(err.Error(), "runs on serverless compute") || fault.HintOf(err) == "" {
+		t.Errorf("--compute on a serverless session: %v", err)
+	}
 	if _, err := s.Edit(ctx, "nosuch", workspace.SessionEdit{IdleTime: &idle}, workspace.StartOptions{}); !fault.Is(err, fault.NotFound) {
 		t.Errorf("edit of a missing session: %v", err)
 	}

@@ -110,11 +110,14 @@ func TestSteadyTransferIsNotSilence(t *testing.T) {
 		for range 8 {
 			_, _ = w.Write([]byte("0123456789"))
 			w.(http.Flusher).Flush()
-			time.Sleep(60 * time.Millisecond)
+			time.Sleep(250 * time.Millisecond)
 		}
 	}))
 	defer srv.Close()
-	p := Policy{AnswerTimeout: 200 * time.Millisecond, NoticeAfter: 150 * time.Millisecond}
+	// The whole transfer (2 s) outlasts the answer timeout; each gap
+	// (250 ms) stays well inside the notice and the timeout, with room for
+	// a loaded machine running -race.
+	p := Policy{AnswerTimeout: 1200 * time.Millisecond, NoticeAfter: 900 * time.Millisecond}
 	notified := false
 	p.Notify = func(Wait) { notified = true }
 	resp, err := p.Client(nil).Get(srv.URL)

@@ -19,3 +19,10 @@ func CheckComputeInstance(hasSize bool, sizeSetting string, hasIdentity bool, id
 	}
 	return nil
 }
+
+// ErrMoveServerless refuses to move a serverless session to a compute
+// instance (session edit --compute): only a compute-instance session moves.
+func ErrMoveServerless(id string) error {
+	return fault.New(fault.Usage, "session %s runs on serverless compute: --compute moves a compute-instance session to another instance", id).
+		WithHint("stop it (`pfz session stop`) and start it on the instance with `pfz session start --compute NAME`")
+}

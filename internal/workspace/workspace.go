@@ -169,6 +169,8 @@ type SessionEdit struct {
 	VMSize   *string
 	IdleTime *time.Duration
 	Identity *Identity
+	// Compute moves a compute-instance session to another compute instance.
+	Compute *string
 }
 
 // Session is a compute session as every target shows it.

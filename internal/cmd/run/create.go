@@ -138,7 +138,7 @@ counted; add --fail-on-line-errors to make such a run exit 1 (for CI).`,
 	flags.StringArrayVar(&fl.Init, "init", nil, "flex flow __init__ arguments: `KEY=VALUE`... or one .json/.jsonl file")
 	flags.StringVar(&fl.ResumeFrom, "resume-from", "", "resume this `RUN`: rerun its failed and missing lines")
 	flags.StringVar(&fl.InstanceType, "vm-size", "", "`SIZE` of the session's serverless compute (resources.instance_type)")
-	flags.StringVar(&fl.Compute, "compute", "", "compute instance `NAME` to run on (resources.compute)")
+	flags.StringVar(&fl.Compute, "compute", "", "compute instance `NAME` to run on (resources.compute; it has its own VM size and identity)")
 	flags.StringVar(&fl.IdleTime, "idle-time", "", "idle time (a `DURATION`, e.g. 2h) of a session this run starts")
 	flags.StringVar(&fl.Identity, "identity", "", "`IDENTITY`: user, managed or managed:CLIENT_ID")
 	flags.BoolVarP(&opts.Stream, "stream", "s", false, "follow the run's logs until it ends")

@@ -19,16 +19,21 @@ type EditOptions struct {
 // NewCmdEdit returns `session edit`.
 func NewCmdEdit(f *cmdutil.Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
 	opts := &EditOptions{common: commonFrom(f)}
-	var vmSize, idle, identity string
+	var vmSize, idle, identity, compute string
 	cmd := &cobra.Command{
-		Use:   "edit [--flow DIR] [--vm-size SIZE] [--idle-time DURATION] [--identity user|managed[:CLIENT_ID]]",
+		Use:   "edit [--flow DIR] [--vm-size SIZE] [--idle-time DURATION] [--identity user|managed[:CLIENT_ID]] [--compute NAME]",
 		Short: "Change the settings of the flow's running session",
 		Long: `Change the settings of the flow's running session. A new VM size resets the
 session (it is deleted and created again on the new size, which takes a few
-minutes); the idle time and the identity change in place.`,
+minutes); the idle time and the identity change in place. On azureml,
+--compute moves a session that runs on a compute instance to another
+instance (it is set up again there, as the studio does; the local target
+asks for a stop and a start instead). A compute-instance session keeps the
+instance's VM size and identity.`,
 		Example: `  pfz session edit --idle-time 4h
   pfz session edit --vm-size Standard_E8ds_v4 --timeout 20m
-  pfz session edit --identity managed`,
+  pfz session edit --identity managed
+  pfz session edit --compute my-other-instance`,
 		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Edit = workspace.SessionEdit{}
@@ -53,8 +58,15 @@ minutes); the idle time and the identity change in place.`,
 				}
 				opts.Edit.Identity = &id
 			}
-			if opts.Edit.VMSize == nil && opts.Edit.IdleTime == nil && opts.Edit.Identity == nil {
-				return cmdutil.UsageErrorf(c, "nothing to change: give --vm-size, --idle-time or --identity")
+			if c.Flags().Changed("compute") {
+				if compute == "" {
+					return cmdutil.UsageErrorf(c, "--compute cannot be empty")
+				}
+				v := compute
+				opts.Edit.Compute = &v
+			}
+			if opts.Edit.VMSize == nil && opts.Edit.IdleTime == nil && opts.Edit.Identity == nil && opts.Edit.Compute == nil {
+				return cmdutil.UsageErrorf(c, "nothing to change: give --vm-size, --idle-time, --identity or --compute")
 			}
 			if err := opts.Wait.parse(); err != nil {
 				return err
@@ -69,6 +81,7 @@ minutes); the idle time and the identity change in place.`,
 	cmd.Flags().StringVar(&vmSize, "vm-size", "", "new VM `SIZE` (resets the session)")
 	cmd.Flags().StringVar(&idle, "idle-time", "", "new idle time `DURATION`, e.g. 2h")
 	cmd.Flags().StringVar(&identity, "identity", "", "new `IDENTITY`: user, managed or managed:CLIENT_ID")
+	cmd.Flags().StringVar(&compute, "compute", "", "move a compute-instance session to the compute instance `NAME` (resets the session)")
 	addWaitFlags(cmd, &opts.Wait)
 	return cmd
 }

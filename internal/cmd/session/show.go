@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,13 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd := &cobra.Command{
 		Use:   "list [--flow DIR]",
 		Short: "List your compute sessions",
-		Long:  "List the compute sessions you can see on the target; with --flow, only that flow's.",
+		Long: `List your compute sessions on the target; with --flow, only that flow's.
+
+On azureml the service has no call that lists sessions, so pfz lists the
+sessions it started from this machine (recorded under PFZ_HOME) that the
+workspace still has, each refreshed from the service; sessions started from
+the studio or another machine are not listed (` + "`pfz session show --flow DIR`" + `
+finds a flow's session wherever it was started).`,
 		Example: `  pfz session list
   pfz session list --flow ./my_flow -o json`,
 		Args: cmdutil.NoArgs,
@@ -87,11 +94,14 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		}
 		filter.FlowDir = r.Flow.Dir
 	}
-	sessions, err := opts.sessions(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	list, err := sessions.List(ctx, filter)
+	if ws.Target() == workspace.TargetAzureML {
+		fmt.Fprintln(opts.IO.ErrOut, "note: the service lists no sessions; these are the sessions pfz started from this machine (`pfz session show --flow DIR` finds any flow's session)")
+	}
+	list, err := ws.Sessions().List(ctx, filter)
 	if err != nil {
 		return err
 	}
