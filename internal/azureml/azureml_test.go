@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -639,6 +640,13 @@ func TestPyJSON(t *testing.T) {
 		{map[string]any{"b": 1, "a": []any{true, nil, 1.5, "x\"y"}}, `{"a": [true, null, 1.5, "x\"y"], "b": 1}`},
 		{"plain", "plain"},
 		{2.0, "2.0"},
+		// Python's str() of a float (pfazure sends str(value) in inputsMapping).
+		{1234567.5, "1234567.5"},
+		{1e16, "1e+16"},
+		{1.5e-07, "1.5e-07"},
+		{0.0001, "0.0001"},
+		{math.NaN(), "nan"},
+		{math.Inf(-1), "-inf"},
 		{true, "True"},
 		{map[string]any{"k": "é€😀"}, `{"k": "\u00e9\u20ac\ud83d\ude00"}`},
 	} {

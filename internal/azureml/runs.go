@@ -112,10 +112,15 @@ func pyStr(v any) string {
 		}
 		return "False"
 	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
-			return strconv.FormatFloat(x, 'f', -1, 64) + ".0"
+		switch {
+		case math.IsNaN(x):
+			return "nan"
+		case math.IsInf(x, 1):
+			return "inf"
+		case math.IsInf(x, -1):
+			return "-inf"
 		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return pyjson.FloatRepr(x) // Python's str(): 1234567.5, not 1.2345675e+06
 	case int:
 		return strconv.Itoa(x)
 	case int64:

@@ -204,7 +204,13 @@ func (r *Runner) Install(ctx context.Context, python string, req InstallRequest,
 	args = append(args, "-r", req.File)
 	cmd := r.command(ctx, python, args...)
 	cmd.Env = append(cmd.Env, req.Env...)
-	cmd.Dir = req.Dir
+	return runInstall(ctx, cmd, req.Dir, "pip install", log)
+}
+
+// runInstall runs an installer (pip or uv) in dir, streaming its output to
+// log; a failure is a *PipError with the output's tail and the exit code.
+func runInstall(ctx context.Context, cmd *exec.Cmd, dir, what string, log io.Writer) error {
+	cmd.Dir = dir
 	var tail tailBuffer
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = cmd.Stdout
@@ -213,14 +219,14 @@ func (r *Runner) Install(ctx context.Context, python string, req InstallRequest,
 		return nil
 	}
 	if ctx.Err() != nil {
-		return ctxFault(ctx, "pip install")
+		return ctxFault(ctx, what)
 	}
 	code := -1
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
-	return &fault.Error{Kind: fault.Failed, Msg: "pip install failed", Err: &PipError{Summary: tail.summary(), ExitCode: code}}
+	return &fault.Error{Kind: fault.Failed, Msg: what + " failed", Err: &PipError{Summary: tail.summary(), ExitCode: code}}
 }
 
 // List returns the distributions installed in python's environment, as pip

@@ -2,15 +2,12 @@ package pyenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	"github.com/pfz-cli/pfz/internal/fault"
 )
 
 // createUV makes the environment with `uv venv --seed` (pip in it, as venv
@@ -108,24 +105,7 @@ func (r *Runner) installUV(ctx context.Context, python string, req InstallReques
 	}
 	args = append(args, "-r", req.File)
 	fmt.Fprintf(log, "pfz: installing with %s\n", r.UV)
-	cmd := r.command(ctx, r.UV, args...)
-	cmd.Dir = req.Dir
-	var tail tailBuffer
-	cmd.Stdout = io.MultiWriter(log, &tail)
-	cmd.Stderr = cmd.Stdout
-	err := cmd.Run()
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctxFault(ctx, "uv pip install")
-	}
-	code := -1
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	}
-	return &fault.Error{Kind: fault.Failed, Msg: "uv pip install failed", Err: &PipError{Summary: tail.summary(), ExitCode: code}}
+	return runInstall(ctx, r.command(ctx, r.UV, args...), req.Dir, "uv pip install", log)
 }
 
 // FindUV returns the uv to use: PFZ_UV (a path, or "off" for none), else
