@@ -151,7 +151,9 @@ func (r *runner) value(st *lineState, v flow.Value, agg map[string]any) (any, er
 }
 
 func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs map[string]any, line int) (any, *LineError) {
-	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: r.promptyCallback}
+	onCallback, done := r.promptyCallbacks()
+	defer done()
+	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: onCallback}
 	for name := range nd.connArgs {
 		cname, ok := inputs[name].(string)
 		if !ok || cname == "" {
