@@ -445,19 +445,20 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			}
 			v = in.Default
 		}
-		cv, err := convertInput(v, in.Type)
-		if err != nil {
-			var je *errJSONInput
-			if errors.As(err, &je) {
-				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
-					"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", in.Name, job.n, in.Type, pyStr(v), je.err)}
-			}
-			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
-				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
+		if r.f.Kind == flow.KindPrompty {
+			// promptflow records a prompty's inputs as given (a missing
+			// cell stays the float NaN); the prompty converts them to its
+			// signature's types for its own call (promptyEntry.line) and
+			// reads its image inputs itself.
+			out[in.Name] = v
+			continue
 		}
-		// A prompty reads its image inputs itself (data:image/…;path: text),
-		// as promptflow's Prompty does.
-		if cv != nil && r.f.Kind != flow.KindPrompty {
+		cv, lerr := typedInput(in.Name, in.Type, v, job.n)
+		if lerr != nil {
+			return out, lerr
+		}
+		if cv != nil {
+			var err error
 			if cv, err = r.imageInputs(cv, in.Type, !ok); err != nil {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}
 			}
@@ -465,6 +466,22 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		out[in.Name] = cv
 	}
 	return out, nil
+}
+
+// typedInput converts flow input name's value v to its type as promptflow
+// does, or says why it cannot in promptflow's words.
+func typedInput(name string, typ flow.ValueType, v any, line int) (any, *LineError) {
+	cv, err := convertInput(v, typ)
+	if err == nil {
+		return cv, nil
+	}
+	var je *errJSONInput
+	if errors.As(err, &je) {
+		return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
+			"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", name, line, typ, pyStr(v), je.err)}
+	}
+	return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
+		"Please change flow input type or adjust the input value in your input data.", name, line, typ)}
 }
 
 func isNaN(v any) bool {

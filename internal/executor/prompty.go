@@ -98,7 +98,19 @@ func (e *promptyEntry) name(r *runner) string {
 func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
 	name := e.name(r)
 	start := time.Now()
-	out, usage, lerr := e.call(ctx, r, st.inputs)
+	given := make(map[string]any, len(st.inputs))
+	for k, v := range st.inputs {
+		given[k] = v
+	}
+	var lerr *LineError
+	for _, in := range r.f.Inputs {
+		if v, ok := given[in.Name]; ok {
+			if given[in.Name], lerr = typedInput(in.Name, in.Type, v, st.n); lerr != nil {
+				return nil, lerr
+			}
+		}
+	}
+	out, usage, lerr := e.call(ctx, r, given)
 	rec := NodeRunRecord{Node: name, Line: st.n, Status: StatusCompleted, Inputs: st.inputs, Output: out, Tokens: usage, Start: start, End: time.Now()}
 	if lerr != nil {
 		lerr.Node = name
