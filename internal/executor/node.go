@@ -69,7 +69,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
 	case flow.ToolPrompt:
 		var pr promptResult
-		pr, lerr = r.render(ctx, st, nd, inputs, false)
+		pr, lerr = r.render(ctx, st, nd, inputs, false, false)
 		out = pr.Text
 	case flow.ToolLLM:
 		out, rec.Tokens, lerr = r.runLLM(ctx, st, nd, inputs)
@@ -223,8 +223,9 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 // chat llm node's render comes back role-escaped with its mapping, as
 // promptflow's build_messages does; a prompt node's output is the plain
 // text, and its escaped form is kept for the llm nodes it feeds.
-func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm bool) (promptResult, *LineError) {
+func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm, chatList bool) (promptResult, *LineError) {
 	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && nd.def.API != "completion"}
+	req.ChatList = req.LLM && chatList
 	if llm {
 		req.Vars = make(map[string]any, len(inputs))
 		for k, v := range inputs {
@@ -283,15 +284,18 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 }
 
 func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
-	pr, lerr := r.render(ctx, st, nd, inputs, true)
-	if lerr != nil {
-		return nil, nil, lerr
-	}
-	rendered := pr.Text
 	conn, err := r.connection(ctx, nd.def.Connection)
 	if err != nil {
 		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
 	}
+	// promptflow's Azure OpenAI chat makes every list input a ChatInputList
+	// (printed one item per line, roles in its items escaped); its OpenAI
+	// chat leaves lists as they are.
+	pr, lerr := r.render(ctx, st, nd, inputs, true, connType(conn) == "azureopenai")
+	if lerr != nil {
+		return nil, nil, lerr
+	}
+	rendered := pr.Text
 	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
 	if err != nil {
 		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, pr.unescape(err.Error()))}

@@ -99,7 +99,8 @@ func TestPromptyStreamAndToolCalls(t *testing.T) {
 		{"prompty_types/types.prompty", `{"messages": [{"content": "8 2.0 True [1, 2]", "role": "user"}], "model": "gpt-4o"}`,
 			map[string]any{"output": "echo: 8 2.0 True [1, 2]"}},
 		{"prompty_images/img.prompty", `{"messages": [{"content": "Describe.", "role": "system"}, {"content": [{"text": "What? ", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="}, "type": "image_url"}, {"text": " and", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"}, "type": "image_url"}], "role": "user"}], "model": "gpt-4o"}`,
-			map[string]any{"output": "echo: "}},
+			// the fake echoes the parts it was sent (fakeopenai.Echo)
+			map[string]any{"output": "echo: What? [image_url data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg== auto] and[image_url data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7 auto]"}},
 		{"prompty_tool/tool.prompty", `{"messages": [{"content": "REPLY TOOL_CALL get_weather {\"city\": \"Paris\"}", "role": "system"}, {"content": "hello world", "role": "user"}], "model": "gpt-4o", "tool_choice": "auto", "tools": [{"function": {"name": "get_weather", "parameters": {"properties": {"city": {"type": "string"}}, "type": "object"}}, "type": "function"}]}`,
 			map[string]any{"content": nil, "refusal": nil, "role": "assistant", "annotations": nil,
 				"audio": nil, "function_call": nil, "tool_calls": []any{map[string]any{"id": "call_fake_1", "type": "function",
