@@ -47,6 +47,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
@@ -631,10 +632,7 @@ func cmdNeedPython(ts *testscript.TestScript, neg bool, args []string) {
 	if suite.python == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		ts.Fatalf("%s", suite.python)
-	}
-	state(ts).t.Skip("SKIPPED LOUDLY: " + suite.python)
+	need.Missing(state(ts).t, "%s", suite.python)
 }
 
 // shared-home switches the script to the shared PFZ_HOME, where the three

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pfref"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
@@ -57,7 +58,7 @@ func TestTable(t *testing.T) {
 
 func TestParity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the differential suite runs promptflow: not with -short")
+		need.ByDesign(t, "-short: the differential suite runs promptflow")
 	}
 	c, known, err := loadCorpus(corpusDir())
 	if err != nil {
