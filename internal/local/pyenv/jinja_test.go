@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
 
 // TestEnsureJinjaOffline: with no index to reach and no wheels cached, a new
@@ -53,10 +55,7 @@ func TestEnsureJinjaOffline(t *testing.T) {
 // TestEnsureJinjaNowhere: no index, no wheels, a base interpreter without
 // Jinja2: the error names each way that was tried.
 func TestEnsureJinjaNowhere(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("SKIPPED LOUDLY: python3 is needed")
-	}
+	py := uvtool.Python(t)
 	ctx := context.Background()
 	var log bytes.Buffer
 	env := append(os.Environ(), "PIP_CONFIG_FILE="+os.DevNull)
