@@ -69,7 +69,6 @@ func TestResolutionEnv(t *testing.T) {
 	}
 }
 
-
 // With uv the environment has pip (so packages list works) and the
 // requirements install from the same index pip would use; a private feed
 // (secrets in the request's environment) goes through pip.

@@ -19,7 +19,6 @@ import (
 	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
 
-
 // pipEnv keeps pip to the test's index: no user or machine configuration,
 // no cache.
 func pipEnv(t *testing.T) []string {
