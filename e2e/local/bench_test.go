@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkFlowTestFirstOutput(b *testing.B) {
 		b.Fatal(suite.buildErr)
 	}
 	if suite.python != "" {
-		b.Skip("SKIPPED LOUDLY: " + suite.python)
+		need.Missing(b, "%s", suite.python)
 	}
 	suite.sharedOnce.Do(func() { suite.sharedHome, suite.sharedErr = makeSharedHome() })
 	if suite.sharedErr != nil {

@@ -57,6 +57,9 @@ type promptRender struct {
 	Results map[string]promptResult
 	// LLM: render for a chat llm node (the text is the escaped render).
 	LLM bool
+	// ChatList: list inputs are promptflow's ChatInputList (Azure OpenAI
+	// chat): printed one item per line, roles in their items escaped.
+	ChatList bool
 }
 
 // promptResult is a render's outcome: Text is what the node outputs (a
@@ -80,6 +83,9 @@ func (p promptResult) unescape(s string) string {
 // promptflow's role escaping.
 func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult, *ToolError, error) {
 	msg := map[string]any{"op": "render_prompt", "template": req.Template, "inputs": req.Vars, "llm": req.LLM}
+	if req.ChatList {
+		msg["chat_list"] = true
+	}
 	if len(req.Escape) > 0 {
 		msg["escape"] = req.Escape
 	}

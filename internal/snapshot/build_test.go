@@ -16,6 +16,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 func TestBuildListsAndIgnores(t *testing.T) {
@@ -604,7 +605,7 @@ func TestBuildPromptyHasNoIncludesOrPatch(t *testing.T) {
 
 func TestBuildUnreadable(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("running as root: permissions cannot make a file unreadable (Hash of a vanished file covers the read-error path)")
+		need.ByDesign(t, "running as root: permissions cannot make a file unreadable (Hash of a vanished file covers the read-error path)")
 	}
 	dir := t.TempDir()
 	writeTree(t, dir, tree{"flow.dag.yaml": minimalFlow, "secret.py": "s", "locked/x": "x"})
@@ -631,7 +632,7 @@ func TestBuildSpecialFile(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, tree{"flow.dag.yaml": minimalFlow})
 	if err := mkfifo(filepath.Join(dir, "pipe")); err != nil {
-		t.Skipf("no fifo: %v", err)
+		need.Missing(t, "no fifo: %v", err)
 	}
 	s, d := mustBuild(t, newFlow(dir), Options{})
 	if find(d, CodeSpecialFile) == nil || len(s.Files) != 1 {

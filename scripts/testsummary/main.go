@@ -4,9 +4,15 @@
 // test with the reason it gave. Skips are otherwise invisible in `go test`
 // output without -v, and a cached result replays them silently.
 //
-// It exits 1 when a test or package failed or when the input ends without a
-// result for a package that started (a crash of go test itself); the caller
-// should still use pipefail so that go test's own exit code counts.
+// Skips by design (need.ByDesign: a condition CI lacks on purpose, such as
+// running as root) are listed apart from the others (a missing part, which
+// fails instead when CI=true).
+//
+// It exits 1 when a test or package failed, when the input ends without a
+// result for a package that started (a crash of go test itself), or, with
+// CI=true, when a test skipped other than by design (a skip that should have
+// failed: CI has every part); the caller should still use pipefail so that
+// go test's own exit code counts.
 package main
 
 import (
@@ -40,8 +46,13 @@ type Skip struct {
 	Package, Test, Reason string
 }
 
+// byDesignPrefix starts the message of a skip by design
+// (need.ByDesignPrefix; a test checks that they agree).
+const byDesignPrefix = "SKIPPED BY DESIGN: "
+
 type summary struct {
 	out      io.Writer
+	ci       bool             // CI=true: only skips by design are allowed
 	output   map[key][]string // output lines per test (and per package: test "")
 	skips    []Skip
 	failed   int
@@ -52,8 +63,8 @@ type summary struct {
 	buildFailed []string
 }
 
-func newSummary(out io.Writer) *summary {
-	return &summary{out: out, output: map[key][]string{}, packages: map[string]string{}}
+func newSummary(out io.Writer, ci bool) *summary {
+	return &summary{out: out, ci: ci, output: map[key][]string{}, packages: map[string]string{}}
 }
 
 func (s *summary) add(e event) {
@@ -163,9 +174,30 @@ func (s *summary) finish() int {
 	if len(s.skips) == 0 {
 		return code
 	}
-	fmt.Fprintf(s.out, "skipped tests and why (with CI=true a missing part fails instead):\n")
-	for _, g := range group(s.skips) {
-		fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+	var missing, byDesign []Skip
+	for _, sk := range s.skips {
+		if strings.Contains(sk.Reason, byDesignPrefix) {
+			byDesign = append(byDesign, sk)
+		} else {
+			missing = append(missing, sk)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(s.out, "skipped tests and why (with CI=true a missing part fails instead):\n")
+		for _, g := range group(missing) {
+			fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+		}
+	}
+	if len(byDesign) > 0 {
+		fmt.Fprintf(s.out, "skipped by design (conditions CI lacks on purpose):\n")
+		for _, g := range group(byDesign) {
+			fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+		}
+	}
+	if s.ci && len(missing) > 0 {
+		fmt.Fprintf(s.out, "FAIL: CI=true and %d test(s) skipped other than by design: in CI a missing part must fail "+
+			"(internal/testutil/need.Missing), and only a condition CI lacks on purpose may skip (need.ByDesign)\n", len(missing))
+		code = 1
 	}
 	return code
 }
@@ -206,8 +238,8 @@ func shortPkg(p string) string {
 	return strings.TrimPrefix(p, "github.com/pfz-cli/pfz/")
 }
 
-func run(in io.Reader, out io.Writer) int {
-	s := newSummary(out)
+func run(in io.Reader, out io.Writer, ci bool) int {
+	s := newSummary(out, ci)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -228,5 +260,5 @@ func run(in io.Reader, out io.Writer) int {
 }
 
 func main() {
-	os.Exit(run(os.Stdin, os.Stdout))
+	os.Exit(run(os.Stdin, os.Stdout, os.Getenv("CI") == "true"))
 }

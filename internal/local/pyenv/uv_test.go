@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
@@ -74,7 +75,7 @@ func TestResolutionEnv(t *testing.T) {
 // (secrets in the request's environment) goes through pip.
 func TestUVCreatesAndInstalls(t *testing.T) {
 	uv := uvtool.Path(t)
-	uvtool.Python(t)
+	need.Command(t, "python3", "the test runs pip and uv")
 	idx := pyindex.Start(t, pyindex.Options{},
 		pyindex.Dist{Name: "pfz-a", Version: "1.0", Requires: []string{"pfz-dep>=0.3"}},
 		pyindex.Dist{Name: "pfz-dep", Version: "0.3"})

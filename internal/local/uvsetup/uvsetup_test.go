@@ -15,6 +15,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/local/pyenv"
 	"github.com/pfz-cli/pfz/internal/local/uvsetup"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
@@ -77,7 +78,7 @@ func fileRequests(idx *pyindex.Server) int {
 // without uv (no wheel for the platform), no network, or a Python without
 // pip leave no uv, say why, and are not retried for an hour.
 func TestInstall(t *testing.T) {
-	py := uvtool.Python(t)
+	py := need.Command(t, "python3", "the test runs pip and uv")
 	wheel, data := uvtool.Wheel(t)
 	noPip := filepath.Join(t.TempDir(), "nopip")
 	if out, err := exec.Command(py, "-m", "venv", "--without-pip", noPip).CombinedOutput(); err != nil {
@@ -175,7 +176,7 @@ func TestInstall(t *testing.T) {
 // Two pfz processes needing uv at once: one installs, the other waits and
 // uses the same uv; the wheel is downloaded once.
 func TestConcurrentInstall(t *testing.T) {
-	py := uvtool.Python(t)
+	py := need.Command(t, "python3", "the test runs pip and uv")
 	wheel, data := uvtool.Wheel(t)
 	idx := pyindex.Start(t, pyindex.Options{Files: map[string][]byte{wheel: data}})
 	home := t.TempDir()
@@ -239,7 +240,7 @@ func hangingIndex(t *testing.T) string {
 // folder, even one holding a uv) and a damaged uv in place are never used:
 // the next install replaces them.
 func TestInterruptedAndKilledInstalls(t *testing.T) {
-	py := uvtool.Python(t)
+	py := need.Command(t, "python3", "the test runs pip and uv")
 	home := t.TempDir()
 	env := pipEnv(t)
 	in := &uvsetup.Installer{Home: home, Env: env, IndexURL: hangingIndex(t)}
@@ -302,7 +303,7 @@ func TestInterruptedAndKilledInstalls(t *testing.T) {
 // and uv on PATH are used as they are; otherwise pfz's own uv, and when it
 // cannot be installed venv and pip, said once.
 func TestResolver(t *testing.T) {
-	py := uvtool.Python(t)
+	py := need.Command(t, "python3", "the test runs pip and uv")
 	noUV := func(string) (string, error) { return "", exec.ErrNotFound }
 	onPath := func(string) (string, error) { return "/opt/bin/uv", nil }
 	for name, tc := range map[string]struct {
@@ -342,7 +343,7 @@ func TestResolver(t *testing.T) {
 // End to end: a Runner that finds no uv installs pfz's own and creates the
 // environment with it; with PFZ_UV=off it uses venv, and says nothing.
 func TestRunnerUsesTheInstalledUV(t *testing.T) {
-	py := uvtool.Python(t)
+	py := need.Command(t, "python3", "the test runs pip and uv")
 	wheel, data := uvtool.Wheel(t)
 	idx := pyindex.Start(t, pyindex.Options{Files: map[string][]byte{wheel: data}})
 	var stderr syncBuffer

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pfz-cli/pfz/internal/local/uvsetup"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 // Version is the uv the tests use: the one pfz installs for itself.
@@ -31,10 +32,7 @@ func Path(t testing.TB) string {
 	t.Helper()
 	once.Do(func() { path, msg = install() })
 	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("uv " + Version + " could not be installed: " + msg)
-		}
-		t.Skip("SKIPPED LOUDLY: uv " + Version + " could not be installed: " + msg)
+		need.Missing(t, "uv %s could not be installed: %s", Version, msg)
 	}
 	return path
 }
@@ -90,10 +88,7 @@ func Wheel(t testing.TB) (string, []byte) {
 	t.Helper()
 	name, data, err := WheelFile()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("SKIPPED LOUDLY: " + err.Error())
+		need.Missing(t, "%v", err)
 	}
 	return name, data
 }
@@ -156,18 +151,4 @@ func download() (string, []byte, string) {
 		return name, data, ""
 	}
 	return "", nil, "pip download left no wheel in " + dir
-}
-
-// Python returns python3 from PATH for the tests that run uv or pip; its
-// absence skips the test loudly, or fails it with CI=true.
-func Python(t testing.TB) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is needed")
-		}
-		t.Skip("SKIPPED LOUDLY: python3 is needed")
-	}
-	return py
 }
