@@ -11,67 +11,6 @@ import (
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
-func TestParseChat(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    []chatMessage
-		wantErr string
-	}{
-		{name: "plain roles", in: "system:\nbe brief\nuser:\nhi\n",
-			want: []chatMessage{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}}},
-		{name: "markdown roles, case and blanks", in: "\n# System :\n  rules \n\n#USER:\r\nq?\n# assistant:\na\n",
-			want: []chatMessage{{Role: "system", Content: "rules"}, {Role: "user", Content: "q?"}, {Role: "assistant", Content: "a"}}},
-		{name: "function with name", in: "user:\nx\nfunction:\nname: get_time\ncontent:\n12:00\n",
-			want: []chatMessage{{Role: "user", Content: "x"}, {Role: "function", Name: "get_time", Content: "12:00"}}},
-		{name: "role word inside text is not a role", in: "user:\nthe user: said hi\n",
-			want: []chatMessage{{Role: "user", Content: "the user: said hi"}}},
-		{name: "empty message", in: "system:\nuser:\nhi", want: []chatMessage{{Role: "system"}, {Role: "user", Content: "hi"}}},
-		{name: "text before the first role", in: "hello\nuser:\nhi\n", wantErr: "must start with a role line"},
-		{name: "no role", in: "just text", wantErr: "must start with a role line"},
-		{name: "function without name", in: "function:\n42\n", wantErr: "needs 'name:'"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseChat(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func FuzzParseChat(f *testing.F) {
-	f.Add("system:\nhi\nuser:\nq\n")
-	f.Add("# user:\n\nfunction:\nname: f\ncontent:\nx")
-	f.Add("x\nuser:\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		msgs, err := parseChat(s)
-		if err != nil {
-			return
-		}
-		for _, m := range msgs {
-			if m.Content != strings.TrimSpace(m.Content) {
-				t.Fatalf("content not trimmed: %q", m.Content)
-			}
-			switch m.Role {
-			case "system", "user", "assistant", "function", "tool":
-			default:
-				t.Fatalf("role %q", m.Role)
-			}
-		}
-	})
-}
-
 func TestBuildLLMParams(t *testing.T) {
 	in := map[string]any{
 		"deployment_name": "d", "temperature": "0.2", "max_tokens": "128", "top_p": json.Number("1.0"),
