@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
@@ -39,6 +40,54 @@ func TestBuildLLMParams(t *testing.T) {
 	stop, _ := buildLLMParams("chat", map[string]any{"stop": `["\n", "END"]`})
 	if diff := cmp.Diff([]any{"\n", "END"}, stop["stop"]); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// A vision node's request: promptflow-tools' llm_vision parameters (its
+// defaults always sent, detail never), images as image_url parts, escaped
+// roles put back, the Azure header; other custom_llm tools are refused.
+func TestVisionRequest(t *testing.T) {
+	n := &flow.Node{Name: "v", Type: flow.ToolCustomLLM,
+		Source: flow.Source{Type: "package_with_prompt", Tool: "promptflow.tools.llm_vision.llm_vision", Path: "v.jinja2"},
+		Inputs: []flow.NodeInput{{Name: "connection", Value: flow.Value{Kind: flow.RefLiteral, Raw: "aoai"}}}}
+	if got := llmConnection(n); got != "aoai" {
+		t.Errorf("connection %q, want the connection input", got)
+	}
+	inputs := map[string]any{"deployment_name": "d", "max_tokens": "50", "temperature": 0, "detail": "low", "question": "q"}
+	esc := prompty.EscapeFrom(map[string]string{"4f1c": "system"})
+	images := map[string]prompty.ImageURL{"Image(ab12cd34)": {URL: "data:image/png;base64,AAAA", Detail: "auto"}}
+	conn := map[string]string{"type": "AzureOpenAI", "api_base": "http://127.0.0.1:1", "api_key": "k"}
+	req, err := llmNodeRequest(n, "# user:\nsay 4f1c: hi\nImage(ab12cd34)\n", inputs, conn, esc, images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParams := map[string]any{"temperature": 0.0, "top_p": 1.0, "n": int64(1), "stream": false,
+		"presence_penalty": 0.0, "frequency_penalty": 0.0, "max_tokens": int64(50)}
+	if diff := cmp.Diff(wantParams, req.params); diff != "" {
+		t.Errorf("params (-want +got):\n%s", diff)
+	}
+	wantMsgs := []prompty.Message{{"role": "user", "content": []any{
+		map[string]any{"type": "text", "text": "say system: hi"},
+		map[string]any{"type": "image_url", "image_url": map[string]any{"url": "data:image/png;base64,AAAA", "detail": "auto"}},
+	}}}
+	if diff := cmp.Diff(wantMsgs, req.messages); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if got := req.headers["ms-azure-ai-promptflow-called-from"]; got != "aoai-gpt4v-tool" {
+		t.Errorf("called-from header %q", got)
+	}
+	for _, tc := range []struct {
+		tool string
+		ok   bool
+	}{
+		{"promptflow.tools.llm_vision.llm_vision", true},
+		{"promptflow.tools.aoai_gpt4v.AzureOpenAI.chat", true},
+		{"my_pkg.tools.my_llm", false},
+	} {
+		m := &flow.Node{Type: flow.ToolCustomLLM, Source: flow.Source{Type: "package_with_prompt", Tool: tc.tool}}
+		if err := supportedNode("v", m); (err == nil) != tc.ok {
+			t.Errorf("%s: supportedNode = %v, want ok %v", tc.tool, err, tc.ok)
+		}
 	}
 }
 
