@@ -48,6 +48,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 	"github.com/pfz-cli/pfz/internal/testutil/need"
+	"github.com/pfz-cli/pfz/internal/testutil/pfzbin"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
@@ -105,20 +106,8 @@ func setupAndRun(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	suite.tmp = tmp
 	suite.binDir = filepath.Join(tmp, "bin")
-	suite.bin = filepath.Join(suite.binDir, "pfz")
-	if runtime.GOOS == "windows" {
-		suite.bin += ".exe"
-	}
-	if prebuilt := os.Getenv("PFZ_E2E_BIN"); prebuilt != "" {
-		// A binary built elsewhere (CI builds once for several suites).
-		suite.buildErr = linkBinary(prebuilt, suite.bin)
-	} else {
-		build := exec.Command("go", "build", "-o", suite.bin, "./cmd/pfz")
-		build.Dir = shared.RepoRoot()
-		if out, err := build.CombinedOutput(); err != nil {
-			suite.buildErr = fmt.Errorf("go build ./cmd/pfz: %v\n%s", err, out)
-		}
-	}
+	suite.bin = filepath.Join(suite.binDir, pfzbin.Name())
+	suite.buildErr = pfzbin.Build(shared.RepoRoot(), suite.bin)
 	suite.python = checkPython()
 
 	suite.public, err = pyindex.New(pyindex.Options{}, publicDists()...)
@@ -147,21 +136,6 @@ func setupAndRun(m *testing.M) int {
 	defer suite.hang.Close()
 	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
-}
-
-// linkBinary puts the binary at src where the scripts' PATH finds pfz.
-func linkBinary(src, dst string) error {
-	abs, err := filepath.Abs(src)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(abs); err != nil {
-		return fmt.Errorf("PFZ_E2E_BIN: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.Symlink(abs, dst)
 }
 
 // publicDists are the wheels of the open index every script's pip uses.
@@ -209,6 +183,7 @@ func runScripts(t *testing.T, p testscript.Params) {
 	if suite.buildErr != nil {
 		t.Fatal(suite.buildErr)
 	}
+	pfzbin.Track(t, shared.RepoRoot())
 	p.Setup = setup
 	p.Cmds = commands()
 	p.RequireExplicitExec = true

@@ -19,10 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +30,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
 	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pfref"
+	"github.com/pfz-cli/pfz/internal/testutil/pfzbin"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
@@ -236,41 +235,14 @@ func checkFakeUse(t *testing.T, pfFake, pfzFake *fakeopenai.Server) {
 	t.Logf("fake OpenAI requests: promptflow %d, pfz %d", len(pfFake.Requests()), len(pfzFake.Requests()))
 }
 
-// buildPfz returns the pfz binary: PFZ_E2E_BIN, or one built for this test.
-// Either way it stats pfz's sources: go test caches a passing result keyed on
-// the files the test itself touched, and a change to pfz must run the suite
-// again.
+// buildPfz returns the pfz binary (PFZ_E2E_BIN, or one built for this
+// test), and makes go test's cache key cover pfz's sources.
 func buildPfz(t *testing.T) string {
 	root := shared.RepoRoot()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		_, _ = os.Stat(filepath.Join(root, f))
-	}
-	for _, dir := range []string{"cmd", "internal"} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				_, err = os.Stat(p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if b := shared.PrebuiltPfz(); b != "" {
-		abs, err := filepath.Abs(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "pfz")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pfz")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pfz: %v\n%s", err, out)
+	pfzbin.Track(t, root)
+	bin := filepath.Join(t.TempDir(), pfzbin.Name())
+	if err := pfzbin.Build(root, bin); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -52,10 +52,6 @@ func CacheDir() string {
 	return filepath.Join(os.TempDir(), "pfz-test")
 }
 
-// PrebuiltPfz is the pfz binary PFZ_E2E_BIN names (built once for several
-// suites), or "" when the suite should build its own.
-func PrebuiltPfz() string { return os.Getenv("PFZ_E2E_BIN") }
-
 // Find reports where ../shared should be and whether it is there. PFZ_SHARED
 // overrides the location.
 func Find() (string, bool) {
