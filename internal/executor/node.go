@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
@@ -71,7 +72,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		var pr promptResult
 		pr, lerr = r.render(ctx, st, nd, inputs, false, false)
 		out = pr.Text
-	case flow.ToolLLM:
+	case flow.ToolLLM, flow.ToolCustomLLM: // custom_llm: the vision tools (prepare checks)
 		out, rec.Tokens, lerr = r.runLLM(ctx, st, nd, inputs)
 	default:
 		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
@@ -224,8 +225,9 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 // promptflow's build_messages does; a prompt node's output is the plain
 // text, and its escaped form is kept for the llm nodes it feeds.
 func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm, chatList bool) (promptResult, *LineError) {
-	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && nd.def.API != "completion"}
+	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && (nd.def.API != "completion" || isVision(&nd.def))}
 	req.ChatList = req.LLM && chatList
+	req.Images = isVision(&nd.def)
 	if llm {
 		req.Vars = make(map[string]any, len(inputs))
 		for k, v := range inputs {
@@ -283,26 +285,32 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 	return out, nil
 }
 
+// runLLM runs an llm node or a vision node (a custom_llm node of
+// visionTools: images sent as image_url parts).
 func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
-	conn, err := r.connection(ctx, nd.def.Connection)
+	connName := llmConnection(&nd.def)
+	conn, err := r.connection(ctx, connName)
 	if err != nil {
-		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
+		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, connName, err)}
 	}
-	// promptflow's Azure OpenAI chat makes every list input a ChatInputList
-	// (printed one item per line, roles in its items escaped); its OpenAI
-	// chat leaves lists as they are.
-	pr, lerr := r.render(ctx, st, nd, inputs, true, connType(conn) == "azureopenai")
+	// promptflow's Azure OpenAI chat and its vision tools make every list
+	// input a ChatInputList (printed one item per line, roles in its items
+	// escaped); its OpenAI chat leaves lists as they are.
+	vision := isVision(&nd.def)
+	pr, lerr := r.render(ctx, st, nd, inputs, true, vision || connType(conn) == "azureopenai")
 	if lerr != nil {
 		return nil, nil, lerr
 	}
-	rendered := pr.Text
-	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
+	var images map[string]prompty.ImageURL
+	if vision {
+		images = make(map[string]prompty.ImageURL, len(pr.Images))
+		for printed, url := range pr.Images {
+			images[printed] = prompty.ImageURL{URL: url, Detail: "auto"}
+		}
+	}
+	req, err := llmNodeRequest(&nd.def, pr.Text, inputs, conn, prompty.EscapeFrom(pr.Mapping), images)
 	if err != nil {
 		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, pr.unescape(err.Error()))}
-	}
-	for i := range req.messages {
-		req.messages[i].Content = pr.unescape(req.messages[i].Content)
-		req.messages[i].Name = pr.unescape(req.messages[i].Name)
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {

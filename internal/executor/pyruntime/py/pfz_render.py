@@ -134,6 +134,23 @@ def _unescape(value, mapping):
     return value
 
 
+def _image_urls(value, urls=None):
+    """{printed image: image_url} for every Image among value (vision tools:
+    its source URL, else a data: URL of its bytes)."""
+    if urls is None:
+        urls = {}
+    if isinstance(value, bytes) and hasattr(value, "to_base64") and hasattr(value, "_mime_type"):
+        url = getattr(value, "source_url", None)
+        urls[str(value)] = url or "data:%s;base64,%s" % (value._mime_type, value.to_base64())
+    elif isinstance(value, dict):
+        for v in value.values():
+            _image_urls(v, urls)
+    elif isinstance(value, list):
+        for v in value:
+            _image_urls(v, urls)
+    return urls
+
+
 def render_prompt(msg):
     """A prompt or llm node's render: {"text": ..., "escaped": ..., "mapping": ...}.
 
@@ -166,7 +183,10 @@ def render_prompt(msg):
         else:
             escaped_inputs[k] = v
     if msg.get("llm"):
-        return {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+        out = {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+        if msg.get("images"):
+            out["images"] = _image_urls(inputs)
+        return out
     out = {"text": render(text, inputs)}
     if mapping:
         out["escaped"] = render(text, escaped_inputs, mapping)
