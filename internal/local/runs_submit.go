@@ -308,7 +308,6 @@ type execution struct {
 	dirty       bool
 	metrics     map[string]any
 	running     bool
-	lineStart   time.Time
 	lastEvent   time.Time
 	lastLogged  time.Time
 	done        int64
@@ -702,7 +701,7 @@ func countRows(ctx context.Context, data string) (int64, error) {
 				n++
 			}
 			blank = true
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			if err != nil {

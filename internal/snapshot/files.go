@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,7 +146,7 @@ func writeOne(root *os.Root, f workspace.FileRef, buf []byte) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err == errChanged {
+	if errors.Is(err, errChanged) {
 		return fmt.Errorf("%s changed since the snapshot was built", f.Abs)
 	}
 	return err

@@ -338,7 +338,7 @@ func writeNodeRuns(ctx context.Context, src, name, dst string) error {
 			return ctx.Err()
 		}
 		b, err := br.ReadBytes('\n')
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil // a torn tail is left out
 		}
 		if err != nil {
