@@ -51,6 +51,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/testutil/pfzbin"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
+	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
 
 const (
@@ -73,9 +74,13 @@ var suite struct {
 	python   string // why Python cannot be used; "" when it can
 	public   *pyindex.Server
 	private  *pyindex.Server
-	openai   *fakeopenai.Server
-	hang     net.Listener // a package index that accepts and never answers
-	tmp      string
+	// withUV is the public index plus uv's real wheel (the one pfz
+	// installs for itself); uvErr says why it could not be made.
+	withUV *pyindex.Server
+	uvErr  error
+	openai *fakeopenai.Server
+	hang   net.Listener // a package index that accepts and never answers
+	tmp    string
 
 	sharedOnce sync.Once
 	sharedHome string
@@ -116,6 +121,13 @@ func setupAndRun(m *testing.M) int {
 		return 1
 	}
 	defer suite.public.Close()
+	if name, data, err := uvtool.WheelFile(); err != nil {
+		suite.uvErr = err
+	} else if suite.withUV, err = pyindex.New(pyindex.Options{Files: map[string][]byte{name: data}}, publicDists()...); err != nil {
+		suite.uvErr = err
+	} else {
+		defer suite.withUV.Close()
+	}
 	suite.private, err = pyindex.New(pyindex.Options{Token: privateToken}, privateDists()...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -217,6 +229,11 @@ func setup(env *testscript.Env) error {
 		"OPENAI_URL":                    suite.openai.URL,
 		"HANG_INDEX_URL":                "http://" + suite.hang.Addr().String() + "/simple/",
 		"OPENAI_KEY":                    openaiKey,
+		// venv and pip, as without uv; uv_provision.txtar turns it on.
+		"PFZ_UV": "off",
+	}
+	if suite.withUV != nil {
+		vars["UV_WHEEL_INDEX_URL"] = suite.withUV.URL()
 	}
 	for k, v := range vars {
 		env.Setenv(k, v)
@@ -276,24 +293,25 @@ func state(ts *testscript.TestScript) *scriptState {
 
 func commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"pfz":         cmdPfz,
-		"pfz-wait":    cmdPfzWait,
-		"pfz-kill":    cmdPfzKill,
-		"exitcode":    cmdExitCode,
-		"eventually":  cmdEventually,
-		"json1":       cmdJSON1,
-		"yaml1":       cmdYAML1,
-		"jsonpath":    cmdJSONPath,
-		"setenv-from": cmdSetenvFrom,
-		"need-python": cmdNeedPython,
-		"shared-home": cmdSharedHome,
-		"mode":        cmdMode,
-		"nowhere":     cmdNowhere,
-		"sleep":       cmdSleep,
-		"lines":       cmdLines,
-		"envsubst":    cmdEnvsubst,
-		"gone":        cmdGone,
-		"await":       cmdAwait,
+		"pfz":           cmdPfz,
+		"pfz-wait":      cmdPfzWait,
+		"pfz-kill":      cmdPfzKill,
+		"exitcode":      cmdExitCode,
+		"eventually":    cmdEventually,
+		"json1":         cmdJSON1,
+		"yaml1":         cmdYAML1,
+		"jsonpath":      cmdJSONPath,
+		"setenv-from":   cmdSetenvFrom,
+		"need-python":   cmdNeedPython,
+		"need-uv-wheel": cmdNeedUVWheel,
+		"shared-home":   cmdSharedHome,
+		"mode":          cmdMode,
+		"nowhere":       cmdNowhere,
+		"sleep":         cmdSleep,
+		"lines":         cmdLines,
+		"envsubst":      cmdEnvsubst,
+		"gone":          cmdGone,
+		"await":         cmdAwait,
 	}
 }
 
@@ -610,6 +628,15 @@ func cmdNeedPython(ts *testscript.TestScript, neg bool, args []string) {
 	need.Missing(state(ts).t, "%s", suite.python)
 }
 
+// need-uv-wheel skips the script loudly when uv's wheel could not be had
+// for $UV_WHEEL_INDEX_URL (and fails it when CI=true).
+func cmdNeedUVWheel(ts *testscript.TestScript, neg bool, args []string) {
+	if suite.uvErr == nil {
+		return
+	}
+	need.Missing(state(ts).t, "%v", suite.uvErr)
+}
+
 // shared-home switches the script to the shared PFZ_HOME, where the three
 // examples have run once: runs shared_hello, shared_classify (variant
 // detailed) and shared_eval (eval-accuracy over shared_classify). Scripts
@@ -631,7 +658,7 @@ func makeSharedHome() (string, error) {
 		"PFZ_HOME="+home, "PFZ_CONFIG_DIR="+filepath.Join(suite.tmp, "shared-config"),
 		"HOME="+filepath.Join(suite.tmp, "shared-userhome"), "NO_COLOR=1",
 		"PIP_INDEX_URL="+suite.public.URL(), "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_INPUT=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_CACHE_DIR=1")
+		"PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_CACHE_DIR=1", "PFZ_UV=off")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	run := func(args ...string) error {

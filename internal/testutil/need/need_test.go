@@ -64,7 +64,6 @@ func TestByDesignSkipsInCI(t *testing.T) {
 // flight; each entry names why. An entry whose file no longer skips
 // directly is harmless.
 var notYetOwned = map[string]string{
-	"internal/local/pyenv/uv_test.go": "the uv runner's tests, being reworked with it",
 	// Their skips already fail when CI=true (python3) or are benchmarks'.
 	"internal/executor/pool_test.go":  "the executor's tests, being reworked with it",
 	"internal/executor/bench_test.go": "the executor's benchmarks, being reworked with it",
