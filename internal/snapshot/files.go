@@ -107,7 +107,7 @@ func Materialize(ctx context.Context, s *workspace.Snapshot, dest string) error 
 	if err != nil {
 		return fault.Wrap(fault.Failed, err, "cannot open %s", dest)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }() // the folder's handle: each file's own close is checked
 	buf := make([]byte, 64<<10)
 	for _, f := range s.Files {
 		if err := ctx.Err(); err != nil {

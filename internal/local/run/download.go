@@ -251,11 +251,11 @@ func writeLines(ctx context.Context, src, name, dst string) (err error) {
 		for i := start; i < end; i++ {
 			r, err := lines.At(i)
 			if err != nil {
-				fa.close()
+				_ = fa.close() // the read error is the one to report
 				return err
 			}
 			if err := writeLine(fa, inst, outs, name, r); err != nil {
-				fa.close()
+				_ = fa.close() // the write error is the one to report
 				return fault.Wrap(fault.Failed, err, "cannot write line %d", r.LineNumber)
 			}
 		}
