@@ -26,6 +26,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/auth"
 	"github.com/pfz-cli/pfz/internal/azureml"
+	"github.com/pfz-cli/pfz/internal/testutil/azurite"
 	"github.com/pfz-cli/pfz/internal/testutil/fakews"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -225,7 +226,7 @@ func benchHarness(b *testing.B) *harness {
 		b.Fatal(buildErr)
 	}
 	if azErr != nil {
-		b.Skipf("SKIPPED LOUDLY: %v", azErr)
+		azurite.Unavailable(b, azErr)
 	}
 	fake := fakews.New(fakews.Options{BlobProxy: true, Storage: fakews.Storage{Endpoint: az.Endpoint, Account: az.Account, Key: az.Key,
 		Container: "bench-" + strings.ToLower(hex.EncodeToString(randBytes(4)))}})
@@ -286,7 +287,7 @@ func bigFlow(tb testing.TB, files int, size int64) (string, []workspace.FileRef)
 // (32) and with 4 (the old 2 × NumCPU here) and 16 files in flight.
 func BenchmarkUpload1000Files(b *testing.B) {
 	if azErr != nil {
-		b.Skipf("SKIPPED LOUDLY: %v", azErr)
+		azurite.Unavailable(b, azErr)
 	}
 	root, refs := bigFlow(b, 1000, 50<<20)
 	var total int64

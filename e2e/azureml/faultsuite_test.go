@@ -18,6 +18,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/netpolicy"
 	"github.com/pfz-cli/pfz/internal/testutil/fakews"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 // The fault suite: every fault of the fault layer (fakews.Fault) on every
@@ -283,7 +284,7 @@ func TestWaitingIsAnnounced(t *testing.T) {
 // the command at once with exit 130, and no run is made.
 func TestCtrlCDuringRetryAfter(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("no SIGINT to a child on Windows")
+		need.ByDesign(t, "no SIGINT to a child on Windows")
 	}
 	h := newHarness(t, fakews.Options{})
 	h.writeFlow("Ada")

@@ -36,6 +36,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/testutil/azurite"
 	"github.com/pfz-cli/pfz/internal/testutil/fakews"
+	"github.com/pfz-cli/pfz/internal/testutil/pfzbin"
 )
 
 var (
@@ -55,15 +56,8 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		sharedTemp = dir
-		pfzBin = filepath.Join(dir, "pfz")
-		if runtime.GOOS == "windows" {
-			pfzBin += ".exe"
-		}
-		build := exec.Command("go", "build", "-o", pfzBin, "./cmd/pfz")
-		build.Dir = repoRoot()
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/pfz: %v\n%s", err, out)
-		}
+		pfzBin = filepath.Join(dir, pfzbin.Name())
+		buildErr = pfzbin.Build(repoRoot(), pfzBin)
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
 		az, azErr = azurite.Launch(ctx, filepath.Join(dir, "azurite"))
@@ -95,6 +89,7 @@ func newHarness(t *testing.T, opts fakews.Options) *harness {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
+	pfzbin.Track(t, repoRoot())
 	if azErr != nil {
 		azurite.Unavailable(t, azErr)
 	}

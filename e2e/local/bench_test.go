@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkFlowTestFirstOutput(b *testing.B) {
 		b.Fatal(suite.buildErr)
 	}
 	if suite.python != "" {
-		b.Skip("SKIPPED LOUDLY: " + suite.python)
+		need.Missing(b, "%s", suite.python)
 	}
 	suite.sharedOnce.Do(func() { suite.sharedHome, suite.sharedErr = makeSharedHome() })
 	if suite.sharedErr != nil {
@@ -40,7 +41,7 @@ func BenchmarkFlowTestFirstOutput(b *testing.B) {
 	env := append(cleanEnv(),
 		"PFZ_HOME="+suite.sharedHome, "PFZ_CONFIG_DIR="+filepath.Join(suite.tmp, "shared-config"),
 		"HOME="+filepath.Join(suite.tmp, "shared-userhome"), "NO_COLOR=1",
-		"PIP_INDEX_URL="+suite.public.URL(), "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_INPUT=1")
+		"PIP_INDEX_URL="+suite.public.URL(), "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_INPUT=1", "PFZ_UV=off")
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -19,10 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +28,9 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/testutil/fakeopenai"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pfref"
+	"github.com/pfz-cli/pfz/internal/testutil/pfzbin"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"
 )
 
@@ -57,7 +57,7 @@ func TestTable(t *testing.T) {
 
 func TestParity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the differential suite runs promptflow: not with -short")
+		need.ByDesign(t, "-short: the differential suite runs promptflow")
 	}
 	c, known, err := loadCorpus(corpusDir())
 	if err != nil {
@@ -68,7 +68,13 @@ func TestParity(t *testing.T) {
 		if err != nil {
 			t.Fatalf("-cases: %v", err)
 		}
-		c.Cases = slices.DeleteFunc(c.Cases, func(cs Case) bool { return !re.MatchString(cs.Name) })
+		keep := map[string]bool{}
+		for i := len(c.Cases) - 1; i >= 0; i-- { // a kept case keeps the case it runs after
+			if cs := c.Cases[i]; re.MatchString(cs.Name) || keep[cs.Name] {
+				keep[cs.Name], keep[cs.After] = true, true
+			}
+		}
+		c.Cases = slices.DeleteFunc(c.Cases, func(cs Case) bool { return !keep[cs.Name] })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
@@ -100,17 +106,28 @@ func TestParity(t *testing.T) {
 	pfz := setupPfz(ctx, t, bin, work, pfzFake)
 
 	// Cases run two at a time (each side's run of one case is one job).
+	// A case that runs after another waits for that case's run on its own
+	// side; the earlier case's job was handed out first, so it is running
+	// or done.
 	type job struct {
 		s      side
 		cs     *Case
 		res    *Result
 		err    error
 		elapse time.Duration
+		done   chan struct{}
+		after  *job
 	}
 	var jobs []*job
+	bySide := map[string]*job{}
 	for i := range c.Cases {
 		for _, s := range []side{pf, pfz} {
-			jobs = append(jobs, &job{s: s, cs: &c.Cases[i]})
+			j := &job{s: s, cs: &c.Cases[i], done: make(chan struct{})}
+			if a := c.Cases[i].After; a != "" {
+				j.after = bySide[s.name()+"/"+a]
+			}
+			bySide[s.name()+"/"+c.Cases[i].Name] = j
+			jobs = append(jobs, j)
 		}
 	}
 	next := make(chan *job)
@@ -120,10 +137,14 @@ func TestParity(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range next {
+				if j.after != nil {
+					<-j.after.done
+				}
 				t0 := time.Now()
 				runYML := filepath.Join(work, j.s.name(), "corpus", filepath.FromSlash(j.cs.Run))
 				j.res, j.err = j.s.run(ctx, j.cs, runYML, "parity_"+j.cs.Name)
 				j.elapse = time.Since(t0)
+				close(j.done)
 			}
 		}()
 	}
@@ -235,41 +256,14 @@ func checkFakeUse(t *testing.T, pfFake, pfzFake *fakeopenai.Server) {
 	t.Logf("fake OpenAI requests: promptflow %d, pfz %d", len(pfFake.Requests()), len(pfzFake.Requests()))
 }
 
-// buildPfz returns the pfz binary: PFZ_E2E_BIN, or one built for this test.
-// Either way it stats pfz's sources: go test caches a passing result keyed on
-// the files the test itself touched, and a change to pfz must run the suite
-// again.
+// buildPfz returns the pfz binary (PFZ_E2E_BIN, or one built for this
+// test), and makes go test's cache key cover pfz's sources.
 func buildPfz(t *testing.T) string {
 	root := shared.RepoRoot()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		_, _ = os.Stat(filepath.Join(root, f))
-	}
-	for _, dir := range []string{"cmd", "internal"} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				_, err = os.Stat(p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if b := shared.PrebuiltPfz(); b != "" {
-		abs, err := filepath.Abs(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "pfz")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pfz")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pfz: %v\n%s", err, out)
+	pfzbin.Track(t, root)
+	bin := filepath.Join(t.TempDir(), pfzbin.Name())
+	if err := pfzbin.Build(root, bin); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

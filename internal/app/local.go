@@ -12,7 +12,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor/pyruntime"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local"
-	"github.com/pfz-cli/pfz/internal/local/pyenv"
+	"github.com/pfz-cli/pfz/internal/local/uvsetup"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -38,8 +38,12 @@ func localSessions(f *cmdutil.Factory, cfg *config.Config, environ []string) (*l
 			}
 			return tok, nil
 		},
-		Env:   environ,
-		UV:    pyenv.FindUV(f.Getenv),
+		Env: environ,
+		ProvideUV: (&uvsetup.Resolver{
+			Getenv:    f.Getenv,
+			Installer: &uvsetup.Installer{Home: cfg.Home, Env: environ, Stderr: f.IOStreams.ErrOut, Now: f.Now},
+			Stderr:    f.IOStreams.ErrOut,
+		}).UV,
 		Debug: debugWriter(f),
 		Detach: func(ctx context.Context, id string) (int, error) {
 			exe, err := os.Executable()

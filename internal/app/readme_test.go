@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 // The README's command reference names every command.
@@ -73,10 +74,7 @@ func TestReadmeFirstCommand(t *testing.T) {
 
 // `make snapshot` without goreleaser says how to install it and exits 2.
 func TestMakeSnapshotWithoutGoreleaser(t *testing.T) {
-	mk, err := exec.LookPath("make")
-	if err != nil {
-		t.Skip("SKIPPED LOUDLY: make is not installed")
-	}
+	mk := need.Command(t, "make", "the Makefile's snapshot target is tested")
 	cmd := exec.Command(mk, "-s", "snapshot")
 	cmd.Dir = filepath.Join("..", "..")
 	cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no goreleaser (and nothing else) on PATH
@@ -92,12 +90,7 @@ func TestMakeSnapshotWithoutGoreleaser(t *testing.T) {
 // The README's first run works from the repository root: on the real local
 // target, in a real Python session.
 func TestReadmeMainJob(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is missing: the local target needs it")
-		}
-		t.Skip("SKIPPED LOUDLY: python3 is missing; the README's main job needs it")
-	}
+	need.Command(t, "python3", "the README's main job runs on the local target")
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)

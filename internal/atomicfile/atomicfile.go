@@ -7,6 +7,8 @@
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -39,7 +41,7 @@ type Options struct {
 // Write returns it inside a fault.Error (kind Failed, with a hint about free
 // space), so callers can return it as it is.
 type Error struct {
-	Op   string // "create", "write", "sync", "close", "rename", "mkdir", "encode"
+	Op   string // "create", "write", "sync", "close", "rename", "mkdir", "encode", "remove"
 	Path string
 	Err  error
 }
@@ -55,6 +57,8 @@ func (e *Error) What() string {
 		return "cannot encode " + e.Path
 	case "mkdir":
 		return "cannot create " + e.Path
+	case "remove":
+		return "cannot remove the replaced folder " + e.Path
 	}
 	return "cannot write " + e.Path
 }
@@ -186,28 +190,121 @@ func StageDir(dest, name string) (string, error) {
 	return tmp, nil
 }
 
-// ReplaceDir puts the complete folder staged in tmp (beside dest) in
-// dest's place. An existing dest is moved aside first and removed only
-// after tmp took its place; when that rename fails it is moved back, so
-// dest is at every moment either the old folder or the new one.
+// ReplaceDir puts the complete folder staged in tmp (beside dest, as
+// StageDir makes it) in dest's place, and removes the folder it replaced.
+//
+// Where the platform swaps two folders in one step (Linux's renameat2 with
+// RENAME_EXCHANGE, on the file systems that have it), dest is at every
+// moment the old folder or the new one. Elsewhere the old folder is renamed
+// aside (".<dest>.old-<random>") and the new one renamed in: between the two
+// renames dest does not exist (a reader sees it missing, never mixed), and
+// when the second rename fails the old folder is renamed back.
+//
+// A folder aside is removed only once dest holds the new one, so the old and
+// the new are never both lost: a crash between the renames leaves the old
+// one aside, and the next ReplaceDir of dest removes it once it succeeds.
+// When the old folder cannot be removed, ReplaceDir returns an error that
+// says so (dest is replaced all the same) and leaves it aside for the next
+// call to remove.
 func ReplaceDir(tmp, dest string) error {
-	old := ""
-	if _, err := os.Lstat(dest); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dest, old); err != nil {
+	return osDirs.replace(tmp, dest)
+}
+
+// dirOps are the file system calls ReplaceDir makes; tests replace them to
+// fail where a real file system rarely does.
+type dirOps struct {
+	// exchange swaps two existing paths in one step, or returns
+	// errNoExchange where the platform or file system cannot.
+	exchange  func(a, b string) error
+	rename    func(from, to string) error
+	removeAll func(path string) error
+}
+
+var osDirs = dirOps{exchange: exchange, rename: os.Rename, removeAll: os.RemoveAll}
+
+// errNoExchange: the swap is not available; ReplaceDir renames aside instead.
+var errNoExchange = errors.New("exchange not supported")
+
+// asidePrefix is the name prefix of dest's old folders, renamed aside.
+func asidePrefix(dest string) string { return "." + filepath.Base(dest) + ".old-" }
+
+func (o dirOps) replace(tmp, dest string) error {
+	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
+		if err := o.rename(tmp, dest); err != nil {
+			return wrap(&Error{Op: "rename", Path: dest, Err: err})
+		}
+		SyncDir(filepath.Dir(dest))
+		return o.sweep(dest, "")
+	}
+	aside, err := asideName(dest)
+	if err != nil {
+		return wrap(&Error{Op: "rename", Path: dest, Err: err})
+	}
+	switch err := o.exchange(tmp, dest); {
+	case err == nil:
+		// tmp now holds the old folder: give it the name the next call
+		// recognises before removing it.
+		SyncDir(filepath.Dir(dest))
+		if err := o.rename(tmp, aside); err != nil {
+			aside = tmp
+		}
+	case errors.Is(err, errNoExchange):
+		if err := o.rename(dest, aside); err != nil {
 			return &fault.Error{Kind: fault.Failed, Err: &Error{Op: "rename", Path: dest, Err: err},
 				Hint: "remove " + dest + " yourself and download again"}
 		}
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dest)
+		if err := o.rename(tmp, dest); err != nil {
+			if berr := o.rename(aside, dest); berr != nil {
+				return &fault.Error{Kind: fault.Failed, Err: &Error{Op: "rename", Path: dest, Err: errors.Join(err, berr)},
+					Hint: "the previous " + filepath.Base(dest) + " is in " + aside + ": rename it back to " + dest}
+			}
+			return wrap(&Error{Op: "rename", Path: dest, Err: err})
 		}
+		SyncDir(filepath.Dir(dest))
+	default:
 		return wrap(&Error{Op: "rename", Path: dest, Err: err})
 	}
-	SyncDir(filepath.Dir(dest))
-	if old != "" {
-		_ = os.RemoveAll(old)
+	return o.sweep(dest, aside)
+}
+
+// asideName is a new ".<dest>.old-<random>" path beside dest.
+func asideName(dest string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
 	}
-	return nil
+	return filepath.Join(filepath.Dir(dest), asidePrefix(dest)+hex.EncodeToString(b[:])), nil
+}
+
+// sweep removes the old folder this call put aside (mine, when not "") and
+// those earlier calls left; dest holds the new folder by now. What cannot be
+// removed is reported and stays for the next call.
+func (o dirOps) sweep(dest, mine string) error {
+	parent := filepath.Dir(dest)
+	olds := []string{}
+	if mine != "" {
+		olds = append(olds, mine)
+	}
+	if entries, err := os.ReadDir(parent); err == nil {
+		for _, e := range entries {
+			p := filepath.Join(parent, e.Name())
+			if strings.HasPrefix(e.Name(), asidePrefix(dest)) && p != mine {
+				olds = append(olds, p)
+			}
+		}
+	}
+	var errs []error
+	var left []string
+	for _, p := range olds {
+		if err := o.removeAll(p); err != nil {
+			errs = append(errs, err)
+			left = append(left, p)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &fault.Error{Kind: fault.Failed,
+		Err:  &Error{Op: "remove", Path: left[0], Err: errors.Join(errs...)},
+		Hint: dest + " holds the new folder; remove " + strings.Join(left, ", ") + " yourself (the next replace of " + filepath.Base(dest) + " tries again)"}
 }

@@ -60,7 +60,9 @@ func lastBody(t *testing.T, f *fakeAML, key string) map[string]any {
 		t.Fatalf("no %s", key)
 	}
 	var m map[string]any
-	json.Unmarshal([]byte(bs[len(bs)-1]), &m)
+	if err := json.Unmarshal([]byte(bs[len(bs)-1]), &m); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 

@@ -332,8 +332,10 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 	if err != nil {
 		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': %v", fx.name, err)}
 	}
+	onCallback, done := r.promptyCallbacks()
+	defer done()
 	call := FlexCall{Entry: fx.entry, Init: fx.init, InitConnections: fx.initConn, Inputs: st.inputs, Connections: conns,
-		OnChunk: r.cfg.OnChunk, OnCallback: r.promptyCallback,
+		OnChunk: r.cfg.OnChunk, OnCallback: onCallback,
 		OnLog: func(stream, text string) {
 			r.sink.Log(LogEntry{Time: time.Now(), Line: st.n, Node: fx.name, Stream: stream, Text: text})
 		}}
@@ -393,8 +395,10 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	start := time.Now()
 	name := fx.info.Name + ".__aggregate__"
 	rec := NodeRunRecord{Node: name, Line: -1, Start: start}
+	onCallback, done := r.promptyCallbacks()
+	defer done()
 	res, err := r.pool.FlexAggregate(actx, FlexCall{Entry: fx.entry, Init: fx.init, InitConnections: fx.initConn,
-		OnCallback: r.promptyCallback,
+		OnCallback: onCallback,
 		OnLog: func(stream, text string) {
 			r.sink.Log(LogEntry{Time: time.Now(), Line: -1, Node: name, Stream: stream, Text: text})
 		}}, results)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 )
 
 // llm tool parameters and how their (often string) values are typed.
@@ -49,7 +50,7 @@ type llmRequest struct {
 	deployment string
 	model      string
 	params     map[string]any // already typed
-	messages   []chatMessage
+	messages   []prompty.Message
 	prompt     string
 	// body, when set, is the whole request body (a prompty's: parameters,
 	// model, messages or prompt), sent as is; headers and query are added to
@@ -414,25 +415,97 @@ func (r *llmRequest) output(data []byte) (any, error) {
 	return c, nil
 }
 
-// llmNodeRequest prepares the request of an llm node from its rendered
-// template and resolved inputs.
-func llmNodeRequest(n *flow.Node, rendered string, inputs map[string]any, conn map[string]string) (*llmRequest, error) {
+// visionTools are the custom_llm tools of promptflow-tools that send the
+// images of a chat prompt to the model (promptflow's llm tool does not).
+var visionTools = map[string]bool{
+	"promptflow.tools.llm_vision.llm_vision":       true,
+	"promptflow.tools.openai_gpt4v.OpenAI.chat":    true,
+	"promptflow.tools.aoai_gpt4v.AzureOpenAI.chat": true,
+}
+
+// isVision reports whether n is a vision node (a custom_llm node of one of
+// visionTools).
+func isVision(n *flow.Node) bool {
+	return n.Type == flow.ToolCustomLLM && visionTools[n.Source.Tool]
+}
+
+// llmConnection names the connection of an llm node (its connection:) or of
+// a vision node (its `connection` input).
+func llmConnection(n *flow.Node) string {
+	if n.Connection != "" || n.Type != flow.ToolCustomLLM {
+		return n.Connection
+	}
+	for _, in := range n.Inputs {
+		if in.Name == "connection" {
+			if v := refOf(in.Value); v.Kind == flow.RefLiteral {
+				s, _ := v.Raw.(string)
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// visionParams are the parameters promptflow's vision tools send: the
+// sampling ones always (their defaults: temperature and top_p 1, penalties
+// 0, n 1, no stream), stop, max_tokens and seed when given; detail is not
+// sent on (promptflow-tools passes it where it is never read: every image
+// part says "auto").
+func visionParams(inputs map[string]any) (map[string]any, error) {
+	out := map[string]any{"temperature": 1.0, "top_p": 1.0, "n": int64(1), "stream": false,
+		"presence_penalty": 0.0, "frequency_penalty": 0.0}
+	for _, name := range []string{"temperature", "top_p", "presence_penalty", "frequency_penalty", "stop", "max_tokens", "seed"} {
+		v, ok := inputs[name]
+		if !ok {
+			continue
+		}
+		tv, keep, err := typeParam(llmParamKinds[name], v)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", name, err)
+		}
+		if keep {
+			out[name] = tv
+		}
+	}
+	return out, nil
+}
+
+// llmNodeRequest prepares the request of an llm or vision node from its
+// rendered template and resolved inputs. A chat prompt is split into
+// messages as promptflow's parse_chat does (prompty.ParseChat: one parser
+// for llm nodes and prompty): esc puts the escaped role words back, images
+// maps each image's printed form to its image_url part (vision).
+func llmNodeRequest(n *flow.Node, rendered string, inputs map[string]any, conn map[string]string, esc *prompty.Escape, images map[string]prompty.ImageURL) (*llmRequest, error) {
 	api := n.API
-	if api == "" {
+	if api == "" || isVision(n) {
 		api = "chat"
 	}
 	if api != "chat" && api != "completion" {
 		return nil, fmt.Errorf("llm api %q is not supported; use chat or completion", api)
 	}
-	params, err := buildLLMParams(api, inputs)
+	var params map[string]any
+	var err error
+	if isVision(n) {
+		params, err = visionParams(inputs)
+	} else {
+		params, err = buildLLMParams(api, inputs)
+	}
 	if err != nil {
 		return nil, err
 	}
-	req := &llmRequest{api: api, conn: conn, connName: n.Connection, params: params}
+	req := &llmRequest{api: api, conn: conn, connName: llmConnection(n), params: params}
 	req.deployment, _ = inputs["deployment_name"].(string)
 	req.model, _ = inputs["model"].(string)
+	if connType(conn) == "azureopenai" {
+		// as promptflow's tools tell Azure OpenAI where a call comes from
+		from := "aoai-tool"
+		if isVision(n) {
+			from = "aoai-gpt4v-tool"
+		}
+		req.headers = map[string]string{"ms-azure-ai-promptflow-called-from": from}
+	}
 	if api == "chat" {
-		msgs, err := parseChat(rendered)
+		msgs, err := prompty.ParseChat(rendered, images, esc)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
@@ -71,9 +72,9 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		out, lerr = r.runPython(ctx, st, nd, inputs, rec.Line)
 	case flow.ToolPrompt:
 		var pr promptResult
-		pr, lerr = r.render(ctx, st, nd, inputs, false)
+		pr, lerr = r.render(ctx, st, nd, inputs, false, false)
 		out = pr.Text
-	case flow.ToolLLM:
+	case flow.ToolLLM, flow.ToolCustomLLM: // custom_llm: the vision tools (prepare checks)
 		out, rec.Tokens, lerr = r.runLLM(ctx, st, nd, inputs)
 	default:
 		lerr = &LineError{Code: CodeExecution, Message: fmt.Sprintf("node type %q is not supported", n.Type)}
@@ -173,7 +174,9 @@ func (r *runner) value(st *lineState, v flow.Value, agg map[string]any) (any, er
 }
 
 func (r *runner) runPython(ctx context.Context, st *lineState, nd *node, inputs map[string]any, line int) (any, *LineError) {
-	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: r.promptyCallback}
+	onCallback, done := r.promptyCallbacks()
+	defer done()
+	req := CallRequest{Source: nd.src, Inputs: inputs, OnCallback: onCallback}
 	for name := range nd.connArgs {
 		cname, ok := inputs[name].(string)
 		if !ok || cname == "" {
@@ -243,8 +246,10 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 // chat llm node's render comes back role-escaped with its mapping, as
 // promptflow's build_messages does; a prompt node's output is the plain
 // text, and its escaped form is kept for the llm nodes it feeds.
-func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm bool) (promptResult, *LineError) {
-	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && nd.def.API != "completion"}
+func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm, chatList bool) (promptResult, *LineError) {
+	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && (nd.def.API != "completion" || isVision(&nd.def))}
+	req.ChatList = req.LLM && chatList
+	req.Images = isVision(&nd.def)
 	if llm {
 		req.Vars = make(map[string]any, len(inputs))
 		for k, v := range inputs {
@@ -302,23 +307,32 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 	return out, nil
 }
 
+// runLLM runs an llm node or a vision node (a custom_llm node of
+// visionTools: images sent as image_url parts).
 func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map[string]any) (any, *TokenUsage, *LineError) {
-	pr, lerr := r.render(ctx, st, nd, inputs, true)
+	connName := llmConnection(&nd.def)
+	conn, err := r.connection(ctx, connName)
+	if err != nil {
+		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, connName, err)}
+	}
+	// promptflow's Azure OpenAI chat and its vision tools make every list
+	// input a ChatInputList (printed one item per line, roles in its items
+	// escaped); its OpenAI chat leaves lists as they are.
+	vision := isVision(&nd.def)
+	pr, lerr := r.render(ctx, st, nd, inputs, true, vision || connType(conn) == "azureopenai")
 	if lerr != nil {
 		return nil, nil, lerr
 	}
-	rendered := pr.Text
-	conn, err := r.connection(ctx, nd.def.Connection)
-	if err != nil {
-		return nil, nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': connection %s: %v", nd.def.Name, nd.def.Connection, err)}
+	var images map[string]prompty.ImageURL
+	if vision {
+		images = make(map[string]prompty.ImageURL, len(pr.Images))
+		for printed, url := range pr.Images {
+			images[printed] = prompty.ImageURL{URL: url, Detail: "auto"}
+		}
 	}
-	req, err := llmNodeRequest(&nd.def, rendered, inputs, conn)
+	req, err := llmNodeRequest(&nd.def, pr.Text, inputs, conn, prompty.EscapeFrom(pr.Mapping), images)
 	if err != nil {
 		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, pr.unescape(err.Error()))}
-	}
-	for i := range req.messages {
-		req.messages[i].Content = pr.unescape(req.messages[i].Content)
-		req.messages[i].Name = pr.unescape(req.messages[i].Name)
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {
@@ -467,19 +481,24 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			}
 			v = in.Default
 		}
-		cv, err := convertInput(v, in.Type)
-		if err != nil {
-			var je *errJSONInput
-			if errors.As(err, &je) {
-				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
-					"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", in.Name, job.n, in.Type, pyjson.Str(v), je.err)}
-			}
-			return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
-				"Please change flow input type or adjust the input value in your input data.", in.Name, job.n, in.Type)}
+		if r.f.Kind == flow.KindPrompty {
+			// promptflow records a prompty's inputs as given (a missing
+			// cell stays the float NaN); the prompty converts them to its
+			// signature's types for its own call (promptyEntry.line) and
+			// reads its image inputs itself.
+			out[in.Name] = v
+			continue
 		}
-		// A prompty reads its image inputs itself (data:image/…;path: text),
-		// as promptflow's Prompty does.
-		if cv != nil && r.f.Kind != flow.KindPrompty {
+		cv, lerr := typedInput(in.Name, in.Type, v, job.n)
+		if lerr != nil {
+			return out, lerr
+		}
+		if cv != nil && r.f.Kind == flow.KindFlex {
+			// promptflow hands a flex entry its image references as they
+			// are (no Image), their paths made absolute
+			cv = r.flexImages(cv, !ok)
+		} else if cv != nil {
+			var err error
 			if cv, err = r.imageInputs(cv, in.Type, !ok); err != nil {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}
 			}
@@ -487,6 +506,22 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		out[in.Name] = cv
 	}
 	return out, nil
+}
+
+// typedInput converts flow input name's value v to its type as promptflow
+// does, or says why it cannot in promptflow's words.
+func typedInput(name string, typ flow.ValueType, v any, line int) (any, *LineError) {
+	cv, err := convertInput(v, typ)
+	if err == nil {
+		return cv, nil
+	}
+	var je *errJSONInput
+	if errors.As(err, &je) {
+		return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
+			"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", name, line, typ, pyjson.Str(v), je.err)}
+	}
+	return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
+		"Please change flow input type or adjust the input value in your input data.", name, line, typ)}
 }
 
 func isNaN(v any) bool {

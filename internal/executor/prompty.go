@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
@@ -97,7 +98,19 @@ func (e *promptyEntry) name(r *runner) string {
 func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
 	name := e.name(r)
 	start := time.Now()
-	out, usage, lerr := e.call(ctx, r, st.inputs)
+	given := make(map[string]any, len(st.inputs))
+	for k, v := range st.inputs {
+		given[k] = v
+	}
+	var lerr *LineError
+	for _, in := range r.f.Inputs {
+		if v, ok := given[in.Name]; ok {
+			if given[in.Name], lerr = typedInput(in.Name, in.Type, v, st.n); lerr != nil {
+				return nil, lerr
+			}
+		}
+	}
+	out, usage, lerr := e.call(ctx, r, given)
 	rec := NodeRunRecord{Node: name, Line: st.n, Status: StatusCompleted, Inputs: st.inputs, Output: out, Tokens: usage, Start: start, End: time.Now()}
 	if lerr != nil {
 		lerr.Node = name
@@ -258,7 +271,38 @@ type promptyCallArgs struct {
 	Abort    bool   `json:"abort"` // the worker could not render: forget the call
 }
 
-// promptyCallback serves the prompty callbacks of a python call.
+// promptyCallbacks serves the prompty callbacks of one python call; done,
+// deferred by the caller when the call returns (also when its worker died
+// between a prepare and its call), forgets the calls it prepared that never
+// came back.
+func (r *runner) promptyCallbacks() (cb Callback, done func()) {
+	var mu sync.Mutex
+	var mine []string
+	cb = func(ctx context.Context, name string, args json.RawMessage) (any, error) {
+		out, err := r.promptyCallback(ctx, name, args)
+		if m, ok := out.(map[string]any); ok && name == "prompty.prepare" {
+			if token, ok := m["token"].(string); ok {
+				mu.Lock()
+				mine = append(mine, token)
+				mu.Unlock()
+			}
+		}
+		return out, err
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		r.ptyMu.Lock()
+		for _, token := range mine {
+			delete(r.ptyPending, token)
+		}
+		r.ptyMu.Unlock()
+		mine = nil
+	}
+	return cb, done
+}
+
+// promptyCallback serves one prompty callback of a python call.
 func (r *runner) promptyCallback(ctx context.Context, name string, args json.RawMessage) (any, error) {
 	switch name {
 	case "prompty.prepare":

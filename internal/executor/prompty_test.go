@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,7 +99,8 @@ func TestPromptyStreamAndToolCalls(t *testing.T) {
 		{"prompty_types/types.prompty", `{"messages": [{"content": "8 2.0 True [1, 2]", "role": "user"}], "model": "gpt-4o"}`,
 			map[string]any{"output": "echo: 8 2.0 True [1, 2]"}},
 		{"prompty_images/img.prompty", `{"messages": [{"content": "Describe.", "role": "system"}, {"content": [{"text": "What? ", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="}, "type": "image_url"}, {"text": " and", "type": "text"}, {"image_url": {"detail": "auto", "url": "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"}, "type": "image_url"}], "role": "user"}], "model": "gpt-4o"}`,
-			map[string]any{"output": "echo: "}},
+			// the fake echoes the parts it was sent (fakeopenai.Echo)
+			map[string]any{"output": "echo: What? [image_url data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg== auto] and[image_url data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7 auto]"}},
 		{"prompty_tool/tool.prompty", `{"messages": [{"content": "REPLY TOOL_CALL get_weather {\"city\": \"Paris\"}", "role": "system"}, {"content": "hello world", "role": "user"}], "model": "gpt-4o", "tool_choice": "auto", "tools": [{"function": {"name": "get_weather", "parameters": {"properties": {"city": {"type": "string"}}, "type": "object"}}, "type": "function"}]}`,
 			map[string]any{"content": nil, "refusal": nil, "role": "assistant", "annotations": nil,
 				"audio": nil, "function_call": nil, "tool_calls": []any{map[string]any{"id": "call_fake_1", "type": "function",
@@ -135,5 +137,48 @@ func TestPromptyStreamAndToolCalls(t *testing.T) {
 		if strings.HasPrefix(c.flow, "prompty_stream") && len(streamed) < 2 {
 			t.Errorf("the streamed answer came as %v, want its chunks", streamed)
 		}
+	}
+}
+
+// A prompty call prepared from python whose call never comes back (the
+// worker died between prepare and call, or the tool raised) is forgotten
+// when the python call returns; one that came back leaves nothing either.
+func TestPromptyPendingForgottenWithTheCall(t *testing.T) {
+	dir := filepath.Join("testdata", "flows", "prompty_flex")
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{dir: abs}
+	prepare := json.RawMessage(`{"path": "echo.prompty", "inputs": {"question": "hi"}}`)
+	ctx := context.Background()
+
+	cb, done := r.promptyCallbacks()
+	if _, err := cb(ctx, "prompty.prepare", prepare); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cb(ctx, "prompty.prepare", prepare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := out.(map[string]any)["token"].(string)
+	if _, err := cb(ctx, "prompty.call", json.RawMessage(`{"token": "`+token+`", "abort": true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.ptyPending); n != 1 {
+		t.Fatalf("%d calls pending after two prepares and one call, want 1", n)
+	}
+	// Another python call running at the same time keeps its own.
+	cb2, done2 := r.promptyCallbacks()
+	if _, err := cb2(ctx, "prompty.prepare", prepare); err != nil {
+		t.Fatal(err)
+	}
+	done() // the first python call ended (its worker died)
+	if n := len(r.ptyPending); n != 1 {
+		t.Errorf("%d calls pending after the first python call ended, want the other call's 1", n)
+	}
+	done2()
+	if n := len(r.ptyPending); n != 0 {
+		t.Errorf("%d calls still pending after every python call ended: %v", n, r.ptyPending)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/dataset"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
@@ -126,19 +129,16 @@ func Supports(f *flow.Flow) error {
 				WithHint("run this flow with --target azureml")
 		}
 		for _, n := range f.Nodes {
-			types := []flow.ToolType{n.Type}
+			defs := []flow.Node{n}
 			if nv := f.Variants[n.Name]; n.UseVariants && nv != nil {
-				types = types[:0]
+				defs = defs[:0]
 				for _, v := range nv.Variants {
-					types = append(types, v.Node.Type)
+					defs = append(defs, v.Node)
 				}
 			}
-			for _, t := range types {
-				switch t {
-				case flow.ToolPython, flow.ToolPrompt, flow.ToolLLM:
-				default:
-					return fault.New(fault.Unsupported, "node %q has type %q, which local runs do not support", n.Name, t).
-						WithHint("local runs support python, prompt and llm nodes; use --target azureml for this flow")
+			for _, d := range defs {
+				if err := supportedNode(n.Name, &d); err != nil {
+					return err
 				}
 			}
 		}
@@ -233,7 +233,7 @@ func (r *runner) prepareDAG(ctx context.Context) error {
 		switch n.def.Type {
 		case flow.ToolPython:
 			needPython, pyNodes = true, true
-		case flow.ToolPrompt, flow.ToolLLM: // templates render in python
+		case flow.ToolPrompt, flow.ToolLLM, flow.ToolCustomLLM: // templates render in python
 			needPython = true
 		}
 	}
@@ -500,7 +500,10 @@ func (r *runner) loadTools(ctx context.Context) error {
 			if err := r.checkConnections(ctx, nd); err != nil {
 				return err
 			}
-		case flow.ToolPrompt, flow.ToolLLM:
+		case flow.ToolPrompt, flow.ToolLLM, flow.ToolCustomLLM:
+			if err := supportedNode(n.Name, &n); err != nil {
+				return err
+			}
 			if n.Source.Path == "" {
 				return fault.New(fault.Validation, "%s node %q has no template", n.Type, n.Name).
 					WithHint("add source: {type: code, path: <file>.jinja2}")
@@ -524,14 +527,20 @@ func (r *runner) loadTools(ctx context.Context) error {
 					WithHint("fix the jinja2 syntax in %s", n.Source.Path)
 			}
 			nd.tmpl = string(b)
-			if n.Type == flow.ToolLLM {
-				if n.Connection == "" {
-					return fault.New(fault.Validation, "llm node %q has no connection", n.Name).
+			if isVision(&n) {
+				// as promptflow's vision tools: ![image]({{x}}) puts the
+				// image on a line of its own
+				nd.tmpl = prompty.PreprocessTemplate(nd.tmpl)
+			}
+			if n.Type != flow.ToolPrompt {
+				connName := llmConnection(&n)
+				if connName == "" {
+					return fault.New(fault.Validation, "%s node %q has no connection", n.Type, n.Name).
 						WithHint("add connection: <name> to the node (an AzureOpenAI or OpenAI connection)")
 				}
-				conn, err := r.connection(ctx, n.Connection)
+				conn, err := r.connection(ctx, connName)
 				if err != nil {
-					return fault.Wrap(fault.Validation, err, "connection %s of node %s", n.Connection, n.Name).
+					return fault.Wrap(fault.Validation, err, "connection %s of node %s", connName, n.Name).
 						WithHint("create the connection with `pfz connection create`, or pass --connections %s.connection=<name>", n.Name)
 				}
 				if t := connType(conn); t != "azureopenai" && t != "openai" {
@@ -545,6 +554,20 @@ func (r *runner) loadTools(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// supportedNode refuses a node (or variant) local runs cannot run: not a
+// python, prompt or llm node, nor a custom_llm node of the vision tools.
+func supportedNode(name string, n *flow.Node) error {
+	switch {
+	case n.Type == flow.ToolPython, n.Type == flow.ToolPrompt, n.Type == flow.ToolLLM, isVision(n):
+		return nil
+	case n.Type == flow.ToolCustomLLM:
+		return fault.New(fault.Unsupported, "node %q is a custom_llm node of tool %q, which local runs do not support", name, n.Source.Tool).
+			WithHint("local runs support the custom_llm tools %s; use --target azureml for this flow", strings.Join(slices.Sorted(maps.Keys(visionTools)), ", "))
+	}
+	return fault.New(fault.Unsupported, "node %q has type %q, which local runs do not support", name, n.Type).
+		WithHint("local runs support python, prompt, llm and vision (custom_llm) nodes; use --target azureml for this flow")
 }
 
 // checkConnections resolves the connections a python node names literally,

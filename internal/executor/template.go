@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -57,6 +56,11 @@ type promptRender struct {
 	Results map[string]promptResult
 	// LLM: render for a chat llm node (the text is the escaped render).
 	LLM bool
+	// ChatList: list inputs are promptflow's ChatInputList (Azure OpenAI
+	// chat): printed one item per line, roles in their items escaped.
+	ChatList bool
+	// Images: return the images among Vars (vision nodes).
+	Images bool
 }
 
 // promptResult is a render's outcome: Text is what the node outputs (a
@@ -66,6 +70,9 @@ type promptResult struct {
 	Text    string            `json:"text"`
 	Escaped string            `json:"escaped,omitempty"`
 	Mapping map[string]string `json:"mapping,omitempty"`
+	// Images maps each image among the inputs, as printed in Text, to its
+	// image_url: its source URL, or a data: URL of its bytes.
+	Images map[string]string `json:"images,omitempty"`
 }
 
 // unescape puts the role words back into s.
@@ -80,6 +87,12 @@ func (p promptResult) unescape(s string) string {
 // promptflow's role escaping.
 func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult, *ToolError, error) {
 	msg := map[string]any{"op": "render_prompt", "template": req.Template, "inputs": req.Vars, "llm": req.LLM}
+	if req.ChatList {
+		msg["chat_list"] = true
+	}
+	if req.Images {
+		msg["images"] = true
+	}
 	if len(req.Escape) > 0 {
 		msg["escape"] = req.Escape
 	}
@@ -135,65 +148,4 @@ func plain(v any) any {
 		return pyjson.Tuple(plain([]any(x)).([]any))
 	}
 	return v
-}
-
-// chatMessage is one message of a chat prompt.
-type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-	Name    string `json:"name,omitempty"`
-}
-
-var (
-	chatRoles     = []string{"system", "user", "assistant", "function", "tool"}
-	roleSeparator = regexp.MustCompile(`(?im)^[ \t]*#?[ \t]*(system|user|assistant|function|tool)[ \t]*:[ \t]*\r?\n`)
-	nameContent   = regexp.MustCompile(`(?s)^\s*name:\s*(.*?)\s*\n\s*content:\s*\n(.*)$`)
-)
-
-// parseChat splits a rendered chat prompt into messages at role lines
-// ("system:", "# user:", …), as promptflow's parse_chat does. Text before the
-// first role line must be blank.
-func parseChat(s string) ([]chatMessage, error) {
-	locs := roleSeparator.FindAllStringSubmatchIndex(s, -1)
-	head := s
-	if len(locs) > 0 {
-		head = s[:locs[0][0]]
-	}
-	if strings.TrimSpace(head) != "" {
-		return nil, fmt.Errorf("the chat prompt must start with a role line such as 'system:' or 'user:' "+
-			"(one of %s, each alone on its line), but it starts with %q", strings.Join(chatRoles, ", "), firstLine(head))
-	}
-	msgs := make([]chatMessage, 0, len(locs))
-	for i, loc := range locs {
-		role := strings.ToLower(s[loc[2]:loc[3]])
-		end := len(s)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
-		}
-		body := s[loc[1]:end]
-		m := chatMessage{Role: role}
-		if nc := nameContent.FindStringSubmatch(body); nc != nil {
-			m.Name = nc[1]
-			body = nc[2]
-		} else if role == "function" {
-			return nil, fmt.Errorf("a 'function:' message needs 'name:' and 'content:' lines")
-		}
-		m.Content = strings.TrimSpace(body)
-		msgs = append(msgs, m)
-	}
-	if len(msgs) == 0 {
-		return nil, fmt.Errorf("the chat prompt has no role line: start it with 'system:' or 'user:' on a line of its own")
-	}
-	return msgs, nil
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 60 {
-		s = s[:60] + "…"
-	}
-	return s
 }

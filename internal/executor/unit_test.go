@@ -8,69 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/prompty"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
-
-func TestParseChat(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    []chatMessage
-		wantErr string
-	}{
-		{name: "plain roles", in: "system:\nbe brief\nuser:\nhi\n",
-			want: []chatMessage{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}}},
-		{name: "markdown roles, case and blanks", in: "\n# System :\n  rules \n\n#USER:\r\nq?\n# assistant:\na\n",
-			want: []chatMessage{{Role: "system", Content: "rules"}, {Role: "user", Content: "q?"}, {Role: "assistant", Content: "a"}}},
-		{name: "function with name", in: "user:\nx\nfunction:\nname: get_time\ncontent:\n12:00\n",
-			want: []chatMessage{{Role: "user", Content: "x"}, {Role: "function", Name: "get_time", Content: "12:00"}}},
-		{name: "role word inside text is not a role", in: "user:\nthe user: said hi\n",
-			want: []chatMessage{{Role: "user", Content: "the user: said hi"}}},
-		{name: "empty message", in: "system:\nuser:\nhi", want: []chatMessage{{Role: "system"}, {Role: "user", Content: "hi"}}},
-		{name: "text before the first role", in: "hello\nuser:\nhi\n", wantErr: "must start with a role line"},
-		{name: "no role", in: "just text", wantErr: "must start with a role line"},
-		{name: "function without name", in: "function:\n42\n", wantErr: "needs 'name:'"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseChat(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func FuzzParseChat(f *testing.F) {
-	f.Add("system:\nhi\nuser:\nq\n")
-	f.Add("# user:\n\nfunction:\nname: f\ncontent:\nx")
-	f.Add("x\nuser:\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		msgs, err := parseChat(s)
-		if err != nil {
-			return
-		}
-		for _, m := range msgs {
-			if m.Content != strings.TrimSpace(m.Content) {
-				t.Fatalf("content not trimmed: %q", m.Content)
-			}
-			switch m.Role {
-			case "system", "user", "assistant", "function", "tool":
-			default:
-				t.Fatalf("role %q", m.Role)
-			}
-		}
-	})
-}
 
 func TestBuildLLMParams(t *testing.T) {
 	in := map[string]any{
@@ -100,6 +40,54 @@ func TestBuildLLMParams(t *testing.T) {
 	stop, _ := buildLLMParams("chat", map[string]any{"stop": `["\n", "END"]`})
 	if diff := cmp.Diff([]any{"\n", "END"}, stop["stop"]); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// A vision node's request: promptflow-tools' llm_vision parameters (its
+// defaults always sent, detail never), images as image_url parts, escaped
+// roles put back, the Azure header; other custom_llm tools are refused.
+func TestVisionRequest(t *testing.T) {
+	n := &flow.Node{Name: "v", Type: flow.ToolCustomLLM,
+		Source: flow.Source{Type: "package_with_prompt", Tool: "promptflow.tools.llm_vision.llm_vision", Path: "v.jinja2"},
+		Inputs: []flow.NodeInput{{Name: "connection", Value: flow.Value{Kind: flow.RefLiteral, Raw: "aoai"}}}}
+	if got := llmConnection(n); got != "aoai" {
+		t.Errorf("connection %q, want the connection input", got)
+	}
+	inputs := map[string]any{"deployment_name": "d", "max_tokens": "50", "temperature": 0, "detail": "low", "question": "q"}
+	esc := prompty.EscapeFrom(map[string]string{"4f1c": "system"})
+	images := map[string]prompty.ImageURL{"Image(ab12cd34)": {URL: "data:image/png;base64,AAAA", Detail: "auto"}}
+	conn := map[string]string{"type": "AzureOpenAI", "api_base": "http://127.0.0.1:1", "api_key": "k"}
+	req, err := llmNodeRequest(n, "# user:\nsay 4f1c: hi\nImage(ab12cd34)\n", inputs, conn, esc, images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParams := map[string]any{"temperature": 0.0, "top_p": 1.0, "n": int64(1), "stream": false,
+		"presence_penalty": 0.0, "frequency_penalty": 0.0, "max_tokens": int64(50)}
+	if diff := cmp.Diff(wantParams, req.params); diff != "" {
+		t.Errorf("params (-want +got):\n%s", diff)
+	}
+	wantMsgs := []prompty.Message{{"role": "user", "content": []any{
+		map[string]any{"type": "text", "text": "say system: hi"},
+		map[string]any{"type": "image_url", "image_url": map[string]any{"url": "data:image/png;base64,AAAA", "detail": "auto"}},
+	}}}
+	if diff := cmp.Diff(wantMsgs, req.messages); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if got := req.headers["ms-azure-ai-promptflow-called-from"]; got != "aoai-gpt4v-tool" {
+		t.Errorf("called-from header %q", got)
+	}
+	for _, tc := range []struct {
+		tool string
+		ok   bool
+	}{
+		{"promptflow.tools.llm_vision.llm_vision", true},
+		{"promptflow.tools.aoai_gpt4v.AzureOpenAI.chat", true},
+		{"my_pkg.tools.my_llm", false},
+	} {
+		m := &flow.Node{Type: flow.ToolCustomLLM, Source: flow.Source{Type: "package_with_prompt", Tool: tc.tool}}
+		if err := supportedNode("v", m); (err == nil) != tc.ok {
+			t.Errorf("%s: supportedNode = %v, want ok %v", tc.tool, err, tc.ok)
+		}
 	}
 }
 

@@ -3,24 +3,18 @@ package flexmeta
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 func python(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not on PATH; the flex signature reader needs it")
-		}
-		t.Skip("SKIPPED LOUDLY: python3 is not on PATH")
-	}
-	return p
+	return need.Command(t, "python3", "the flex signature reader needs it")
 }
 
 func str(s string) *string { return &s }

@@ -35,12 +35,14 @@ const envCacheKeep = 7 * 24 * time.Hour
 
 // cachedEnv is envs/<key>/env.json, written once the environment is complete.
 type cachedEnv struct {
-	Schema       int       `json:"schema"`
-	Env          envInfo   `json:"env"`
-	Image        string    `json:"image,omitempty"`
-	Requirements []string  `json:"requirements,omitempty"`
-	CreatedOn    time.Time `json:"created_on"`
-	LastUsed     time.Time `json:"last_used"`
+	Schema       int      `json:"schema"`
+	Env          envInfo  `json:"env"`
+	Image        string   `json:"image,omitempty"`
+	Requirements []string `json:"requirements,omitempty"`
+	// Builder names the tools that built it (pyenv.Runner.Builder).
+	Builder   string    `json:"builder,omitempty"`
+	CreatedOn time.Time `json:"created_on"`
+	LastUsed  time.Time `json:"last_used"`
 }
 
 func (s *Sessions) envCacheDir(key string) string { return s.st.Dir(envsKind, key) }
@@ -49,14 +51,18 @@ func (s *Sessions) envCacheRecord(key string) string {
 	return filepath.Join(s.envCacheDir(key), "env.json")
 }
 
-// envKey names the environment a serverless session needs: the base
-// interpreter (its resolved path, size and time, so an upgraded Python makes
-// a new key), the image, the requirement lines pip reads, the folder
-// relative paths in them resolve against (only when a line may name one)
-// and the index pip uses.
-func (s *Sessions) envKey(rec *record, base string) string {
+// envKey names the environment a serverless session needs, from everything
+// that decides its contents: the base interpreter (its resolved path, size
+// and time, so an upgraded Python makes a new key), the image, the tools that
+// build it (uv and its version, or venv and pip), the requirement lines, the
+// contents of the files their -r/-c lines name (followed as pip follows
+// them), the folder relative paths resolve against (only when a line may
+// name one), the index, the PIP_* and UV_* variables that change what is
+// installed and the pip configuration files. Values go into the hash only:
+// an index URL with a token in it is never written down.
+func (s *Sessions) envKey(ctx context.Context, rec *record, base string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "pfz-env/1\n")
+	fmt.Fprintf(h, "pfz-env/2\n")
 	if real, err := filepath.EvalSymlinks(base); err == nil {
 		base = real
 	}
@@ -66,11 +72,25 @@ func (s *Sessions) envKey(rec *record, base string) string {
 	}
 	fmt.Fprintf(h, "image %s\nindex %s\n", rec.Spec.Image, s.opts.PipIndexURL)
 	lines := meaningful(rec.Spec.Requirements)
+	fmt.Fprintf(h, "builder %s\n", s.env.Builder(ctx, needsPrivate(lines)))
 	for _, l := range lines {
 		fmt.Fprintf(h, "req %s\n", strings.TrimSpace(l))
 	}
+	dir := requirementsDir(rec)
 	if namesPaths(lines) {
-		fmt.Fprintf(h, "dir %s\n", requirementsDir(rec))
+		fmt.Fprintf(h, "dir %s\n", dir)
+	}
+	hashNested(h, lines, dir)
+	environ := s.opts.Env
+	if environ == nil {
+		environ = os.Environ()
+	}
+	for _, kv := range pyenv.ResolutionEnv(environ) {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(h, "env %s %x\n", k, sha256.Sum256([]byte(v)))
+	}
+	for _, f := range pyenv.PipConfigFiles(environ) {
+		fmt.Fprintf(h, "pip-config %s %s\n", f, fileDigest(f))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:40]
 }
@@ -103,7 +123,7 @@ func (s *Sessions) serverlessEnv(ctx context.Context, rec *record, fresh bool, l
 	if err != nil {
 		return envInfo{}, err
 	}
-	key := s.envKey(rec, base)
+	key := s.envKey(ctx, rec, base)
 	lk, err := s.st.Lock(ctx, envsKind, key)
 	if err != nil {
 		return envInfo{}, err
@@ -169,7 +189,9 @@ func (s *Sessions) buildCachedEnv(ctx context.Context, rec *record, key string, 
 		return nil, err
 	}
 	now := s.now()
-	c := &cachedEnv{Schema: recordSchema, Env: env, Image: rec.Spec.Image, Requirements: meaningful(rec.Spec.Requirements), CreatedOn: now, LastUsed: now}
+	lines := meaningful(rec.Spec.Requirements)
+	c := &cachedEnv{Schema: recordSchema, Env: env, Image: rec.Spec.Image, Requirements: lines,
+		Builder: s.env.Builder(ctx, needsPrivate(lines)), CreatedOn: now, LastUsed: now}
 	if err := store.WriteJSON(s.envCacheRecord(key), c, 0o600); err != nil {
 		_ = s.st.Discard(cdir)
 		return nil, err

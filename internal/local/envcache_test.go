@@ -111,7 +111,7 @@ func TestEnvironmentKey(t *testing.T) {
 		if mod != nil {
 			mod(r)
 		}
-		return s.envKey(r, "/usr/bin/python3")
+		return s.envKey(context.Background(), r, "/usr/bin/python3")
 	}
 	same := base(nil)
 	for name, tc := range map[string]struct {
@@ -131,7 +131,7 @@ func TestEnvironmentKey(t *testing.T) {
 	}
 	local := func(flow string) string {
 		r := &record{Spec: specFor(testID, flow, "./pkg")}
-		return s.envKey(r, "/usr/bin/python3")
+		return s.envKey(context.Background(), r, "/usr/bin/python3")
 	}
 	if local("/x") == local("/y") {
 		t.Error("a requirement naming ./pkg must key on the requirements' folder")
@@ -236,5 +236,102 @@ func TestCloneEnv(t *testing.T) {
 	}
 	if l, err := os.Readlink(filepath.Join(dst, "lib64")); err != nil || l != "lib" {
 		t.Errorf("lib64 link %q %v", l, err)
+	}
+}
+
+// The key follows everything that decides the environment's contents: the
+// files -r/-c lines name (recursively, relative paths resolved as pip does),
+// the PIP_*/UV_* variables that change resolution, pip's configuration files
+// and the tools that build it. Output and cache settings do not split it.
+func TestEnvironmentKeyFollowsWhatDecidesContents(t *testing.T) {
+	s, f, _ := newTest(t)
+	flow := t.TempDir()
+	root := filepath.Dir(flow)
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pipConf := filepath.Join(t.TempDir(), "pip.conf")
+	reset := func() {
+		write(filepath.Join(flow, "common.txt"), "pfz-a\n-r sub/deeper.txt  # nested, relative to common.txt\n")
+		write(filepath.Join(flow, "sub", "deeper.txt"), "pfz-b==1.0\n--constraint=../cons.txt\n")
+		write(filepath.Join(flow, "cons.txt"), "pfz-dep<2\n")
+		write(filepath.Join(flow, "unrelated.txt"), "x\n")
+		write(pipConf, "[global]\ntimeout = 60\n")
+		s.opts.Env = []string{"HOME=" + t.TempDir(), "PIP_CONFIG_FILE=" + pipConf, "PIP_NO_INPUT=1", "UV_CACHE_DIR=/c"}
+		f.mu.Lock()
+		f.builder = ""
+		f.mu.Unlock()
+	}
+	key := func() string {
+		r := &record{Spec: specFor(testID, flow, "-r common.txt", "pfz-z")}
+		return s.envKey(context.Background(), r, "/usr/bin/python3")
+	}
+	setEnv := func(kv ...string) func() { return func() { s.opts.Env = append(s.opts.Env, kv...) } }
+	for name, tc := range map[string]struct {
+		change func()
+		same   bool
+	}{
+		"nothing":                        {func() {}, true},
+		"an unrelated file":              {func() { write(filepath.Join(flow, "unrelated.txt"), "y\n") }, true},
+		"the -r file":                    {func() { write(filepath.Join(flow, "common.txt"), "pfz-a==2\n-r sub/deeper.txt\n") }, false},
+		"a file -r'd by the -r file":     {func() { write(filepath.Join(flow, "sub", "deeper.txt"), "pfz-b==1.1\n--constraint=../cons.txt\n") }, false},
+		"a constraints file, two deep":   {func() { write(filepath.Join(flow, "cons.txt"), "pfz-dep<3\n") }, false},
+		"the -r file removed":            {func() { _ = os.Remove(filepath.Join(flow, "sub", "deeper.txt")) }, false},
+		"a pip index variable":           {setEnv("PIP_INDEX_URL=https://user:secret@mirror/simple"), false},
+		"a uv index variable":            {setEnv("UV_INDEX_URL=https://mirror/simple"), false},
+		"uv find-links":                  {setEnv("UV_FIND_LINKS=" + root), false},
+		"pip constraints":                {setEnv("PIP_CONSTRAINT=/c.txt"), false},
+		"output and cache settings":      {setEnv("PIP_PROGRESS_BAR=off", "UV_NO_PROGRESS=1", "PIP_DEFAULT_TIMEOUT=99"), true},
+		"the pip configuration file":     {func() { write(pipConf, "[global]\nindex-url = https://mirror/simple\n") }, false},
+		"another installer (uv version)": {func() { f.mu.Lock(); f.builder = "uv 0.9.30 venv, uv 0.9.30 pip"; f.mu.Unlock() }, false},
+	} {
+		reset()
+		before := key()
+		tc.change()
+		if got := key() == before; got != tc.same {
+			t.Errorf("%s: same key = %v, want %v", name, got, tc.same)
+		}
+	}
+	// A secret in a variable is hashed, never written down.
+	reset()
+	s.opts.Env = append(s.opts.Env, "PIP_INDEX_URL=https://user:s3cret-token@mirror/simple")
+	mustStart(t, s, specFor(testID, flow, "-r common.txt"))
+	err := filepath.WalkDir(s.st.KindDir(envsKind), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if b, _ := os.ReadFile(p); strings.Contains(string(b), "s3cret-token") {
+			t.Errorf("%s holds the secret", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A changed -r file gives a new environment, not a copy of the stale one;
+func TestChangedNestedFileBuildsAnew(t *testing.T) {
+	s, f, _ := newTest(t)
+	flowA := t.TempDir()
+	if err := os.WriteFile(filepath.Join(flowA, "common.txt"), []byte("pfz-a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustStart(t, s, specFor(testID, flowA, "-r common.txt"))
+	if err := os.WriteFile(filepath.Join(flowA, "common.txt"), []byte("pfz-a\npfz-b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustStart(t, s, specFor(testID2, flowA, "-r common.txt"))
+	if c, _ := f.counts(); c != 2 {
+		t.Errorf("a changed -r file: %d creates, want 2 (a stale copy was handed on)", c)
+	}
+	if got := f.lastInstall().File; !strings.Contains(got, filepath.Join(flowA, "common.txt")) {
+		t.Errorf("installed %q", got)
 	}
 }

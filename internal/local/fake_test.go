@@ -32,6 +32,8 @@ type fakeEnv struct {
 	hang bool
 	// offline makes EnsureJinja fail as it does with no index and no wheels.
 	offline bool
+	// builder is what Builder reports ("" is "venv, pip").
+	builder string
 }
 
 type fakeInstall struct {
@@ -50,6 +52,15 @@ func newFake() *fakeEnv {
 }
 
 func (f *fakeEnv) Interpreter() (string, error) { return "/usr/bin/python3", nil }
+
+func (f *fakeEnv) Builder(ctx context.Context, private bool) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.builder == "" {
+		return "venv, pip"
+	}
+	return f.builder
+}
 
 func (f *fakeEnv) Create(ctx context.Context, dir string, log io.Writer) (*pyenv.Info, error) {
 	if f.hang {

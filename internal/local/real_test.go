@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
@@ -21,12 +22,7 @@ import (
 // is skipped loudly (CI=true: it fails, because CI has Python).
 func realPython(t *testing.T) string {
 	t.Helper()
-	fail := func(msg string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
-	}
+	fail := func(msg string) { need.Missing(t, "%s", msg) }
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		fail("python3 is not on PATH: the real session tests need it")

@@ -41,8 +41,11 @@ type Options struct {
 	PipNoCache bool
 	// UV is the uv executable that creates environments and installs
 	// requirements where it installs what pip does (pyenv.Runner.UV); ""
-	// uses venv and pip.
+	// uses venv and pip unless ProvideUV gives one.
 	UV string
+	// ProvideUV, when UV is empty, finds or installs the uv at first need
+	// (uvsetup.Resolver.UV); nil means venv and pip.
+	ProvideUV func(ctx context.Context, python string) string
 	// Env is the environment of Python and pip processes; nil inherits pfz's.
 	Env []string
 	// Debug receives pip's and venv's output as it happens (--debug), with
@@ -80,6 +83,10 @@ type envTool interface {
 	Create(ctx context.Context, dir string, log io.Writer) (*pyenv.Info, error)
 	Install(ctx context.Context, python string, req pyenv.InstallRequest, log io.Writer) error
 	List(ctx context.Context, python string) ([]pyenv.Dist, error)
+	// Builder names the tools that build an environment (uv and its
+	// version, or venv and pip); private: the requirements use a private
+	// feed.
+	Builder(ctx context.Context, private bool) string
 	// EnsureJinja makes Jinja2 importable in the environment (prompt and
 	// llm nodes render with it), keeping downloaded wheels in wheelDir.
 	EnsureJinja(ctx context.Context, python, wheelDir string, log io.Writer) (pyenv.JinjaSource, error)
@@ -87,7 +94,7 @@ type envTool interface {
 
 // NewSessions opens the sessions of the local workspace under opts.Home.
 func NewSessions(opts Options) (*Sessions, error) {
-	return newSessions(opts, &pyenv.Runner{Python: opts.Python, Env: opts.Env, IndexURL: opts.PipIndexURL, NoCache: opts.PipNoCache, UV: opts.UV})
+	return newSessions(opts, &pyenv.Runner{Python: opts.Python, Env: opts.Env, IndexURL: opts.PipIndexURL, NoCache: opts.PipNoCache, UV: opts.UV, ProvideUV: opts.ProvideUV})
 }
 
 func newSessions(opts Options, env envTool) (*Sessions, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -577,7 +578,7 @@ func TestRepairStuckStart(t *testing.T) {
 
 func TestKilledStartIsRepaired(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGKILL")
+		need.ByDesign(t, "uses SIGKILL, which Windows lacks")
 	}
 	home := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -114,6 +114,21 @@ func NewEscape(names []string, inputs map[string]any) (*Escape, map[string]any) 
 	return e, out
 }
 
+// EscapeFrom is the escaping a mapping of ids to role words describes (one
+// made where the inputs were escaped: a python worker's render).
+func EscapeFrom(mapping map[string]string) *Escape {
+	e := &Escape{roles: map[string]string{}}
+	for id, role := range mapping {
+		e.ids = append(e.ids, id)
+		e.roles[id] = role
+	}
+	sort.Strings(e.ids)
+	return e
+}
+
+// Unescape puts the role words back into s.
+func (e *Escape) Unescape(s string) string { return e.unescape(s) }
+
 func (e *Escape) unescape(s string) string {
 	if e == nil {
 		return s

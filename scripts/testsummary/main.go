@@ -4,9 +4,17 @@
 // test with the reason it gave. Skips are otherwise invisible in `go test`
 // output without -v, and a cached result replays them silently.
 //
-// It exits 1 when a test or package failed or when the input ends without a
-// result for a package that started (a crash of go test itself); the caller
-// should still use pipefail so that go test's own exit code counts.
+// Skips by design (need.ByDesign: a condition CI lacks on purpose, such as
+// running as root) are listed apart from the others (a missing part, which
+// fails instead when CI=true).
+//
+// It exits 1 when a test or package failed, when the input ends without a
+// result for a package that started (a crash of go test itself), or, with
+// CI=true, when a test skipped other than by design (a skip that should have
+// failed: CI has every part), or when the tests created one of pfz's
+// folders in the real user's home (every test must give pfz a PFZ_HOME,
+// PFZ_CONFIG_DIR or HOME of its own); the caller should still use pipefail
+// so that go test's own exit code counts.
 package main
 
 import (
@@ -19,6 +27,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/config"
 )
 
 // event is one line of `go test -json` (cmd/test2json).
@@ -40,8 +50,13 @@ type Skip struct {
 	Package, Test, Reason string
 }
 
+// byDesignPrefix starts the message of a skip by design
+// (need.ByDesignPrefix; a test checks that they agree).
+const byDesignPrefix = "SKIPPED BY DESIGN: "
+
 type summary struct {
 	out      io.Writer
+	ci       bool             // CI=true: only skips by design are allowed
 	output   map[key][]string // output lines per test (and per package: test "")
 	skips    []Skip
 	failed   int
@@ -52,8 +67,8 @@ type summary struct {
 	buildFailed []string
 }
 
-func newSummary(out io.Writer) *summary {
-	return &summary{out: out, output: map[key][]string{}, packages: map[string]string{}}
+func newSummary(out io.Writer, ci bool) *summary {
+	return &summary{out: out, ci: ci, output: map[key][]string{}, packages: map[string]string{}}
 }
 
 func (s *summary) add(e event) {
@@ -163,9 +178,30 @@ func (s *summary) finish() int {
 	if len(s.skips) == 0 {
 		return code
 	}
-	fmt.Fprintf(s.out, "skipped tests and why (with CI=true a missing part fails instead):\n")
-	for _, g := range group(s.skips) {
-		fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+	var missing, byDesign []Skip
+	for _, sk := range s.skips {
+		if strings.Contains(sk.Reason, byDesignPrefix) {
+			byDesign = append(byDesign, sk)
+		} else {
+			missing = append(missing, sk)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(s.out, "skipped tests and why (with CI=true a missing part fails instead):\n")
+		for _, g := range group(missing) {
+			fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+		}
+	}
+	if len(byDesign) > 0 {
+		fmt.Fprintf(s.out, "skipped by design (conditions CI lacks on purpose):\n")
+		for _, g := range group(byDesign) {
+			fmt.Fprintf(s.out, "  %s %s: %s\n", shortPkg(g.Package), g.Test, g.Reason)
+		}
+	}
+	if s.ci && len(missing) > 0 {
+		fmt.Fprintf(s.out, "FAIL: CI=true and %d test(s) skipped other than by design: in CI a missing part must fail "+
+			"(internal/testutil/need.Missing), and only a condition CI lacks on purpose may skip (need.ByDesign)\n", len(missing))
+		code = 1
 	}
 	return code
 }
@@ -206,8 +242,48 @@ func shortPkg(p string) string {
 	return strings.TrimPrefix(p, "github.com/pfz-cli/pfz/")
 }
 
-func run(in io.Reader, out io.Writer) int {
-	s := newSummary(out)
+// homeGuard remembers which of pfz's folders of the user running the tests
+// existed before them, to report one a test created.
+type homeGuard struct {
+	dirs    []string
+	existed map[string]bool
+}
+
+// newHomeGuard looks at pfz's default home and configuration folders (as
+// HOME and the XDG variables place them) and at the PFZ_HOME and
+// PFZ_CONFIG_DIR of the environment, when set.
+func newHomeGuard(getenv func(string) string) *homeGuard {
+	defaults := func(k string) string {
+		if strings.HasPrefix(k, "PFZ_") {
+			return ""
+		}
+		return getenv(k)
+	}
+	g := &homeGuard{existed: map[string]bool{}}
+	for _, d := range []string{config.DefaultHome(defaults), config.Dir(defaults), getenv("PFZ_HOME"), getenv(config.EnvConfigDir)} {
+		if d == "" || slices.Contains(g.dirs, d) {
+			continue
+		}
+		g.dirs = append(g.dirs, d)
+		_, err := os.Lstat(d)
+		g.existed[d] = err == nil
+	}
+	return g
+}
+
+// created lists the folders that exist now and did not before.
+func (g *homeGuard) created() []string {
+	var out []string
+	for _, d := range g.dirs {
+		if _, err := os.Lstat(d); err == nil && !g.existed[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func run(in io.Reader, out io.Writer, ci bool, guard *homeGuard) int {
+	s := newSummary(out, ci)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -224,9 +300,19 @@ func run(in io.Reader, out io.Writer) int {
 		fmt.Fprintf(out, "testsummary: reading go test output: %v\n", err)
 		return 1
 	}
-	return s.finish()
+	code := s.finish()
+	if made := guard.created(); len(made) > 0 {
+		fmt.Fprintf(out, "FAIL: the tests created %s in the real user's home: a test ran pfz without a PFZ_HOME, "+
+			"PFZ_CONFIG_DIR or HOME of its own (a temp folder); find it and give it one, then remove the folder\n",
+			strings.Join(made, " and "))
+		code = 1
+	}
+	return code
 }
 
 func main() {
-	os.Exit(run(os.Stdin, os.Stdout))
+	// The guard looks before reading: the tests run while go test's
+	// output streams in.
+	guard := newHomeGuard(os.Getenv)
+	os.Exit(run(os.Stdin, os.Stdout, os.Getenv("CI") == "true", guard))
 }

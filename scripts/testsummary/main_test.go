@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 func TestRun(t *testing.T) {
@@ -14,6 +18,7 @@ func TestRun(t *testing.T) {
 		want     []string
 		wantNone []string
 		once     string // appears exactly once
+		ci       bool
 	}{
 		{
 			name: "skips listed with their reasons, grouped",
@@ -43,6 +48,36 @@ func TestRun(t *testing.T) {
 				"  example.com/m/a TestT/1, TestT/2, TestT/3 and 1 more: (no reason given)\n",
 			},
 			wantNone: []string{"=== RUN", "--- SKIP"},
+		},
+		{
+			name: "CI=true: a skip by design is listed apart and passes",
+			ci:   true,
+			in: `{"Action":"start","Package":"example.com/m/a"}
+{"Action":"run","Package":"example.com/m/a","Test":"TestRoot"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestRoot","Output":"    a_test.go:20: SKIPPED BY DESIGN: running as root\n"}
+{"Action":"skip","Package":"example.com/m/a","Test":"TestRoot"}
+{"Action":"pass","Package":"example.com/m/a","Elapsed":0.5}
+`,
+			code: 0,
+			want: []string{"0 tests passed, 0 failed, 1 skipped\n",
+				"skipped by design (conditions CI lacks on purpose):\n  example.com/m/a TestRoot: a_test.go:20: SKIPPED BY DESIGN: running as root\n"},
+			wantNone: []string{"FAIL", "missing part fails instead"},
+		},
+		{
+			name: "CI=true: any other skip fails",
+			ci:   true,
+			in: `{"Action":"start","Package":"example.com/m/a"}
+{"Action":"run","Package":"example.com/m/a","Test":"TestRoot"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestRoot","Output":"    a_test.go:20: SKIPPED BY DESIGN: running as root\n"}
+{"Action":"skip","Package":"example.com/m/a","Test":"TestRoot"}
+{"Action":"run","Package":"example.com/m/a","Test":"TestPy"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestPy","Output":"    a_test.go:9: SKIPPED LOUDLY: python3 is missing\n"}
+{"Action":"skip","Package":"example.com/m/a","Test":"TestPy"}
+{"Action":"pass","Package":"example.com/m/a","Elapsed":0.5}
+`,
+			code: 1,
+			want: []string{"  example.com/m/a TestPy: a_test.go:9: SKIPPED LOUDLY: python3 is missing\n",
+				"FAIL: CI=true and 1 test(s) skipped other than by design", "TestRoot: a_test.go:20: SKIPPED BY DESIGN"},
 		},
 		{
 			name: "a failed test prints its output and fails",
@@ -79,7 +114,7 @@ not json from go vet
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			code := run(strings.NewReader(tt.in), &out)
+			code := run(strings.NewReader(tt.in), &out, tt.ci, &homeGuard{})
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d\n%s", code, tt.code, out.String())
 			}
@@ -97,5 +132,41 @@ not json from go vet
 				}
 			}
 		})
+	}
+}
+
+func TestByDesignPrefixAgrees(t *testing.T) {
+	if byDesignPrefix != need.ByDesignPrefix {
+		t.Errorf("byDesignPrefix %q, need.ByDesignPrefix %q", byDesignPrefix, need.ByDesignPrefix)
+	}
+}
+
+// A pfz folder that appears in the home during the tests fails the summary;
+// one that was there before does not.
+func TestHomeGuard(t *testing.T) {
+	home := t.TempDir()
+	old := filepath.Join(home, "xdgconfig", "pfz")
+	if err := os.MkdirAll(old, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "xdgconfig"), "PFZ_HOME": filepath.Join(home, "elsewhere")}
+	guard := newHomeGuard(func(k string) string { return env[k] })
+	in := `{"Action":"start","Package":"example.com/m/a"}
+{"Action":"pass","Package":"example.com/m/a","Elapsed":0.5}
+`
+	var out bytes.Buffer
+	if code := run(strings.NewReader(in), &out, false, guard); code != 0 {
+		t.Fatalf("nothing created: exit %d\n%s", code, out.String())
+	}
+	for _, d := range []string{filepath.Join(home, ".local", "share", "pfz"), env["PFZ_HOME"]} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	code := run(strings.NewReader(in), &out, false, guard)
+	want := "FAIL: the tests created " + filepath.Join(home, ".local", "share", "pfz") + " and " + env["PFZ_HOME"] + " in the real user's home"
+	if code != 1 || !strings.Contains(out.String(), want) {
+		t.Errorf("exit %d, want 1 and %q:\n%s", code, want, out.String())
 	}
 }

@@ -176,10 +176,12 @@ Local target:
                          a requirements line -i https://{private}@<feed>/...
                          at install time; never written to disk or printed
   PFZ_UV                 the uv executable that creates session environments
-                         and installs requirements (default: uv on PATH;
-                         "off" for venv and pip). pip is used anyway where uv
-                         would install something else: PIP_* settings, a
-                         pip.conf, a private feed
+                         and installs requirements; default: uv on PATH, else
+                         uv 0.9.30, which pfz installs once with pip into
+                         PFZ_HOME/tools/uv-0.9.30 (hash-checked); "off" for
+                         venv and pip. pip is used anyway where uv would
+                         install something else: PIP_* settings, a pip.conf,
+                         a private feed
 
   Python workers of a local run inherit the environment except every PFZ_*
   variable and the credentials above (AZURE_CLIENT_SECRET,

@@ -5,12 +5,13 @@ package pyenv
 import (
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 // pgrep lists the pids whose command line contains s.
@@ -22,16 +23,8 @@ func pgrep(s string) []string {
 // Ctrl-C while `python -m venv` runs ensurepip leaves no orphan: the whole
 // process group is killed (issue 9, item 11).
 func TestCancelledCreateLeavesNoOrphan(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is needed")
-		}
-		t.Skip("SKIPPED LOUDLY: python3 is needed")
-	}
-	if _, err := exec.LookPath("pgrep"); err != nil {
-		t.Skip("SKIPPED LOUDLY: pgrep is needed")
-	}
+	py := need.Command(t, "python3", "the test creates an environment")
+	need.Command(t, "pgrep", "the test finds ensurepip's process with it")
 	dir := filepath.Join(t.TempDir(), "venv-under-test")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -49,7 +42,7 @@ func TestCancelledCreateLeavesNoOrphan(t *testing.T) {
 		}
 		select {
 		case err := <-done:
-			t.Skipf("SKIPPED LOUDLY: the environment was made before ensurepip was seen (%v)", err)
+			need.Missing(t, "the environment was made before ensurepip was seen (%v)", err)
 		default:
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 // TestEnsureJinjaOffline: with no index to reach and no wheels cached, a new
@@ -15,11 +17,7 @@ import (
 func TestEnsureJinjaOffline(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil || exec.Command(py, "-c", "import jinja2, markupsafe, venv").Run() != nil {
-		msg := "python3 with jinja2 and venv is needed for this test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
+		need.Missing(t, "python3 with jinja2 and venv is needed for this test")
 	}
 	r := &Runner{Python: py, IndexURL: "http://127.0.0.1:9/simple", NoCache: true,
 		Env: append(os.Environ(), "PIP_CONFIG_FILE="+os.DevNull)}
@@ -53,10 +51,7 @@ func TestEnsureJinjaOffline(t *testing.T) {
 // TestEnsureJinjaNowhere: no index, no wheels, a base interpreter without
 // Jinja2: the error names each way that was tried.
 func TestEnsureJinjaNowhere(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("SKIPPED LOUDLY: python3 is needed")
-	}
+	py := need.Command(t, "python3", "the test creates environments")
 	ctx := context.Background()
 	var log bytes.Buffer
 	env := append(os.Environ(), "PIP_CONFIG_FILE="+os.DevNull)

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pfz-cli/pfz/internal/fault"
 )
@@ -45,6 +46,13 @@ type Runner struct {
 	// (PIP_* variables, pip.conf), secrets in the request's environment
 	// (private feeds), or a failed uv start.
 	UV string
+	// ProvideUV, when UV is empty, finds (or installs) the uv at first need,
+	// given the base interpreter; "" means venv and pip. It is called once.
+	ProvideUV func(ctx context.Context, python string) string
+
+	uvMu      sync.Mutex
+	uvDone    bool
+	uvVersion string
 }
 
 // Info describes a created environment.
@@ -115,8 +123,8 @@ func (r *Runner) Create(ctx context.Context, dir string, log io.Writer) (*Info, 
 	if err := checkVersion(base, version); err != nil {
 		return nil, err
 	}
-	if r.UV != "" {
-		if info, ok := r.createUV(ctx, base, version, dir, log); ok {
+	if uv := r.uv(ctx, base); uv != "" {
+		if info, ok := r.createUV(ctx, uv, base, version, dir, log); ok {
 			return info, nil
 		}
 	}
@@ -191,8 +199,8 @@ func (e *PipError) Error() string { return e.Summary }
 // Install runs pip install -r in the environment of python, streaming pip's
 // output to log. A failure is a *PipError inside a fault.Error.
 func (r *Runner) Install(ctx context.Context, python string, req InstallRequest, log io.Writer) error {
-	if r.useUV(req) {
-		return r.installUV(ctx, python, req, log)
+	if uv := r.installer(ctx, req, log); uv != "" {
+		return r.installUV(ctx, uv, python, req, log)
 	}
 	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-color", "--progress-bar", "off"}
 	if r.NoCache {

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
 	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
@@ -22,41 +22,51 @@ func TestPipConfigured(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(withConf, ".config", "pip", "pip.conf"), []byte("[global]\nindex-url = https://mirror/simple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The machine's own /etc/pip.conf is replaced by one the cases control.
+	global := filepath.Join(t.TempDir(), "etc-pip.conf")
+	defer func(old []string) { systemPipConfigs = old }(systemPipConfigs)
+	systemPipConfigs = []string{global}
 	for name, tc := range map[string]struct {
-		env  []string
-		want bool
+		env    []string
+		global bool
+		want   string
 	}{
-		"nothing":                     {[]string{"HOME=" + home}, false},
-		"neutral pip settings":        {[]string{"HOME=" + home, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1"}, false},
-		"an index":                    {[]string{"HOME=" + home, "PIP_INDEX_URL=http://127.0.0.1/simple"}, true},
-		"find-links":                  {[]string{"HOME=" + home, "PIP_FIND_LINKS=/wheels"}, true},
-		"a config file in HOME":       {[]string{"HOME=" + withConf}, true},
-		"config file /dev/null":       {[]string{"HOME=" + withConf, "PIP_CONFIG_FILE=" + os.DevNull}, false},
-		"another config file (named)": {[]string{"HOME=" + home, "PIP_CONFIG_FILE=/etc/mine.conf"}, true},
+		"nothing":                     {env: []string{"HOME=" + home}},
+		"neutral pip settings":        {env: []string{"HOME=" + home, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_DEFAULT_TIMEOUT=60"}},
+		"an index":                    {env: []string{"HOME=" + home, "PIP_INDEX_URL=http://127.0.0.1/simple"}, want: "PIP_INDEX_URL"},
+		"find-links":                  {env: []string{"HOME=" + home, "PIP_FIND_LINKS=/wheels"}, want: "PIP_FIND_LINKS"},
+		"a config file in HOME":       {env: []string{"HOME=" + withConf}, want: filepath.Join(withConf, ".config", "pip", "pip.conf")},
+		"a machine-wide config file":  {env: []string{"HOME=" + home}, global: true, want: global},
+		"config file /dev/null":       {env: []string{"HOME=" + withConf, "PIP_CONFIG_FILE=" + os.DevNull}, global: true},
+		"another config file (named)": {env: []string{"HOME=" + home, "PIP_CONFIG_FILE=/etc/mine.conf"}, want: "PIP_CONFIG_FILE"},
 	} {
-		if _, err := os.Stat("/etc/pip.conf"); err == nil && !tc.want {
-			continue // this machine has a global pip.conf
+		_ = os.Remove(global)
+		if tc.global {
+			if err := os.WriteFile(global, []byte("[global]\ncert = /x\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if got := pipConfigured(tc.env); got != tc.want {
-			t.Errorf("%s: pipConfigured = %v, want %v", name, got, tc.want)
+		if got := pipConfiguredBy(tc.env); got != tc.want {
+			t.Errorf("%s: pipConfiguredBy = %q, want %q", name, got, tc.want)
 		}
 	}
 }
 
-func TestFindUV(t *testing.T) {
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == "PFZ_UV" {
-				return v
-			}
-			return ""
+// The variables that may change what is installed are kept (values and
+// all, for the caller to hash); output, cache and timeout settings are not.
+func TestResolutionEnv(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env, want []string
+	}{
+		"none":        {[]string{"HOME=/h", "PATH=/bin"}, nil},
+		"neutral":     {[]string{"PIP_NO_INPUT=1", "UV_CACHE_DIR=/c", "PIP_DEFAULT_TIMEOUT=9", "UV_NO_PROGRESS=1"}, nil},
+		"indexes":     {[]string{"UV_INDEX_URL=https://t@m/simple", "PIP_INDEX_URL=https://m/simple"}, []string{"PIP_INDEX_URL=https://m/simple", "UV_INDEX_URL=https://t@m/simple"}},
+		"constraints": {[]string{"PIP_CONSTRAINT=/c.txt", "UV_CONSTRAINT=/c.txt", "PIPX_HOME=/p"}, []string{"PIP_CONSTRAINT=/c.txt", "UV_CONSTRAINT=/c.txt"}},
+		"find-links":  {[]string{"PIP_FIND_LINKS=/w", "UV_FIND_LINKS=/w"}, []string{"PIP_FIND_LINKS=/w", "UV_FIND_LINKS=/w"}},
+	} {
+		if got := ResolutionEnv(tc.env); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: %q, want %q", name, got, tc.want)
 		}
-	}
-	if got := FindUV(env("off")); got != "" {
-		t.Errorf("PFZ_UV=off: %q", got)
-	}
-	if got := FindUV(env("/opt/uv/bin/uv")); got != "/opt/uv/bin/uv" {
-		t.Errorf("PFZ_UV=path: %q", got)
 	}
 }
 
@@ -65,9 +75,7 @@ func TestFindUV(t *testing.T) {
 // (secrets in the request's environment) goes through pip.
 func TestUVCreatesAndInstalls(t *testing.T) {
 	uv := uvtool.Path(t)
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("SKIPPED LOUDLY: python3 is missing")
-	}
+	need.Command(t, "python3", "the test runs pip and uv")
 	idx := pyindex.Start(t, pyindex.Options{},
 		pyindex.Dist{Name: "pfz-a", Version: "1.0", Requires: []string{"pfz-dep>=0.3"}},
 		pyindex.Dist{Name: "pfz-dep", Version: "0.3"})

@@ -61,8 +61,8 @@ type fault struct {
 	retryAfter string
 }
 
-// Echo answers "echo: " followed by the last user message (chat) or the prompt
-// (completion).
+// Echo answers "echo: " followed by the last user message (chat; a content
+// of parts written out by contentText) or the prompt (completion).
 func Echo(r Request) string {
 	if r.API == "completion" {
 		p, _ := r.Body["prompt"].(string)
@@ -71,11 +71,36 @@ func Echo(r Request) string {
 	msgs := r.Messages()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i]["role"] == "user" {
-			c, _ := msgs[i]["content"].(string)
-			return "echo: " + c
+			return "echo: " + contentText(msgs[i]["content"])
 		}
 	}
 	return "echo:"
+}
+
+// contentText is a message's content as text: the string, or a list of
+// parts each written out (text parts as they are, an image part as
+// [image_url <url> <detail>]), so an echo shows every part a request sent.
+func contentText(c any) string {
+	parts, ok := c.([]any)
+	if !ok {
+		s, _ := c.(string)
+		return s
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		pm, _ := p.(map[string]any)
+		switch pm["type"] {
+		case "text":
+			t, _ := pm["text"].(string)
+			b.WriteString(t)
+		case "image_url":
+			iu, _ := pm["image_url"].(map[string]any)
+			fmt.Fprintf(&b, "[image_url %v %v]", iu["url"], iu["detail"])
+		default:
+			fmt.Fprintf(&b, "[%v]", pm["type"])
+		}
+	}
+	return b.String()
 }
 
 // Scripted answers with the text after "REPLY " on the last line of the

@@ -43,6 +43,10 @@ type Options struct {
 	// Token, when set, is required on every request: Basic auth whose user
 	// name or password equals it, or "Bearer <token>".
 	Token string
+	// Files are wheels served as they are (file name → bytes), e.g. a real
+	// wheel downloaded once from PyPI; the project is the name before the
+	// first "-".
+	Files map[string][]byte
 }
 
 // Request is what the server saw of one request; it never keeps credentials.
@@ -89,6 +93,15 @@ func New(opts Options, dists ...Dist) (*Server, error) {
 		}
 		s.files[name] = data
 		p := Normalize(d.Name)
+		s.projs[p] = append(s.projs[p], name)
+	}
+	for name, data := range opts.Files {
+		if _, dup := s.files[name]; dup {
+			return nil, fmt.Errorf("pyindex: %s is listed twice", name)
+		}
+		proj, _, _ := strings.Cut(name, "-")
+		s.files[name] = data
+		p := Normalize(proj)
 		s.projs[p] = append(s.projs[p], name)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

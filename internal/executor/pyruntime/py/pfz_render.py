@@ -86,8 +86,29 @@ def render(text, inputs, mapping=None):
 _ROLE_LINE = re.compile(r"^\s*#?\s*(system|user|assistant|function|tool)\s*:\s*\n", re.IGNORECASE | re.MULTILINE)
 
 
-def _find_roles(value, mapping):
+class ChatInputList(list):
+    """A list input of a chat prompt for the tools that convert lists (Azure
+    OpenAI chat, vision): printed as its items one per line, and its items'
+    roles escaped, as promptflow's ChatInputList."""
+
+    def __str__(self):
+        return "\n".join(map(str, self))
+
+
+def _chat_lists(value):
+    """value with every list, also inside dicts, a ChatInputList."""
     if isinstance(value, dict):
+        return {k: _chat_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return ChatInputList(_chat_lists(v) for v in value)
+    return value
+
+
+def _find_roles(value, mapping):
+    if isinstance(value, ChatInputList):
+        for v in value:
+            _find_roles(v, mapping)
+    elif isinstance(value, dict):
         for v in value.values():
             _find_roles(v, mapping)
     elif isinstance(value, str):
@@ -97,6 +118,8 @@ def _find_roles(value, mapping):
 
 
 def _escape(value, mapping):
+    if isinstance(value, ChatInputList):
+        return ChatInputList(_escape(v, mapping) for v in value)
     if isinstance(value, dict):
         return {k: _escape(v, mapping) for k, v in value.items()}
     if isinstance(value, str):
@@ -111,16 +134,38 @@ def _unescape(value, mapping):
     return value
 
 
+def _image_urls(value, urls=None):
+    """{printed image: image_url} for every Image among value (vision tools:
+    its source URL, else a data: URL of its bytes)."""
+    if urls is None:
+        urls = {}
+    if isinstance(value, bytes) and hasattr(value, "to_base64") and hasattr(value, "_mime_type"):
+        url = getattr(value, "source_url", None)
+        urls[str(value)] = url or "data:%s;base64,%s" % (value._mime_type, value.to_base64())
+    elif isinstance(value, dict):
+        for v in value.values():
+            _image_urls(v, urls)
+    elif isinstance(value, list):
+        for v in value:
+            _image_urls(v, urls)
+    return urls
+
+
 def render_prompt(msg):
     """A prompt or llm node's render: {"text": ..., "escaped": ..., "mapping": ...}.
 
     msg: template, inputs, escape (names of inputs that are flow inputs),
-    results (name -> {"escaped", "mapping"} of upstream prompt outputs), llm.
+    results (name -> {"escaped", "mapping"} of upstream prompt outputs), llm,
+    chat_list (lists are ChatInputLists: Azure OpenAI chat and vision tools).
     A prompt node's text is the plain render, "escaped" its render with the
     roles escaped (when there are any), kept for the llm nodes it feeds. An
     llm node's text is the escaped render; pfz unescapes the parsed messages.
+    Image inputs arrive as Image objects (the worker loads them), printed
+    as promptflow prints them: Image(<sha1 prefix>).
     """
     text, inputs = msg["template"], dict(msg.get("inputs") or {})
+    if msg.get("chat_list"):
+        inputs = _chat_lists(inputs)
     names = set(msg.get("escape") or [])
     results = msg.get("results") or {}
     mapping = {}
@@ -138,7 +183,10 @@ def render_prompt(msg):
         else:
             escaped_inputs[k] = v
     if msg.get("llm"):
-        return {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+        out = {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+        if msg.get("images"):
+            out["images"] = _image_urls(inputs)
+        return out
     out = {"text": render(text, inputs)}
     if mapping:
         out["escaped"] = render(text, escaped_inputs, mapping)

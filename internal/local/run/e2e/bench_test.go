@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/runspec"
+	part "github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -139,7 +140,7 @@ func BenchmarkLocalSleepingNode(b *testing.B) {
 func peakRSS(b *testing.B) float64 {
 	st, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		b.Skip("no /proc/self/status on this OS")
+		part.Missing(b, "no /proc/self/status on this OS: %v", err)
 	}
 	for _, line := range strings.Split(string(st), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
