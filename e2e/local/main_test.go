@@ -35,9 +35,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,6 +87,12 @@ var suite struct {
 	sharedOnce sync.Once
 	sharedHome string
 	sharedErr  error
+
+	scripts  atomic.Int64 // scripts started (setup calls)
+	examples struct {
+		sync.Mutex
+		ran map[string]string // example folder → a run of its run.yml that completed
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -108,7 +116,7 @@ func setupAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // a temp folder: what cannot be removed is the system's to clean
 	suite.tmp = tmp
 	suite.binDir = filepath.Join(tmp, "bin")
 	suite.bin = filepath.Join(suite.binDir, pfzbin.Name())
@@ -145,7 +153,7 @@ func setupAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer suite.hang.Close()
+	defer func() { _ = suite.hang.Close() }()
 	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
 }
@@ -187,8 +195,116 @@ func checkPython() string {
 	return ""
 }
 
+// TestScripts runs every script; when all of them ran and passed, it also
+// checks that each folder of examples/ had a run of its run.yml complete
+// (see noteExampleRun), so an example that stops working fails a test.
 func TestScripts(t *testing.T) {
+	scripts, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run after the parallel scripts have ended.
+	t.Cleanup(func() {
+		if n := int(suite.scripts.Load()); n != len(scripts) || t.Failed() || t.Skipped() || suite.python != "" {
+			t.Logf("every example runs: not checked (%d of %d scripts ran, failed %v)", n, len(scripts), t.Failed())
+			return
+		}
+		checkEveryExampleRan(t, filepath.Join(shared.RepoRoot(), "examples"))
+	})
 	runScripts(t, testscript.Params{Dir: "testdata"})
+}
+
+// checkEveryExampleRan fails for each folder of examples/ that no script
+// (nor the shared home) ran to a Completed run.
+func checkEveryExampleRan(t *testing.T, root string) {
+	suite.examples.Lock()
+	defer suite.examples.Unlock()
+	missing, err := missingExamples(root, suite.examples.ran)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range missing {
+		t.Errorf("examples/%s: no script ran its run.yml to a completed run: add `pfz run create -f $EXAMPLES/%s/run.yml -n NAME` to one", m, m)
+	}
+	if len(missing) == 0 {
+		t.Logf("every example ran its run.yml to a completed run (example: run): %v", suite.examples.ran)
+	}
+}
+
+// missingExamples lists the folders of root not in ran.
+func missingExamples(root string, ran map[string]string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, e := range entries {
+		if _, ok := ran[e.Name()]; e.IsDir() && !ok {
+			missing = append(missing, e.Name())
+		}
+	}
+	return missing, nil
+}
+
+// noteExampleRun remembers an example whose run.yml ran: after a
+// successful `pfz run create -f $EXAMPLES/<name>/run.yml -n RUN` (not a dry
+// run), it asks pfz, in the same PFZ_HOME, whether RUN completed.
+func noteExampleRun(args []string, env []string) error {
+	example, name := exampleOf(args, filepath.Join(shared.RepoRoot(), "examples"))
+	if example == "" {
+		return nil
+	}
+	cmd := exec.Command(suite.bin, "run", "show", "-n", name, "-o", "json", "--query", "status")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("pfz run show -n %s: %w", name, err)
+	}
+	var status string
+	if err := json.Unmarshal(out, &status); err != nil {
+		return fmt.Errorf("pfz run show -n %s --query status: %q: %w", name, out, err)
+	}
+	if status == "Completed" {
+		suite.examples.Lock()
+		defer suite.examples.Unlock()
+		if suite.examples.ran == nil {
+			suite.examples.ran = map[string]string{}
+		}
+		suite.examples.ran[example] = name
+	}
+	return nil
+}
+
+// exampleOf returns the example folder (under examples) whose run.yml the
+// pfz arguments run, not as a dry run, and the run's name; "" when they run
+// none or give no name.
+func exampleOf(args []string, examples string) (example, name string) {
+	if len(args) < 2 || args[0] != "run" || args[1] != "create" || slices.Contains(args, "--dry-run") {
+		return "", ""
+	}
+	var file string
+	for i := 2; i+1 < len(args); i++ {
+		switch args[i] {
+		case "-f", "--file":
+			file = args[i+1]
+		case "-n", "--name":
+			name = args[i+1]
+		}
+	}
+	rel, err := filepath.Rel(examples, file)
+	dir := filepath.Dir(rel) // one name, inside examples/
+	if file == "" || name == "" || err != nil || filepath.Base(rel) != "run.yml" ||
+		dir != filepath.Base(dir) || dir == "." || dir == ".." {
+		return "", ""
+	}
+	return dir, name
+}
+
+// pfzEnv is the environment a check of the script's state runs pfz in: the
+// script's PFZ_HOME, PFZ_CONFIG_DIR and HOME.
+func pfzEnv(ts *testscript.TestScript) []string {
+	return append(cleanEnv(), "NO_COLOR=1", "PFZ_HOME="+ts.Getenv("PFZ_HOME"),
+		"PFZ_CONFIG_DIR="+ts.Getenv("PFZ_CONFIG_DIR"), "HOME="+ts.Getenv("HOME"))
 }
 
 func runScripts(t *testing.T, p testscript.Params) {
@@ -207,6 +323,7 @@ func runScripts(t *testing.T, p testscript.Params) {
 // setup gives each script its own PFZ_HOME, PFZ_CONFIG_DIR and HOME, pfz on
 // PATH, and pip pointed at the test index only.
 func setup(env *testscript.Env) error {
+	suite.scripts.Add(1)
 	work := env.WorkDir
 	privURL := suite.private.URL()
 	hostport := strings.TrimSuffix(strings.TrimPrefix(privURL, "http://"), "/simple/")
@@ -361,6 +478,9 @@ func cmdPfz(ts *testscript.TestScript, neg bool, args []string) {
 	if !neg && st.code != 0 {
 		ts.Fatalf("pfz failed with exit code %d", st.code)
 	}
+	if !neg {
+		ts.Check(noteExampleRun(args, pfzEnv(ts)))
+	}
 }
 
 func exitCodeOf(err error) int {
@@ -446,8 +566,12 @@ func cmdPfzKill(ts *testscript.TestScript, neg bool, args []string) {
 func replay(dir string) int {
 	out, _ := os.ReadFile(filepath.Join(dir, "stdout"))
 	errOut, _ := os.ReadFile(filepath.Join(dir, "stderr"))
-	os.Stdout.Write(out)
-	os.Stderr.Write(errOut)
+	if _, err := os.Stdout.Write(out); err != nil {
+		return 1
+	}
+	if _, err := os.Stderr.Write(errOut); err != nil {
+		return 1
+	}
 	return 0
 }
 
@@ -546,7 +670,7 @@ func oneJSON(s string) error {
 	dec := json.NewDecoder(strings.NewReader(s))
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("not JSON: %v", err)
+		return fmt.Errorf("not JSON: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("more than one JSON document (or trailing text)")
@@ -564,7 +688,7 @@ func cmdYAML1(ts *testscript.TestScript, neg bool, args []string) {
 	err := dec.Decode(&v)
 	if err == nil {
 		var w any
-		if e := dec.Decode(&w); e != io.EOF {
+		if e := dec.Decode(&w); !errors.Is(e, io.EOF) {
 			err = fmt.Errorf("more than one YAML document")
 		}
 	}
@@ -666,9 +790,14 @@ func makeSharedHome() (string, error) {
 		cmd.Env, cmd.Dir = env, ex
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("pfz %s: %v\n%s", strings.Join(args, " "), err, out)
+			return fmt.Errorf("pfz %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
-		return nil
+		for i, a := range args {
+			if a == "-f" {
+				args[i+1] = filepath.Join(ex, args[i+1])
+			}
+		}
+		return noteExampleRun(args, env)
 	}
 	// hello and classify build their sessions side by side; eval needs
 	// classify's run.

@@ -34,6 +34,10 @@ type Case struct {
 	// promptflow needs a setting to run the case at all (the comment in
 	// cases.yaml says why).
 	PFEnv map[string]string `yaml:"pf_env"`
+	// After names an earlier case whose run this case's run.yml refers to
+	// (an evaluation run: `run: parity_<after>`); each side runs it after
+	// its own run of that case has finished.
+	After string `yaml:"after"`
 }
 
 // Known is one entry of known-differences.yaml: a divergence the suite
@@ -111,6 +115,9 @@ func loadCorpus(dir string) (*Corpus, []*Known, error) {
 		}
 		if len(cs.Features) == 0 {
 			errs = append(errs, fmt.Sprintf("case %s: names no feature", cs.Name))
+		}
+		if cs.After != "" && (cases[cs.After] == nil || cs.After == cs.Name) {
+			errs = append(errs, fmt.Sprintf("case %s: after %q names no earlier case", cs.Name, cs.After))
 		}
 		for _, f := range cs.Features {
 			if !feats[f] {

@@ -68,7 +68,13 @@ func TestParity(t *testing.T) {
 		if err != nil {
 			t.Fatalf("-cases: %v", err)
 		}
-		c.Cases = slices.DeleteFunc(c.Cases, func(cs Case) bool { return !re.MatchString(cs.Name) })
+		keep := map[string]bool{}
+		for i := len(c.Cases) - 1; i >= 0; i-- { // a kept case keeps the case it runs after
+			if cs := c.Cases[i]; re.MatchString(cs.Name) || keep[cs.Name] {
+				keep[cs.Name], keep[cs.After] = true, true
+			}
+		}
+		c.Cases = slices.DeleteFunc(c.Cases, func(cs Case) bool { return !keep[cs.Name] })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
@@ -100,17 +106,28 @@ func TestParity(t *testing.T) {
 	pfz := setupPfz(ctx, t, bin, work, pfzFake)
 
 	// Cases run two at a time (each side's run of one case is one job).
+	// A case that runs after another waits for that case's run on its own
+	// side; the earlier case's job was handed out first, so it is running
+	// or done.
 	type job struct {
 		s      side
 		cs     *Case
 		res    *Result
 		err    error
 		elapse time.Duration
+		done   chan struct{}
+		after  *job
 	}
 	var jobs []*job
+	bySide := map[string]*job{}
 	for i := range c.Cases {
 		for _, s := range []side{pf, pfz} {
-			jobs = append(jobs, &job{s: s, cs: &c.Cases[i]})
+			j := &job{s: s, cs: &c.Cases[i], done: make(chan struct{})}
+			if a := c.Cases[i].After; a != "" {
+				j.after = bySide[s.name()+"/"+a]
+			}
+			bySide[s.name()+"/"+c.Cases[i].Name] = j
+			jobs = append(jobs, j)
 		}
 	}
 	next := make(chan *job)
@@ -120,10 +137,14 @@ func TestParity(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range next {
+				if j.after != nil {
+					<-j.after.done
+				}
 				t0 := time.Now()
 				runYML := filepath.Join(work, j.s.name(), "corpus", filepath.FromSlash(j.cs.Run))
 				j.res, j.err = j.s.run(ctx, j.cs, runYML, "parity_"+j.cs.Name)
 				j.elapse = time.Since(t0)
+				close(j.done)
 			}
 		}()
 	}

@@ -128,7 +128,6 @@ var (
 	reRundata      = regexp.MustCompile(`/history/v1\.0/.*/rundata$`)
 	reDatastoreGet = regexp.MustCompile(`/datastores/[^/]+$`)
 	reUploadHead   = regexp.MustCompile(`/LocalUpload/0{36}/(.+)$`)
-	reBlobPutFile  = regexp.MustCompile(`/LocalUpload/0{36}/(.+)$`)
 )
 
 func TestReplayRecordings(t *testing.T) {
@@ -172,13 +171,12 @@ func TestReplayRecordings(t *testing.T) {
 }
 
 type harness struct {
-	t    *testing.T
-	cas  *replay.Cassette
-	srv  *replay.Server
-	w    *Workspace
-	tmp  string
-	c    replayCase
-	want map[*replay.Interaction]bool // interactions a request must have used
+	t   *testing.T
+	cas *replay.Cassette
+	srv *replay.Server
+	w   *Workspace
+	tmp string
+	c   replayCase
 	// skipped are the recorded calls pfz deliberately does not make, with why.
 	skipped map[*replay.Interaction]string
 }

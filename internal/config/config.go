@@ -535,6 +535,10 @@ func Dir(getenv func(string) string) string {
 	return filepath.Join(os.TempDir(), "pfz-config")
 }
 
+// DefaultHome is the local target's home when PFZ_HOME is not set:
+// <user data folder>/pfz.
+func DefaultHome(getenv func(string) string) string { return dataDir(getenv) }
+
 // dataDir is the default home of the local target.
 func dataDir(getenv func(string) string) string {
 	switch runtime.GOOS {

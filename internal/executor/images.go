@@ -76,6 +76,38 @@ func (r *runner) nestedImages(v any, fromDefault bool) (any, error) {
 	return v, nil
 }
 
+// flexImages is a flex entry's input value: image references at any depth
+// stay references (promptflow does not load them for a flex entry), a
+// relative path made absolute from the data's folder (the flow folder for
+// a default), as promptflow resolves the data before the line.
+func (r *runner) flexImages(v any, fromDefault bool) any {
+	if mt, kind, payload, ok := ImageRef(v); ok {
+		if kind != "path" || filepath.IsAbs(payload) {
+			return v
+		}
+		base := r.dataDir()
+		if fromDefault || base == "" {
+			base = r.dir
+		}
+		return map[string]any{"data:" + mt + ";path": filepath.Join(base, filepath.FromSlash(payload))}
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = r.flexImages(e, fromDefault)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = r.flexImages(e, fromDefault)
+		}
+		return s
+	}
+	return v
+}
+
 var dataURI = regexp.MustCompile(`^data:(image/[^;,]+);base64,(.*)$`)
 
 // imageInput turns the value of a flow input of type image into an image

@@ -469,7 +469,11 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 		if lerr != nil {
 			return out, lerr
 		}
-		if cv != nil {
+		if cv != nil && r.f.Kind == flow.KindFlex {
+			// promptflow hands a flex entry its image references as they
+			// are (no Image), their paths made absolute
+			cv = r.flexImages(cv, !ok)
+		} else if cv != nil {
 			var err error
 			if cv, err = r.imageInputs(cv, in.Type, !ok); err != nil {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}

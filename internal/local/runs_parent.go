@@ -18,6 +18,7 @@ import (
 // the flow inputs it recorded when that data can no longer be read.
 type parentRun struct {
 	name  string
+	dir   string // its run folder: its records' image paths are relative to it
 	lines *run.Lines
 	data  string
 
@@ -50,7 +51,7 @@ func (r *Runs) openParent(ctx context.Context, name string) (*parentRun, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &parentRun{name: name, lines: l, data: rec.Data, rowNum: -1, noData: rec.Data == ""}, nil
+	return &parentRun{name: name, dir: r.st.RunDir(name), lines: l, data: rec.Data, rowNum: -1, noData: rec.Data == ""}, nil
 }
 
 func (p *parentRun) Close() error {
@@ -71,9 +72,9 @@ func (p *parentRun) Line(ctx context.Context, n int) (map[string]any, map[string
 	}
 	inputs := p.dataRow(ctx, n)
 	if inputs == nil {
-		inputs = res.Inputs
+		inputs, _ = run.AbsImages(p.dir, res.Inputs).(map[string]any)
 	}
-	outputs := res.Outputs
+	outputs, _ := run.AbsImages(p.dir, res.Outputs).(map[string]any)
 	if outputs == nil {
 		outputs = map[string]any{}
 	}

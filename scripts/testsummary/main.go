@@ -11,8 +11,10 @@
 // It exits 1 when a test or package failed, when the input ends without a
 // result for a package that started (a crash of go test itself), or, with
 // CI=true, when a test skipped other than by design (a skip that should have
-// failed: CI has every part); the caller should still use pipefail so that
-// go test's own exit code counts.
+// failed: CI has every part), or when the tests created one of pfz's
+// folders in the real user's home (every test must give pfz a PFZ_HOME,
+// PFZ_CONFIG_DIR or HOME of its own); the caller should still use pipefail
+// so that go test's own exit code counts.
 package main
 
 import (
@@ -25,6 +27,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/config"
 )
 
 // event is one line of `go test -json` (cmd/test2json).
@@ -238,7 +242,47 @@ func shortPkg(p string) string {
 	return strings.TrimPrefix(p, "github.com/pfz-cli/pfz/")
 }
 
-func run(in io.Reader, out io.Writer, ci bool) int {
+// homeGuard remembers which of pfz's folders of the user running the tests
+// existed before them, to report one a test created.
+type homeGuard struct {
+	dirs    []string
+	existed map[string]bool
+}
+
+// newHomeGuard looks at pfz's default home and configuration folders (as
+// HOME and the XDG variables place them) and at the PFZ_HOME and
+// PFZ_CONFIG_DIR of the environment, when set.
+func newHomeGuard(getenv func(string) string) *homeGuard {
+	defaults := func(k string) string {
+		if strings.HasPrefix(k, "PFZ_") {
+			return ""
+		}
+		return getenv(k)
+	}
+	g := &homeGuard{existed: map[string]bool{}}
+	for _, d := range []string{config.DefaultHome(defaults), config.Dir(defaults), getenv("PFZ_HOME"), getenv(config.EnvConfigDir)} {
+		if d == "" || slices.Contains(g.dirs, d) {
+			continue
+		}
+		g.dirs = append(g.dirs, d)
+		_, err := os.Lstat(d)
+		g.existed[d] = err == nil
+	}
+	return g
+}
+
+// created lists the folders that exist now and did not before.
+func (g *homeGuard) created() []string {
+	var out []string
+	for _, d := range g.dirs {
+		if _, err := os.Lstat(d); err == nil && !g.existed[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func run(in io.Reader, out io.Writer, ci bool, guard *homeGuard) int {
 	s := newSummary(out, ci)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -256,9 +300,19 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 		fmt.Fprintf(out, "testsummary: reading go test output: %v\n", err)
 		return 1
 	}
-	return s.finish()
+	code := s.finish()
+	if made := guard.created(); len(made) > 0 {
+		fmt.Fprintf(out, "FAIL: the tests created %s in the real user's home: a test ran pfz without a PFZ_HOME, "+
+			"PFZ_CONFIG_DIR or HOME of its own (a temp folder); find it and give it one, then remove the folder\n",
+			strings.Join(made, " and "))
+		code = 1
+	}
+	return code
 }
 
 func main() {
-	os.Exit(run(os.Stdin, os.Stdout, os.Getenv("CI") == "true"))
+	// The guard looks before reading: the tests run while go test's
+	// output streams in.
+	guard := newHomeGuard(os.Getenv)
+	os.Exit(run(os.Stdin, os.Stdout, os.Getenv("CI") == "true", guard))
 }

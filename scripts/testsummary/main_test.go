@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,7 +114,7 @@ not json from go vet
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			code := run(strings.NewReader(tt.in), &out, tt.ci)
+			code := run(strings.NewReader(tt.in), &out, tt.ci, &homeGuard{})
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d\n%s", code, tt.code, out.String())
 			}
@@ -136,5 +138,35 @@ not json from go vet
 func TestByDesignPrefixAgrees(t *testing.T) {
 	if byDesignPrefix != need.ByDesignPrefix {
 		t.Errorf("byDesignPrefix %q, need.ByDesignPrefix %q", byDesignPrefix, need.ByDesignPrefix)
+	}
+}
+
+// A pfz folder that appears in the home during the tests fails the summary;
+// one that was there before does not.
+func TestHomeGuard(t *testing.T) {
+	home := t.TempDir()
+	old := filepath.Join(home, "xdgconfig", "pfz")
+	if err := os.MkdirAll(old, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "xdgconfig"), "PFZ_HOME": filepath.Join(home, "elsewhere")}
+	guard := newHomeGuard(func(k string) string { return env[k] })
+	in := `{"Action":"start","Package":"example.com/m/a"}
+{"Action":"pass","Package":"example.com/m/a","Elapsed":0.5}
+`
+	var out bytes.Buffer
+	if code := run(strings.NewReader(in), &out, false, guard); code != 0 {
+		t.Fatalf("nothing created: exit %d\n%s", code, out.String())
+	}
+	for _, d := range []string{filepath.Join(home, ".local", "share", "pfz"), env["PFZ_HOME"]} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	code := run(strings.NewReader(in), &out, false, guard)
+	want := "FAIL: the tests created " + filepath.Join(home, ".local", "share", "pfz") + " and " + env["PFZ_HOME"] + " in the real user's home"
+	if code != 1 || !strings.Contains(out.String(), want) {
+		t.Errorf("exit %d, want 1 and %q:\n%s", code, want, out.String())
 	}
 }

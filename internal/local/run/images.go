@@ -134,3 +134,35 @@ func imageExt(mt string) string {
 	}
 	return ".png"
 }
+
+// AbsImages returns v with every image reference whose path is relative
+// (to the run folder dir, as a run's records write them) made absolute, so
+// a run that reads another's records (an evaluation run's
+// ${run.outputs.x}) loads the images from that run's folder, as promptflow
+// does. Other values come back as they are.
+func AbsImages(dir string, v any) any {
+	if !hasImage(v) {
+		return v
+	}
+	if mt, kind, payload, ok := executor.ImageRef(v); ok {
+		if kind == "path" && !filepath.IsAbs(payload) {
+			return map[string]any{"data:" + mt + ";path": filepath.Join(dir, filepath.FromSlash(payload))}
+		}
+		return v
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = AbsImages(dir, e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = AbsImages(dir, e)
+		}
+		return s
+	}
+	return v
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pfz-cli/pfz/internal/executor"
 )
 
@@ -109,5 +110,34 @@ func TestWriterImageReadErrorIsReported(t *testing.T) {
 	err = w.Line(executor.LineResult{Inputs: map[string]any{"image": map[string]any{"data:image/png;path": "/nonexistent/x.png"}}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/x.png") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAbsImages: the image paths of a run's records, relative to its
+// folder, become absolute for a run that reads them (an evaluation run);
+// absolute paths, base64 and URLs and other values stay.
+func TestAbsImages(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs", "parent")
+	abs := filepath.Join(t.TempDir(), "x.png")
+	tests := []struct {
+		name    string
+		in, out any
+	}{
+		{"relative path", map[string]any{"data:image/png;path": "images/a.png"},
+			map[string]any{"data:image/png;path": filepath.Join(dir, "images", "a.png")}},
+		{"nested in lists and dicts", []any{"red", map[string]any{"nested": map[string]any{"data:image/jpeg;path": "images/b.jpg"}}},
+			[]any{"red", map[string]any{"nested": map[string]any{"data:image/jpeg;path": filepath.Join(dir, "images", "b.jpg")}}}},
+		{"absolute path", map[string]any{"data:image/png;path": abs}, map[string]any{"data:image/png;path": abs}},
+		{"base64", map[string]any{"data:image/png;base64": "AAAA"}, map[string]any{"data:image/png;base64": "AAAA"}},
+		{"url", map[string]any{"data:image/png;url": "https://x/a.png"}, map[string]any{"data:image/png;url": "https://x/a.png"}},
+		{"no image", map[string]any{"answer": "images/a.png"}, map[string]any{"answer": "images/a.png"}},
+		{"nil", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.out, AbsImages(dir, tt.in)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
