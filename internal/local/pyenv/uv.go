@@ -74,6 +74,13 @@ func (r *Runner) uv(ctx context.Context, base string) string {
 	return r.UV
 }
 
+// knownUV is the uv chosen so far, without choosing one.
+func (r *Runner) knownUV() string {
+	r.uvMu.Lock()
+	defer r.uvMu.Unlock()
+	return r.UV
+}
+
 // installer returns the uv that installs req, or "" for pip: uv reads no
 // pip configuration, and pip expands ${VAR} in requirements files from
 // req.Env. Why pip is used although there is a uv goes to log.
@@ -82,7 +89,7 @@ func (r *Runner) installer(ctx context.Context, req InstallRequest, log io.Write
 		return ""
 	}
 	if by := pipConfiguredBy(r.environ()); by != "" {
-		if r.UV != "" && log != nil {
+		if log != nil && r.knownUV() != "" {
 			fmt.Fprintf(log, "pfz: installing with pip, not uv: %s configures pip and uv would not read it\n", by)
 		}
 		return ""
