@@ -61,9 +61,13 @@ func putRun(t *testing.T, r *Runs, rec *run.Record, lines int) string {
 		if i == 1 {
 			st = executor.StatusFailed
 		}
-		w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}})
+		if err := w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
