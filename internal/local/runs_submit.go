@@ -719,7 +719,7 @@ func countRows(ctx context.Context, data string) (int64, error) {
 	var n int64
 	for {
 		if _, _, err := rd.Next(); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			return 0, err
