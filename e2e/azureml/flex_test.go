@@ -55,7 +55,9 @@ func TestFlexFlowSignatureUploaded(t *testing.T) {
 	}
 
 	// A signature pfazure refuses stops the run before anything is uploaded.
-	os.WriteFile(filepath.Join(dir, "entry.py"), []byte("from typing import List\ndef my_flow(input_val: List[str]):\n    return 1\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "entry.py"), []byte("from typing import List\ndef my_flow(input_val: List[str]):\n    return 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h.fake.ResetRequests()
 	r := h.run("run", "create", "--flow", "simple_with_req", "--data", "simple_with_req/data.jsonl", "--name", "e2e_flex2")
 	if r.code != 2 || !strings.Contains(r.stderr, "complex python type") {

@@ -58,10 +58,14 @@ func TestWorkspaceFlows(t *testing.T) {
 
 	// The same display name again: the flow is updated, not duplicated; a
 	// file removed from the folder leaves the share.
-	os.WriteFile(filepath.Join(flowDir, "extra.txt"), []byte("x"), 0o644)
+	if err := os.WriteFile(filepath.Join(flowDir, "extra.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h.ok("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "description=second")
 	os.Remove(filepath.Join(flowDir, "extra.txt"))
-	os.WriteFile(filepath.Join(flowDir, "greet.py"), []byte("from promptflow.core import tool\n\n\n@tool\ndef greet(name: str) -> str:\n    return \"Hi, \" + name\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(flowDir, "greet.py"), []byte("from promptflow.core import tool\n\n\n@tool\ndef greet(name: str) -> str:\n    return \"Hi, \" + name\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = h.ok("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "description=third", "-o", "json")
 	if !strings.Contains(r.stderr, "updated existing flow "+id) || !strings.Contains(r.stdout, `"description": "third"`) || !strings.Contains(r.stdout, `"team": "search"`) {
 		t.Fatalf("second create (tags kept, description changed):\n%s", r)

@@ -116,7 +116,7 @@ func setupAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // a temp folder: what cannot be removed is the system's to clean
 	suite.tmp = tmp
 	suite.binDir = filepath.Join(tmp, "bin")
 	suite.bin = filepath.Join(suite.binDir, pfzbin.Name())
@@ -153,7 +153,7 @@ func setupAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer suite.hang.Close()
+	defer func() { _ = suite.hang.Close() }()
 	suite.openai.SetReply(fakeopenai.Scripted)
 	return m.Run()
 }
@@ -258,11 +258,11 @@ func noteExampleRun(args []string, env []string) error {
 	cmd.Env = env
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("pfz run show -n %s: %v", name, err)
+		return fmt.Errorf("pfz run show -n %s: %w", name, err)
 	}
 	var status string
 	if err := json.Unmarshal(out, &status); err != nil {
-		return fmt.Errorf("pfz run show -n %s --query status: %q: %v", name, out, err)
+		return fmt.Errorf("pfz run show -n %s --query status: %q: %w", name, out, err)
 	}
 	if status == "Completed" {
 		suite.examples.Lock()
@@ -566,8 +566,12 @@ func cmdPfzKill(ts *testscript.TestScript, neg bool, args []string) {
 func replay(dir string) int {
 	out, _ := os.ReadFile(filepath.Join(dir, "stdout"))
 	errOut, _ := os.ReadFile(filepath.Join(dir, "stderr"))
-	os.Stdout.Write(out)
-	os.Stderr.Write(errOut)
+	if _, err := os.Stdout.Write(out); err != nil {
+		return 1
+	}
+	if _, err := os.Stderr.Write(errOut); err != nil {
+		return 1
+	}
 	return 0
 }
 
@@ -666,7 +670,7 @@ func oneJSON(s string) error {
 	dec := json.NewDecoder(strings.NewReader(s))
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("not JSON: %v", err)
+		return fmt.Errorf("not JSON: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("more than one JSON document (or trailing text)")
@@ -684,7 +688,7 @@ func cmdYAML1(ts *testscript.TestScript, neg bool, args []string) {
 	err := dec.Decode(&v)
 	if err == nil {
 		var w any
-		if e := dec.Decode(&w); e != io.EOF {
+		if e := dec.Decode(&w); !errors.Is(e, io.EOF) {
 			err = fmt.Errorf("more than one YAML document")
 		}
 	}
@@ -786,7 +790,7 @@ func makeSharedHome() (string, error) {
 		cmd.Env, cmd.Dir = env, ex
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("pfz %s: %v\n%s", strings.Join(args, " "), err, out)
+			return fmt.Errorf("pfz %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
 		for i, a := range args {
 			if a == "-f" {

@@ -202,7 +202,9 @@ func TestWorkspaceCachedOnDisk(t *testing.T) {
 	}
 	// Past the TTL the workspace is looked up again.
 	w, _ := f.workspace(t, func(o *Options) { o.CacheDir = dir; o.Now = func() time.Time { return time.Now().Add(time.Hour) } })
-	w.workspaceInfo(context.Background())
+	if _, err := w.workspaceInfo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := f.count("GET " + testWS); n != 2 {
 		t.Fatalf("stale cache not refreshed: %d GETs", n)
 	}
@@ -320,16 +322,22 @@ func TestForbiddenNamesRoleAndPrincipal(t *testing.T) {
 func submission(t *testing.T) *workspace.Submission {
 	dir := t.TempDir()
 	flow := filepath.Join(dir, "my_flow")
-	os.MkdirAll(filepath.Join(flow, "sub"), 0o755)
+	if err := os.MkdirAll(filepath.Join(flow, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{"flow.dag.yaml": "inputs: {}\n", "a.py": "print(1)\n", "sub/b.txt": "b"}
 	var refs []workspace.FileRef
 	for rel, c := range files {
 		p := filepath.Join(flow, filepath.FromSlash(rel))
-		os.WriteFile(p, []byte(c), 0o644)
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		refs = append(refs, workspace.FileRef{Rel: rel, Abs: p, Size: int64(len(c))})
 	}
 	data := filepath.Join(dir, "data.jsonl")
-	os.WriteFile(data, []byte(`{"x":1}`+"\n"), 0o644)
+	if err := os.WriteFile(data, []byte(`{"x":1}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return &workspace.Submission{Name: "run1", Flow: filepath.Join(flow, "flow.dag.yaml"), ExperimentName: "my_flow",
 		Snapshot:      &workspace.Snapshot{Root: flow, Folder: "my_flow", FlowFile: "flow.dag.yaml", Hash: "0123456789abcdef0123456789abcdef", Files: refs},
 		Data:          &workspace.Data{Local: data, Hash: "fedcba9876543210fedcba9876543210"},
@@ -362,7 +370,9 @@ func TestSubmitUploadsThenSubmits(t *testing.T) {
 		t.Errorf("run create read the run back (%d rundata calls)", n)
 	}
 	var body map[string]any
-	json.Unmarshal([]byte(f.bodies["POST /flow/api"+testWS+"/BulkRuns/submit"][0]), &body)
+	if err := json.Unmarshal([]byte(f.bodies["POST /flow/api"+testWS+"/BulkRuns/submit"][0]), &body); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]any{
 		"flowDefinitionDataStoreName": "workspaceblobstore", "flowDefinitionBlobPath": "LocalUpload/0123456789abcdef0123456789abcdef/my_flow/flow.dag.yaml",
 		"runId": "run1", "runDisplayName": "run1", "runExperimentName": "my_flow", "sessionId": "s1", "sessionSetupMode": "SystemWait",

@@ -89,14 +89,16 @@ func TestStorageCredentialOnlyInItsOwnFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var withKey []string
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	if err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if data, _ := os.ReadFile(p); strings.Contains(string(data), testKey) {
 				withKey = append(withKey, p)
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if len(withKey) != 1 || withKey[0] != w.secretPath() {
 		t.Fatalf("the account key is in %v; want only %s", withKey, w.secretPath())
 	}
@@ -270,7 +272,9 @@ func TestByteBudgetBoundsMemory(t *testing.T) {
 	}
 	got := make(chan struct{})
 	go func() {
-		b.acquire(ctx, 60) // does not fit until the first is released
+		if err := b.acquire(ctx, 60); err != nil { // does not fit until the first is released
+			t.Error(err)
+		}
 		close(got)
 	}()
 	select {

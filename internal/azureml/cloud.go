@@ -49,6 +49,5 @@ func CloudByName(name string) (Cloud, error) {
 	return c, nil
 }
 
-func (c Cloud) armScope() string     { return c.ARMAudience + "/.default" }
-func (c Cloud) mlScope() string      { return c.MLAudience + "/.default" }
-func (c Cloud) storageScope() string { return "https://storage.azure.com/.default" }
+func (c Cloud) armScope() string { return c.ARMAudience + "/.default" }
+func (c Cloud) mlScope() string  { return c.MLAudience + "/.default" }

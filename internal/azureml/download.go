@@ -71,7 +71,7 @@ func (r *runs) Download(ctx context.Context, name, dir string, overwrite bool) (
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(stage) // gone after ReplaceDir; a half download otherwise
+	defer func() { _ = os.RemoveAll(stage) }() // gone after ReplaceDir; a half download otherwise
 	if assetID != "" {
 		dsName, prefix, err := w.assetPath(ctx, assetID)
 		if err != nil {

@@ -60,7 +60,7 @@ func (w *Workspace) withRecords(f func(recs []sessionRecord) ([]sessionRecord, b
 	if err := lk.Lock(); err != nil {
 		return err
 	}
-	defer lk.Unlock()
+	defer func() { _ = lk.Unlock() }() // the process's exit or the file's close releases it too
 	var recs []sessionRecord
 	if data, err := os.ReadFile(p); err == nil {
 		_ = json.Unmarshal(data, &recs)

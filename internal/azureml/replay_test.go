@@ -128,7 +128,6 @@ var (
 	reRundata      = regexp.MustCompile(`/history/v1\.0/.*/rundata$`)
 	reDatastoreGet = regexp.MustCompile(`/datastores/[^/]+$`)
 	reUploadHead   = regexp.MustCompile(`/LocalUpload/0{36}/(.+)$`)
-	reBlobPutFile  = regexp.MustCompile(`/LocalUpload/0{36}/(.+)$`)
 )
 
 func TestReplayRecordings(t *testing.T) {
@@ -172,13 +171,12 @@ func TestReplayRecordings(t *testing.T) {
 }
 
 type harness struct {
-	t    *testing.T
-	cas  *replay.Cassette
-	srv  *replay.Server
-	w    *Workspace
-	tmp  string
-	c    replayCase
-	want map[*replay.Interaction]bool // interactions a request must have used
+	t   *testing.T
+	cas *replay.Cassette
+	srv *replay.Server
+	w   *Workspace
+	tmp string
+	c   replayCase
 	// skipped are the recorded calls pfz deliberately does not make, with why.
 	skipped map[*replay.Interaction]string
 }
@@ -213,7 +211,9 @@ func runReplay(t *testing.T, file string, c replayCase) {
 	if !hasWS {
 		// The CLI recordings start from pfazure's cached workspace: seed ours.
 		var aw armWorkspace
-		json.Unmarshal([]byte(sanitizedWorkspace), &aw)
+		if err := json.Unmarshal([]byte(sanitizedWorkspace), &aw); err != nil {
+			t.Fatal(err)
+		}
 		info := &wsInfo{ID: aw.ID, Name: aw.Name, Location: aw.Location, Kind: aw.Kind, DiscoveryURL: aw.Properties.DiscoveryURL, FetchedAt: w.opts.Now().UTC()}
 		if err := atomicfile.WriteJSON(w.cachePath(), info, atomicfile.Options{}); err != nil {
 			t.Fatal(err)
@@ -303,8 +303,12 @@ func (h *harness) flowFiles(folder, flowFile string) []workspace.FileRef {
 	root := filepath.Join(h.tmp, "flows", folder)
 	for rel, data := range files {
 		abs := filepath.Join(root, filepath.FromSlash(rel))
-		os.MkdirAll(filepath.Dir(abs), 0o755)
-		os.WriteFile(abs, data, 0o644)
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := os.WriteFile(abs, data, 0o644); err != nil {
+			h.t.Fatal(err)
+		}
 		out = append(out, workspace.FileRef{Rel: rel, Abs: abs, Size: int64(len(data))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rel < out[j].Rel })
@@ -318,8 +322,12 @@ func (h *harness) localData(uri string) *workspace.Data {
 	case strings.HasPrefix(uri, "azureml://datastores/") && strings.Contains(uri, "/paths/LocalUpload/"):
 		base := path.Base(strings.TrimSuffix(uri, "/"))
 		p := filepath.Join(h.tmp, "data", base)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(`{"url": "x"}`+"\n"), 0o644)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(`{"url": "x"}`+"\n"), 0o644); err != nil {
+			h.t.Fatal(err)
+		}
 		return &workspace.Data{Local: p, Hash: "0123456789abcdef0123456789abcdef"}
 	}
 	return &workspace.Data{Remote: uri}
@@ -509,8 +517,12 @@ func (h *harness) flows(ctx context.Context) {
 				continue
 			}
 			abs := filepath.Join(root, filepath.FromSlash(m[2]))
-			os.MkdirAll(filepath.Dir(abs), 0o755)
-			os.WriteFile(abs, []byte(f.ReqBody), 0o644)
+			if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+				h.t.Fatal(err)
+			}
+			if err := os.WriteFile(abs, []byte(f.ReqBody), 0o644); err != nil {
+				h.t.Fatal(err)
+			}
 			snap.Files = append(snap.Files, workspace.FileRef{Rel: m[2], Abs: abs, Size: int64(len(f.ReqBody))})
 		}
 		tags := map[string]string{}
@@ -660,7 +672,9 @@ func (h *harness) resumes(ctx context.Context) {
 			h.t.Fatalf("resume %s: %v", sub.ResumeFrom, err)
 		}
 		var want string
-		json.Unmarshal(in.RespBody, &want)
+		if err := json.Unmarshal(in.RespBody, &want); err != nil {
+			h.t.Fatal(err)
+		}
 		if run.Name != want {
 			h.t.Errorf("resumed run = %q, the service named %q", run.Name, want)
 		}

@@ -68,7 +68,9 @@ func TestRunDocumentFromRecordedRundata(t *testing.T) {
 			got := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 			golden := filepath.Join("testdata", "rundoc", name+".json")
 			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -82,7 +84,9 @@ func TestRunDocumentFromRecordedRundata(t *testing.T) {
 			}
 
 			var doc map[string]any
-			json.Unmarshal(got, &doc)
+			if err := json.Unmarshal(got, &doc); err != nil {
+				t.Fatal(err)
+			}
 			keys := []string{"name", "created_on", "status", "display_name", "description", "tags", "properties",
 				"creation_context", "start_time", "end_time", "duration", "portal_url", "data", "output"}
 			for _, k := range keys {

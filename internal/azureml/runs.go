@@ -644,7 +644,7 @@ func (w *Workspace) requireCompleted(ctx context.Context, name string) error {
 	}
 	e := fault.New(fault.Failed, "run %q is not completed, the status is %q", name, md.Status)
 	if md.Status != workspace.RunFailed {
-		e.WithHint("wait for it with `pfz run stream %s`, or pick a completed run", name)
+		return e.WithHint("wait for it with `pfz run stream %s`, or pick a completed run", name)
 	}
 	return e
 }

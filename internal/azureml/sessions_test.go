@@ -60,7 +60,9 @@ func lastBody(t *testing.T, f *fakeAML, key string) map[string]any {
 		t.Fatalf("no %s", key)
 	}
 	var m map[string]any
-	json.Unmarshal([]byte(bs[len(bs)-1]), &m)
+	if err := json.Unmarshal([]byte(bs[len(bs)-1]), &m); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -108,7 +110,9 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Errorf("idle edit body %v", b)
 	}
 	uai := workspace.Identity{Type: "managed"}
-	w.Sessions().Edit(ctx, sid, workspace.SessionEdit{Identity: &uai}, workspace.StartOptions{})
+	if _, err := w.Sessions().Edit(ctx, sid, workspace.SessionEdit{Identity: &uai}, workspace.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if b := lastBody(t, f, post); b["action"] != "Update" || !strings.HasSuffix(b["identity"].(string), "/uai1") {
 		t.Errorf("identity edit body %v", b)
 	}

@@ -1,10 +1,11 @@
 package config
 
 import (
-	"github.com/pfz-cli/pfz/internal/fault"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/fault"
 )
 
 // TestPfazureWorkspaceSources covers the workspace sources pfz reads as

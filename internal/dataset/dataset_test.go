@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/testutil/shared"

@@ -85,19 +85,6 @@ func Read(ctx context.Context, python, codeDir, entry string) (*Signature, error
 	return sig, nil
 }
 
-// section is the YAML value of one section: {name: {type: t, default: d}}.
-func section(ports []Port) map[string]any {
-	out := map[string]any{}
-	for _, p := range ports {
-		m := map[string]any{"type": p.Type}
-		if p.Default != nil {
-			m["default"] = *p.Default
-		}
-		out[p.Name] = m
-	}
-	return out
-}
-
 // String is the signature as one line, for messages.
 func (s *Signature) String() string {
 	names := func(ps []Port) string {

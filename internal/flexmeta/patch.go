@@ -52,7 +52,9 @@ func Apply(src []byte, sig *Signature) ([]byte, error) {
 	if err := enc.Encode(add); err != nil {
 		return nil, fault.Wrap(fault.Failed, err, "cannot write the entry's signature")
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot write the entry's signature")
+	}
 	if root.Style&yaml.FlowStyle == 0 {
 		out := append([]byte(nil), src...)
 		if len(out) > 0 && out[len(out)-1] != '\n' {
@@ -72,7 +74,9 @@ func Apply(src []byte, sig *Signature) ([]byte, error) {
 	if err := enc.Encode(&doc); err != nil {
 		return nil, fault.Wrap(fault.Failed, err, "cannot write the flow file with the entry's signature")
 	}
-	enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot write the flow file with the entry's signature")
+	}
 	return whole.Bytes(), nil
 }
 

@@ -97,9 +97,11 @@ func (s *Sessions) computeEnv(ctx context.Context, rec *record, fresh bool, lg *
 		return envInfo{}, nil, err
 	}
 	release := func() { _ = lk.Unlock() }
+	// A damaged record is reported, as checkCompute does at the start (its
+	// hint says to move the file away): it holds the instance's owner and
+	// settings, which a new record would silently change.
 	c, err := s.loadCompute(name)
-	var ce *store.CorruptError
-	if err != nil && !errors.As(err, &ce) {
+	if err != nil {
 		release()
 		return envInfo{}, nil, err
 	}
@@ -117,7 +119,8 @@ func (s *Sessions) computeEnv(ctx context.Context, rec *record, fresh bool, lg *
 	}
 	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Preparing compute instance %s", name)})
 	c.Status, c.PID, c.StartedAt, c.Message = workspace.SessionStarting, os.Getpid(), now, ""
-	if err := store.EnsureDir(s.st.ComputeDir(name)); err == nil {
+	err = store.EnsureDir(s.st.ComputeDir(name))
+	if err == nil {
 		err = s.saveCompute(c)
 	}
 	if err != nil {

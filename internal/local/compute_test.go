@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/local/store"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -114,5 +116,30 @@ func TestComputeInstanceRules(t *testing.T) {
 	idle := 10 * time.Minute
 	if got, err := s.Edit(ctx, "flow1", workspace.SessionEdit{IdleTime: &idle}, workspace.StartOptions{}); err != nil || got.IdleTimeSeconds != 600 {
 		t.Errorf("idle time of an instance session: %v %+v", err, got)
+	}
+}
+
+// A damaged compute instance record stops a start and a build on the
+// instance with the damage named (its hint: move the file away), and the
+// file is left as it was.
+func TestCorruptComputeRecordIsReported(t *testing.T) {
+	s, _, _ := newTest(t)
+	p := s.computePath("alice-box")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("{half a rec"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ce *store.CorruptError
+	if _, err := s.Start(context.Background(), ciSpec("flow1", "/flows/one"), workspace.StartOptions{}); !errors.As(err, &ce) {
+		t.Errorf("Start: err = %v, want the damaged record named", err)
+	}
+	rec := &record{Compute: "alice-box"}
+	if _, _, err := s.computeEnv(context.Background(), rec, false, nil, nil); !errors.As(err, &ce) {
+		t.Errorf("computeEnv: err = %v, want the damaged record named", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "{half a rec" {
+		t.Errorf("the damaged record was changed to %q", b)
 	}
 }

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 
@@ -111,7 +112,7 @@ func (p *parentRun) dataRow(ctx context.Context, n int) map[string]any {
 	}
 	for p.rowNum < n {
 		row, num, err := p.rd.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

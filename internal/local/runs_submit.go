@@ -71,7 +71,7 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 		if err != nil {
 			return nil, err
 		}
-		defer p.Close()
+		defer func() { _ = p.Close() }() // only read
 		parent = p
 	}
 	if err := checkRunnable(sub); err != nil {
@@ -308,7 +308,6 @@ type execution struct {
 	dirty       bool
 	metrics     map[string]any
 	running     bool
-	lineStart   time.Time
 	lastEvent   time.Time
 	lastLogged  time.Time
 	done        int64
@@ -322,7 +321,9 @@ func (x *execution) name() string { return x.rec.Name }
 func (x *execution) run(ctx context.Context) (*workspace.Run, error) {
 	w, err := run.NewWriter(x.dir)
 	if err != nil {
-		x.finish(workspace.RunFailed, &workspace.RunError{Code: "RecordError", Message: err.Error()})
+		// The run cannot record anything: err says why, whatever finish can
+		// still write.
+		_ = x.finish(workspace.RunFailed, &workspace.RunError{Code: "RecordError", Message: err.Error()})
 		return nil, err
 	}
 	x.w = w
@@ -702,7 +703,7 @@ func countRows(ctx context.Context, data string) (int64, error) {
 				n++
 			}
 			blank = true
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			if err != nil {
@@ -718,7 +719,7 @@ func countRows(ctx context.Context, data string) (int64, error) {
 	var n int64
 	for {
 		if _, _, err := rd.Next(); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			return 0, err

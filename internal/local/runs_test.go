@@ -61,9 +61,13 @@ func putRun(t *testing.T, r *Runs, rec *run.Record, lines int) string {
 		if i == 1 {
 			st = executor.StatusFailed
 		}
-		w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}})
+		if err := w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
@@ -85,7 +89,9 @@ func TestDeadOwnerIsSettled(t *testing.T) {
 			f.WriteString(`{"line_number":3,"sta`) // torn by the kill
 			f.Close()
 			if tc.cancelFile {
-				os.WriteFile(filepath.Join(dir, run.CancelFile), nil, 0o600)
+				if err := os.WriteFile(filepath.Join(dir, run.CancelFile), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			got, err := r.Get(context.Background(), "r")
 			if err != nil {
@@ -148,9 +154,16 @@ func TestListFiltersSortsAndCleansDebris(t *testing.T) {
 	putRun(t, r, &run.Record{Name: "old", Status: workspace.RunCompleted, CreatedOn: day(1)}, 0)
 	putRun(t, r, &run.Record{Name: "new", Status: workspace.RunCompleted, CreatedOn: day(3)}, 0)
 	putRun(t, r, &run.Record{Name: "mid", Status: workspace.RunFailed, CreatedOn: day(2), Archived: true}, 0)
-	os.MkdirAll(r.Dir("debris"), 0o700) // a killed create: no record
-	os.MkdirAll(r.Dir("damaged"), 0o700)
-	os.WriteFile(filepath.Join(r.Dir("damaged"), run.RecordFile), []byte("{"), 0o600)
+	// A killed create: no record.
+	if err := os.MkdirAll(r.Dir("debris"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(r.Dir("damaged"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.Dir("damaged"), run.RecordFile), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	names := func(o workspace.ListOptions) []string {
 		l, err := r.List(context.Background(), o)
@@ -302,12 +315,16 @@ func TestCountRows(t *testing.T) {
 	dir := t.TempDir()
 	jsonl := filepath.Join(dir, "d.jsonl")
 	long := strings.Repeat("x", 3<<20) // longer than the read buffer
-	os.WriteFile(jsonl, []byte("{\"a\":1}\n\n  \n{\"a\":\""+long+"\"}\n{\"a\":3}"), 0o600)
+	if err := os.WriteFile(jsonl, []byte("{\"a\":1}\n\n  \n{\"a\":\""+long+"\"}\n{\"a\":3}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := countRows(context.Background(), jsonl); err != nil || n != 3 {
 		t.Errorf("jsonl rows = %d, %v", n, err)
 	}
 	csv := filepath.Join(dir, "d.csv")
-	os.WriteFile(csv, []byte("a,b\n1,2\n3,4\n"), 0o600)
+	if err := os.WriteFile(csv, []byte("a,b\n1,2\n3,4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := countRows(context.Background(), csv); err != nil || n != 2 {
 		t.Errorf("csv rows = %d, %v", n, err)
 	}
@@ -403,7 +420,9 @@ func TestSubmitRefusesUnrunnableFlowBeforeWork(t *testing.T) {
 	r, _ := newRunsTest(t)
 	dir := t.TempDir()
 	csharp := filepath.Join(dir, "flow.dag.yaml")
-	os.WriteFile(csharp, []byte("language: csharp\ninputs:\n  q: {type: string}\nnodes: []\n"), 0o600)
+	if err := os.WriteFile(csharp, []byte("language: csharp\ninputs:\n  q: {type: string}\nnodes: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sub := &workspace.Submission{Name: "cs", Flow: csharp, Data: &workspace.Data{Local: csharp},
 		Snapshot: &workspace.Snapshot{}, Session: workspace.SessionSpec{ID: "s0123"}}
 	_, err := r.Submit(context.Background(), sub, nil)

@@ -165,7 +165,8 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	}()
 	p := Policy{ConnectTimeout: 300 * time.Millisecond, AnswerTimeout: 10 * time.Second}
 	began := time.Now()
-	_, err = p.Client(nil).Get("https://" + ln.Addr().String() + "/")
+	resp, err := p.Client(nil).Get("https://" + ln.Addr().String() + "/")
+	closeBody(resp)
 	bound(t, time.Since(began), p.ConnectTimeout)
 	var na *NoAnswerError
 	if !errors.As(err, &na) || na.Phase != "TLS handshake" {
@@ -185,7 +186,8 @@ func TestDeadlineInSilenceNamesTheHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/history/rundata", nil)
-	_, err := p.Client(nil).Do(req)
+	resp, err := p.Client(nil).Do(req)
+	closeBody(resp)
 	var na *NoAnswerError
 	if !errors.As(err, &na) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want a NoAnswerError wrapping the deadline, got %v", err)
@@ -194,7 +196,8 @@ func TestDeadlineInSilenceNamesTheHost(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel2()
 	req, _ = http.NewRequestWithContext(ctx2, "GET", srv.URL+"/history/rundata", nil)
-	_, err = p.Client(nil).Do(req)
+	resp, err = p.Client(nil).Do(req)
+	closeBody(resp)
 	if errors.As(err, &na) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a deadline before NoticeAfter must stay a deadline, got %v", err)
 	}
@@ -242,5 +245,12 @@ func TestDelay(t *testing.T) {
 		if d, _ := p.Delay(a, nil); d <= 0 || d > p.MaxRetryDelay {
 			t.Fatalf("backoff %d = %s", a, d)
 		}
+	}
+}
+
+// closeBody closes the body of a response the test expected not to get.
+func closeBody(resp *http.Response) {
+	if resp != nil {
+		_ = resp.Body.Close()
 	}
 }

@@ -8,6 +8,7 @@
 package requirements
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -324,8 +325,8 @@ func (f *File) parseEntry(e *entry) {
 		var err error
 		r, err = parseRequirement(strings.TrimRightFunc(e.args.s, isPySpace))
 		if err != nil {
-			se, ok := err.(*specError)
-			if !ok {
+			var se *specError
+			if !errors.As(err, &se) {
 				se = &specError{at: 0, msg: err.Error()}
 			}
 			e.reqErr = se
@@ -472,18 +473,6 @@ type token struct {
 	offs []int
 }
 
-func (t token) at(i int) int {
-	if i < len(t.offs) {
-		return t.offs[i]
-	}
-	if len(t.offs) == 0 {
-		return t.off
-	}
-	return t.offs[len(t.offs)-1] + 1
-}
-
-// contiguousEnd returns the file offset just past s[i:j] when those bytes sit
-// side by side in the file (no quotes or escapes in between), else -1.
 // shlexSplit is shlex.split in POSIX mode: space, tab, CR and LF separate;
 // single quotes are literal; double quotes allow \" and \\; a backslash
 // outside quotes escapes the next character.

@@ -2,12 +2,12 @@ package requirements
 
 import (
 	"fmt"
-
-	"github.com/pfz-cli/pfz/internal/fault"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/fault"
 )
 
 // Spec is one version clause of a requirement, such as ">=" "1.0".

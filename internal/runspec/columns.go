@@ -318,7 +318,7 @@ func jsonlColumns(ctx context.Context, path string, br *bufio.Reader, maxLines i
 				}
 			}
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -340,7 +340,7 @@ func jsonColumns(ctx context.Context, path string, br *bufio.Reader, maxLines in
 	}
 	dec := json.NewDecoder(bytes.NewReader(pyjson.Standard(data)))
 	tok, err := dec.Token()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil
 	}
 	if err != nil {

@@ -257,8 +257,8 @@ func (l *loader) parseYAML(data []byte) *node {
 	c := &converter{file: l.file}
 	root, err := c.convert(&doc, 0)
 	if err != nil {
-		ce, ok := err.(*convError)
-		if !ok {
+		var ce *convError
+		if !errors.As(err, &ce) {
 			ce = &convError{pos: start, msg: err.Error(), hint: "fix the YAML"}
 		}
 		l.errorf(CodeYAML, ce.pos, ce.hint, "cannot use the YAML: %s", ce.msg)

@@ -281,7 +281,9 @@ func TestBuildIncludes(t *testing.T) {
 					t.Errorf("zip content %q, size %d", b, z.Size)
 				}
 				// Deterministic: a later build (other mtimes) gives the same bytes.
-				os.Chtimes(filepath.Join(dir, "pkg", "a.py"), zipEpoch.AddDate(30, 0, 0), zipEpoch.AddDate(30, 0, 0))
+				if err := os.Chtimes(filepath.Join(dir, "pkg", "a.py"), zipEpoch.AddDate(30, 0, 0), zipEpoch.AddDate(30, 0, 0)); err != nil {
+					t.Fatal(err)
+				}
 				s2, _ := mustBuild(t, f, Options{})
 				if s2.Hash != s.Hash || !bytes.Equal(fileByRel(s2, "pkg.zip").Content, z.Content) {
 					t.Error("zipping the same folder twice must give the same bytes")
@@ -546,7 +548,7 @@ func TestBuildLeavesUserFilesAlone(t *testing.T) {
 	}
 	snap := func() map[string]stamp {
 		m := map[string]stamp{}
-		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +558,9 @@ func TestBuildLeavesUserFilesAlone(t *testing.T) {
 			}
 			m[p] = stamp{string(data), info.ModTime().UnixNano(), info.Mode()}
 			return nil
-		})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		return m
 	}
 	before := snap()
@@ -609,9 +613,17 @@ func TestBuildUnreadable(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeTree(t, dir, tree{"flow.dag.yaml": minimalFlow, "secret.py": "s", "locked/x": "x"})
-	os.Chmod(filepath.Join(dir, "secret.py"), 0)
-	os.Chmod(filepath.Join(dir, "locked"), 0)
-	defer os.Chmod(filepath.Join(dir, "locked"), 0o755)
+	if err := os.Chmod(filepath.Join(dir, "secret.py"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "locked"), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Chmod(filepath.Join(dir, "locked"), 0o755); err != nil {
+			t.Error(err)
+		}
+	})
 	_, d, err := build(t, newFlow(dir), Options{})
 	if err == nil || len(d.Errors()) != 2 || d.Errors()[0].Code != CodeUnreadable {
 		t.Errorf("want two %s errors, got %v", CodeUnreadable, d)

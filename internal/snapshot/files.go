@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,7 +107,7 @@ func Materialize(ctx context.Context, s *workspace.Snapshot, dest string) error 
 	if err != nil {
 		return fault.Wrap(fault.Failed, err, "cannot open %s", dest)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }() // the folder's handle: each file's own close is checked
 	buf := make([]byte, 64<<10)
 	for _, f := range s.Files {
 		if err := ctx.Err(); err != nil {
@@ -145,7 +146,7 @@ func writeOne(root *os.Root, f workspace.FileRef, buf []byte) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err == errChanged {
+	if errors.Is(err, errChanged) {
 		return fmt.Errorf("%s changed since the snapshot was built", f.Abs)
 	}
 	return err

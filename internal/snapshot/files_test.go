@@ -144,7 +144,9 @@ func TestMaterialize(t *testing.T) {
 	}
 
 	// A source that changed since Build is refused.
-	os.WriteFile(filepath.Join(dir, "lib", "b.py"), []byte("bigger"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "lib", "b.py"), []byte("bigger"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := Materialize(context.Background(), s, t.TempDir()); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("changed source: %v", err)
 	}
@@ -152,7 +154,9 @@ func TestMaterialize(t *testing.T) {
 
 func TestMaterializeHostilePaths(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x")
-	os.WriteFile(src, []byte("x"), 0o644)
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, rel := range []string{"../evil", "/etc/evil", "a/../../evil", "a//b", "", "./a"} {
 		parent := t.TempDir()
 		dest := filepath.Join(parent, "dest")

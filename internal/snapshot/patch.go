@@ -66,7 +66,9 @@ func PatchFlowYAML(src []byte, addRequirements string, dropIncludes bool) ([]byt
 	if err := e.Encode(&want); err != nil {
 		return nil, fault.Wrap(fault.Failed, err, "cannot write the patched flow YAML")
 	}
-	e.Close()
+	if err := e.Close(); err != nil {
+		return nil, fault.Wrap(fault.Failed, err, "cannot write the patched flow YAML")
+	}
 	fallback := enc.Bytes()
 
 	// Whichever way the edit is made, the result must decode to the original

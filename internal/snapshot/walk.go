@@ -73,14 +73,6 @@ func (src *source) pathspecKeepsName(rel, local string) bool {
 	return !src.root.matchAsPathspec(rel) && (local == "" || !src.local.matchAsPathspec(local))
 }
 
-// why names the ignore pattern that excludes an entry.
-func (src *source) why(rel, local string, isDir bool) string {
-	if s := src.root.Why(rel, isDir); s != "" {
-		return s
-	}
-	return src.local.Why(local, isDir)
-}
-
 // walkInto adds what is under the folder dirAbs (physical path dirReal) to
 // into. rel is into's path in the merged tree ("" at the root) and local its
 // path inside the source ("" at the source's root). stack holds the physical

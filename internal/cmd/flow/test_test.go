@@ -46,9 +46,15 @@ func TestChatShapeOf(t *testing.T) {
 
 func TestTestInputs(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "in.json"), []byte(`{"q": "hi", "n": 2}`), 0o600)
-	os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte("\n{\"q\": \"first\"}\n{\"q\": \"second\"}\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`[1, 2]`), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "in.json"), []byte(`{"q": "hi", "n": 2}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte("\n{\"q\": \"first\"}\n{\"q\": \"second\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`[1, 2]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		opts TestOptions
 		want string

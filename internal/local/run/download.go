@@ -251,11 +251,11 @@ func writeLines(ctx context.Context, src, name, dst string) (err error) {
 		for i := start; i < end; i++ {
 			r, err := lines.At(i)
 			if err != nil {
-				fa.close()
+				_ = fa.close() // the read error is the one to report
 				return err
 			}
 			if err := writeLine(fa, inst, outs, name, r); err != nil {
-				fa.close()
+				_ = fa.close() // the write error is the one to report
 				return fault.Wrap(fault.Failed, err, "cannot write line %d", r.LineNumber)
 			}
 		}
@@ -338,7 +338,7 @@ func writeNodeRuns(ctx context.Context, src, name, dst string) error {
 			return ctx.Err()
 		}
 		b, err := br.ReadBytes('\n')
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil // a torn tail is left out
 		}
 		if err != nil {

@@ -36,8 +36,12 @@ func sampleRun(t *testing.T) string {
 	}
 	snap := filepath.Join(dir, SnapshotDir)
 	for _, f := range []string{"flow.dag.yaml", "sub/tool.py", "__pycache__/tool.cpython-311.pyc"} {
-		os.MkdirAll(filepath.Join(snap, filepath.Dir(f)), 0o755)
-		os.WriteFile(filepath.Join(snap, f), []byte(f), 0o644)
+		if err := os.MkdirAll(filepath.Join(snap, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(snap, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -45,13 +49,15 @@ func sampleRun(t *testing.T) string {
 func tree(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
-	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+	if err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			rel, _ := filepath.Rel(root, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	sort.Strings(out)
 	return out
 }
@@ -87,7 +93,9 @@ func TestDownloadLayout(t *testing.T) {
 	if _, err := Download(context.Background(), DownloadOptions{Src: src, Run: view, Dir: out}); !fault.Is(err, fault.Usage) {
 		t.Errorf("second download: %v", err)
 	}
-	os.WriteFile(filepath.Join(p, "stale.txt"), []byte("x"), 0o644)
+	if err := os.WriteFile(filepath.Join(p, "stale.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Download(context.Background(), DownloadOptions{Src: src, Run: view, Dir: out, Overwrite: true}); err != nil {
 		t.Fatal(err)
 	}

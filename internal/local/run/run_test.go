@@ -117,7 +117,10 @@ func TestLinesOrderDuplicatesAndTornTail(t *testing.T) {
 func TestRepairWholeFileWithoutNewline(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, LogFile)
-	os.WriteFile(p, bytes.Repeat([]byte("x"), 200<<10), 0o600) // no newline at all, longer than a read chunk
+	// No newline at all, longer than a read chunk.
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 200<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if cut, err := Repair(dir); err != nil || len(cut) != 1 {
 		t.Fatalf("cut %v %v", cut, err)
 	}
@@ -221,7 +224,9 @@ func TestRecordView(t *testing.T) {
 		t.Errorf("ended view: duration %q, pid %q", v.Duration, v.Properties[PropPID])
 	}
 
-	os.WriteFile(filepath.Join(dir, RecordFile), []byte("{not json"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, RecordFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(dir); err == nil || fault.HintOf(err) == "" {
 		t.Errorf("a damaged record: %v", err)
 	}
@@ -242,7 +247,9 @@ func TestMetrics(t *testing.T) {
 	if err != nil || m["accuracy"] != json.Number("0.67") || m["n"] != json.Number("3") {
 		t.Errorf("metrics = %v %v", m, err)
 	}
-	os.WriteFile(filepath.Join(dir, MetricsFile), []byte("[1"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, MetricsFile), []byte("[1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ReadMetrics(dir); err == nil || fault.HintOf(err) == "" {
 		t.Errorf("damaged metrics: %v", err)
 	}
@@ -253,7 +260,9 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	p := filepath.Join("testdata", name)
 	if *update {
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
 		}

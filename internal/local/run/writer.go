@@ -51,7 +51,7 @@ func NewWriter(dir string) (*Writer, error) {
 	}{{LinesFile, &w.lines}, {NodeRunsFile, &w.nodes}, {LogFile, &w.logs}} {
 		f, err := os.OpenFile(filepath.Join(dir, p.name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			w.Close()
+			_ = w.Close() // closes what did open; the open error is the one to report
 			return nil, fault.Wrap(fault.Failed, err, "cannot open %s", filepath.Join(dir, p.name)).
 				WithHint("check the free space and permissions of %s", dir)
 		}

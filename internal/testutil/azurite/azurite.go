@@ -122,7 +122,7 @@ func Install(ctx context.Context) (string, error) {
 	if err != nil || !ok {
 		return "", fmt.Errorf("%w: waiting for another Azurite install in %s: %v", ErrUnavailable, dir, err)
 	}
-	defer lk.Unlock()
+	defer func() { _ = lk.Unlock() }()
 	if fileExists(marker) && fileExists(mainJS) {
 		return mainJS, nil // another process installed it while we waited
 	}

@@ -52,7 +52,7 @@ func Build(root, path string) error {
 	cmd := exec.Command("go", "build", "-o", path, "./cmd/pfz")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/pfz: %v\n%s", err, out)
+		return fmt.Errorf("go build ./cmd/pfz: %w\n%s", err, out)
 	}
 	return nil
 }

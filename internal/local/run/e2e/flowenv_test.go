@@ -81,7 +81,7 @@ def show(name: str) -> str:
 		t.Fatalf("flow test: the flow saw %q (%+v)", tgot, res.Error)
 	}
 	// Nor is either value written anywhere in the run's folder.
-	filepath.Walk(ws.LocalRuns().Dir("flow_env"), func(p string, info os.FileInfo, err error) error {
+	if err := filepath.Walk(ws.LocalRuns().Dir("flow_env"), func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			b, _ := os.ReadFile(p)
 			if strings.Contains(string(b), "feed-tok-0001") || strings.Contains(string(b), "sp-secret-0002") {
@@ -89,5 +89,7 @@ def show(name: str) -> str:
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
