@@ -141,7 +141,7 @@ func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg 
 		return nil
 	}
 	id := rec.Spec.ID
-	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Installing %d requirement line(s) with pip", len(lines))})
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Installing %d requirement line(s)", len(lines))})
 
 	var extraEnv []string
 	if needsPrivate(lines) {
