@@ -120,7 +120,7 @@ func Install(ctx context.Context) (string, error) {
 	lk := flock.New(dir + ".lock")
 	ok, err := lk.TryLockContext(ctx, 200*time.Millisecond)
 	if err != nil || !ok {
-		return "", fmt.Errorf("%w: waiting for another Azurite install in %s: %v", ErrUnavailable, dir, err)
+		return "", fmt.Errorf("%w: waiting for another Azurite install in %s: %v", ErrUnavailable, dir, err) //nolint:errorlint // err may be nil here (not ok), which %w cannot print
 	}
 	defer func() { _ = lk.Unlock() }()
 	if fileExists(marker) && fileExists(mainJS) {
