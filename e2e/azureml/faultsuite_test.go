@@ -358,7 +358,7 @@ func TestSilentTLSEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {
@@ -376,7 +376,7 @@ func TestSilentTLSEndpoint(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 	h := newHarness(t, fakews.Options{})

@@ -200,8 +200,8 @@ func (r *renewCred) Renew(ctx context.Context, o policy.TokenRequestOptions) (az
 	r.mu.Lock()
 	r.renews = append(r.renews, o)
 	r.mu.Unlock()
-	r.fakeCred.Invalidate(o.Scopes...)
-	return r.fakeCred.GetToken(ctx, o)
+	r.Invalidate(o.Scopes...)
+	return r.GetToken(ctx, o)
 }
 
 func TestUnauthorizedRenewsWithTheChallengeClaims(t *testing.T) {

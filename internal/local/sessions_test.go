@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		if err == nil {
 			_, err = s.Start(context.Background(), testSpec(os.Getenv("PFZ_LOCAL_ID")), workspace.StartOptions{})
 		}
-		os.Stderr.WriteString("hang helper returned: " + errString(err) + "\n")
+		_, _ = os.Stderr.WriteString("hang helper returned: " + errString(err) + "\n")
 		os.Exit(1)
 	case "build":
 		s, err := newSessions(Options{Home: os.Getenv("PFZ_LOCAL_HOME")}, newFake())
@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 			_, err = s.Build(context.Background(), os.Getenv("PFZ_LOCAL_ID"), workspace.StartOptions{})
 		}
 		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
+			_, _ = os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
 		os.Exit(0)
