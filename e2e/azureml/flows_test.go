@@ -62,7 +62,9 @@ func TestWorkspaceFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.ok("flow", "create", "--flow", "hello", "--set", "display_name=web flow", "description=second")
-	os.Remove(filepath.Join(flowDir, "extra.txt"))
+	if err := os.Remove(filepath.Join(flowDir, "extra.txt")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(flowDir, "greet.py"), []byte("from promptflow.core import tool\n\n\n@tool\ndef greet(name: str) -> str:\n    return \"Hi, \" + name\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

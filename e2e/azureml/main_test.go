@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }() // a temp folder
 		sharedTemp = dir
 		pfzBin = filepath.Join(dir, pfzbin.Name())
 		buildErr = pfzbin.Build(repoRoot(), pfzBin)

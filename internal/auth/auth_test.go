@@ -100,17 +100,23 @@ func TestCacheKeepsTokenPerScopeUntilNearExpiry(t *testing.T) {
 	if n := inner.calls.Load(); n != 1 {
 		t.Fatalf("inner called %d times for one scope, want 1", n)
 	}
-	c.GetToken(ctx, ml)
+	if _, err := c.GetToken(ctx, ml); err != nil {
+		t.Fatal(err)
+	}
 	if n := inner.calls.Load(); n != 2 {
 		t.Fatalf("a second scope must fetch its own token; calls=%d", n)
 	}
 	now = now.Add(56 * time.Minute) // 4 minutes left: inside the refresh margin
-	c.GetToken(ctx, arm)
+	if _, err := c.GetToken(ctx, arm); err != nil {
+		t.Fatal(err)
+	}
 	if n := inner.calls.Load(); n != 3 {
 		t.Fatalf("a token about to expire must be refreshed; calls=%d", n)
 	}
 	c.Invalidate(ARMScope)
-	c.GetToken(ctx, arm)
+	if _, err := c.GetToken(ctx, arm); err != nil {
+		t.Fatal(err)
+	}
 	if n := inner.calls.Load(); n != 4 {
 		t.Fatalf("Invalidate must force a new token; calls=%d", n)
 	}

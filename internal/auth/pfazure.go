@@ -71,26 +71,26 @@ func buildAzureMLOBO(o Options, co azcore.ClientOptions) (member, error) {
 
 func (c *azureMLOBO) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	if len(o.Scopes) != 1 {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: one scope expected, got %d", len(o.Scopes))
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: one scope expected, got %d", len(o.Scopes)) //nolint:staticcheck // "Azure ML" is a name
 	}
 	req, err := runtime.NewRequest(ctx, http.MethodGet, c.endpoint)
 	if err != nil {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: OBO_ENDPOINT: %w", err)
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: OBO_ENDPOINT: %w", err) //nolint:staticcheck // "Azure ML" is a name
 	}
 	q := req.Raw().URL.Query()
 	q.Set("resource", strings.TrimSuffix(o.Scopes[0], "/.default"))
 	req.Raw().URL.RawQuery = q.Encode()
 	resp, err := c.pl.Do(req)
 	if err != nil {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: %w", err)
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: %w", err) //nolint:staticcheck // "Azure ML" is a name
 	}
 	defer resp.Body.Close()
 	body, err := runtime.Payload(resp)
 	if err != nil {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: %w", err)
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: %w", err) //nolint:staticcheck // "Azure ML" is a name
 	}
 	if resp.StatusCode != http.StatusOK {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: OBO_ENDPOINT answered %s", resp.Status)
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: OBO_ENDPOINT answered %s", resp.Status) //nolint:staticcheck // "Azure ML" is a name
 	}
 	return parseMSIToken(body, time.Now())
 }
@@ -104,7 +104,7 @@ func parseMSIToken(body []byte, now time.Time) (azcore.AccessToken, error) {
 		ExpiresIn   json.RawMessage `json:"expires_in"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil || r.AccessToken == "" {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: the answer holds no access_token")
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: the answer holds no access_token") //nolint:staticcheck // "Azure ML" is a name
 	}
 	num := func(raw json.RawMessage) (int64, bool) {
 		s := strings.Trim(string(raw), `"`)
@@ -117,7 +117,7 @@ func parseMSIToken(body []byte, now time.Time) (azcore.AccessToken, error) {
 	} else if n, ok := num(r.ExpiresIn); ok {
 		tok.ExpiresOn = now.Add(time.Duration(n) * time.Second)
 	} else {
-		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: the answer holds no expires_on or expires_in")
+		return azcore.AccessToken{}, fmt.Errorf("Azure ML on-behalf-of: the answer holds no expires_on or expires_in") //nolint:staticcheck // "Azure ML" is a name
 	}
 	return tok, nil
 }

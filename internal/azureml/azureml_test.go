@@ -60,7 +60,7 @@ func jsonHandler(status int, v any) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
+		_ = json.NewEncoder(w).Encode(v) // an error: the client went away
 	}
 }
 
@@ -202,7 +202,9 @@ func TestWorkspaceCachedOnDisk(t *testing.T) {
 	}
 	// Past the TTL the workspace is looked up again.
 	w, _ := f.workspace(t, func(o *Options) { o.CacheDir = dir; o.Now = func() time.Time { return time.Now().Add(time.Hour) } })
-	w.workspaceInfo(context.Background())
+	if _, err := w.workspaceInfo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := f.count("GET " + testWS); n != 2 {
 		t.Fatalf("stale cache not refreshed: %d GETs", n)
 	}

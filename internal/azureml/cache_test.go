@@ -200,8 +200,8 @@ func (r *renewCred) Renew(ctx context.Context, o policy.TokenRequestOptions) (az
 	r.mu.Lock()
 	r.renews = append(r.renews, o)
 	r.mu.Unlock()
-	r.fakeCred.Invalidate(o.Scopes...)
-	return r.fakeCred.GetToken(ctx, o)
+	r.Invalidate(o.Scopes...)
+	return r.GetToken(ctx, o)
 }
 
 func TestUnauthorizedRenewsWithTheChallengeClaims(t *testing.T) {
@@ -272,7 +272,9 @@ func TestByteBudgetBoundsMemory(t *testing.T) {
 	}
 	got := make(chan struct{})
 	go func() {
-		b.acquire(ctx, 60) // does not fit until the first is released
+		if err := b.acquire(ctx, 60); err != nil { // does not fit until the first is released
+			t.Error(err)
+		}
 		close(got)
 	}()
 	select {

@@ -48,12 +48,12 @@ func (w *Workspace) preflight(ctx context.Context, spec workspace.SessionSpec) e
 func (w *Workspace) checkQuota(ctx context.Context, vmSize string) error {
 	info, err := w.workspaceInfo(ctx)
 	if err != nil || info.Location == "" {
-		return nil
+		return nil //nolint:nilerr // a preflight check says nothing when it cannot look
 	}
 	loc := w.armBase() + "/subscriptions/" + w.opts.Subscription + "/providers/Microsoft.MachineLearningServices/locations/" + url.PathEscape(info.Location)
 	resp, err := w.c.do(ctx, call{method: http.MethodGet, url: loc + "/vmSizes", query: url.Values{"api-version": {apiCompute}}, scope: w.cloud.armScope()})
 	if err != nil {
-		return nil
+		return nil //nolint:nilerr // a preflight check says nothing when it cannot look
 	}
 	var sizes struct {
 		Value []struct {
@@ -63,7 +63,7 @@ func (w *Workspace) checkQuota(ctx context.Context, vmSize string) error {
 		} `json:"value"`
 	}
 	if resp.json(&sizes) != nil || len(sizes.Value) == 0 {
-		return nil
+		return nil //nolint:nilerr // a preflight check says nothing when it cannot look
 	}
 	family, vcpus, found := "", int64(0), false
 	var names []string
@@ -79,7 +79,7 @@ func (w *Workspace) checkQuota(ctx context.Context, vmSize string) error {
 	}
 	resp, err = w.c.do(ctx, call{method: http.MethodGet, url: loc + "/usages", query: url.Values{"api-version": {apiCompute}}, scope: w.cloud.armScope()})
 	if err != nil {
-		return nil
+		return nil //nolint:nilerr // a preflight check says nothing when it cannot look
 	}
 	var usages struct {
 		Value []struct {
@@ -91,7 +91,7 @@ func (w *Workspace) checkQuota(ctx context.Context, vmSize string) error {
 		} `json:"value"`
 	}
 	if resp.json(&usages) != nil {
-		return nil
+		return nil //nolint:nilerr // a preflight check says nothing when it cannot look
 	}
 	for _, u := range usages.Value {
 		if strings.EqualFold(u.Name.Value, family) {

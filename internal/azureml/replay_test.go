@@ -558,7 +558,7 @@ func (h *harness) flows(ctx context.Context) {
 			return r.Method == "GET" && u.Path == missing.Path
 		}, Respond: func(w http.ResponseWriter, r *replay.Request) {
 			w.WriteHeader(http.StatusNotFound)
-			w.Write(in.RespBody)
+			_, _ = w.Write(in.RespBody)
 		}})
 	}
 	updated := map[string]bool{}

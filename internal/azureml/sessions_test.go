@@ -110,7 +110,9 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Errorf("idle edit body %v", b)
 	}
 	uai := workspace.Identity{Type: "managed"}
-	w.Sessions().Edit(ctx, sid, workspace.SessionEdit{Identity: &uai}, workspace.StartOptions{})
+	if _, err := w.Sessions().Edit(ctx, sid, workspace.SessionEdit{Identity: &uai}, workspace.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if b := lastBody(t, f, post); b["action"] != "Update" || !strings.HasSuffix(b["identity"].(string), "/uai1") {
 		t.Errorf("identity edit body %v", b)
 	}

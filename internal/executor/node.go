@@ -242,10 +242,14 @@ func pyConnection(name string, conn map[string]string) PyConnection {
 	return pc
 }
 
-// render renders a prompt node (llm false) or an llm node's template. A
-// chat llm node's render comes back role-escaped with its mapping, as
-// promptflow's build_messages does; a prompt node's output is the plain
-// text, and its escaped form is kept for the llm nodes it feeds.
+// render renders a prompt node (llm false) or an llm node's template with
+// promptflow's role escaping (prompty.Escape): role lines inside the node's
+// flow inputs (and the escaped form of upstream prompt outputs) must not
+// start messages. A chat llm node renders the escaped inputs; pfz puts the
+// role words back in the parsed messages. A prompt node's output is the
+// plain render; its escaped render and mapping are kept for the llm nodes
+// it feeds, as promptflow's PromptResult carries them. chatList: lists are
+// ChatInputLists (escaped inside, printed one item per line).
 func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map[string]any, llm, chatList bool) (promptResult, *LineError) {
 	req := promptRender{Template: nd.tmpl, Vars: inputs, LLM: llm && (nd.def.API != "completion" || isVision(&nd.def))}
 	req.ChatList = req.LLM && chatList
@@ -258,7 +262,10 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 			}
 		}
 	}
+	esc := &prompty.Escape{}
 	if !llm || req.LLM { // promptflow escapes roles for prompt and chat, not completion
+		var names []string
+		results := map[string]promptResult{}
 		for _, in := range nd.def.Inputs {
 			if _, used := req.Vars[in.Name]; !used {
 				continue
@@ -266,18 +273,27 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 			v := refOf(in.Value)
 			switch {
 			case v.Kind == flow.RefFlowInput:
-				req.Escape = append(req.Escape, in.Name)
+				names = append(names, in.Name)
 			case v.Kind == flow.RefNode && (v.Section == "" || v.Section == "output") && v.Path == "":
 				st.mu.Lock()
 				pr, ok := st.prompts[v.Name]
 				st.mu.Unlock()
 				if ok {
-					if req.Results == nil {
-						req.Results = map[string]promptResult{}
-					}
-					req.Results[in.Name] = pr
+					results[in.Name] = pr
+					esc.Merge(pr.Mapping)
 				}
 			}
+		}
+		scope := prompty.Dicts
+		if req.ChatList {
+			scope = prompty.ChatLists
+		}
+		escaped := esc.Inputs(scope, names, req.Vars)
+		for k, pr := range results {
+			escaped[k] = pr.Escaped
+		}
+		if !esc.Empty() {
+			req.Escaped = escaped
 		}
 	}
 	out, terr, err := r.pool.renderPrompt(ctx, req)
@@ -289,13 +305,15 @@ func (r *runner) render(ctx context.Context, st *lineState, nd *node, inputs map
 		return out, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': render %s: %v", nd.def.Name, nd.def.Source.Path, err)}
 	}
 	if terr != nil {
-		// promptflow reports its own JinjaTemplateError by its message alone.
-		msg := terr.Message
+		// promptflow reports its own JinjaTemplateError by its message alone,
+		// the role words put back.
+		msg := esc.Unescape(terr.Message)
 		if terr.Type != "JinjaTemplateError" {
-			msg = fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, terr.Message)
+			msg = fmt.Sprintf("Execution failure in '%s': (%s) %s", nd.def.Name, terr.Type, msg)
 		}
 		return out, &LineError{Code: CodeToolError, Type: terr.Type, Message: msg}
 	}
+	out.Mapping = esc.Mapping()
 	if !llm && len(out.Mapping) > 0 {
 		st.mu.Lock()
 		if st.prompts == nil {
@@ -330,9 +348,10 @@ func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map
 			images[printed] = prompty.ImageURL{URL: url, Detail: "auto"}
 		}
 	}
-	req, err := llmNodeRequest(&nd.def, pr.Text, inputs, conn, prompty.EscapeFrom(pr.Mapping), images)
+	esc := prompty.EscapeFrom(pr.Mapping)
+	req, err := llmNodeRequest(&nd.def, pr.Text, inputs, conn, esc, images)
 	if err != nil {
-		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, pr.unescape(err.Error()))}
+		return nil, nil, &LineError{Code: CodeExecution, Message: fmt.Sprintf("Execution failure in '%s': %s", nd.def.Name, esc.Unescape(err.Error()))}
 	}
 	out, err := callLLM(ctx, r.http, req)
 	if err != nil {

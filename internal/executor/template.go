@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/pfz-cli/pfz/internal/pyjson"
 )
@@ -49,15 +48,13 @@ func (p *Pool) Render(ctx context.Context, text string, vars map[string]any) (st
 type promptRender struct {
 	Template string
 	Vars     map[string]any
-	// Escape names the variables that are flow inputs: role lines in them
-	// are escaped as promptflow escapes them (chat llm and prompt nodes).
-	Escape []string
-	// Results are the escaped forms of upstream prompt outputs among Vars.
-	Results map[string]promptResult
+	// Escaped are Vars with the role words escaped (prompty.Escape), when
+	// any were: a chat llm node renders them, a prompt node renders both.
+	Escaped map[string]any
 	// LLM: render for a chat llm node (the text is the escaped render).
 	LLM bool
 	// ChatList: list inputs are promptflow's ChatInputList (Azure OpenAI
-	// chat): printed one item per line, roles in their items escaped.
+	// chat, vision): printed one item per line.
 	ChatList bool
 	// Images: return the images among Vars (vision nodes).
 	Images bool
@@ -65,7 +62,8 @@ type promptRender struct {
 
 // promptResult is a render's outcome: Text is what the node outputs (a
 // prompt node) or what pfz parses into messages (a chat llm node, escaped);
-// Escaped and Mapping (uuid -> role word) carry the role escaping on.
+// Escaped (a prompt node's escaped render) and Mapping (uuid -> role word)
+// carry the role escaping on to the llm nodes a prompt node feeds.
 type promptResult struct {
 	Text    string            `json:"text"`
 	Escaped string            `json:"escaped,omitempty"`
@@ -75,29 +73,17 @@ type promptResult struct {
 	Images map[string]string `json:"images,omitempty"`
 }
 
-// unescape puts the role words back into s.
-func (p promptResult) unescape(s string) string {
-	for id, role := range p.Mapping {
-		s = strings.ReplaceAll(s, id, role)
-	}
-	return s
-}
-
-// RenderPrompt renders a prompt or llm node's template in a worker, with
-// promptflow's role escaping.
+// renderPrompt renders a prompt or llm node's template in a worker.
 func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult, *ToolError, error) {
 	msg := map[string]any{"op": "render_prompt", "template": req.Template, "inputs": req.Vars, "llm": req.LLM}
+	if req.Escaped != nil {
+		msg["escaped"] = req.Escaped
+	}
 	if req.ChatList {
 		msg["chat_list"] = true
 	}
 	if req.Images {
 		msg["images"] = true
-	}
-	if len(req.Escape) > 0 {
-		msg["escape"] = req.Escape
-	}
-	if len(req.Results) > 0 {
-		msg["results"] = req.Results
 	}
 	var out promptResult
 	res, err := p.do(ctx, msg, hooks{}, nil)

@@ -76,6 +76,9 @@ func TestVisionRequest(t *testing.T) {
 	if got := req.headers["ms-azure-ai-promptflow-called-from"]; got != "aoai-gpt4v-tool" {
 		t.Errorf("called-from header %q", got)
 	}
+	if _, _, body, err := req.httpParts(); err != nil || body["model"] != "d" {
+		t.Errorf("azure body names model %v (err %v), want the deployment as promptflow's client sends it", body["model"], err)
+	}
 	for _, tc := range []struct {
 		tool string
 		ok   bool

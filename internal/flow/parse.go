@@ -190,9 +190,7 @@ func (w *walker) prompty(f *Flow, root *yaml.Node, body string, bodyLine int) {
 	spec, ds := prompty.FromNode(w.file, root, body, bodyLine)
 	f.Prompty = spec
 	f.Name, f.Description = spec.Name, spec.Description
-	for _, d := range ds {
-		w.diags = append(w.diags, d)
-	}
+	w.diags = append(w.diags, ds...)
 	for _, in := range spec.Inputs {
 		fi := Input{Name: in.Name, Type: ValueType(in.Type), Default: in.Default, HasDefault: in.HasDefault,
 			IsChatInput: in.IsChatInput, IsChatHistory: in.IsChatHistory, Pos: Pos{Line: in.Line, Column: 3}}

@@ -141,7 +141,7 @@ func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg 
 		return nil
 	}
 	id := rec.Spec.ID
-	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Installing %d requirement line(s) with pip", len(lines))})
+	rep.Report(workspace.Event{Kind: workspace.EventStatus, Message: fmt.Sprintf("Installing %d requirement line(s)", len(lines))})
 
 	var extraEnv []string
 	if needsPrivate(lines) {
@@ -162,7 +162,7 @@ func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg 
 	if err := store.WriteFile(tmp, []byte(content), 0o600); err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }() // the session's folder: a leftover is overwritten next time
 
 	err := s.env.Install(ctx, rec.Env.Python, pyenv.InstallRequest{File: tmp, Dir: baseDir, Env: extraEnv}, lg)
 	if err == nil {

@@ -61,9 +61,13 @@ func putRun(t *testing.T, r *Runs, rec *run.Record, lines int) string {
 		if i == 1 {
 			st = executor.StatusFailed
 		}
-		w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}})
+		if err := w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
@@ -82,7 +86,9 @@ func TestDeadOwnerIsSettled(t *testing.T) {
 			r, debug := newRunsTest(t)
 			dir := putRun(t, r, &run.Record{Name: "r", Status: tc.status, PID: 999999}, 3)
 			f, _ := os.OpenFile(filepath.Join(dir, run.LinesFile), os.O_APPEND|os.O_WRONLY, 0)
-			f.WriteString(`{"line_number":3,"sta`) // torn by the kill
+			if _, err := f.WriteString(`{"line_number":3,"sta`); err != nil { // torn by the kill
+				t.Fatal(err)
+			}
 			f.Close()
 			if tc.cancelFile {
 				if err := os.WriteFile(filepath.Join(dir, run.CancelFile), nil, 0o600); err != nil {

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		if err == nil {
 			_, err = s.Start(context.Background(), testSpec(os.Getenv("PFZ_LOCAL_ID")), workspace.StartOptions{})
 		}
-		os.Stderr.WriteString("hang helper returned: " + errString(err) + "\n")
+		_, _ = os.Stderr.WriteString("hang helper returned: " + errString(err) + "\n")
 		os.Exit(1)
 	case "build":
 		s, err := newSessions(Options{Home: os.Getenv("PFZ_LOCAL_HOME")}, newFake())
@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 			_, err = s.Build(context.Background(), os.Getenv("PFZ_LOCAL_ID"), workspace.StartOptions{})
 		}
 		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
+			_, _ = os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -526,7 +526,7 @@ func assertNoSecretUnder(t *testing.T, root, secret string) {
 	t.Helper()
 	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
-			return nil
+			return nil //nolint:nilerr // an entry that vanished or cannot be read holds no secret to find
 		}
 		b, _ := os.ReadFile(p)
 		if bytes.Contains(b, []byte(secret)) {

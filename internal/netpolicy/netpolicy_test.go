@@ -142,7 +142,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var conns []net.Conn
 	var mu sync.Mutex
 	go func() {
@@ -159,7 +159,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	defer func() {
 		mu.Lock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 		mu.Unlock()
 	}()

@@ -72,27 +72,88 @@ func PreprocessTemplate(t string) string {
 	return imageRE.ReplaceAllString(t, "\n{{$2}}\n")
 }
 
-// Escape is the role escaping promptflow applies to string inputs of a chat
+// Escape is the role escaping promptflow applies to the inputs of a chat
 // prompt, so that text such as "user:" inside an input cannot start a
-// message: each role word found on a role line of any string input is
-// replaced in every string input by a random id before rendering, and put
-// back in the parsed messages.
+// message: each role word found on a role line of an escaped input is
+// replaced in every escaped input by a random id before rendering, and put
+// back in the parsed messages. One implementation serves prompty flows and
+// prompt and llm nodes; Scope says which values each looks into.
 type Escape struct {
 	ids   []string // in the order found
 	roles map[string]string
 }
 
+// Scope is which values of an input promptflow escapes.
+type Scope int
+
+const (
+	// Strings: the input itself when it is a string (promptflow's prompty).
+	Strings Scope = iota
+	// Dicts: strings, also inside dicts at any depth (promptflow's prompt
+	// tool and OpenAI chat: lists are left as they are).
+	Dicts
+	// ChatLists: strings inside dicts and lists at any depth (promptflow's
+	// Azure OpenAI chat and vision tools, whose lists are ChatInputLists).
+	ChatLists
+)
+
 // NewEscape finds the role lines in the string values of inputs (in the
-// order of names) and returns the inputs with the role words replaced.
+// order of names) and returns the inputs with the role words replaced
+// (promptflow's prompty).
 func NewEscape(names []string, inputs map[string]any) (*Escape, map[string]any) {
 	e := &Escape{roles: map[string]string{}}
+	return e, e.Inputs(Strings, names, inputs)
+}
+
+// Inputs finds the role lines in the named inputs within scope (in the
+// order of names), adding each new role word to e, and returns inputs with
+// the named ones escaped; the others are returned as they are.
+func (e *Escape) Inputs(scope Scope, names []string, inputs map[string]any) map[string]any {
+	if e.roles == nil {
+		e.roles = map[string]string{}
+	}
 	seen := map[string]bool{}
+	for _, role := range e.roles {
+		seen[role] = true
+	}
 	for _, k := range names {
-		s, ok := inputs[k].(string)
-		if !ok {
-			continue
+		if v, ok := inputs[k]; ok {
+			e.find(scope, v, seen)
 		}
-		for _, m := range roleSepRE.FindAllStringSubmatch(s, -1) {
+	}
+	out := make(map[string]any, len(inputs))
+	for k, v := range inputs {
+		out[k] = v
+	}
+	if len(e.ids) == 0 {
+		return out
+	}
+	for _, k := range names {
+		if v, ok := inputs[k]; ok {
+			out[k] = e.escape(scope, v)
+		}
+	}
+	return out
+}
+
+// isImageRef reports whether v is an image reference ({"data:image/png;path":
+// …}): it is an image, not text, to promptflow, and is never escaped.
+func isImageRef(v map[string]any) bool {
+	if len(v) != 1 {
+		return false
+	}
+	for k := range v {
+		return imageRefKeyRE.MatchString(k)
+	}
+	return false
+}
+
+var imageRefKeyRE = regexp.MustCompile(`^data:image/[^;]+;(base64|path|url)$`)
+
+func (e *Escape) find(scope Scope, v any, seen map[string]bool) {
+	switch x := v.(type) {
+	case string:
+		for _, m := range roleSepRE.FindAllStringSubmatch(x, -1) {
 			if role := m[1]; !seen[role] {
 				seen[role] = true
 				id := uuid4()
@@ -100,31 +161,99 @@ func NewEscape(names []string, inputs map[string]any) (*Escape, map[string]any) 
 				e.roles[id] = role
 			}
 		}
-	}
-	out := make(map[string]any, len(inputs))
-	for k, v := range inputs {
-		if s, ok := v.(string); ok && len(e.ids) > 0 {
-			for _, id := range e.ids {
-				s = strings.ReplaceAll(s, e.roles[id], id)
+	case map[string]any:
+		if scope >= Dicts && !isImageRef(x) {
+			for _, k := range sortedKeys(x) {
+				e.find(scope, x[k], seen)
 			}
-			v = s
 		}
-		out[k] = v
+	case []any:
+		if scope >= ChatLists {
+			for _, item := range x {
+				e.find(scope, item, seen)
+			}
+		}
 	}
-	return e, out
+}
+
+func (e *Escape) escape(scope Scope, v any) any {
+	switch x := v.(type) {
+	case string:
+		for _, id := range e.ids {
+			x = strings.ReplaceAll(x, e.roles[id], id)
+		}
+		return x
+	case map[string]any:
+		if scope < Dicts || isImageRef(x) {
+			return v
+		}
+		m := make(map[string]any, len(x))
+		for k, item := range x {
+			m[k] = e.escape(scope, item)
+		}
+		return m
+	case []any:
+		if scope < ChatLists {
+			return v
+		}
+		s := make([]any, len(x))
+		for i, item := range x {
+			s[i] = e.escape(scope, item)
+		}
+		return s
+	}
+	return v
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // EscapeFrom is the escaping a mapping of ids to role words describes (one
-// made where the inputs were escaped: a python worker's render).
+// carried on from an upstream prompt node's render).
 func EscapeFrom(mapping map[string]string) *Escape {
 	e := &Escape{roles: map[string]string{}}
-	for id, role := range mapping {
-		e.ids = append(e.ids, id)
-		e.roles[id] = role
-	}
-	sort.Strings(e.ids)
+	e.Merge(mapping)
 	return e
 }
+
+// Merge adds the ids of mapping (id -> role word) to e.
+func (e *Escape) Merge(mapping map[string]string) {
+	if e.roles == nil {
+		e.roles = map[string]string{}
+	}
+	ids := make([]string, 0, len(mapping))
+	for id := range mapping {
+		if _, ok := e.roles[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e.ids = append(e.ids, id)
+		e.roles[id] = mapping[id]
+	}
+}
+
+// Mapping is e as ids -> role words (nil when nothing was escaped).
+func (e *Escape) Mapping() map[string]string {
+	if e == nil || len(e.ids) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(e.ids))
+	for _, id := range e.ids {
+		m[id] = e.roles[id]
+	}
+	return m
+}
+
+// Empty reports whether nothing is escaped.
+func (e *Escape) Empty() bool { return e == nil || len(e.ids) == 0 }
 
 // Unescape puts the role words back into s.
 func (e *Escape) Unescape(s string) string { return e.unescape(s) }

@@ -185,7 +185,7 @@ func parseRequirement(t string) (Requirement, error) {
 		if i := strings.Index(t, "; "); i >= 0 {
 			u, marker = strings.TrimRightFunc(t[:i], isPySpace), strings.TrimSpace(t[i+2:])
 			if err := checkMarker(marker); err != nil {
-				return r, fmt.Errorf("bad marker: %v", err)
+				return r, fmt.Errorf("bad marker: %v", err) //nolint:errorlint // the caller's errors.As must find this error's position, not the inner one's
 			}
 		}
 		r.URL, r.Marker = u, marker
@@ -209,7 +209,7 @@ func parseRequirement(t string) (Requirement, error) {
 			if base != t {
 				r.Marker = strings.TrimSpace(t[strings.Index(t, ";")+1:])
 				if err := checkMarker(r.Marker); err != nil {
-					return r, fmt.Errorf("bad marker: %v", err)
+					return r, fmt.Errorf("bad marker: %v", err) //nolint:errorlint // the caller's errors.As must find this error's position, not the inner one's
 				}
 			}
 			r.Local = true
@@ -220,7 +220,7 @@ func parseRequirement(t string) (Requirement, error) {
 	}
 	if err := parsePEP508(t, &r); err != nil {
 		if looksLikePath(base) {
-			return r, fmt.Errorf("%v; it looks like a path", err)
+			return r, fmt.Errorf("%v; it looks like a path", err) //nolint:errorlint // the caller's errors.As must find this error's position, not the inner one's
 		}
 		return r, err
 	}

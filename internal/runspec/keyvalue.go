@@ -217,7 +217,7 @@ func loadInputData(path string) (any, error) {
 		defer f.Close()
 		return decodeJSONValue(f)
 	}
-	return nil, fmt.Errorf("%w: Only support jsonl or json file as input.", errInitFile)
+	return nil, fmt.Errorf("%w: Only support jsonl or json file as input.", errInitFile) //nolint:staticcheck // promptflow's message, word for word
 }
 
 func decodeJSONValue(r io.Reader) (any, error) {

@@ -379,7 +379,9 @@ func TestResolveFlowEntryAndErrors(t *testing.T) {
 	if _, _, _, err := s.Resolve(context.Background(), resolveOpts()); !fault.Is(err, fault.Validation) || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("existing flow.flex.yaml: err = %v", err)
 	}
-	os.Remove(filepath.Join(fx.cwd, "flow.flex.yaml"))
+	if err := os.Remove(filepath.Join(fx.cwd, "flow.flex.yaml")); err != nil {
+		t.Fatal(err)
+	}
 
 	// A folder without a flow file: the error names the flow key's position.
 	writeFile(t, fx.path("flows/empty/readme.md"), "x")

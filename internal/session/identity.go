@@ -108,7 +108,7 @@ func DirReader(dir string) func(name string) ([]byte, error) {
 }
 
 func warnf(err error) error {
-	return fmt.Errorf("Failed to resolve environment due to %v.", err)
+	return fmt.Errorf("Failed to resolve environment due to %v.", err) //nolint:errorlint,staticcheck // pfazure's message; the cause is text in it, its kind is not this error's
 }
 
 // pyDict is Python's dict(x) for what YAML can produce: a mapping is copied;

@@ -116,7 +116,7 @@ func ParseVariant(v string) (node, variant string, err error) {
 	}
 	m := variantRE.FindStringSubmatch(s)
 	if m == nil {
-		return "", "", fmt.Errorf("Invalid variant format: %s, variant should be in format of ${TUNING_NODE.VARIANT}", v)
+		return "", "", fmt.Errorf("Invalid variant format: %s, variant should be in format of ${TUNING_NODE.VARIANT}", v) //nolint:staticcheck // promptflow's message, word for word
 	}
 	return m[1], m[2], nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -635,7 +636,7 @@ func TestBuildCancelled(t *testing.T) {
 	writeTree(t, dir, tree{"flow.dag.yaml": minimalFlow})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := Build(ctx, newFlow(dir), Options{}); err != context.Canceled {
+	if _, _, err := Build(ctx, newFlow(dir), Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }

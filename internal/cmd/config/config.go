@@ -73,7 +73,7 @@ func report(opts *SetOptions, res changeResult, line string) error {
 	cmdutil.Infof(opts.IO, "%s", line)
 	p, err := opts.Printer()
 	if err != nil || p.IsTable() {
-		return nil
+		return nil //nolint:nilerr // the change is made and said on stderr; a broken config file only loses the document
 	}
 	return p.Print(res, nil)
 }

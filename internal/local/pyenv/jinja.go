@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -41,7 +42,7 @@ func (r *Runner) EnsureJinja(ctx context.Context, python, wheelDir string, log i
 	}
 	var why []string
 	if hasJinjaWheel(wheelDir) {
-		err := r.pip(ctx, python, log, "install", "--no-index", "--find-links", wheelDir, jinjaReq)
+		err := r.installWheels(ctx, python, wheelDir, log)
 		if err == nil {
 			return JinjaWheels, nil
 		}
@@ -56,7 +57,7 @@ func (r *Runner) EnsureJinja(ctx context.Context, python, wheelDir string, log i
 	}
 	err := r.pip(ctx, python, log, append(args, jinjaReq)...)
 	if err == nil {
-		err = r.pip(ctx, python, log, "install", "--no-index", "--find-links", wheelDir, jinjaReq)
+		err = r.installWheels(ctx, python, wheelDir, log)
 		if err == nil {
 			return JinjaIndex, nil
 		}
@@ -85,6 +86,22 @@ func hasJinjaWheel(dir string) bool {
 	return len(m) > 0
 }
 
+// installWheels installs Jinja2 from the wheels in wheelDir alone: with uv
+// where it installs what pip does (the same wheels, in a fraction of pip's
+// time), else, or when uv fails, with pip.
+func (r *Runner) installWheels(ctx context.Context, python, wheelDir string, log io.Writer) error {
+	if uv := r.installer(ctx, InstallRequest{}, nil); uv != "" {
+		fmt.Fprintf(log, "pfz: installing %s with %s\n", jinjaReq, uv)
+		cmd := r.uvCommand(ctx, uv, "pip", "install", "--no-config", "--python", python, "--no-index", "--find-links", wheelDir, jinjaReq)
+		err := runQuiet(ctx, cmd, "uv pip install", log)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		fmt.Fprintf(log, "pfz: uv could not install %s (%v); trying pip\n", jinjaReq, err)
+	}
+	return r.pip(ctx, python, log, "install", "--no-index", "--find-links", wheelDir, jinjaReq)
+}
+
 // pip runs one pip command quietly, its output to log; an error carries
 // pip's own reason.
 func (r *Runner) pip(ctx context.Context, python string, log io.Writer, args ...string) error {
@@ -93,13 +110,18 @@ func (r *Runner) pip(ctx context.Context, python string, log io.Writer, args ...
 	if r.NoCache {
 		all = append(all, "--no-cache-dir")
 	}
-	cmd := r.command(ctx, python, all...)
+	return runQuiet(ctx, r.command(ctx, python, all...), "pip "+args[0], log)
+}
+
+// runQuiet runs cmd with its output to log; an error carries the output's
+// own reason.
+func runQuiet(ctx context.Context, cmd *exec.Cmd, what string, log io.Writer) error {
 	var tail tailBuffer
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return ctxFault(ctx, "pip "+args[0])
+			return ctxFault(ctx, what)
 		}
 		return errors.New(strings.ReplaceAll(tail.summary(), "\n", " "))
 	}

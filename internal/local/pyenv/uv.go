@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // false when uv failed; the folder is then removed and venv takes over.
 func (r *Runner) createUV(ctx context.Context, uv, base, version, dir string, log io.Writer) (*Info, bool) {
 	fmt.Fprintf(log, "pfz: creating the environment with %s\n", uv)
-	cmd := r.command(ctx, uv, "venv", "--no-config", "--seed", "--python", base, dir)
+	cmd := r.uvCommand(ctx, uv, "venv", "--no-config", "--seed", "--python", base, dir)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil || ctx.Err() != nil {
 		fmt.Fprintf(log, "pfz: uv venv failed (%v); using python -m venv\n", err)
@@ -28,6 +29,28 @@ func (r *Runner) createUV(ctx context.Context, uv, base, version, dir string, lo
 		return nil, false
 	}
 	return &Info{Python: py, Version: version, Base: base}, true
+}
+
+// uvCommand is a uv process. uv trusts its own certificate roots, not
+// pip's: where pip is told which certificates to trust (PIP_CERT, e.g. a
+// TLS-inspecting proxy's bundle) and uv is not (SSL_CERT_FILE), uv gets
+// the same bundle, so that it reaches the index pip reaches.
+func (r *Runner) uvCommand(ctx context.Context, uv string, args ...string) *exec.Cmd {
+	cmd := r.command(ctx, uv, args...)
+	var cert string
+	for _, kv := range cmd.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "SSL_CERT_FILE":
+			return cmd
+		case "PIP_CERT":
+			cert = v
+		}
+	}
+	if cert != "" {
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+cert)
+	}
+	return cmd
 }
 
 // uv returns the uv to use, "" for venv and pip: UV, else what ProvideUV
@@ -51,6 +74,13 @@ func (r *Runner) uv(ctx context.Context, base string) string {
 	return r.UV
 }
 
+// knownUV is the uv chosen so far, without choosing one.
+func (r *Runner) knownUV() string {
+	r.uvMu.Lock()
+	defer r.uvMu.Unlock()
+	return r.UV
+}
+
 // installer returns the uv that installs req, or "" for pip: uv reads no
 // pip configuration, and pip expands ${VAR} in requirements files from
 // req.Env. Why pip is used although there is a uv goes to log.
@@ -59,7 +89,7 @@ func (r *Runner) installer(ctx context.Context, req InstallRequest, log io.Write
 		return ""
 	}
 	if by := pipConfiguredBy(r.environ()); by != "" {
-		if r.UV != "" && log != nil {
+		if log != nil && r.knownUV() != "" {
 			fmt.Fprintf(log, "pfz: installing with pip, not uv: %s configures pip and uv would not read it\n", by)
 		}
 		return ""
@@ -220,5 +250,5 @@ func (r *Runner) installUV(ctx context.Context, uv, python string, req InstallRe
 	}
 	args = append(args, "-r", req.File)
 	fmt.Fprintf(log, "pfz: installing with %s\n", uv)
-	return runInstall(ctx, r.command(ctx, uv, args...), req.Dir, "uv pip install", log)
+	return runInstall(ctx, r.uvCommand(ctx, uv, args...), req.Dir, "uv pip install", log)
 }

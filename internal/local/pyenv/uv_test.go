@@ -78,7 +78,10 @@ func TestUVCreatesAndInstalls(t *testing.T) {
 	need.Command(t, "python3", "the test runs pip and uv")
 	idx := pyindex.Start(t, pyindex.Options{},
 		pyindex.Dist{Name: "pfz-a", Version: "1.0", Requires: []string{"pfz-dep>=0.3"}},
-		pyindex.Dist{Name: "pfz-dep", Version: "0.3"})
+		pyindex.Dist{Name: "pfz-dep", Version: "0.3"},
+		// Stands in for Jinja2 (and MarkupSafe) in EnsureJinja.
+		pyindex.Dist{Name: "Jinja2", Version: JinjaVersion, Files: map[string]string{
+			"jinja2/__init__.py": "", "markupsafe/__init__.py": ""}})
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PIP_CONFIG_FILE=" + os.DevNull, "UV_CACHE_DIR=" + t.TempDir()}
 	r := &Runner{UV: uv, IndexURL: idx.URL(), Env: env}
 	ctx := context.Background()
@@ -112,7 +115,42 @@ func TestUVCreatesAndInstalls(t *testing.T) {
 	if names["pip"] == "" || names["pfz-a"] != "1.0" || names["pfz-dep"] != "0.3" {
 		t.Errorf("installed %v", names)
 	}
+	// Jinja2: downloaded by pip into the wheel folder (kept for offline
+	// sessions), installed from it by uv.
+	src, err := r.EnsureJinja(ctx, info.Python, filepath.Join(t.TempDir(), "wheels"), &log)
+	if err != nil || src != JinjaIndex {
+		t.Fatalf("EnsureJinja: %s %v\n%s", src, err, log.String())
+	}
+	if !strings.Contains(log.String(), "installing "+jinjaReq+" with "+uv) || strings.Contains(log.String(), "trying pip") {
+		t.Errorf("uv did not install Jinja2 from the wheels:\n%s", log.String())
+	}
 	if r.useUV(InstallRequest{Env: []string{"PFZ_PIP_PRIVATE_TOKEN=x"}}) {
 		t.Error("a private feed must go through pip (it expands ${VAR} from the environment)")
+	}
+}
+
+// uv gets pip's certificate bundle (PIP_CERT) as SSL_CERT_FILE unless one
+// is set: behind a TLS-inspecting proxy it reaches the index pip reaches.
+func TestUVCommandTrustsPipsCertificates(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  []string
+		want string // the SSL_CERT_FILE uv sees, "" none
+	}{
+		"nothing":                 {[]string{"HOME=/h"}, ""},
+		"pip's bundle":            {[]string{"PIP_CERT=/etc/ssl/proxy.pem"}, "/etc/ssl/proxy.pem"},
+		"SSL_CERT_FILE wins":      {[]string{"PIP_CERT=/etc/ssl/proxy.pem", "SSL_CERT_FILE=/mine.pem"}, "/mine.pem"},
+		"SSL_CERT_FILE, no pip's": {[]string{"SSL_CERT_FILE=/mine.pem"}, "/mine.pem"},
+	} {
+		r := &Runner{Env: tc.env}
+		cmd := r.uvCommand(context.Background(), "/bin/uv", "venv")
+		var got []string
+		for _, kv := range cmd.Env {
+			if v, ok := strings.CutPrefix(kv, "SSL_CERT_FILE="); ok {
+				got = append(got, v)
+			}
+		}
+		if strings.Join(got, "|") != tc.want {
+			t.Errorf("%s: SSL_CERT_FILE %q, want %q", name, got, tc.want)
+		}
 	}
 }

@@ -69,7 +69,9 @@ func TestLinesOrderDuplicatesAndTornTail(t *testing.T) {
 	}, nil)
 	// A killed writer leaves half a record.
 	f, _ := os.OpenFile(filepath.Join(dir, LinesFile), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"line_number":3,"status":"Compl`)
+	if _, err := f.WriteString(`{"line_number":3,"status":"Compl`); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 
 	l, err := OpenLines(dir)

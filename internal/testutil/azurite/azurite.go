@@ -115,12 +115,12 @@ func Install(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: npm not found on PATH (needed once to install Azurite into %s)", ErrUnavailable, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	lk := flock.New(dir + ".lock")
 	ok, err := lk.TryLockContext(ctx, 200*time.Millisecond)
 	if err != nil || !ok {
-		return "", fmt.Errorf("%w: waiting for another Azurite install in %s: %v", ErrUnavailable, dir, err)
+		return "", fmt.Errorf("%w: waiting for another Azurite install in %s: %v", ErrUnavailable, dir, err) //nolint:errorlint // err may be nil here (not ok), which %w cannot print
 	}
 	defer func() { _ = lk.Unlock() }()
 	if fileExists(marker) && fileExists(mainJS) {
@@ -128,7 +128,7 @@ func Install(ctx context.Context) (string, error) {
 	}
 	for name, data := range map[string][]byte{"package.json": packageJSON, "package-lock.json": packageLock} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	// --ignore-scripts: Azurite needs no install hook, and none of its
@@ -138,13 +138,13 @@ func Install(ctx context.Context) (string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%w: `npm ci --prefix %s` failed: %v\n%s", ErrUnavailable, dir, err, tail(out.String(), 2000))
+		return "", fmt.Errorf("%w: `npm ci --prefix %s` failed: %w\n%s", ErrUnavailable, dir, err, tail(out.String(), 2000))
 	}
 	if !fileExists(mainJS) {
 		return "", fmt.Errorf("%w: npm ci finished but %s is missing", ErrUnavailable, mainJS)
 	}
 	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return mainJS, nil
 }
@@ -199,7 +199,7 @@ func launchOn(ctx context.Context, mainJS, dataDir string, port int, key string,
 	// Azurite too (where the platform offers that).
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%w: starting node: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: starting node: %w", ErrUnavailable, err)
 	}
 	inst := &Instance{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), Account: Account, Key: key,
 		PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{}), logPath: logPath}
@@ -217,7 +217,7 @@ func launchOn(ctx context.Context, mainJS, dataDir string, port int, key string,
 		}
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // a probe: it connected
 			return inst, nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -253,7 +253,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }() // frees the port for Azurite
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -49,7 +49,7 @@ func fileError(w http.ResponseWriter, status int, code string) {
 	w.Header().Set("x-ms-error-code", code)
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
-	io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>`+code+`</Code><Message>`+code+`</Message></Error>`)
+	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>`+code+`</Code><Message>`+code+`</Message></Error>`)
 }
 
 func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +153,7 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-ms-type", "File")
 		w.WriteHeader(200)
 		if r.Method == http.MethodGet {
-			w.Write(e.data)
+			_, _ = w.Write(e.data) // an error: the client went away
 		}
 	case r.Method == http.MethodDelete:
 		if !exists || e.dir {
@@ -218,11 +218,11 @@ func (s *Server) listDir(w http.ResponseWriter, dir string) {
 	for _, e := range append(dirs, files...) {
 		_ = enc.Encode(e)
 	}
-	enc.Flush()
+	_ = enc.Flush() // into a buffer
 	buf.WriteString(`</Entries><NextMarker /></EnumerationResults>`)
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(200)
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes()) // an error: the client went away
 }
 
 // ---- Flows API and the flows of the index ----

@@ -289,7 +289,7 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {
 		}
 		w.WriteHeader(in.Status)
 		if hr.Method != http.MethodHead {
-			w.Write(in.RespBody)
+			_, _ = w.Write(in.RespBody) // an error: the client went away
 		}
 	case rule != nil:
 		rule.Respond(w, req)

@@ -4,8 +4,6 @@
 # PF_USE_SANDBOX_FOR_JINJA=false), so every filter, method and value prints
 # exactly as it does under promptflow.
 import os
-import re
-import uuid
 
 _compiled = {}  # (template text, sandboxed) -> jinja2 Template
 _MAX_CACHED = 256
@@ -67,29 +65,28 @@ def check(text):
     return {"jinja2": getattr(jinja2, "__version__", "")}
 
 
-def render(text, inputs, mapping=None):
+def render(text, inputs):
     t = _template(text)
     try:
         return t.render(**inputs)
     except Exception as e:  # a failing filter or undefined attribute fails the node, as in promptflow
         raise JinjaTemplateError(
             "Failed to render jinja template: %s: %s. Please modify your prompt to fix the issue."
-            % (type(e).__name__, _unescape(str(e), mapping or {}))
+            % (type(e).__name__, e)
         ) from None
 
 
-# Role escaping, as promptflow's prompt and llm tools do it: a role line
-# ("system:", "# user:") inside a flow input, or inside the flow-input part
-# of an upstream prompt node's output, must not start a chat message. Each
-# role word found is mapped to a fresh uuid; the inputs are rendered with the
-# word replaced by its uuid, and the parsed messages get the word back.
-_ROLE_LINE = re.compile(r"^\s*#?\s*(system|user|assistant|function|tool)\s*:\s*\n", re.IGNORECASE | re.MULTILINE)
+# Role escaping (promptflow's: a role line such as "system:" inside a flow
+# input must not start a chat message) is done by pfz before it asks for a
+# render (internal/prompty Escape, one implementation for prompt, llm and
+# prompty): render_prompt gets the inputs and, when roles were found, the
+# escaped inputs, and renders what the node needs.
 
 
 class ChatInputList(list):
     """A list input of a chat prompt for the tools that convert lists (Azure
-    OpenAI chat, vision): printed as its items one per line, and its items'
-    roles escaped, as promptflow's ChatInputList."""
+    OpenAI chat, vision): printed as its items one per line, as promptflow's
+    ChatInputList."""
 
     def __str__(self):
         return "\n".join(map(str, self))
@@ -101,36 +98,6 @@ def _chat_lists(value):
         return {k: _chat_lists(v) for k, v in value.items()}
     if isinstance(value, list):
         return ChatInputList(_chat_lists(v) for v in value)
-    return value
-
-
-def _find_roles(value, mapping):
-    if isinstance(value, ChatInputList):
-        for v in value:
-            _find_roles(v, mapping)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _find_roles(v, mapping)
-    elif isinstance(value, str):
-        for role in _ROLE_LINE.findall(value):
-            if role not in mapping.values():
-                mapping[str(uuid.uuid4())] = role
-
-
-def _escape(value, mapping):
-    if isinstance(value, ChatInputList):
-        return ChatInputList(_escape(v, mapping) for v in value)
-    if isinstance(value, dict):
-        return {k: _escape(v, mapping) for k, v in value.items()}
-    if isinstance(value, str):
-        for uid, role in mapping.items():
-            value = value.replace(role, uid)
-    return value
-
-
-def _unescape(value, mapping):
-    for uid, role in mapping.items():
-        value = value.replace(uid, role)
     return value
 
 
@@ -152,43 +119,28 @@ def _image_urls(value, urls=None):
 
 
 def render_prompt(msg):
-    """A prompt or llm node's render: {"text": ..., "escaped": ..., "mapping": ...}.
+    """A prompt or llm node's render: {"text": ..., "escaped": ..., "images": ...}.
 
-    msg: template, inputs, escape (names of inputs that are flow inputs),
-    results (name -> {"escaped", "mapping"} of upstream prompt outputs), llm,
-    chat_list (lists are ChatInputLists: Azure OpenAI chat and vision tools).
-    A prompt node's text is the plain render, "escaped" its render with the
-    roles escaped (when there are any), kept for the llm nodes it feeds. An
-    llm node's text is the escaped render; pfz unescapes the parsed messages.
-    Image inputs arrive as Image objects (the worker loads them), printed
-    as promptflow prints them: Image(<sha1 prefix>).
+    msg: template, inputs, escaped (the inputs with role words escaped, when
+    pfz found any), llm, chat_list (lists are ChatInputLists: Azure OpenAI
+    chat and vision tools), images (return the images among the inputs). A
+    prompt node's text is the plain render, "escaped" its escaped render,
+    kept for the llm nodes it feeds; an llm node's text is the escaped
+    render. Image inputs arrive as Image objects (the worker loads them),
+    printed as promptflow prints them: Image(<sha1 prefix>).
     """
     text, inputs = msg["template"], dict(msg.get("inputs") or {})
+    escaped = msg.get("escaped")
     if msg.get("chat_list"):
         inputs = _chat_lists(inputs)
-    names = set(msg.get("escape") or [])
-    results = msg.get("results") or {}
-    mapping = {}
-    for r in results.values():
-        mapping.update(r.get("mapping") or {})
-    for k, v in inputs.items():
-        if k in names:
-            _find_roles(v, mapping)
-    escaped_inputs = {}
-    for k, v in inputs.items():
-        if k in results and results[k].get("mapping"):
-            escaped_inputs[k] = results[k]["escaped"]
-        elif k in names:
-            escaped_inputs[k] = _escape(v, mapping)
-        else:
-            escaped_inputs[k] = v
+        if escaped is not None:
+            escaped = _chat_lists(escaped)
     if msg.get("llm"):
-        out = {"text": render(text, escaped_inputs, mapping), "mapping": mapping}
+        out = {"text": render(text, escaped if escaped is not None else inputs)}
         if msg.get("images"):
             out["images"] = _image_urls(inputs)
         return out
     out = {"text": render(text, inputs)}
-    if mapping:
-        out["escaped"] = render(text, escaped_inputs, mapping)
-        out["mapping"] = mapping
+    if escaped is not None:
+        out["escaped"] = render(text, escaped)
     return out

@@ -352,7 +352,9 @@ class Worker:
                     reply["output"] = _renderer().render(msg["template"], msg.get("inputs") or {})
                 elif op == "render_prompt":
                     # image references render as promptflow's Image objects print
-                    msg["inputs"] = _helper("pfz_media").load(msg.get("inputs") or {}, self.flow_dir)
+                    for k in ("inputs", "escaped"):
+                        if msg.get(k) is not None:
+                            msg[k] = _helper("pfz_media").load(msg[k], self.flow_dir)
                     reply["output"] = _renderer().render_prompt(msg)
                 elif op == "template":
                     reply["result"] = _renderer().check(msg["template"])

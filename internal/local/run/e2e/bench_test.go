@@ -164,7 +164,9 @@ func BenchmarkLocalPeakRSS1GB(b *testing.B) {
 		b.ReportMetric(peakRSS(b), "MB-peak-RSS")
 		b.ReportMetric(float64(r.LinesCompleted)/d.Seconds(), "lines/s")
 		b.StopTimer()
-		os.RemoveAll(runs(e).Dir(r.Name)) // 2 GB of records
+		if err := os.RemoveAll(runs(e).Dir(r.Name)); err != nil { // 2 GB of records
+			b.Fatal(err)
+		}
 		b.StartTimer()
 	}
 }

@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	}
 	theEnv = openEnv(home)
 	code := m.Run()
-	os.RemoveAll(home)
+	_ = os.RemoveAll(home) // a temp folder
 	os.Exit(code)
 }
 
