@@ -219,8 +219,8 @@ func TestPyRepr(t *testing.T) {
 		{[]any{json.Number("-0.0"), pyjson.NonFinite(math.Inf(-1))}, `[-0.0, -inf]`},
 	}
 	for _, tt := range tests {
-		if got := pyRepr(tt.v); got != tt.want {
-			t.Errorf("pyRepr(%#v) = %s, want %s", tt.v, got, tt.want)
+		if got := pyjson.Repr(tt.v); got != tt.want {
+			t.Errorf("pyjson.Repr(%#v) = %s, want %s", tt.v, got, tt.want)
 		}
 	}
 }
