@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -100,36 +99,7 @@ func (w *Workspace) resolveIdentity(ctx context.Context, id workspace.Identity) 
 
 // pyStr renders a mapping value as pfazure sends it: strings as they are,
 // other primitives as Python's str() would, objects as json.dumps.
-func pyStr(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "nan"
-		case math.IsInf(x, 1):
-			return "inf"
-		case math.IsInf(x, -1):
-			return "-inf"
-		}
-		return pyjson.FloatRepr(x) // Python's str(): 1234567.5, not 1.2345675e+06
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case json.Number:
-		return x.String()
-	}
-	return pyjson.Text(v) // json.dumps(v, sort_keys=True): a Go map has no order to keep
-}
+func pyStr(v any) string { return pyjson.Setting(v) }
 
 // remoteFlowID turns a remote flow reference into flowDefinitionResourceId.
 func (w *Workspace) remoteFlowID(ctx context.Context, flow string) (string, error) {

@@ -4,7 +4,8 @@
 // memory (a first pass learns the columns, so that a row lacking one gets
 // NaN as in promptflow). It owns format detection and value reading: JSON
 // numbers keep their text as json.Number (big integers and 1.0 vs 1 survive
-// the trip to Python), NaN and the infinities are pyjson.NonFinite, CSV and
+// the trip to Python), NaN and the infinities are pyjson.NonFinite, objects
+// inside a row are pyjson.Object (the file's key order kept), CSV and
 // TSV cells are their text. It knows nothing about flows or column mapping.
 package dataset
 

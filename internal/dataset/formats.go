@@ -107,7 +107,7 @@ func decodeObject(b []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok := v.(map[string]any)
+	m, ok := pyjson.AsMap(v) // a row: its nested dicts keep their order
 	if !ok {
 		return nil, fmt.Errorf("expected a JSON object, got %s", jsonKind(v))
 	}
@@ -156,13 +156,14 @@ func openJSON(ctx context.Context, path string) (*jsonReader, error) {
 	if err != nil {
 		return nil, fmtErr(path, "not valid JSON: %v", err)
 	}
+	if m, ok := pyjson.AsMap(v); ok {
+		return &jsonReader{rows: []map[string]any{m}}, nil
+	}
 	switch x := v.(type) {
-	case map[string]any:
-		return &jsonReader{rows: []map[string]any{x}}, nil
 	case []any:
 		r := &jsonReader{rows: make([]map[string]any, len(x))}
 		for i, e := range x {
-			m, ok := e.(map[string]any)
+			m, ok := pyjson.AsMap(e)
 			if !ok {
 				return nil, fmtErr(path, "array elements must be objects, got %s", jsonKind(e))
 			}

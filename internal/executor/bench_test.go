@@ -109,6 +109,28 @@ func BenchmarkPythonLines(b *testing.B) {
 	}
 }
 
+// BenchmarkDictLines: a python node returns a dict (nested dicts and
+// lists, 1 KB as JSON) that a second python node reads: what crossing
+// Go<->Python costs for structured values (dict order and tuples kept).
+func BenchmarkDictLines(b *testing.B) {
+	py := testPython(b)
+	const mk = "- name: mk\n  type: python\n  source:\n    type: code\n    path: mk.py\n  inputs:\n    text: ${inputs.text}\n"
+	const rd = "- name: n\n  type: python\n  source:\n    type: code\n    path: t.py\n  inputs:\n    d: ${mk.output}\n"
+	f := benchFlow(b, mk+rd, map[string]string{
+		"mk.py": "from promptflow.core import tool\n@tool\ndef mk(text: str) -> dict:\n" +
+			"    return {'text': text, 'n': 1, 'score': 0.5, 'meta': {'model': 'm', 'tags': ['a', 'b']}, " +
+			"'docs': [{'id': i, 'title': 'doc %d' % i, 'body': 'some text ' * 8} for i in range(5)]}\n",
+		"t.py": "from promptflow.core import tool\n@tool\ndef t(d: dict) -> str:\n    return d['text']\n",
+	})
+	data := writeLines(b, 5000, func(i int) string { return "line " + strconv.Itoa(i) })
+	rt := filepath.Join(b.TempDir(), "rt")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sum, _, d := runBench(b, Config{Flow: f, Python: py, Workers: 2, Data: data, RuntimeDir: rt})
+		b.ReportMetric(float64(sum.Completed)/d.Seconds(), "lines/s")
+	}
+}
+
 func BenchmarkLineOverhead(b *testing.B) {
 	f := benchFlow(b, promptNode, map[string]string{"t.jinja2": "{{text}}"})
 	const lines = 20000

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // FlexParam is one parameter of a flex entry (its __call__ for a class, or
@@ -276,7 +277,7 @@ func (r *runner) modelConfigConnections(ctx context.Context, params []FlexParam,
 		if p.ModelConfig == "" {
 			continue
 		}
-		m, ok := values[p.Name].(map[string]any)
+		m, ok := pyjson.AsMap(values[p.Name])
 		if !ok {
 			continue
 		}
@@ -355,7 +356,7 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 	}
 	// A dataclass arrives as a dict; anything else but a dict is the output
 	// named `output`, as promptflow names it.
-	out, ok := res.Output.(map[string]any)
+	out, ok := pyjson.AsMap(res.Output)
 	if !ok {
 		out = map[string]any{"output": res.Output}
 		if fx.info.Aggregate {
@@ -423,7 +424,7 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	rec.Status, rec.Output = StatusCompleted, res.Output
 	r.sink.NodeRun(rec)
 	sum.AggregationOutputs = map[string]any{name: res.Output}
-	if m, ok := res.Output.(map[string]any); ok {
+	if m, ok := pyjson.AsMap(res.Output); ok {
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, k)

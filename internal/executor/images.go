@@ -22,6 +22,9 @@ var imageKey = regexp.MustCompile(`^data:(image/[^;]+);(base64|path|url)$`)
 
 // ImageRef reports whether v is an image reference and returns its parts.
 func ImageRef(v any) (mimeType, kind, payload string, ok bool) {
+	if o, isObj := v.(pyjson.Object); isObj && len(o) == 1 {
+		v = o.Map()
+	}
 	m, isMap := v.(map[string]any)
 	if !isMap || len(m) != 1 {
 		return "", "", "", false
@@ -56,6 +59,15 @@ func (r *runner) nestedImages(v any, fromDefault bool) (any, error) {
 	}
 	var err error
 	switch x := v.(type) {
+	case pyjson.Object:
+		o := make(pyjson.Object, len(x))
+		for i, e := range x {
+			o[i].Key = e.Key
+			if o[i].Value, err = r.nestedImages(e.Value, fromDefault); err != nil {
+				return nil, err
+			}
+		}
+		return o, nil
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
@@ -92,6 +104,12 @@ func (r *runner) flexImages(v any, fromDefault bool) any {
 		return map[string]any{"data:" + mt + ";path": filepath.Join(base, filepath.FromSlash(payload))}
 	}
 	switch x := v.(type) {
+	case pyjson.Object:
+		o := make(pyjson.Object, len(x))
+		for i, e := range x {
+			o[i] = pyjson.Member{Key: e.Key, Value: r.flexImages(e.Value, fromDefault)}
+		}
+		return o
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
@@ -125,7 +143,7 @@ func (r *runner) imageInput(v any, fromDefault bool) (any, error) {
 			return map[string]any{"data:" + imageMime(x) + ";url": x}, nil
 		}
 		return r.imagePath(imageMime(x), x, r.dir)
-	case map[string]any:
+	case map[string]any, pyjson.Object:
 		mt, kind, payload, ok := ImageRef(x)
 		if !ok {
 			return nil, fmt.Errorf("an image is a path, a data URI, a URL or an object like {\"data:image/png;path\": \"a.png\"}, not %s", jsonText(x))

@@ -21,17 +21,7 @@ import (
 var knownJinjaDiffs = map[string]struct {
 	why string
 	pfz []string
-}{
-	"order_across_nodes": {
-		why: "values travel between nodes as JSON decoded into Go maps: a dict from the data or from a python node " +
-			"reaches the template with its keys sorted, and a tuple as a list (docs/jinja.md)",
-		pfz: []string{
-			"{'alpha': 'a', 'count': 3, 'zeta': 'z'}|alpha,count,zeta,|[7, 8]|{'alpha': 2, 'mid': 3, 'zeta': 1}|alpha mid zeta ",
-			"{}||[-7, -6]|{'alpha': 2, 'mid': 3, 'zeta': 1}|alpha mid zeta ",
-			"{'a': [1, 2], 'b': None}|a,b,|[0, 1]|{'alpha': 2, 'mid': 3, 'zeta': 1}|alpha mid zeta ",
-		},
-	},
-}
+}{}
 
 // TestJinjaFeatureGroups renders every feature group of testdata/flows/jinja
 // (one prompt node each) and compares the text with what promptflow 1.18.5

@@ -311,6 +311,10 @@ func (r *llmRequest) httpParts() (string, http.Header, map[string]any, error) {
 			version = "2024-02-01"
 		}
 		h.Set("api-key", r.conn["api_key"])
+		if r.body == nil {
+			// promptflow's client names the deployment in the body too
+			body["model"] = r.deployment
+		}
 		return base + "/openai/deployments/" + url.PathEscape(r.deployment) + op + "?api-version=" + url.QueryEscape(version) + r.extraQuery("&"), h, body, nil
 	case "openai":
 		base := strings.TrimRight(r.conn["base_url"], "/")

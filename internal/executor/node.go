@@ -25,7 +25,9 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		rec.Line = -1
 	}
 	finish := func(status string, out any, lerr *LineError) *LineError {
-		rec.Status, rec.Output, rec.Error, rec.End = status, out, lerr, time.Now()
+		// A value JSON cannot hold (a dict holding a generator) is
+		// recorded as its str(), as promptflow records it.
+		rec.Status, rec.Output, rec.Error, rec.End = status, pyjson.Record(out), lerr, time.Now()
 		st.mu.Lock()
 		if status == StatusBypassed {
 			st.bypassed[n.Name] = true
@@ -62,7 +64,7 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		}
 		inputs[in.Name] = v
 	}
-	rec.Inputs = inputs
+	rec.Inputs = recordInputs(inputs)
 	var out any
 	var lerr *LineError
 	switch n.Type {
@@ -86,6 +88,26 @@ func (r *runner) runNode(ctx context.Context, st *lineState, nd *node, agg map[s
 		return finish(StatusFailed, nil, lerr)
 	}
 	return finish(StatusCompleted, out, nil)
+}
+
+// recordInputs is a node's inputs as they are recorded (pyjson.Record).
+func recordInputs(inputs map[string]any) map[string]any {
+	out := inputs
+	copied := false
+	for k, v := range inputs {
+		if !pyjson.HasGenerator(v) {
+			continue
+		}
+		if !copied {
+			copied = true
+			out = make(map[string]any, len(inputs))
+			for k2, v2 := range inputs {
+				out[k2] = v2
+			}
+		}
+		out[k] = pyjson.Record(v)
+	}
+	return out
 }
 
 // bypass decides whether a node is skipped, as promptflow does: a node with
@@ -398,6 +420,8 @@ func normalize(v any) any {
 			s[i] = normalize(e)
 		}
 		return s
+	case pyjson.Tuple:
+		return pyjson.Tuple(normalize([]any(x)).([]any))
 	}
 	return v
 }
@@ -513,7 +537,7 @@ func typedInput(name string, typ flow.ValueType, v any, line int) (any, *LineErr
 	var je *errJSONInput
 	if errors.As(err, &je) {
 		return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to parse the flow input. The value for flow input '%s' in line %d of input data was interpreted as JSON string since its type is '%s'. "+
-			"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", name, line, typ, pyStr(v), je.err)}
+			"However, the value '%s' is invalid for JSON parsing. Error details: (JSONDecodeError) %v. Please make sure your inputs are properly formatted.", name, line, typ, pyjson.Str(v), je.err)}
 	}
 	return nil, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' in line %d of input data does not match the expected type '%s'. "+
 		"Please change flow input type or adjust the input value in your input data.", name, line, typ)}

@@ -625,11 +625,14 @@ func (w *worker) emit(stream string, line []byte, cut int) {
 type response struct {
 	ID      int             `json:"id"`
 	OK      bool            `json:"ok"`
-	Output  any             `json:"output"`
+	Output  anyValue        `json:"output"`
 	Result  json.RawMessage `json:"result"`
 	Error   *ToolError      `json:"error"`
 	Metrics []Metric        `json:"metrics"`
-	Chunk   anyValue        `json:"chunk"` // one streamed item; the response is still to come
+	// Consumed says how many items the call read of each generator it
+	// was sent: [id, count] pairs (pyjson.Sent).
+	Consumed [][2]int `json:"consumed"`
+	Chunk    anyValue `json:"chunk"` // one streamed item; the response is still to come
 	// Callback asks pfz for something during the call (a prompty call from
 	// user code); pfz answers on the request pipe and the call goes on.
 	Callback string   `json:"callback"`
@@ -637,8 +640,10 @@ type response struct {
 }
 
 // anyValue is a value of the response that may be absent: Set tells
-// "chunk": null (a None chunk) from no chunk. pyjson.Unmarshal of the whole
-// response restores NaN and the infinities inside V.
+// "chunk": null (a None chunk) from no chunk. It is read with
+// pyjson.DecodeWire: dict order, tuples and generators inside containers
+// are kept, and NaN and the infinities (marked by pyjson.Unmarshal of the
+// whole response) come back as they were.
 type anyValue struct {
 	V   any
 	Set bool
@@ -646,9 +651,9 @@ type anyValue struct {
 
 func (c *anyValue) UnmarshalJSON(b []byte) error {
 	c.Set = true
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return dec.Decode(&c.V)
+	v, err := pyjson.DecodeWire(b)
+	c.V = v
+	return err
 }
 
 // raw is the value as Python's JSON text.
@@ -674,8 +679,13 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 		w.onLog = nil
 		w.mu.Unlock()
 	}()
-	msg["id"] = id
-	data, err := pyjson.Marshal(msg)
+	wired := make(map[string]any, len(msg)+1)
+	var sent pyjson.Sent
+	for k, v := range msg {
+		wired[k] = pyjson.Wire(v, &sent) // tuples, generators: see pyjson.TagKey
+	}
+	wired["id"] = id
+	data, err := pyjson.Marshal(wired)
 	if err != nil {
 		return nil, fmt.Errorf("encode tool inputs: %w", err)
 	}
@@ -731,6 +741,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 			return nil, ctx.Err()
 		}
 	}
+	sent.Consumed(resp.Consumed)
 	res := &CallResult{Metrics: resp.Metrics}
 	if !resp.OK {
 		res.Error = resp.Error
@@ -744,7 +755,7 @@ func (w *worker) call(ctx context.Context, msg map[string]any, h hooks, result a
 			return nil, err
 		}
 	}
-	res.Output = resp.Output
+	res.Output = resp.Output.V
 	return res, nil
 }
 
@@ -774,8 +785,13 @@ func (w *worker) answerCallback(ctx context.Context, id int, cb Callback, name s
 	return werr
 }
 
-// decodeJSON reads Python's JSON (NaN and the infinities included).
-func decodeJSON(b []byte) (any, error) { return pyjson.Decode(b) }
+// decodeJSON reads a model endpoint's JSON (NaN and the infinities
+// included) into Go maps, the form package prompty reads.
+func decodeJSON(b []byte) (any, error) {
+	var v any
+	err := pyjson.Unmarshal(b, &v)
+	return v, err
+}
 
 func (w *worker) failWith(reason string) {
 	w.mu.Lock()

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // testPython returns the python3 on PATH, skipping loudly when there is none
@@ -132,7 +134,7 @@ func TestPoolCallAndInspect(t *testing.T) {
 	if err != nil || res.Error != nil {
 		t.Fatal(err, res.Error)
 	}
-	out := res.Output.(map[string]any)
+	out, _ := pyjson.AsMap(res.Output)
 	if out["n"].(interface{ String() string }).String() != "7" { // "7" was coerced to int by the annotation
 		t.Errorf("output = %v", out)
 	}
@@ -158,7 +160,8 @@ func TestPoolFaults(t *testing.T) {
 		if err != nil || res.Error != nil {
 			t.Fatalf("healthy call failed: %v %v", err, res)
 		}
-		return res.Output.(map[string]any)["pid"].(interface{ String() string }).String()
+		out, _ := pyjson.AsMap(res.Output)
+		return out["pid"].(interface{ String() string }).String()
 	}
 	pid0 := pidOf()
 

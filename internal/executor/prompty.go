@@ -121,7 +121,7 @@ func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[
 	if lerr != nil {
 		return nil, lerr
 	}
-	if m, ok := out.(map[string]any); ok && e.p.Response != "all" {
+	if m, ok := pyjson.AsMap(out); ok && e.p.Response != "all" {
 		return m, nil
 	}
 	return map[string]any{"output": out}, nil

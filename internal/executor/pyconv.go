@@ -3,7 +3,8 @@ package executor
 // Flow inputs are converted to their declared types as promptflow converts
 // them: with Python's int(), float() and str() (ValueType.parse). Values here
 // are what a data line holds: nil, bool, string, json.Number (its text kept,
-// so 2**63 and 1.0 survive), pyjson.NonFinite, []any and map[string]any.
+// so 2**63 and 1.0 survive), pyjson.NonFinite, []any and pyjson.Object (a
+// dict in its keys' order).
 
 import (
 	"encoding/json"
@@ -12,7 +13,6 @@ import (
 	"math"
 	"math/big"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -35,7 +35,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 	case "double":
 		return pyFloat(v)
 	case "string":
-		return pyStr(v), nil
+		return pyjson.Str(v), nil
 	case "bool":
 		switch x := v.(type) {
 		case bool:
@@ -48,7 +48,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 				return false, nil
 			}
 		}
-		return nil, fmt.Errorf("Invalid boolean value %s", pyRepr(v))
+		return nil, fmt.Errorf("Invalid boolean value %s", pyjson.Repr(v))
 	case "list":
 		if s, ok := v.(string); ok {
 			d, err := pyjson.Decode([]byte(s))
@@ -58,7 +58,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 			v = d
 		}
 		if _, ok := v.([]any); !ok {
-			return nil, fmt.Errorf("Invalid list value %s", pyRepr(v))
+			return nil, fmt.Errorf("Invalid list value %s", pyjson.Repr(v))
 		}
 		return v, nil
 	case "object":
@@ -75,7 +75,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 
 // isIntText reports whether a json.Number is an integer literal (Python's
 // json reads it as int) rather than a float one.
-func isIntText(n json.Number) bool { return !strings.ContainsAny(string(n), ".eE") }
+func isIntText(n json.Number) bool { return pyjson.TypeName(n) == "int" }
 
 // numFloat is the float a json.Number's float literal reads as in Python
 // (1e400 is inf).
@@ -107,11 +107,11 @@ func pyInt(v any) (any, error) {
 	case string:
 		b, ok := parsePyInt(x)
 		if !ok {
-			return nil, fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(x))
+			return nil, fmt.Errorf("invalid literal for int() with base 10: %s", pyjson.Repr(x))
 		}
 		return json.Number(b.String()), nil
 	}
-	return nil, fmt.Errorf("int() argument must be a string, a bytes-like object or a real number, not '%s'", pyTypeName(v))
+	return nil, fmt.Errorf("int() argument must be a string, a bytes-like object or a real number, not '%s'", pyjson.TypeName(v))
 }
 
 func floatToInt(f float64) (any, error) {
@@ -169,11 +169,11 @@ func pyFloat(v any) (any, error) {
 	case string:
 		f, ok := parsePyFloat(x)
 		if !ok {
-			return nil, fmt.Errorf("could not convert string to float: %s", pyRepr(x))
+			return nil, fmt.Errorf("could not convert string to float: %s", pyjson.Repr(x))
 		}
 		return pyjson.Float(f), nil
 	}
-	return nil, fmt.Errorf("float() argument must be a string or a real number, not '%s'", pyTypeName(v))
+	return nil, fmt.Errorf("float() argument must be a string or a real number, not '%s'", pyjson.TypeName(v))
 }
 
 // parsePyFloat is float(s) for a str: nan, inf and infinity in any case,
@@ -202,146 +202,4 @@ func parsePyFloat(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-// pyStr is Python's str(v).
-func pyStr(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return pyRepr(v)
-}
-
-// pyRepr is Python's repr(v). A dict's keys come sorted: the order the data
-// had is not kept once it is decoded.
-func pyRepr(v any) string {
-	var b strings.Builder
-	writeRepr(&b, v)
-	return b.String()
-}
-
-func writeRepr(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("None")
-	case bool:
-		if x {
-			b.WriteString("True")
-		} else {
-			b.WriteString("False")
-		}
-	case string:
-		writeStrRepr(b, x)
-	case json.Number:
-		if isIntText(x) {
-			if n, ok := bigInt(x); ok {
-				b.WriteString(n.String())
-				return
-			}
-			b.WriteString(string(x))
-			return
-		}
-		writeFloatRepr(b, numFloat(x))
-	case pyjson.NonFinite:
-		writeFloatRepr(b, float64(x))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, e)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeStrRepr(b, k)
-			b.WriteString(": ")
-			writeRepr(b, x[k])
-		}
-		b.WriteByte('}')
-	default:
-		fmt.Fprint(b, x)
-	}
-}
-
-func writeFloatRepr(b *strings.Builder, f float64) {
-	switch {
-	case math.IsNaN(f):
-		b.WriteString("nan")
-	case math.IsInf(f, 1):
-		b.WriteString("inf")
-	case math.IsInf(f, -1):
-		b.WriteString("-inf")
-	default:
-		b.WriteString(pyjson.FloatRepr(f))
-	}
-}
-
-// writeStrRepr quotes s as Python's repr does: single quotes unless s has a
-// single quote and no double one; \t \n \r and \\ escaped; other characters
-// Python does not print as \xNN, \uNNNN or \UNNNNNNNN.
-func writeStrRepr(b *strings.Builder, s string) {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(b, `\x%02x`, r)
-		case r < 0x7f || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(b, `\x%02x`, r)
-		case r < 0x10000:
-			fmt.Fprintf(b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(q)
-}
-
-// pyTypeName is the Python type name of a line value, for error messages.
-func pyTypeName(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case string:
-		return "str"
-	case json.Number:
-		if isIntText(x) {
-			return "int"
-		}
-		return "float"
-	case pyjson.NonFinite:
-		return "float"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "dict"
-	}
-	return fmt.Sprintf("%T", v)
 }

@@ -839,6 +839,18 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 			res.Error = &LineError{Code: CodeExecution, Message: fmt.Sprintf("flow output %s: %v", o.Name, err)}
 			return res
 		}
+		if g, ok := v.(*pyjson.Generator); ok {
+			v = g.Joined() // what the nodes that read it left of it
+		}
+		if pyjson.HasGenerator(v) {
+			// A node may pass a dict holding a generator on; a flow output
+			// cannot hold one (promptflow's words).
+			res.Status = StatusFailed
+			res.Error = &LineError{Code: CodeToolError, Type: unserializableType, Message: fmt.Sprintf(
+				"The output '%s' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) %v. "+
+					"Please verify your flow output and make sure the value serializable.", o.Name, pyjson.ErrGenerator)}
+			return res
+		}
 		res.Outputs[o.Name] = v
 	}
 	res.Status = StatusCompleted
@@ -1000,44 +1012,57 @@ func (st *lineState) resolve(v flow.Value) (any, error) {
 	return pyjson.Plain(v.Raw), nil // a YAML float keeps being a float (1.0, NaN)
 }
 
-// navigate follows a dotted path into dicts (keys) and lists (indexes).
+// navigate follows a dotted path into dicts (keys) and lists and tuples
+// (indexes).
 func navigate(v any, path, nodeName string) (any, error) {
 	if path == "" {
 		return v, nil
 	}
 	for _, p := range strings.Split(path, ".") {
+		var items []any
 		switch x := v.(type) {
+		case pyjson.Object:
+			e, ok := x.Get(p)
+			if !ok {
+				return nil, fmt.Errorf("the output of node %s has no property %q", nodeName, p)
+			}
+			v = e
+			continue
 		case map[string]any:
 			e, ok := x[p]
 			if !ok {
 				return nil, fmt.Errorf("the output of node %s has no property %q", nodeName, p)
 			}
 			v = e
+			continue
 		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, fmt.Errorf("the output of node %s has no item %q", nodeName, p)
-			}
-			v = x[i]
+			items = x
+		case pyjson.Tuple:
+			items = x
 		default:
 			return nil, fmt.Errorf("the output of node %s has no property %q (it is %s)", nodeName, p, typeName(v))
 		}
+		i, err := strconv.Atoi(p)
+		if err != nil || i < 0 || i >= len(items) {
+			return nil, fmt.Errorf("the output of node %s has no item %q", nodeName, p)
+		}
+		v = items[i]
 	}
 	return v, nil
 }
 
+// typeName names a value's kind for messages.
 func typeName(v any) string {
-	switch v.(type) {
-	case nil:
+	switch n := pyjson.TypeName(v); n {
+	case "NoneType":
 		return "None"
-	case string:
+	case "str":
 		return "a string"
-	case bool:
-		return "a bool"
-	case []any:
-		return "a list"
+	case "int":
+		return "an int"
+	default:
+		return "a " + n
 	}
-	return "a number"
 }
 
 type lockedSink struct {

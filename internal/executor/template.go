@@ -104,7 +104,8 @@ func (p *Pool) renderPrompt(ctx context.Context, req promptRender) (promptResult
 }
 
 // plain turns json.Number into int64 or float64 so values read from data or
-// returned by tools compare as numbers.
+// returned by tools compare as numbers; a dict compares without its order,
+// as Python's == compares dicts.
 func plain(v any) any {
 	switch x := v.(type) {
 	case json.Number:
@@ -115,6 +116,8 @@ func plain(v any) any {
 			return f
 		}
 		return string(x)
+	case pyjson.Object:
+		return plain(x.Map())
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
@@ -127,6 +130,8 @@ func plain(v any) any {
 			s[i] = plain(e)
 		}
 		return s
+	case pyjson.Tuple:
+		return pyjson.Tuple(plain([]any(x)).([]any))
 	}
 	return v
 }

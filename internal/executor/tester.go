@@ -9,6 +9,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // LineTest is one line run by `flow test`.
@@ -200,7 +201,11 @@ func (t *Tester) node(ctx context.Context, lt LineTest) (res LineResult) {
 		return res
 	}
 	res.Status = StatusCompleted
-	res.Outputs = map[string]any{lt.Node: st.outputs[lt.Node]}
+	out := st.outputs[lt.Node]
+	if g, ok := out.(*pyjson.Generator); ok {
+		out = g.Joined() // as a flow output of it would be
+	}
+	res.Outputs = map[string]any{lt.Node: pyjson.Record(out)}
 	return res
 }
 

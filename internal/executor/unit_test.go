@@ -76,6 +76,9 @@ func TestVisionRequest(t *testing.T) {
 	if got := req.headers["ms-azure-ai-promptflow-called-from"]; got != "aoai-gpt4v-tool" {
 		t.Errorf("called-from header %q", got)
 	}
+	if _, _, body, err := req.httpParts(); err != nil || body["model"] != "d" {
+		t.Errorf("azure body names model %v (err %v), want the deployment as promptflow's client sends it", body["model"], err)
+	}
 	for _, tc := range []struct {
 		tool string
 		ok   bool
@@ -216,8 +219,8 @@ func TestPyRepr(t *testing.T) {
 		{[]any{json.Number("-0.0"), pyjson.NonFinite(math.Inf(-1))}, `[-0.0, -inf]`},
 	}
 	for _, tt := range tests {
-		if got := pyRepr(tt.v); got != tt.want {
-			t.Errorf("pyRepr(%#v) = %s, want %s", tt.v, got, tt.want)
+		if got := pyjson.Repr(tt.v); got != tt.want {
+			t.Errorf("pyjson.Repr(%#v) = %s, want %s", tt.v, got, tt.want)
 		}
 	}
 }

@@ -2,11 +2,15 @@ package executor
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Values keep what they are from the data to the tool and back, and inputs
@@ -25,10 +29,11 @@ func TestRunValuesCSV(t *testing.T) {
 	if sum.Status != StatusCompleted || sum.Completed != 3 {
 		t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
 	}
+	// The echo dict's keys come in the tool's order, as in promptflow.
 	want := []struct{ inputs, echo string }{
-		{`{"d":NaN,"extra":"lit","i":7,"kind":"plain","s":"007"}`, `{"d":NaN,"i":7,"s":"007","td":"float","ti":"int","ts":"str"}`},
-		{`{"d":Infinity,"extra":"lit","i":9223372036854775808,"kind":"plain","s":"x"}`, `{"d":Infinity,"i":9223372036854775808,"s":"x","td":"float","ti":"int","ts":"str"}`},
-		{`{"d":Infinity,"extra":"lit","i":1000,"kind":"plain","s":""}`, `{"d":Infinity,"i":1000,"s":"","td":"float","ti":"int","ts":"str"}`},
+		{`{"d":NaN,"extra":"lit","i":7,"kind":"plain","s":"007"}`, `{"i":7,"ti":"int","d":NaN,"td":"float","s":"007","ts":"str"}`},
+		{`{"d":Infinity,"extra":"lit","i":9223372036854775808,"kind":"plain","s":"x"}`, `{"i":9223372036854775808,"ti":"int","d":Infinity,"td":"float","s":"x","ts":"str"}`},
+		{`{"d":Infinity,"extra":"lit","i":1000,"kind":"plain","s":""}`, `{"i":1000,"ti":"int","d":Infinity,"td":"float","s":"","ts":"str"}`},
 	}
 	for n, w := range want {
 		l := sink.lines[n]
@@ -98,7 +103,9 @@ func TestRunValuesJSONL(t *testing.T) {
 			t.Errorf("line %d after = %s", tt.line, got)
 		}
 	}
-	if n := sink.node(3, "after"); n == nil || jsonOf(n.Inputs) != `{"kind":"a1None","without_default":null}` {
+	// A node reading a generator gets the generator; its record holds the
+	// generator's str(), as promptflow records it.
+	if n := sink.node(3, "after"); n == nil || !regexp.MustCompile(`^\{"kind":"<generator object chunks at 0x[0-9a-f]+>","without_default":null\}$`).MatchString(jsonOf(n.Inputs)) {
 		t.Errorf("node run of after on line 3: %+v", n)
 	}
 }
@@ -125,4 +132,94 @@ type notFoundResolver struct{}
 
 func (notFoundResolver) Resolve(_ context.Context, name string) (map[string]string, error) {
 	return nil, fault.New(fault.NotFound, "there is no connection %s", name)
+}
+
+// Values keep their Python identity between nodes, as promptflow passes live
+// objects: dict order from the data and from a node (into a python node, a
+// template, the flow outputs and the aggregation), tuples, and a generator
+// inside a dict, which the next node receives as a generator.
+// expected.jsonl is promptflow 1.18.5's output for the same flow and data.
+// Before: dicts arrived with their keys sorted, tuples as lists, and the
+// dict holding a generator failed the line ("not JSON serializable").
+func TestRunValuesKeepIdentity(t *testing.T) {
+	cfg, sink := baseConfig(t, "identity")
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted || sum.Completed != 2 {
+		t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
+	}
+	raw, err := os.ReadFile(filepath.Join(cfg.Flow.Dir, "expected.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		want, err := pyjson.Decode([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range want.(pyjson.Object) {
+			if m.Key == "line_number" {
+				continue
+			}
+			// Compared as JSON text: key order counts.
+			if got := jsonOf(sink.lines[n].Outputs[m.Key]); got != jsonOf(m.Value) {
+				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, got, jsonOf(m.Value))
+			}
+		}
+	}
+	// A value holding a generator is recorded as its str(), as promptflow
+	// records it (the address is the worker's).
+	holder := regexp.MustCompile(`^\{'zeta': 1, 'alpha': \{'y': 1, 'x': \(1, 2\)\}, 'mid': \(3, 'a'\), 'fromdata': \{.*\}, 'g': <generator object _g at 0x[0-9a-f]+>\}$`)
+	seen := map[string]int{}
+	for _, nr := range sink.nodes {
+		switch nr.Node {
+		case "mk":
+			if s, ok := nr.Output.(string); !ok || !holder.MatchString(s) {
+				t.Errorf("line %d: mk's recorded output = %#v", nr.Line, nr.Output)
+			}
+		case "rd":
+			if s, ok := nr.Inputs["d"].(string); !ok || !holder.MatchString(s) {
+				t.Errorf("line %d: rd's recorded input d = %#v", nr.Line, nr.Inputs["d"])
+			}
+			if jsonOf(nr.Inputs["t"]) != `[1,"a",[2,3]]` {
+				t.Errorf("line %d: rd's recorded input t = %s", nr.Line, jsonOf(nr.Inputs["t"]))
+			}
+		case "agg":
+			want := `([{'zeta': 1, 'alpha': {'y': 1, 'x': (1, 2)}, 'mid': (3, 'a'), 'fromdata': {'zeta': 1, 'alpha': {'z': [1, {'b': 2, 'a': 1}], 'c': 0}, 'mid': None}}, ` +
+				`{'zeta': 1, 'alpha': {'y': 1, 'x': (1, 2)}, 'mid': (3, 'a'), 'fromdata': {'b': True, 'a': 1.5}}], [(1, 'a', (2, 3)), (1, 'a', (2, 3))], ` +
+				`[{'zeta': 1, 'alpha': {'z': [1, {'b': 2, 'a': 1}], 'c': 0}, 'mid': None}, {'b': True, 'a': 1.5}]) types ['tuple', 'tuple']['tuple', 'tuple']`
+			if nr.Output != want {
+				t.Errorf("aggregation output =\n%v\npromptflow:\n%s", nr.Output, want)
+			}
+		}
+		if _, err := pyjson.Marshal(nr); err != nil {
+			t.Errorf("node %s line %d cannot be recorded: %v", nr.Node, nr.Line, err)
+		}
+		seen[nr.Node]++
+	}
+	if seen["mk"] != 2 || seen["rd"] != 2 || seen["agg"] != 1 {
+		t.Errorf("node runs %v", seen)
+	}
+}
+
+// A flow output holding a generator fails the line, in promptflow's words.
+func TestRunValuesGeneratorOutputFails(t *testing.T) {
+	cfg, sink := baseConfig(t, "identity")
+	cfg.Flow.Outputs = append(cfg.Flow.Outputs, flow.Output{Name: "holder", Type: "object", Reference: "${mk.output}", HasReference: true})
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 2 {
+		t.Fatalf("summary = %+v", sum)
+	}
+	want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
+		"Object of type generator is not JSON serializable. Please verify your flow output and make sure the value serializable."
+	for n, l := range sink.lines {
+		if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
+			t.Errorf("line %d error = %+v", n, l.Error)
+		}
+	}
 }

@@ -483,43 +483,9 @@ func syntaxPos(msg string, data []byte) Pos {
 	return Pos{Line: line, Column: col}
 }
 
-// pyStr renders a value the way Python's str() does for YAML-decoded values,
-// and dicts/lists the way json.dumps does (promptflow stringifies
-// environment_variables values so).
-func pyStr(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if t {
-			return "True"
-		}
-		return "False"
-	case string:
-		return t
-	case int:
-		return strconv.Itoa(t)
-	case int64:
-		return strconv.FormatInt(t, 10)
-	case uint64:
-		return strconv.FormatUint(t, 10)
-	case float64:
-		switch {
-		case math.IsInf(t, 1):
-			return "inf"
-		case math.IsInf(t, -1):
-			return "-inf"
-		case math.IsNaN(t):
-			return "nan"
-		}
-		return pyjson.FloatRepr(t)
-	case map[string]any, []any:
-		// Keys sorted: see package pyjson on why a Go map cannot keep
-		// the file's order.
-		return pyjson.Text(t)
-	}
-	return fmt.Sprint(v)
-}
+// pyStr renders a value as promptflow stringifies environment_variables
+// values: str() of a scalar, json.dumps of a dict or list.
+func pyStr(v any) string { return pyjson.Setting(v) }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Python's re and str methods treat more than ASCII as whitespace; the
@@ -167,6 +169,12 @@ func (e *Escape) find(scope Scope, v any, seen map[string]bool) {
 				e.find(scope, x[k], seen)
 			}
 		}
+	case pyjson.Object: // a dict from the data or a node, in its order
+		if scope >= Dicts && !isImageRef(x.Map()) {
+			for _, m := range x {
+				e.find(scope, m.Value, seen)
+			}
+		}
 	case []any:
 		if scope >= ChatLists {
 			for _, item := range x {
@@ -192,6 +200,15 @@ func (e *Escape) escape(scope Scope, v any) any {
 			m[k] = e.escape(scope, item)
 		}
 		return m
+	case pyjson.Object:
+		if scope < Dicts || isImageRef(x.Map()) {
+			return v
+		}
+		o := make(pyjson.Object, len(x))
+		for i, m := range x {
+			o[i] = pyjson.Member{Key: m.Key, Value: e.escape(scope, m.Value)}
+		}
+		return o
 	case []any:
 		if scope < ChatLists {
 			return v

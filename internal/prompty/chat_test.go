@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // TestParseChatVectors compares ParseChat with what promptflow 1.18.5's
@@ -148,5 +149,35 @@ func TestEscapeScopes(t *testing.T) {
 	}
 	if inputs := map[string]any{"h": hist}; cmp.Diff(hist, (&Escape{}).Inputs(Dicts, []string{"h"}, inputs)["h"]) != "" {
 		t.Error("a list was escaped outside ChatLists")
+	}
+}
+
+// Dicts from the data or from a node are pyjson.Objects (their order kept):
+// they are escaped as dicts are, and stay Objects in their order.
+func TestEscapeOrderedDicts(t *testing.T) {
+	img := pyjson.Object{{Key: "data:image/png;path", Value: "/tmp/user/x.png"}}
+	obj := pyjson.Object{{Key: "z", Value: "a\nuser:\nb"}, {Key: "img", Value: img}, {Key: "a", Value: "plain"}}
+	e := &Escape{}
+	out := e.Inputs(ChatLists, []string{"obj", "hist"}, map[string]any{"obj": obj, "hist": []any{obj}})
+	if got := e.Mapping(); len(got) != 1 {
+		t.Fatalf("roles found %v, want user", got)
+	}
+	for _, v := range []any{out["obj"], out["hist"].([]any)[0]} {
+		o, ok := v.(pyjson.Object)
+		if !ok {
+			t.Fatalf("escaped a %T, want an Object", v)
+		}
+		if diff := cmp.Diff([]string{"z", "img", "a"}, o.Keys()); diff != "" {
+			t.Errorf("key order (-want +got):\n%s", diff)
+		}
+		if s := o[0].Value.(string); strings.Contains(s, "user:") {
+			t.Errorf("role left in %q", s)
+		}
+		if diff := cmp.Diff(any(img), o[1].Value); diff != "" {
+			t.Errorf("an image reference was escaped: %v", o[1].Value)
+		}
+	}
+	if (&Escape{}).Inputs(Strings, []string{"obj"}, map[string]any{"obj": obj})["obj"] == nil {
+		t.Errorf("a dict out of scope was dropped")
 	}
 }

@@ -3,12 +3,16 @@
 // environment hash) and sends it (pfazure's inputs_mapping, a flow's
 // stringified environment_variables), so pfz must write what Python would.
 //
-// Mappings are always written with their keys sorted, as
+// Dumps writes mappings with their keys sorted, as
 // json.dumps(v, sort_keys=True) writes them. A Go map has no insertion order
 // to keep, so plain json.dumps(v) — which keeps the order a dict was built
 // in — cannot be reproduced from one; where Python would write a YAML
 // mapping in the order of the file, pfz writes it sorted, which is the same
 // text whenever the file's keys were in order and a stable text otherwise.
+//
+// Flow values (data rows, node outputs, records) are another matter: Decode
+// reads every JSON object into an Object, which keeps its keys in order,
+// and Marshal writes it so; Str and Repr print it so (object.go, wire.go).
 package pyjson
 
 import (
@@ -105,6 +109,11 @@ func (e *encoder) encode(v any) error {
 		return e.list(len(x), func(i int) any { return x[i] })
 	case []string:
 		return e.list(len(x), func(i int) any { return x[i] })
+	case Tuple:
+		return e.list(len(x), func(i int) any { return x[i] })
+	case Object:
+		// sort_keys=True: the order is the sorted one whatever the dict's.
+		return e.encode(x.Map())
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {

@@ -92,6 +92,12 @@ func Plain(v any) any {
 			out[k] = Plain(e)
 		}
 		return out
+	case Object:
+		out := make(Object, len(x))
+		for i, m := range x {
+			out[i] = Member{Key: m.Key, Value: Plain(m.Value)}
+		}
+		return out
 	}
 	return v
 }
@@ -144,13 +150,6 @@ func Unmarshal(data []byte, v any) error {
 		restore(reflect.ValueOf(v))
 	}
 	return nil
-}
-
-// Decode reads one value of Python's JSON into plain Go values.
-func Decode(data []byte) (any, error) {
-	var v any
-	err := Unmarshal(data, &v)
-	return v, err
 }
 
 // Standard is data with NaN, Infinity and -Infinity replaced by strings:

@@ -14,7 +14,7 @@ func TestMarshalUnmarshalKeepsEveryValue(t *testing.T) {
 		// Numbers keep their text: big ints, 1.0 vs 1, a leading zero float.
 		{`[9223372036854775808,1.0,1,1e400,-0.0]`, `[9223372036854775808,1.0,1,1e400,-0.0]`},
 		// The literals inside strings stay strings.
-		{`{"s":"NaN","t":"x \"NaN\" Infinity","NaN":"-Infinity"}`, `{"NaN":"-Infinity","s":"NaN","t":"x \"NaN\" Infinity"}`},
+		{`{"s":"NaN","t":"x \"NaN\" Infinity","NaN":"-Infinity"}`, `{"s":"NaN","t":"x \"NaN\" Infinity","NaN":"-Infinity"}`},
 		{`"<&>"`, `"<&>"`},
 	}
 	for _, tt := range tests {

@@ -13,6 +13,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/atomicfile"
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // ImagesDir is the run folder's subfolder that holds the images of its
@@ -44,12 +45,20 @@ func hasImage(v any) bool {
 				return true
 			}
 		}
+	case pyjson.Object:
+		for _, m := range x {
+			if hasImage(m.Value) {
+				return true
+			}
+		}
 	case []any:
 		for _, e := range x {
 			if hasImage(e) {
 				return true
 			}
 		}
+	case pyjson.Tuple:
+		return hasImage([]any(x))
 	}
 	return false
 }
@@ -69,6 +78,16 @@ func storeWalk(dir string, v any) (any, error) {
 			m[k] = s
 		}
 		return m, nil
+	case pyjson.Object:
+		o := make(pyjson.Object, len(x))
+		for i, m := range x {
+			s, err := storeWalk(dir, m.Value)
+			if err != nil {
+				return nil, err
+			}
+			o[i] = pyjson.Member{Key: m.Key, Value: s}
+		}
+		return o, nil
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
@@ -78,6 +97,12 @@ func storeWalk(dir string, v any) (any, error) {
 			}
 		}
 		return s, nil
+	case pyjson.Tuple:
+		s, err := storeWalk(dir, []any(x))
+		if err != nil {
+			return nil, err
+		}
+		return pyjson.Tuple(s.([]any)), nil
 	}
 	return v, nil
 }
@@ -151,6 +176,12 @@ func AbsImages(dir string, v any) any {
 		return v
 	}
 	switch x := v.(type) {
+	case pyjson.Object:
+		o := make(pyjson.Object, len(x))
+		for i, e := range x {
+			o[i] = pyjson.Member{Key: e.Key, Value: AbsImages(dir, e.Value)}
+		}
+		return o
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {

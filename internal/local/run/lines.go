@@ -205,10 +205,11 @@ func (l *Lines) Close() error {
 }
 
 // decodeNumbers decodes Python's JSON keeping numbers as json.Number (an int
-// output prints back as it was written) and NaN, Infinity and -Infinity as
-// pyjson.NonFinite.
+// output prints back as it was written), NaN, Infinity and -Infinity as
+// pyjson.NonFinite, and dicts in the order they were written (a parent
+// run's outputs reach an evaluation run as the parent's nodes made them).
 func decodeNumbers(b []byte, v any) error {
-	return pyjson.Unmarshal(b, v)
+	return pyjson.UnmarshalOrdered(b, v)
 }
 
 // Detail turns a recorded line into the neutral row `run show-details` prints.

@@ -27,6 +27,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import sys
 import threading
 import traceback
@@ -175,12 +176,12 @@ class Worker:
     def settle(self, result):
         if inspect.isawaitable(result):
             result = self.run_async(result)
-        # promptflow joins an iterator a tool returns into one string (its
-        # items through str()); an iterator inside a list or dict is not
-        # JSON and fails the line there.
+        # A generator goes on to the nodes that read it (see _wire); a flow
+        # output joins what is left of it into one string (its items through
+        # str()), as promptflow does. Other iterators are joined here.
         if isinstance(result, collections.abc.AsyncIterator):
             result = self.run_async(_collect_async(result))
-        elif isinstance(result, collections.abc.Iterator):
+        elif isinstance(result, collections.abc.Iterator) and not isinstance(result, types.GeneratorType):
             result = "".join(str(chunk) for chunk in result)
         return result
 
@@ -331,7 +332,8 @@ class Worker:
             line = line.strip()
             if not line:
                 continue
-            msg = json.loads(line)
+            _REPLAYED.clear()
+            msg = json.loads(line, object_hook=_unwire) if _TAG_JSON in line else json.loads(line)
             rid = msg.get("id", 0)
             self.rid = rid
             op = msg.get("op")
@@ -343,7 +345,7 @@ class Worker:
             reply = {"id": rid, "ok": True}
             try:
                 if op == "call":
-                    reply["output"] = self.call(msg)
+                    reply["output"] = _wire(self.call(msg))
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
                 elif op == "render":
@@ -372,8 +374,68 @@ class Worker:
                 reply = {"id": rid, "ok": False, "error": _error(e, msg)}
             if self.metrics:
                 reply["metrics"] = self.metrics
+            if _REPLAYED:
+                # How far the call read each generator it was given: the
+                # next reader, and a flow output, get only the rest.
+                reply["consumed"] = [[gid, n[0]] for gid, n in _REPLAYED]
             self.end_marks(rid)
             self.send(reply)
+
+
+# Values keep their Python identity between nodes, as promptflow passes live
+# objects: what JSON cannot say travels as {TAG: [kind, payload]} (pyjson's
+# wire.go is the Go side). A tuple stays a tuple; a generator a node returns
+# (alone or inside a dict or list) is consumed here and a node reading it
+# gets a new generator of its items, which reports how far it was read; a
+# dict that has TAG as a key is sent as its pairs.
+TAG = "\x00pfz"
+_TAG_JSON = b'"\\u0000pfz"'
+_SCALARS = (str, int, float, bool, type(None))
+_REPLAYED = []  # (generator id, [items read]) of the request being served
+_GEN_NAME = re.compile(r"^<generator object (\S+) at ")
+
+
+def _replay(items, read):
+    for x in items:
+        read[0] += 1
+        yield x
+
+
+def _wire(v):
+    if isinstance(v, _SCALARS):
+        return v
+    if isinstance(v, dict):
+        out = {k: _wire(x) for k, x in v.items()}
+        if TAG in out:
+            return {TAG: ["dict", [[k, x] for k, x in out.items()]]}
+        return out
+    if isinstance(v, list):
+        return [_wire(x) for x in v]
+    if isinstance(v, tuple):
+        return {TAG: ["tuple", [_wire(x) for x in v]]}
+    if isinstance(v, types.GeneratorType):
+        text = repr(v)  # what promptflow records: str() of the value holding it
+        return {TAG: ["generator", [text, [_wire(x) for x in v]]]}
+    return v
+
+
+def _unwire(d):
+    if len(d) == 1 and TAG in d:
+        kind, payload = d[TAG]
+        if kind == "tuple":
+            return tuple(payload)
+        if kind == "generator":
+            read = [0]
+            if len(payload) > 2:
+                _REPLAYED.append((payload[2], read))
+            g = _replay(payload[1], read)
+            m = _GEN_NAME.match(payload[0])
+            if m:  # it prints as the generator it stands for
+                g.__name__ = g.__qualname__ = m.group(1)
+            return g
+        if kind == "dict":
+            return dict(payload)
+    return d
 
 
 _CALLBACK_ERRORS = {}

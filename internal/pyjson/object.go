@@ -1,0 +1,287 @@
+package pyjson
+
+// Python values that plain JSON decoded into Go maps cannot carry: a dict's
+// key order, a tuple, a generator inside a container. Values passed between
+// flow nodes keep them, as promptflow keeps live Python objects in one
+// process: a dict from the data or from a node reaches the next node, a
+// template and the records in insertion order; a tuple stays a tuple for the
+// next node; a generator inside a dict is passed on as a generator.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+)
+
+// Member is one key and value of an Object.
+type Member struct {
+	Key   string
+	Value any
+}
+
+// Object is a JSON object (a Python dict) with its keys in insertion order.
+// Decode makes one of every object it reads; keys are unique.
+type Object []Member
+
+// Get returns the value of key k.
+func (o Object) Get(k string) (any, bool) {
+	for i := range o {
+		if o[i].Key == k {
+			return o[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Keys lists the keys in order.
+func (o Object) Keys() []string {
+	keys := make([]string, len(o))
+	for i, m := range o {
+		keys[i] = m.Key
+	}
+	return keys
+}
+
+// Map is o as a Go map (the order is lost).
+func (o Object) Map() map[string]any {
+	m := make(map[string]any, len(o))
+	for _, e := range o {
+		m[e.Key] = e.Value
+	}
+	return m
+}
+
+// MarshalJSON writes the members in order, as Python's json.dumps does.
+func (o Object) MarshalJSON() ([]byte, error) {
+	w := newValueWriter()
+	err := w.object(o)
+	return w.b.Bytes(), err
+}
+
+func (w *valueWriter) object(o Object) error {
+	w.b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			w.b.WriteByte(',')
+		}
+		if err := w.value(m.Key); err != nil {
+			return err
+		}
+		w.b.WriteByte(':')
+		if err := w.value(m.Value); err != nil {
+			return err
+		}
+	}
+	w.b.WriteByte('}')
+	return nil
+}
+
+// Tuple is a Python tuple. JSON has no tuple: records hold it as a list, as
+// promptflow's do, but the next node receives a tuple.
+type Tuple []any
+
+// MarshalJSON writes the tuple as a list.
+func (t Tuple) MarshalJSON() ([]byte, error) {
+	w := newValueWriter()
+	err := w.list(t)
+	return w.b.Bytes(), err
+}
+
+func (w *valueWriter) list(items []any) error {
+	w.b.WriteByte('[')
+	for i, e := range items {
+		if i > 0 {
+			w.b.WriteByte(',')
+		}
+		if err := w.value(e); err != nil {
+			return err
+		}
+	}
+	w.b.WriteByte(']')
+	return nil
+}
+
+// Generator is a generator a node returned (alone, or inside a dict or a
+// list): the worker consumed it into its items, and a node reading it gets a
+// new generator of the items not read yet, as promptflow passes the one
+// generator on. The worker reports how far each reader read (Consumed), so
+// the next reader and a flow output (Joined) see only the rest, as they
+// would see it of the one live generator. Repr is Python's repr() of the
+// original (`<generator object f at 0x…>`), which is what promptflow records
+// for a value holding one (Record); a flow output holding one inside a
+// container fails the line.
+type Generator struct {
+	Repr  string
+	mu    sync.Mutex
+	items []any
+}
+
+// NewGenerator is a generator with the given repr and items.
+func NewGenerator(repr string, items []any) *Generator {
+	return &Generator{Repr: repr, items: items}
+}
+
+// Items are the items not read yet.
+func (g *Generator) Items() []any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.items
+}
+
+// Consumed says a reader given items (an earlier Items) read n of them.
+func (g *Generator) Consumed(items []any, n int) {
+	if n <= 0 {
+		return
+	}
+	rest := items[min(n, len(items)):]
+	g.mu.Lock()
+	if len(rest) < len(g.items) {
+		g.items = rest
+	}
+	g.mu.Unlock()
+}
+
+// Joined is what promptflow makes of a generator as a flow output: its
+// remaining items through str(), joined.
+func (g *Generator) Joined() string {
+	var b strings.Builder
+	for _, x := range g.Items() {
+		b.WriteString(Str(x))
+	}
+	return b.String()
+}
+
+// ErrGenerator is the error of encoding a Generator as JSON.
+var ErrGenerator = errors.New("Object of type generator is not JSON serializable")
+
+// MarshalJSON fails: JSON cannot hold a generator (see Record).
+func (g *Generator) MarshalJSON() ([]byte, error) { return nil, ErrGenerator }
+
+// HasGenerator reports whether v holds a Generator.
+func HasGenerator(v any) bool {
+	switch x := v.(type) {
+	case *Generator:
+		return true
+	case Object:
+		for _, m := range x {
+			if HasGenerator(m.Value) {
+				return true
+			}
+		}
+	case Tuple:
+		for _, e := range x {
+			if HasGenerator(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if HasGenerator(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if HasGenerator(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Record is v as promptflow records a node's input or output: as it is when
+// JSON can hold it, else its str() (a dict holding a generator).
+func Record(v any) any {
+	if HasGenerator(v) {
+		return Str(v)
+	}
+	return v
+}
+
+// AsMap is v as a map when it is a JSON object (an Object or a map).
+func AsMap(v any) (map[string]any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, true
+	case Object:
+		return x.Map(), true
+	}
+	return nil, false
+}
+
+// valueWriter writes values as encoding/json writes them without HTML
+// escaping (NonFinite values as the marks Marshal replaces); kinds it does
+// not know itself go through one reused json.Encoder.
+type valueWriter struct {
+	b       bytes.Buffer
+	scratch bytes.Buffer
+	enc     *json.Encoder
+}
+
+func newValueWriter() *valueWriter { return &valueWriter{} }
+
+func (w *valueWriter) value(v any) error {
+	b := &w.b
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+		return nil
+	case bool:
+		if x {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+		return nil
+	case json.Number:
+		if x == "" {
+			b.WriteByte('0')
+			return nil
+		}
+		if !validNumber(string(x)) {
+			return errors.New("json: invalid number literal " + string(x))
+		}
+		b.WriteString(string(x))
+		return nil
+	case Object:
+		return w.object(x)
+	case Tuple:
+		return w.list(x)
+	case []any:
+		if x == nil {
+			b.WriteString("null") // as encoding/json writes a nil slice
+			return nil
+		}
+		return w.list(x)
+	case string:
+		if plainASCII(x) {
+			b.WriteByte('"')
+			b.WriteString(x)
+			b.WriteByte('"')
+			return nil
+		}
+	}
+	if w.enc == nil {
+		w.enc = json.NewEncoder(&w.scratch)
+		w.enc.SetEscapeHTML(false)
+	}
+	w.scratch.Reset()
+	if err := w.enc.Encode(v); err != nil {
+		return err
+	}
+	b.Write(w.scratch.Bytes()[:w.scratch.Len()-1]) // Encode's newline
+	return nil
+}
+
+// plainASCII reports whether s is printable ASCII that needs no escaping.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
