@@ -3,11 +3,12 @@ package pyjson
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/testutil/need"
 )
 
 func TestDecodeKeepsKeyOrder(t *testing.T) {
@@ -214,13 +215,7 @@ func TestRepr(t *testing.T) {
 // TestReprAgainstPython checks the repr table with python3 itself, decoding
 // the wire texts as the worker does.
 func TestReprAgainstPython(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is needed to check the repr table")
-		}
-		t.Skip("SKIPPED LOUDLY: no python3 to check the repr table against")
-	}
+	py := need.Command(t, "python3", "the repr table is checked against it")
 	const script = `
 import json, sys
 TAG = "\x00pfz"

@@ -175,7 +175,7 @@ func (in *Installer) Ensure(ctx context.Context, python string) (string, error) 
 func (in *Installer) recentFailure() error {
 	var f failure
 	if err := store.ReadJSON(in.failedRecord(), &f); err != nil {
-		return nil
+		return nil //nolint:nilerr // no readable record of a failure: none to wait out
 	}
 	retry := f.At.Add(RetryAfter)
 	if in.now().Before(retry) {
@@ -283,7 +283,7 @@ func (in *Installer) pip(ctx context.Context, python, dir string) error {
 	close(done)
 	wg.Wait()
 	if err != nil {
-		return fmt.Errorf("%s -m pip install uv==%s: %v: %s", python, Version, err, pipReason(out.String()))
+		return fmt.Errorf("%s -m pip install uv==%s: %w: %s", python, Version, err, pipReason(out.String()))
 	}
 	return os.Remove(req)
 }

@@ -135,7 +135,7 @@ func download() (string, []byte, string) {
 			return "", nil, err.Error()
 		}
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // a temp folder beside the cache
 	out, err := exec.Command(py, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
 		"--only-binary=:all:", "-d", tmp, "uv=="+Version).CombinedOutput()
 	if err != nil {
