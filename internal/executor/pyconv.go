@@ -48,7 +48,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 				return false, nil
 			}
 		}
-		return nil, fmt.Errorf("Invalid boolean value %s", pyjson.Repr(v))
+		return nil, fmt.Errorf("Invalid boolean value %s", pyjson.Repr(v)) //nolint:staticcheck // promptflow's wording
 	case "list":
 		if s, ok := v.(string); ok {
 			d, err := pyjson.Decode([]byte(s))
@@ -58,7 +58,7 @@ func convertInput(v any, t flow.ValueType) (any, error) {
 			v = d
 		}
 		if _, ok := v.([]any); !ok {
-			return nil, fmt.Errorf("Invalid list value %s", pyjson.Repr(v))
+			return nil, fmt.Errorf("Invalid list value %s", pyjson.Repr(v)) //nolint:staticcheck // promptflow's wording
 		}
 		return v, nil
 	case "object":

@@ -26,12 +26,12 @@ const privateVar = "PFZ_PIP_PRIVATE_TOKEN"
 
 // build makes the environment of a Starting record and installs its
 // requirements. The caller holds the session lock.
-func (s *Sessions) build(ctx context.Context, rec *record, opts workspace.StartOptions) (*workspace.Session, error) {
+func (s *Sessions) build(ctx context.Context, rec *record, opts workspace.StartOptions) (_ *workspace.Session, rerr error) {
 	lg, err := s.openLog(rec, rec.Op, opts)
 	if err != nil {
 		return nil, s.fail(rec, err)
 	}
-	defer lg.Close()
+	defer closeLog(lg, &rerr)
 	rep := reporterOf(opts)
 
 	fresh := rec.Op == opReset
@@ -299,6 +299,7 @@ type logSink struct {
 	rep     workspace.Reporter
 	secrets []string
 	partial []byte
+	err     error // the first write to the log file that failed
 }
 
 const mask = "******"
@@ -338,7 +339,9 @@ func (l *logSink) Write(p []byte) (int, error) {
 
 func (l *logSink) emit(line string) {
 	line = l.redact(strings.TrimRight(line, "\r"))
-	_, _ = io.WriteString(l.file, line+"\n")
+	if _, err := io.WriteString(l.file, line+"\n"); err != nil && l.err == nil {
+		l.err = err
+	}
 	if l.debug != nil {
 		_, _ = io.WriteString(l.debug, line+"\n")
 	}
@@ -347,7 +350,9 @@ func (l *logSink) emit(line string) {
 	}
 }
 
-// Close flushes a last unterminated line and closes the file.
+// Close flushes a last unterminated line and closes the file. It returns
+// the first write that failed, or the close's error: a log with lines
+// missing must not pass for the whole log.
 func (l *logSink) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -355,5 +360,21 @@ func (l *logSink) Close() error {
 		l.emit(string(l.partial))
 		l.partial = nil
 	}
-	return l.file.Close()
+	cerr := l.file.Close()
+	if l.err == nil {
+		l.err = cerr
+	}
+	if l.err != nil {
+		return fault.Wrap(fault.Failed, l.err, "the log %s could not be written whole", l.path)
+	}
+	return nil
+}
+
+// closeLog closes lg once the operation is over; a log that could not be
+// written whole turns a success into an error that says so (the session's
+// state is as the operation left it), and is joined to a failure.
+func closeLog(lg *logSink, err *error) {
+	if cerr := lg.Close(); cerr != nil {
+		*err = errors.Join(*err, cerr)
+	}
 }

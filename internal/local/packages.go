@@ -167,7 +167,7 @@ func (s *Sessions) Install(ctx context.Context, id string, next workspace.Sessio
 // whose lock the caller holds, and records them: the spec takes next's
 // environment at once (it is what the session's id stands for); the lines
 // last installed change only when pip succeeds.
-func (s *Sessions) installLocked(ctx context.Context, rec *record, next workspace.SessionSpec, opts workspace.StartOptions) (*workspace.Session, error) {
+func (s *Sessions) installLocked(ctx context.Context, rec *record, next workspace.SessionSpec, opts workspace.StartOptions) (_ *workspace.Session, rerr error) {
 	if err := requireRunning(rec); err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (s *Sessions) installLocked(ctx context.Context, rec *record, next workspac
 	if err != nil {
 		return nil, err
 	}
-	defer lg.Close()
+	defer closeLog(lg, &rerr)
 	rep := reporterOf(opts)
 	// A serverless session installs into the environment it has; a
 	// compute-instance one into the shared environment, under its lock.
