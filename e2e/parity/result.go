@@ -153,33 +153,21 @@ func compareRuns(pf, pfz *Result) []Divergence {
 // or {"data:image/png;base64": b}) in v by {"image": "image/png sha256:..."},
 // reading a relative path from the first of bases where it exists: the two
 // sides keep images in different files, so their content is what is compared.
+// Objects keep their key order; a map (a line's inputs or outputs) stays a map.
 func resolveImages(v any, bases ...string) any {
 	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 1 {
-			for k, val := range x {
-				s, ok := val.(string)
-				if !ok || !strings.HasPrefix(k, "data:image/") {
-					break
-				}
-				mime, kind, _ := strings.Cut(strings.TrimPrefix(k, "data:"), ";")
-				var data []byte
-				var err error
-				switch kind {
-				case "path":
-					data, err = readFrom(s, bases)
-				case "base64":
-					data, err = base64.StdEncoding.DecodeString(s)
-				default:
-					return x
-				}
-				if err != nil {
-					return map[string]any{"image": mime + " unreadable: " + err.Error()}
-				}
-				sum := sha256.Sum256(data)
-				return map[string]any{"image": mime + " sha256:" + hex.EncodeToString(sum[:8])}
+	case *Object:
+		if len(x.Keys) == 1 {
+			if img, ok := resolveImage(x.Keys[0], x.Vals[x.Keys[0]], bases); ok {
+				return img
 			}
 		}
+		out := newObject()
+		for _, k := range x.Keys {
+			out.Set(k, resolveImages(x.Vals[k], bases...))
+		}
+		return out
+	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			out[k] = resolveImages(e, bases...)
@@ -193,6 +181,34 @@ func resolveImages(v any, bases ...string) any {
 		return out
 	}
 	return v
+}
+
+// resolveImage is the {"image": ...} object of one image reference, ok false
+// for a member that is no image reference.
+func resolveImage(k string, val any, bases []string) (_ *Object, ok bool) {
+	s, isStr := val.(string)
+	if !isStr || !strings.HasPrefix(k, "data:image/") {
+		return nil, false
+	}
+	mime, kind, _ := strings.Cut(strings.TrimPrefix(k, "data:"), ";")
+	var data []byte
+	var err error
+	switch kind {
+	case "path":
+		data, err = readFrom(s, bases)
+	case "base64":
+		data, err = base64.StdEncoding.DecodeString(s)
+	default:
+		return nil, false
+	}
+	img := newObject()
+	if err != nil {
+		img.Set("image", mime+" unreadable: "+err.Error())
+		return img, true
+	}
+	sum := sha256.Sum256(data)
+	img.Set("image", mime+" sha256:"+hex.EncodeToString(sum[:8]))
+	return img, true
 }
 
 func readFrom(p string, bases []string) ([]byte, error) {

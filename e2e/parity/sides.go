@@ -97,7 +97,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("pf run create's run: %w\n%s", err, tail(out, 3000))
 		}
-		run, _ := doc.(map[string]any)
+		run := members(doc)
 		if status, _ := run["status"].(string); status != outcomeCompleted {
 			res.Outcome = outcomeFailed
 			res.Detail = fmt.Sprintf("status %s: %s", status, pfError(c.stderr.String()))
@@ -121,8 +121,8 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
 			}
-			rec, _ := v.(map[string]any)
-			info, _ := rec["run_info"].(map[string]any)
+			rec := members(v)
+			info := members(rec["run_info"])
 			n, ok := rec["line_number"].(Number)
 			if !ok || info == nil {
 				return nil, fmt.Errorf("%s: a record without line_number or run_info: %s", f, tail(l, 500))
@@ -132,12 +132,12 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 				return nil, fmt.Errorf("%s: line_number %s: %w", f, n, err)
 			}
 			line := &Line{Status: fmt.Sprint(info["status"])}
-			if in, ok := info["inputs"].(map[string]any); ok {
+			if in := members(info["inputs"]); in != nil {
 				// promptflow adds the line number to each line's inputs.
 				delete(in, "line_number")
 				line.Inputs = resolveImages(in, filepath.Dir(f), dir).(map[string]any)
 			}
-			if o, ok := info["output"].(map[string]any); ok {
+			if o := members(info["output"]); o != nil {
 				line.Outputs = resolveImages(o, filepath.Dir(f), filepath.Join(dir, "flow_outputs"), dir).(map[string]any)
 			}
 			res.Lines[num] = line
@@ -148,7 +148,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("metrics.json: %w", err)
 		}
-		res.Metrics, _ = v.(map[string]any)
+		res.Metrics = members(v)
 	}
 	if len(res.Lines) == 0 && res.Outcome == outcomeFailed {
 		res.Outcome = outcomeRefused
@@ -202,7 +202,7 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 		}
 		return nil, err
 	}
-	run, _ := shown.(map[string]any)
+	run := members(shown)
 	status, _ := run["status"].(string)
 	res := &Result{Outcome: status, Lines: map[int]*Line{}, Metrics: map[string]any{}}
 	if status != outcomeCompleted {
@@ -219,8 +219,11 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 	list, _ := details.([]any)
 	runDir := filepath.Join(s.home, "runs", name)
 	for _, e := range list {
-		row, _ := e.(map[string]any)
-		n, ok := row["line_number"].(Number)
+		row, _ := e.(*Object)
+		if row == nil {
+			return nil, fmt.Errorf("pfz show-details: a line that is no object: %s", show(e))
+		}
+		n, ok := row.Vals["line_number"].(Number)
 		if !ok {
 			return nil, fmt.Errorf("pfz show-details: a line without line_number: %s", show(row))
 		}
@@ -228,8 +231,8 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("pfz show-details: line_number %s: %w", n, err)
 		}
-		line := &Line{Status: fmt.Sprint(row["status"]), Inputs: map[string]any{}, Outputs: map[string]any{}}
-		for k, v := range row {
+		line := &Line{Status: fmt.Sprint(row.Vals["status"]), Inputs: map[string]any{}, Outputs: map[string]any{}}
+		for k, v := range row.Vals {
 			if in, ok := strings.CutPrefix(k, "inputs."); ok {
 				line.Inputs[in] = v
 			} else if out, ok := strings.CutPrefix(k, "outputs."); ok {
@@ -244,7 +247,7 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	res.Metrics, _ = metrics.(map[string]any)
+	res.Metrics = members(metrics)
 	if len(res.Lines) == 0 && res.Outcome == outcomeFailed {
 		res.Outcome = outcomeRefused
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,9 +14,45 @@ import (
 // Values are what the two sides recorded, decoded from JSON as Python's
 // json module writes it (NaN, Infinity and -Infinity allowed) without losing
 // anything: a number keeps its literal, so an integer stays apart from a
-// float of the same value (1 is not 1.0) and 2^63 stays 2^63.
+// float of the same value (1 is not 1.0) and 2^63 stays 2^63, and an object
+// keeps its keys in the order the side wrote them.
 //
-//	nil, bool, string, Number, []any, map[string]any
+//	nil, bool, string, Number, []any, *Object
+
+// Object is a JSON object with its keys in the order written. A repeated key
+// keeps its first place and takes its last value, as json.loads builds a
+// dict.
+type Object struct {
+	Keys []string // each key once, in the order written
+	Vals map[string]any
+}
+
+func newObject() *Object { return &Object{Vals: map[string]any{}} }
+
+// Set adds k at the end, or replaces its value where it is.
+func (o *Object) Set(k string, v any) {
+	if _, ok := o.Vals[k]; !ok {
+		o.Keys = append(o.Keys, k)
+	}
+	o.Vals[k] = v
+}
+
+// Delete removes k.
+func (o *Object) Delete(k string) {
+	if _, ok := o.Vals[k]; !ok {
+		return
+	}
+	delete(o.Vals, k)
+	o.Keys = slices.DeleteFunc(o.Keys, func(s string) bool { return s == k })
+}
+
+// members is the object's key/value map, nil for a value that is no object.
+func members(v any) map[string]any {
+	if o, ok := v.(*Object); ok {
+		return o.Vals
+	}
+	return nil
+}
 
 // Number is a JSON number literal (or NaN, Infinity, -Infinity).
 type Number string
@@ -131,7 +168,7 @@ func (p *jsonParser) value() (any, error) {
 
 func (p *jsonParser) object() (any, error) {
 	p.i++ // {
-	m := map[string]any{}
+	m := newObject()
 	p.space()
 	if p.i < len(p.s) && p.s[p.i] == '}' {
 		p.i++
@@ -156,7 +193,7 @@ func (p *jsonParser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[k] = v
+		m.Set(k, v)
 		p.space()
 		if p.i < len(p.s) && p.s[p.i] == ',' {
 			p.i++
@@ -266,8 +303,8 @@ func (p *jsonParser) hex4() (rune, error) {
 	return rune(v), nil
 }
 
-// show renders a value compactly for messages, numbers as their literals
-// and keys sorted.
+// show renders a value compactly for messages, numbers as their literals,
+// an object's keys in the order the side wrote them and a map's sorted.
 func show(v any) string {
 	var b strings.Builder
 	writeValue(&b, v)
@@ -293,20 +330,26 @@ func writeValue(b *strings.Builder, v any) {
 			writeValue(b, e)
 		}
 		b.WriteByte(']')
+	case *Object:
+		writeMembers(b, x.Keys, x.Vals)
 	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.Quote(k))
-			b.WriteByte(':')
-			writeValue(b, x[k])
-		}
-		b.WriteByte('}')
+		writeMembers(b, sortedKeys(x), x)
 	default:
 		fmt.Fprintf(b, "%v", x)
 	}
+}
+
+func writeMembers(b *strings.Builder, keys []string, m map[string]any) {
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte(':')
+		writeValue(b, m[k])
+	}
+	b.WriteByte('}')
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -319,40 +362,30 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // diffValues appends, for every place where a and b differ, the path below
-// at (a.b[2]) and the two values. Object keys are compared as sets (the order
-// a side wrote them in is not compared).
+// at (a.b[2]) and the two values. An object's keys must be the same and in
+// the same order (Python keeps a dict's insertion order and json.dumps writes
+// it): where the keys both sides have come in another order, the place is
+// "PATH: key order" with each side's keys. A map (a line's inputs or
+// outputs, the metrics: named by the flow, shown by pfz sorted) is compared
+// as a set of keys.
 func diffValues(at string, a, b any, out *[]valueDiff) {
 	switch x := a.(type) {
+	case *Object:
+		y, ok := b.(*Object)
+		if !ok {
+			break
+		}
+		if !sameOrder(x, y) {
+			*out = append(*out, valueDiff{at + ": key order", showKeys(x.Keys), showKeys(y.Keys)})
+		}
+		diffMembers(at, x.Vals, y.Vals, out)
+		return
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok {
 			break
 		}
-		keys := map[string]bool{}
-		for k := range x {
-			keys[k] = true
-		}
-		for k := range y {
-			keys[k] = true
-		}
-		ks := make([]string, 0, len(keys))
-		for k := range keys {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		for _, k := range ks {
-			av, aok := x[k]
-			bv, bok := y[k]
-			p := joinPath(at, k)
-			switch {
-			case !aok:
-				*out = append(*out, valueDiff{p, "(absent)", show(bv)})
-			case !bok:
-				*out = append(*out, valueDiff{p, show(av), "(absent)"})
-			default:
-				diffValues(p, av, bv, out)
-			}
-		}
+		diffMembers(at, x, y, out)
 		return
 	case []any:
 		y, ok := b.([]any)
@@ -373,6 +406,62 @@ func diffValues(at string, a, b any, out *[]valueDiff) {
 		}
 	}
 	*out = append(*out, valueDiff{at, show(a), show(b)})
+}
+
+// diffMembers compares two objects' members, keys as a set, in key order.
+func diffMembers(at string, x, y map[string]any, out *[]valueDiff) {
+	keys := map[string]bool{}
+	for k := range x {
+		keys[k] = true
+	}
+	for k := range y {
+		keys[k] = true
+	}
+	ks := make([]string, 0, len(keys))
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		av, aok := x[k]
+		bv, bok := y[k]
+		p := joinPath(at, k)
+		switch {
+		case !aok:
+			*out = append(*out, valueDiff{p, "(absent)", show(bv)})
+		case !bok:
+			*out = append(*out, valueDiff{p, show(av), "(absent)"})
+		default:
+			diffValues(p, av, bv, out)
+		}
+	}
+}
+
+// sameOrder says whether the keys both objects have come in the same order
+// in each (a key only one side has is a difference of its own).
+func sameOrder(x, y *Object) bool {
+	common := func(keys []string, other map[string]any) []string {
+		var out []string
+		for _, k := range keys {
+			if _, ok := other[k]; ok {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	return slices.Equal(common(x.Keys, y.Vals), common(y.Keys, x.Vals))
+}
+
+// showKeys lists keys as [a b c], each quoted only where it needs to be.
+func showKeys(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k
+		if k == "" || strings.ContainsAny(k, " []\"") || strconv.Quote(k) != `"`+k+`"` {
+			parts[i] = strconv.Quote(k)
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 func joinPath(at, k string) string {
