@@ -37,15 +37,6 @@ func (o *Object) Set(k string, v any) {
 	o.Vals[k] = v
 }
 
-// Delete removes k.
-func (o *Object) Delete(k string) {
-	if _, ok := o.Vals[k]; !ok {
-		return
-	}
-	delete(o.Vals, k)
-	o.Keys = slices.DeleteFunc(o.Keys, func(s string) bool { return s == k })
-}
-
 // members is the object's key/value map, nil for a value that is no object.
 func members(v any) map[string]any {
 	if o, ok := v.(*Object); ok {
