@@ -73,9 +73,17 @@ func (p *parentRun) Line(ctx context.Context, n int) (map[string]any, map[string
 	}
 	inputs := p.dataRow(ctx, n)
 	if inputs == nil {
-		inputs, _ = run.AbsImages(p.dir, res.Inputs).(map[string]any)
+		in, err := run.AbsImages(p.dir, res.Inputs)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		inputs, _ = in.(map[string]any)
 	}
-	outputs, _ := run.AbsImages(p.dir, res.Outputs).(map[string]any)
+	out, err := run.AbsImages(p.dir, res.Outputs)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	outputs, _ := out.(map[string]any)
 	if outputs == nil {
 		outputs = map[string]any{}
 	}
