@@ -395,7 +395,6 @@ class Worker:
 TAG = "\x00pfz"
 _TAG_JSON = b'"\\u0000pfz"'
 _SCALARS = (str, int, float, bool, type(None))
-_JSON_KEYS = (int, float, bool, type(None))
 _REPLAYED = []  # (generator id, [items read] or a list_iterator and its length) of the request being served
 _GEN_NAME = re.compile(r"^<(?:async_)?generator object (\S+) at ")
 _ITER_TYPES = {}  # type name -> a replaying iterator class of that name
@@ -448,9 +447,9 @@ def _wire(v, drain=None):
         return v
     if isinstance(v, dict):
         out = {k: _wire(x, drain) for k, x in v.items()}
-        if TAG in out or any(not isinstance(k, str) and isinstance(k, _JSON_KEYS) for k in out):
-            return {TAG: ["dict", [[k, x] if isinstance(k, str) or not isinstance(k, _JSON_KEYS)
-                                   else [json.dumps(k), x, 1] for k, x in out.items()]]}
+        # (A key of another type is left to json.dumps, which refuses it.)
+        if (TAG in out or any(not isinstance(k, str) for k in out)) and all(isinstance(k, _SCALARS) for k in out):
+            return {TAG: ["dict", [[k, x] if isinstance(k, str) else [json.dumps(k), x, 1] for k, x in out.items()]]}
         return out
     if isinstance(v, list):
         return [_wire(x, drain) for x in v]
