@@ -171,8 +171,8 @@ func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg 
 	var pe *pyenv.PipError
 	if errors.As(err, &pe) {
 		return &fault.Error{Kind: fault.Failed,
-			Msg:  fmt.Sprintf("pip could not install the requirements of session %s:\n%s", id, lg.redact(pe.Summary)),
-			Hint: fmt.Sprintf("the full pip log is %s; fix the requirements file, then `pfz packages install` or `pfz session reset %s`", lg.path, id)}
+			Msg:  fmt.Sprintf("%s could not install the requirements of session %s:\n%s", pe.Tool, id, lg.redact(pe.Summary)),
+			Hint: fmt.Sprintf("the full %s log is %s; fix the requirements file, then `pfz packages install` or `pfz session reset %s`", pe.Tool, lg.path, id)}
 	}
 	return err
 }
