@@ -10,6 +10,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/run"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -73,11 +74,13 @@ func (p *parentRun) Line(ctx context.Context, n int) (map[string]any, map[string
 	}
 	inputs := p.dataRow(ctx, n)
 	if inputs == nil {
-		inputs, _ = run.AbsImages(p.dir, res.Inputs).(map[string]any)
+		if in, ok := run.AbsImages(p.dir, res.Inputs).(pyjson.Object); ok {
+			inputs = in.Map()
+		}
 	}
-	outputs, _ := run.AbsImages(p.dir, res.Outputs).(map[string]any)
-	if outputs == nil {
-		outputs = map[string]any{}
+	outputs := map[string]any{}
+	if out, ok := run.AbsImages(p.dir, res.Outputs).(pyjson.Object); ok {
+		outputs = out.Map()
 	}
 	return inputs, outputs, true, nil
 }
