@@ -46,9 +46,13 @@ install:
 ## TEST_TIMEOUT bounds each test binary: the end-to-end suites build Python
 ## environments and take minutes on 2 cores, past go test's 10 m default
 ## when the machine is busy; CI's own bound is 90 minutes for everything.
+## testsummary is built before the tests start: it notes which of pfz's home
+## folders exist before any test runs (a `go run` in the pipe would compile
+## while the first tests already run, and miss a folder they create).
 TEST_TIMEOUT ?= 45m
 test: vet
-	@set -o pipefail; $(GO) test -race -timeout $(TEST_TIMEOUT) -json ./... | $(GO) run ./scripts/testsummary
+	@$(GO) build -o bin/testsummary ./scripts/testsummary
+	@bin/testsummary -- $(GO) test -race -timeout $(TEST_TIMEOUT) -json ./...
 
 ## test-short: the tests without the race detector, for a quick loop
 test-short:

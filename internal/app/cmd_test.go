@@ -728,6 +728,8 @@ func TestCompletionOfValues(t *testing.T) {
 		{[]string{"session", "start", "--identity", ""}, []string{"user\t", "managed\t", "managed:\t"}, nil},
 		{[]string{"session", "start", "--compute-type", ""}, []string{"serverless\n", "compute-instance\n"}, nil},
 		{[]string{"session", "start", "--flow", ""}, []string{"hello\n", "notaflow/\n"}, nil},
+		{[]string{"flow", "test", "--flow", ""}, []string{"hello\n"}, nil},
+		{[]string{"flow", "validate", "--source", ""}, []string{"hello\n"}, nil},
 	} {
 		r := e.run(append([]string{"__complete"}, tc.args...)...)
 		for _, w := range tc.want {

@@ -267,9 +267,24 @@ func (o dirOps) replace(tmp, dest string) error {
 	return o.sweep(dest, aside)
 }
 
+// isAside reports whether name is exactly what asideName makes for dest
+// (the prefix and 12 hex digits): the folder is the user's, and a name of
+// theirs that only starts the same way is not pfz's to remove.
+func isAside(name, dest string) bool {
+	rest, ok := strings.CutPrefix(name, asidePrefix(dest))
+	if !ok || len(rest) != 2*asideRandom {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil && strings.ToLower(rest) == rest
+}
+
+// asideRandom is how many random bytes an aside name carries.
+const asideRandom = 6
+
 // asideName is a new ".<dest>.old-<random>" path beside dest.
 func asideName(dest string) (string, error) {
-	var b [6]byte
+	var b [asideRandom]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
@@ -288,7 +303,7 @@ func (o dirOps) sweep(dest, mine string) error {
 	if entries, err := os.ReadDir(parent); err == nil {
 		for _, e := range entries {
 			p := filepath.Join(parent, e.Name())
-			if strings.HasPrefix(e.Name(), asidePrefix(dest)) && p != mine {
+			if isAside(e.Name(), dest) && p != mine {
 				olds = append(olds, p)
 			}
 		}

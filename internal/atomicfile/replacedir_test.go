@@ -172,7 +172,7 @@ func TestReplaceDirFailureKeepsOld(t *testing.T) {
 	}
 
 	// A crash between the two renames: dest missing, the old one aside.
-	crashed := filepath.Join(filepath.Dir(dest), ".run.old-crash")
+	crashed := filepath.Join(filepath.Dir(dest), ".run.old-0123456789ab")
 	if err := os.Rename(dest, crashed); err != nil {
 		t.Fatal(err)
 	}
@@ -190,17 +190,19 @@ func TestReplaceDirFailureKeepsOld(t *testing.T) {
 	}
 }
 
-// Only dest's own old folders are removed, not a neighbour's.
+// Only dest's own old folders are removed, not a neighbour's or the user's.
 func TestReplaceDirSweepsOnlyItsOwn(t *testing.T) {
 	parent := t.TempDir()
 	dest := filepath.Join(parent, "run")
-	keep := []string{".other.old-y", ".run.download-live", ".run2.old-x"} // as ReadDir sorts them
+	// A neighbour's, a staging folder, and the user's own folders that only
+	// start like an old one (not the prefix and 12 lower-case hex digits).
+	keep := []string{".other.old-y", ".run.download-live", ".run.old-0123456789AB", ".run.old-notes", ".run2.old-x"} // as ReadDir sorts them
 	for _, k := range keep {
 		if err := os.Mkdir(filepath.Join(parent, k), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Mkdir(filepath.Join(parent, ".run.old-stale"), 0o700); err != nil {
+	if err := os.Mkdir(filepath.Join(parent, ".run.old-00aa00aa00aa"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := ReplaceDir(stage(t, dest, "new"), dest); err != nil {

@@ -843,13 +843,13 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 		if g, ok := v.(*pyjson.Generator); ok {
 			v = g.Joined() // what the nodes that read it left of it
 		}
-		if pyjson.HasGenerator(v) {
+		if g := pyjson.FirstGenerator(v); g != nil {
 			// A node may pass a dict holding a generator on; a flow output
 			// cannot hold one (promptflow's words).
 			res.Status = StatusFailed
 			res.Error = &LineError{Code: CodeToolError, Type: unserializableType, Message: fmt.Sprintf(
 				"The output '%s' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) %v. "+
-					"Please verify your flow output and make sure the value serializable.", o.Name, pyjson.ErrGenerator)}
+					"Please verify your flow output and make sure the value serializable.", o.Name, g.Unserializable())}
 			return res
 		}
 		res.Outputs.Set(o.Name, v)

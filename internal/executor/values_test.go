@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,14 +160,20 @@ func TestRunValuesKeepIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var order []string
 		for _, m := range want.(pyjson.Object) {
 			if m.Key == "line_number" {
 				continue
 			}
+			order = append(order, m.Key)
 			// Compared as JSON text: key order counts.
 			if got := jsonOf(sink.lines[n].Outputs.Map()[m.Key]); got != jsonOf(m.Value) {
 				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, got, jsonOf(m.Value))
 			}
+		}
+		// The outputs in promptflow's order (the flow's).
+		if got := sink.lines[n].Outputs.Keys(); !slices.Equal(got, order) {
+			t.Errorf("line %d outputs in the order %v, promptflow %v", n, got, order)
 		}
 	}
 	// A value holding a generator is recorded as its str(), as promptflow
@@ -217,6 +224,96 @@ func TestRunValuesGeneratorOutputFails(t *testing.T) {
 	}
 	want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
 		"Object of type generator is not JSON serializable. Please verify your flow output and make sure the value serializable."
+	for n, l := range sink.lines {
+		if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
+			t.Errorf("line %d error = %+v", n, l.Error)
+		}
+	}
+}
+
+// An iterator other than a generator (a list_iterator), an async generator
+// and a dict with int, float, bool and None keys reach the nodes that read
+// them as what they are, as promptflow passes live objects: the first
+// reader of the list_iterator takes one item, the next the rest, and a flow
+// output of either iterator is what the readers left, joined; records hold
+// the iterator's repr and the dict with json.dumps' string keys.
+// expected.jsonl is promptflow 1.18.5's output for the same flow and data.
+// Before: the readers got a string ("abc") and str keys ({'2': 'abc'}).
+func TestRunValuesIterators(t *testing.T) {
+	cfg, sink := baseConfig(t, "iterators")
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted || sum.Completed != 2 {
+		t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
+	}
+	raw, err := os.ReadFile(filepath.Join(cfg.Flow.Dir, "expected.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		want, err := pyjson.Decode([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, m := range want.(pyjson.Object) {
+			if m.Key == "line_number" {
+				continue
+			}
+			order = append(order, m.Key)
+			if got, _ := sink.lines[n].Outputs.Get(m.Key); jsonOf(got) != jsonOf(m.Value) {
+				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, jsonOf(got), jsonOf(m.Value))
+			}
+		}
+		// The outputs promptflow recorded come in its order (the flow's);
+		// map_read was added to the flow after.
+		got := slices.DeleteFunc(sink.lines[n].Outputs.Keys(), func(k string) bool { return !slices.Contains(order, k) })
+		if !slices.Equal(got, order) {
+			t.Errorf("line %d outputs in the order %v, promptflow %v", n, got, order)
+		}
+	}
+	// Another iterator is of a type of the same name (promptflow 1.18.5: "map:ABC").
+	if got, _ := sink.lines[0].Outputs.Get("map_read"); got != "map:ABC" {
+		t.Errorf("map_read = %v, want map:ABC", got)
+	}
+	records := map[string]*regexp.Regexp{
+		"make_it":   regexp.MustCompile(`^"<list_iterator object at 0x[0-9a-f]+>"$`),
+		"make_agen": regexp.MustCompile(`^"<async_generator object make_agen at 0x[0-9a-f]+>"$`),
+		"make_keys": regexp.MustCompile(`^\{"2":"(abc)?","1.5":"f","true":"t","null":"n","s":\[\{"3":"x"\}\]\}$`),
+	}
+	seen := 0
+	for _, nr := range sink.nodes {
+		if re := records[nr.Node]; re != nil {
+			seen++
+			if got := jsonOf(nr.Output); !re.MatchString(got) {
+				t.Errorf("line %d: %s's recorded output = %s", nr.Line, nr.Node, got)
+			}
+		}
+		if nr.Node == "read_keys" && !regexp.MustCompile(`^\{"x":\{"2":"(abc)?","1.5":"f",`).MatchString(jsonOf(nr.Inputs)) {
+			t.Errorf("line %d: read_keys' recorded inputs = %s", nr.Line, jsonOf(nr.Inputs))
+		}
+	}
+	if seen != 6 {
+		t.Errorf("%d node runs of the makers, want 6", seen)
+	}
+}
+
+// A flow output holding an iterator fails the line in promptflow's words,
+// naming the iterator's type as json.dumps does.
+func TestRunValuesIteratorOutputFails(t *testing.T) {
+	cfg, sink := baseConfig(t, "iterators")
+	cfg.Flow.Outputs = append(cfg.Flow.Outputs, flow.Output{Name: "holder", Type: "object", Reference: "${hold.output}", HasReference: true})
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 2 {
+		t.Fatalf("summary = %+v", sum)
+	}
+	want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
+		"Object of type list_iterator is not JSON serializable. Please verify your flow output and make sure the value serializable."
 	for n, l := range sink.lines {
 		if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
 			t.Errorf("line %d error = %+v", n, l.Error)

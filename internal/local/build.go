@@ -171,8 +171,8 @@ func (s *Sessions) install(ctx context.Context, rec *record, lines []string, lg 
 	var pe *pyenv.PipError
 	if errors.As(err, &pe) {
 		return &fault.Error{Kind: fault.Failed,
-			Msg:  fmt.Sprintf("pip could not install the requirements of session %s:\n%s", id, lg.redact(pe.Summary)),
-			Hint: fmt.Sprintf("the full pip log is %s; fix the requirements file, then `pfz packages install` or `pfz session reset %s`", lg.path, id)}
+			Msg:  fmt.Sprintf("%s could not install the requirements of session %s:\n%s", pe.Tool, id, lg.redact(pe.Summary)),
+			Hint: fmt.Sprintf("the full %s log is %s; fix the requirements file, then `pfz packages install` or `pfz session reset %s`", pe.Tool, lg.path, id)}
 	}
 	return err
 }
@@ -225,34 +225,22 @@ func requirementsDir(rec *record) string {
 
 // pipFile is the text pip reads: {private} turned into a variable pip
 // expands, and nested -r/-c files made absolute because the file pip reads
-// is not beside the original.
+// is not beside the original. Lines are read as pip reads them and as the
+// environment key follows them (logicalLines, nestedRefOf), so the file
+// pip installs from is the one the key hashed.
 func pipFile(lines []string, baseDir string) string {
 	var b strings.Builder
-	for _, l := range lines {
+	for _, l := range logicalLines(lines) {
 		l = strings.ReplaceAll(l, "{private}", "${"+privateVar+"}")
 		if baseDir != "" {
-			l = absNested(l, baseDir)
+			if ref, ok := nestedRefOf(l); ok && !strings.Contains(ref.path, "://") && !strings.HasPrefix(ref.path, "file:") && !filepath.IsAbs(ref.path) {
+				l = "-" + ref.opt + " " + filepath.Join(baseDir, ref.path)
+			}
 		}
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func absNested(line, baseDir string) string {
-	t := strings.TrimSpace(line)
-	for _, opt := range []string{"-r", "--requirement", "-c", "--constraint"} {
-		rest, ok := strings.CutPrefix(t, opt)
-		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '=' && rest[0] != '\t') {
-			continue
-		}
-		p := strings.TrimSpace(strings.TrimLeft(rest, "= \t"))
-		if p == "" || strings.Contains(p, "://") || filepath.IsAbs(p) {
-			return line
-		}
-		return opt + " " + filepath.Join(baseDir, p)
-	}
-	return line
 }
 
 func reporterOf(opts workspace.StartOptions) workspace.Reporter {

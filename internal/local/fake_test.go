@@ -131,7 +131,7 @@ func (f *fakeEnv) Install(ctx context.Context, python string, req pyenv.InstallR
 		}
 		if f.fail[name] {
 			fmt.Fprintf(log, "Collecting %s\nERROR: Could not find a version that satisfies the requirement %s\nERROR: No matching distribution found for %s\n", name, name, name)
-			return &fault.Error{Kind: fault.Failed, Msg: "pip install failed", Err: &pyenv.PipError{
+			return &fault.Error{Kind: fault.Failed, Msg: "pip install failed", Err: &pyenv.PipError{Tool: "pip",
 				Summary: "ERROR: Could not find a version that satisfies the requirement " + name + "\nERROR: No matching distribution found for " + name, ExitCode: 1}}
 		}
 		fmt.Fprintf(log, "Collecting %s\n", name)

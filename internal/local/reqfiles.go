@@ -31,7 +31,11 @@ func hashNested(h io.Writer, lines []string, dir string) {
 				continue
 			}
 			p := strings.TrimPrefix(strings.TrimPrefix(ref.path, "file://"), "file:")
-			if !filepath.IsAbs(p) && dir != "" {
+			if !filepath.IsAbs(p) {
+				if dir == "" { // no folder to resolve it in: never pfz's own working folder
+					fmt.Fprintf(h, "%s-file %s unresolved\n", ref.opt, p)
+					continue
+				}
 				p = filepath.Join(dir, p)
 			}
 			p = filepath.Clean(p)
@@ -59,10 +63,9 @@ type nestedRef struct {
 
 var commentRe = regexp.MustCompile(`(^|\s+)#.*$`)
 
-// nestedRefs returns the -r/--requirement and -c/--constraint values of
-// requirements lines, after pip's own preprocessing: lines ending in a
-// backslash continue on the next, and comments are dropped.
-func nestedRefs(lines []string) []nestedRef {
+// logicalLines joins the lines a trailing backslash continues, as pip reads
+// a requirements file before anything else.
+func logicalLines(lines []string) []string {
 	var joined []string
 	cur := ""
 	for _, l := range lines {
@@ -77,29 +80,45 @@ func nestedRefs(lines []string) []nestedRef {
 	if cur != "" {
 		joined = append(joined, cur)
 	}
+	return joined
+}
+
+// nestedRefOf is the -r/--requirement or -c/--constraint value of one
+// logical line (its comment dropped, as pip drops it), when it has one:
+// `-r f`, `-r=f`, `-rf`, `--requirement f`, `--requirement=f`.
+func nestedRefOf(line string) (nestedRef, bool) {
+	t := strings.TrimSpace(commentRe.ReplaceAllString(line, ""))
+	for _, o := range []struct{ flag, opt string }{
+		{"--requirement", "r"}, {"--constraint", "c"}, {"-r", "r"}, {"-c", "c"},
+	} {
+		rest, ok := strings.CutPrefix(t, o.flag)
+		if !ok {
+			continue
+		}
+		long := strings.HasPrefix(o.flag, "--")
+		switch {
+		case rest == "":
+			continue
+		case rest[0] == '=' || rest[0] == ' ' || rest[0] == '\t':
+			rest = strings.TrimLeft(rest, "= \t")
+		case long:
+			continue // --requirements-foo is another option
+		}
+		if rest = strings.TrimSpace(rest); rest != "" {
+			return nestedRef{opt: o.opt, path: rest}, true
+		}
+		return nestedRef{}, false
+	}
+	return nestedRef{}, false
+}
+
+// nestedRefs returns the -r and -c values of requirements lines, after
+// pip's own preprocessing (continuations joined, comments dropped).
+func nestedRefs(lines []string) []nestedRef {
 	var refs []nestedRef
-	for _, l := range joined {
-		t := strings.TrimSpace(commentRe.ReplaceAllString(l, ""))
-		for _, o := range []struct{ flag, opt string }{
-			{"--requirement", "r"}, {"--constraint", "c"}, {"-r", "r"}, {"-c", "c"},
-		} {
-			rest, ok := strings.CutPrefix(t, o.flag)
-			if !ok {
-				continue
-			}
-			long := strings.HasPrefix(o.flag, "--")
-			switch {
-			case rest == "":
-				continue
-			case rest[0] == '=' || rest[0] == ' ' || rest[0] == '\t':
-				rest = strings.TrimLeft(rest, "= \t")
-			case long:
-				continue // --requirements-foo is another option
-			}
-			if rest = strings.TrimSpace(rest); rest != "" {
-				refs = append(refs, nestedRef{opt: o.opt, path: rest})
-			}
-			break
+	for _, l := range logicalLines(lines) {
+		if ref, ok := nestedRefOf(l); ok {
+			refs = append(refs, ref)
 		}
 	}
 	return refs

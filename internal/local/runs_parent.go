@@ -74,13 +74,21 @@ func (p *parentRun) Line(ctx context.Context, n int) (map[string]any, map[string
 	}
 	inputs := p.dataRow(ctx, n)
 	if inputs == nil {
-		if in, ok := run.AbsImages(p.dir, res.Inputs).(pyjson.Object); ok {
-			inputs = in.Map()
+		in, err := run.AbsImages(p.dir, res.Inputs)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if o, ok := in.(pyjson.Object); ok {
+			inputs = o.Map()
 		}
 	}
+	out, err := run.AbsImages(p.dir, res.Outputs)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	outputs := map[string]any{}
-	if out, ok := run.AbsImages(p.dir, res.Outputs).(pyjson.Object); ok {
-		outputs = out.Map()
+	if o, ok := out.(pyjson.Object); ok {
+		outputs = o.Map()
 	}
 	return inputs, outputs, true, nil
 }

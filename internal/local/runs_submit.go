@@ -602,8 +602,9 @@ func (x *execution) loadFlow(path string) (*flow.Flow, error) {
 }
 
 // applyConnections applies run.yml's connections: {node: {key: value}}:
-// "connection" names the node's connection, other keys set node inputs
-// (deployment_name, model, …), as promptflow overwrites them.
+// "connection" names an llm node's connection, other keys set node inputs
+// (deployment_name, model, a python or custom_llm node's connection), as
+// promptflow overwrites them; an llm node takes nothing else.
 func applyConnections(f *flow.Flow, conns map[string]map[string]string) error {
 	nodes := make([]string, 0, len(conns))
 	for n := range conns {
@@ -633,9 +634,19 @@ func applyConnections(f *flow.Flow, conns map[string]map[string]string) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			v := conns[name][k]
-			if k == "connection" && n.Type != flow.ToolPython {
-				n.Connection = v
-				continue
+			// Only an llm node has a connection of its own; every other
+			// node (python, prompt, custom_llm such as the vision tools)
+			// takes it as an input, as promptflow overwrites them.
+			if n.Type == flow.ToolLLM {
+				switch k {
+				case "connection":
+					n.Connection = v
+					continue
+				case "deployment_name", "model":
+				default:
+					return fault.New(fault.Validation, "connections: %q cannot be overridden on the llm node %q", k, name).
+						WithHint("an llm node takes connection, deployment_name and model, as promptflow accepts them")
+				}
 			}
 			val := flow.ParseRef(v)
 			set := false

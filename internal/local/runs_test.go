@@ -308,6 +308,19 @@ func TestApplyConnections(t *testing.T) {
 	if py.Connection != "" || len(py.Inputs) != 1 || py.Inputs[0].Name != "connection" || py.Inputs[0].Value.Raw != "custom" {
 		t.Errorf("a python node takes its connection as an input: %+v", py)
 	}
+	// A vision (custom_llm) node takes its connection as an input, so the
+	// recorded inputs show the one used; an llm node refuses other keys.
+	vision := &flow.Flow{Nodes: []flow.Node{{Name: "see", Type: flow.ToolCustomLLM, Inputs: []flow.NodeInput{{Name: "connection", Value: flow.ParseRef("old")}}}}}
+	if err := applyConnections(vision, map[string]map[string]string{"see": {"connection": "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := vision.Nodes[0]; n.Connection != "" || len(n.Inputs) != 1 || n.Inputs[0].Value.Raw != "new" {
+		t.Errorf("vision node = %+v", n)
+	}
+	err = applyConnections(f, map[string]map[string]string{"chat": {"temperature": "0"}})
+	if !fault.Is(err, fault.Validation) || !strings.Contains(err.Error(), "temperature") {
+		t.Errorf("an llm node's unknown key: %v", err)
+	}
 	err = applyConnections(f, map[string]map[string]string{"nope": {"connection": "x"}})
 	if !fault.Is(err, fault.Validation) || !strings.Contains(fault.HintOf(err), "chat, py") {
 		t.Errorf("unknown node: %v (%s)", err, fault.HintOf(err))

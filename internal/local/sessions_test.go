@@ -729,8 +729,12 @@ func TestRequirementName(t *testing.T) {
 }
 
 func TestPipFileMakesNestedPathsAbsolute(t *testing.T) {
-	got := pipFile([]string{"-r common.txt", "--constraint=c.txt", "-i https://{private}@h/simple", "-r /abs.txt", "pfz-a"}, "/flow")
-	want := "-r /flow/common.txt\n--constraint /flow/c.txt\n-i https://${PFZ_PIP_PRIVATE_TOKEN}@h/simple\n-r /abs.txt\npfz-a\n"
+	// Every spelling the environment key follows (nestedRefs) is rewritten:
+	// -rfile, a continued line, a comment after the path.
+	got := pipFile([]string{"-r common.txt", "--constraint=c.txt", "-i https://{private}@h/simple", "-r /abs.txt", "pfz-a",
+		"-rbase.txt", "-r \\", "  more.txt", "-c pins.txt  # the pins", "-r https://h/r.txt"}, "/flow")
+	want := "-r /flow/common.txt\n-c /flow/c.txt\n-i https://${PFZ_PIP_PRIVATE_TOKEN}@h/simple\n-r /abs.txt\npfz-a\n" +
+		"-r /flow/base.txt\n-r /flow/more.txt\n-c /flow/pins.txt\n-r https://h/r.txt\n"
 	if runtime.GOOS != "windows" && got != want {
 		t.Errorf("pipFile:\n%s\nwant:\n%s", got, want)
 	}

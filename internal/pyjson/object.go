@@ -21,6 +21,10 @@ import (
 type Member struct {
 	Key   string
 	Value any
+	// NotStr: the Python key was an int, float, bool or None, and Key is its
+	// json.dumps text (what records and flow outputs hold); a python node
+	// reading the dict gets the key back as it was.
+	NotStr bool
 }
 
 // Object is a JSON object (a Python dict) with its keys in insertion order.
@@ -144,15 +148,21 @@ func (w *valueWriter) list(items []any) error {
 // original (`<generator object f at 0x…>`), which is what promptflow records
 // for a value holding one (Record); a flow output holding one inside a
 // container fails the line.
+//
+// An async generator and another iterator (a list_iterator, …) a node
+// returned are passed on the same way: Kind is "generator",
+// "async_generator" or "iterator", and Type an iterator's Python type name.
 type Generator struct {
 	Repr  string
+	Kind  string
+	Type  string
 	mu    sync.Mutex
 	items []any
 }
 
 // NewGenerator is a generator with the given repr and items.
 func NewGenerator(repr string, items []any) *Generator {
-	return &Generator{Repr: repr, items: items}
+	return &Generator{Repr: repr, Kind: "generator", items: items}
 }
 
 // Items are the items not read yet.
@@ -185,43 +195,72 @@ func (g *Generator) Joined() string {
 	return b.String()
 }
 
-// ErrGenerator is the error of encoding a Generator as JSON.
+// TypeName is the Python type name of what g stands for: "generator",
+// "async_generator", or the iterator's type ("list_iterator").
+func (g *Generator) TypeName() string {
+	switch {
+	case g.Type != "":
+		return g.Type
+	case g.Kind == "async_generator":
+		return g.Kind
+	}
+	return "generator"
+}
+
+// ErrGenerator is the error of encoding a generator as JSON.
 var ErrGenerator = errors.New("Object of type generator is not JSON serializable")
 
+// Unserializable is json.dumps' error for g, in Python's words.
+func (g *Generator) Unserializable() error {
+	if g.TypeName() == "generator" {
+		return ErrGenerator
+	}
+	return fmt.Errorf("Object of type %s is not JSON serializable", g.TypeName()) //nolint:staticcheck // Python's wording
+}
+
 // MarshalJSON fails: JSON cannot hold a generator (see Record).
-func (g *Generator) MarshalJSON() ([]byte, error) { return nil, ErrGenerator }
+func (g *Generator) MarshalJSON() ([]byte, error) { return nil, g.Unserializable() }
 
 // HasGenerator reports whether v holds a Generator.
-func HasGenerator(v any) bool {
+func HasGenerator(v any) bool { return FirstGenerator(v) != nil }
+
+// FirstGenerator is the first Generator in v (in json.dumps' order), or nil.
+func FirstGenerator(v any) *Generator {
 	switch x := v.(type) {
 	case *Generator:
-		return true
+		return x
 	case Object:
 		for _, m := range x {
-			if HasGenerator(m.Value) {
-				return true
+			if g := FirstGenerator(m.Value); g != nil {
+				return g
 			}
 		}
 	case Tuple:
-		for _, e := range x {
-			if HasGenerator(e) {
-				return true
-			}
-		}
+		return firstIn(x)
 	case []any:
-		for _, e := range x {
-			if HasGenerator(e) {
-				return true
-			}
-		}
+		return firstIn(x)
 	case map[string]any:
-		for _, e := range x {
-			if HasGenerator(e) {
-				return true
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if g := FirstGenerator(x[k]); g != nil {
+				return g
 			}
 		}
 	}
-	return false
+	return nil
+}
+
+func firstIn(items []any) *Generator {
+	for _, e := range items {
+		if g := FirstGenerator(e); g != nil {
+			return g
+		}
+	}
+	return nil
 }
 
 // Record is v as promptflow records a node's input or output: as it is when

@@ -101,10 +101,10 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 func TestWireRoundTrip(t *testing.T) {
 	gen := NewGenerator("<generator object g at 0x7f>", []any{"A", Tuple{json.Number("1")}})
 	v := Object{
-		{"zeta", Tuple{json.Number("1"), "a", Tuple{}}},
-		{"g", gen},
-		{"nested", []any{Object{{"b", 1.5}, {TagKey, "x"}}}},
-		{"nan", NonFinite(math.NaN())},
+		{Key: "zeta", Value: Tuple{json.Number("1"), "a", Tuple{}}},
+		{Key: "g", Value: gen},
+		{Key: "nested", Value: []any{Object{{Key: "b", Value: 1.5}, {Key: TagKey, Value: "x"}}}},
+		{Key: "nan", Value: NonFinite(math.NaN())},
 	}
 	var sent Sent
 	b, err := Marshal(Wire(v, &sent))
@@ -140,14 +140,54 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWireIterators: async generators and other iterators go to the worker
+// as their kind (an iterator with its type name), and their records are
+// their repr; dict keys that were not strings go back as they came.
+func TestWireIterators(t *testing.T) {
+	in := `[{"\u0000pfz": ["iterator", ["<list_iterator object at 0x1>", ["a", "b"], null, "list_iterator"]]},` +
+		`{"\u0000pfz": ["async_generator", ["<async_generator object ag at 0x2>", [1]]]},` +
+		`{"\u0000pfz": ["dict", [["2", "x", 1], ["k", "y"]]]}]`
+	v, err := DecodeWire([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.([]any)
+	it, ag := got[0].(*Generator), got[1].(*Generator)
+	if it.Kind != "iterator" || it.Type != "list_iterator" || ag.Kind != "async_generator" || ag.Type != "" {
+		t.Fatalf("decoded %+v, %+v", it, ag)
+	}
+	if r := Record(got); r != `[<list_iterator object at 0x1>, <async_generator object ag at 0x2>, {2: 'x', 'k': 'y'}]` {
+		t.Errorf("Record = %v", r)
+	}
+	b, err := Marshal(got[2])
+	if err != nil || string(b) != `{"2":"x","k":"y"}` {
+		t.Errorf("Marshal(dict) = %s, %v (records keep json.dumps' keys)", b, err)
+	}
+	var sent Sent
+	b, err = Marshal(Wire(got, &sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"\u0000pfz":["iterator",["<list_iterator object at 0x1>",["a","b"],0,"list_iterator"]]},` +
+		`{"\u0000pfz":["async_generator",["<async_generator object ag at 0x2>",[1],1]]},` +
+		`{"\u0000pfz":["dict",[["2","x",1],["k","y"]]]}]`
+	if string(b) != want {
+		t.Errorf("Wire =\n%s\nwant\n%s", b, want)
+	}
+	sent.Consumed([][2]int{{0, 1}})
+	if it.Joined() != "b" || ag.Joined() != "1" {
+		t.Errorf("after one read: %q, %q", it.Joined(), ag.Joined())
+	}
+}
+
 func TestRecords(t *testing.T) {
 	// A tuple is a list in records; a generator cannot be recorded, a value
 	// holding one is recorded as its str(), as promptflow records it.
-	b, err := Marshal(map[string]any{"t": Tuple{json.Number("1"), Tuple{"a"}}, "o": Object{{"z", nil}, {"a", true}}})
+	b, err := Marshal(map[string]any{"t": Tuple{json.Number("1"), Tuple{"a"}}, "o": Object{{Key: "z", Value: nil}, {Key: "a", Value: true}}})
 	if err != nil || string(b) != `{"o":{"z":null,"a":true},"t":[1,["a"]]}` {
 		t.Errorf("Marshal = %s, %v", b, err)
 	}
-	g := Object{{"word", "ab"}, {"upper", NewGenerator("<generator object _g at 0x7f43>", []any{"A", "B"})}}
+	g := Object{{Key: "word", Value: "ab"}, {Key: "upper", Value: NewGenerator("<generator object _g at 0x7f43>", []any{"A", "B"})}}
 	if _, err := Marshal(g); err == nil {
 		t.Errorf("Marshal of a generator: want an error")
 	}
@@ -184,6 +224,8 @@ var reprCases = []struct{ wire, repr string }{
 	{`{"\u0000pfz": ["tuple", [1]]}`, `(1,)`},
 	{`{"\u0000pfz": ["tuple", [1, "a", {"\u0000pfz": ["tuple", [2, 3]]}]]}`, `(1, 'a', (2, 3))`},
 	{`{"\u0000pfz": ["dict", [["\u0000pfz", 1], ["b", 2]]]}`, `{'\x00pfz': 1, 'b': 2}`},
+	{`{"\u0000pfz": ["dict", [["2", "a", 1], ["1.5", [], 1], ["true", 1, 1], ["null", null, 1], ["-Infinity", 0, 1], ["s", {"\u0000pfz": ["dict", [["3", "x", 1]]]}]]]}`,
+		`{2: 'a', 1.5: [], True: 1, None: None, -inf: 0, 's': {3: 'x'}}`},
 }
 
 func TestRepr(t *testing.T) {
@@ -225,7 +267,7 @@ def hook(d):
         if kind == "tuple":
             return tuple(payload)
         if kind == "dict":
-            return dict(payload)
+            return dict((json.loads(p[0]), p[1]) if len(p) > 2 else p for p in payload)
     return d
 for line in sys.stdin:
     print(json.dumps(repr(json.loads(line, object_hook=hook))))

@@ -85,7 +85,11 @@ func writeRepr(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeStrRepr(b, m.Key)
+			if m.NotStr {
+				b.WriteString(notStrKeyRepr(m.Key))
+			} else {
+				writeStrRepr(b, m.Key)
+			}
 			b.WriteString(": ")
 			writeRepr(b, m.Value)
 		}
@@ -211,4 +215,24 @@ func Setting(v any) string {
 		return Text(v)
 	}
 	return Str(v)
+}
+
+// notStrKeyRepr is Python's repr of a dict key that was not a str, from its
+// json.dumps text (Member.NotStr): an int's and a float's text is their repr.
+func notStrKeyRepr(k string) string {
+	switch k {
+	case "true":
+		return "True"
+	case "false":
+		return "False"
+	case "null":
+		return "None"
+	case "Infinity":
+		return "inf"
+	case "-Infinity":
+		return "-inf"
+	case "NaN":
+		return "nan"
+	}
+	return k
 }

@@ -10,11 +10,18 @@ import (
 //
 //	{"\u0000pfz": ["tuple", [items...]]}
 //	{"\u0000pfz": ["generator", [repr, [items...], id]]}   id: see Wire
-//	{"\u0000pfz": ["dict", [[key, value], ...]]}   a dict that has TagKey itself
+//	{"\u0000pfz": ["async_generator", [repr, [items...], id]]}
+//	{"\u0000pfz": ["iterator", [repr, [items...], id, type name]]}
+//	{"\u0000pfz": ["dict", [[key, value], [key, value, 1], ...]]}
+//
+// A dict is tagged when it has TagKey as a key, or keys that are not
+// strings: such a pair has a third item, and its key is json.dumps of the
+// Python key (an int, float, bool or None; Member.NotStr).
 //
 // The worker writes them for a node's output and reads them back into a
-// tuple, a new generator and a dict for the next node; DecodeWire and Wire
-// are the Go side. Records never hold a tag: a Tuple is written as a list.
+// tuple, a new generator (async generator, iterator) and a dict for the next
+// node; DecodeWire and Wire are the Go side. Records never hold a tag: a
+// Tuple is written as a list.
 const TagKey = "\x00pfz"
 
 func untag(v any) (any, error) {
@@ -30,26 +37,31 @@ func untag(v any) (any, error) {
 			items = []any{}
 		}
 		return Tuple(items), nil
-	case "generator":
+	case "generator", "async_generator", "iterator":
 		if len(items) >= 2 {
 			r, ok1 := items[0].(string)
 			gi, ok2 := items[1].([]any)
 			if ok1 && ok2 {
-				return NewGenerator(r, gi), nil
+				g := NewGenerator(r, gi)
+				g.Kind = kind
+				if len(items) >= 4 {
+					g.Type, _ = items[3].(string)
+				}
+				return g, nil
 			}
 		}
 	case "dict":
 		o := make(Object, 0, len(items))
 		for _, it := range items {
 			kv, ok := it.([]any)
-			if !ok || len(kv) != 2 {
+			if !ok || len(kv) < 2 || len(kv) > 3 {
 				return nil, fmt.Errorf("malformed tagged dict from the python worker")
 			}
 			k, ok := kv[0].(string)
 			if !ok {
 				return nil, fmt.Errorf("malformed tagged dict from the python worker")
 			}
-			o = append(o, Member{Key: k, Value: kv[1]})
+			o = append(o, Member{Key: k, Value: kv[1], NotStr: len(kv) == 3})
 		}
 		return o, nil
 	}
@@ -104,14 +116,22 @@ func wire(v any, sent *Sent) (any, bool) {
 		}
 		id := len(*sent)
 		*sent = append(*sent, SentGenerator{G: x, Items: snap})
-		return tag("generator", []any{x.Repr, items, id}), true
+		kind := x.Kind
+		if kind == "" {
+			kind = "generator"
+		}
+		payload := []any{x.Repr, items, id}
+		if kind == "iterator" {
+			payload = append(payload, x.Type)
+		}
+		return tag(kind, payload), true
 	case []any:
 		return wireList(x, sent)
 	case Object:
 		var out Object
 		tagged := false
 		for i, m := range x {
-			if m.Key == TagKey {
+			if m.Key == TagKey || m.NotStr {
 				tagged = true
 			}
 			w, changed := wire(m.Value, sent)
@@ -129,7 +149,11 @@ func wire(v any, sent *Sent) (any, bool) {
 		if tagged {
 			pairs := make([]any, len(out))
 			for i, m := range out {
-				pairs[i] = []any{m.Key, m.Value}
+				if m.NotStr {
+					pairs[i] = []any{m.Key, m.Value, 1}
+				} else {
+					pairs[i] = []any{m.Key, m.Value}
+				}
 			}
 			return tag("dict", pairs), true
 		}

@@ -13,8 +13,12 @@
 // CI=true, when a test skipped other than by design (a skip that should have
 // failed: CI has every part), or when the tests created one of pfz's
 // folders in the real user's home (every test must give pfz a PFZ_HOME,
-// PFZ_CONFIG_DIR or HOME of its own); the caller should still use pipefail
-// so that go test's own exit code counts.
+// PFZ_CONFIG_DIR or HOME of its own).
+//
+// `testsummary -- go test -json ./...` runs the command itself, after it has
+// noted which of those folders exist (so no test can run before it looks),
+// and also exits 1 when the command fails. Reading stdin instead, the caller
+// should use pipefail so that go test's own exit code counts.
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -314,5 +319,32 @@ func main() {
 	// The guard looks before reading: the tests run while go test's
 	// output streams in.
 	guard := newHomeGuard(os.Getenv)
-	os.Exit(run(os.Stdin, os.Stdout, os.Getenv("CI") == "true", guard))
+	ci := os.Getenv("CI") == "true"
+	if len(os.Args) > 2 && os.Args[1] == "--" {
+		os.Exit(runCommand(os.Args[2:], os.Stdout, os.Stderr, ci, guard))
+	}
+	os.Exit(run(os.Stdin, os.Stdout, ci, guard))
+}
+
+// runCommand starts argv (go test -json …) once the guard has looked, reads
+// its output as run does, and fails when either the tests or the command
+// failed.
+func runCommand(argv []string, out, errOut io.Writer, ci bool, guard *homeGuard) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = errOut
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		fmt.Fprintf(out, "testsummary: %v\n", err)
+		return 1
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(out, "testsummary: cannot start %s: %v\n", argv[0], err)
+		return 1
+	}
+	code := run(pipe, out, ci, guard)
+	if err := cmd.Wait(); err != nil {
+		fmt.Fprintf(out, "testsummary: %s: %v\n", strings.Join(argv, " "), err)
+		code = 1
+	}
+	return code
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +169,38 @@ func TestHomeGuard(t *testing.T) {
 	want := "FAIL: the tests created " + filepath.Join(home, ".local", "share", "pfz") + " and " + env["PFZ_HOME"] + " in the real user's home"
 	if code != 1 || !strings.Contains(out.String(), want) {
 		t.Errorf("exit %d, want 1 and %q:\n%s", code, want, out.String())
+	}
+}
+
+// Running the tests itself, testsummary has looked at the home folders
+// before the command starts: a folder the very first test creates is
+// caught; and the command's own failure fails the summary.
+func TestRunCommand(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	made := filepath.Join(home, ".local", "share", "pfz")
+	events := `{"Action":"start","Package":"example.com/m/a"}` + "\n" + `{"Action":"pass","Package":"example.com/m/a","Elapsed":0.5}`
+	for _, tc := range []struct {
+		name, script, want string
+	}{
+		{"clean", "printf '%s\\n' '" + events + "'", ""},
+		{"creates the home at once", "mkdir -p '" + made + "'; printf '%s\\n' '" + events + "'", "FAIL: the tests created " + made},
+		{"command fails after passing events", "printf '%s\\n' '" + events + "'; exit 2", "exit status 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = os.RemoveAll(made)
+			guard := newHomeGuard(func(k string) string { return env[k] })
+			var out bytes.Buffer
+			code := runCommand([]string{"sh", "-c", tc.script}, &out, io.Discard, false, guard)
+			if tc.want == "" {
+				if code != 0 {
+					t.Fatalf("exit %d:\n%s", code, out.String())
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(out.String(), tc.want) {
+				t.Errorf("exit %d, want 1 and %q:\n%s", code, tc.want, out.String())
+			}
+		})
 	}
 }

@@ -25,8 +25,8 @@ const maxRuns = 50
 
 // Register gives the flags of every command under root completions of
 // their values: -o and --target (fixed words), --vm-size (the VM size
-// catalog), --identity (its forms), --compute-type, --flow (folders holding
-// a flow), -n/--name of run commands and --run (the target's latest runs),
+// catalog), --identity (its forms), --compute-type, --flow and --source (folders
+// holding a flow), -n/--name of run commands and --run (the target's latest runs),
 // and -n/--name of connection commands (the connections). No command takes a
 // session id: session commands find the session from --flow.
 func Register(root *cobra.Command, f *cmdutil.Factory) {
@@ -45,6 +45,9 @@ func Register(root *cobra.Command, f *cmdutil.Factory) {
 		}
 		if has("flow") {
 			_ = c.RegisterFlagCompletionFunc("flow", flowFolders)
+		}
+		if has("source") { // pf's name of the flow in flow validate
+			_ = c.RegisterFlagCompletionFunc("source", flowFolders)
 		}
 		// create names something new: its -n has nothing to complete.
 		if has("name") && c.Name() != "create" {

@@ -102,9 +102,11 @@ chat_history for the next question; an empty line or end of input ends it.`,
   pfz flow test ./chat_flow --interactive`,
 		Args: cmdutil.MaximumArgs(1, "the flow folder or file"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				opts.Path = args[0]
+			path, err := flowPath(args, "flow", opts.Path)
+			if err != nil {
+				return err
 			}
+			opts.Path = path
 			opts.Format = f.Global.Output
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -113,6 +115,7 @@ chat_history for the next question; an empty line or end of input ends it.`,
 		},
 	}
 	fl := cmd.Flags()
+	pathFlag(cmd, "flow", &opts.Path)
 	fl.StringArrayVar(&opts.Inputs, "inputs", nil, "flow inputs as `KEY=VALUE`...")
 	fl.StringVar(&opts.InputFile, "input", "", "flow inputs from a `FILE`: a .json object or the first line of a .jsonl")
 	fl.StringVar(&opts.Node, "node", "", "run only the node `NAME` (DAG flows)")

@@ -84,9 +84,11 @@ no errors (warnings are allowed) and 2 when there is at least one error.`,
   pfz flow validate -f ./eval_accuracy/run.yml --run my_base_run`,
 		Args: cmdutil.MaximumArgs(1, "the flow folder or file"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				opts.Path = args[0]
+			path, err := flowPath(args, "source", opts.Path)
+			if err != nil {
+				return err
 			}
+			opts.Path = path
 			if opts.Run != "" && opts.RunFile == "" {
 				return fault.New(fault.Usage, "--run checks a run.yml's ${run.…} bindings, and no -f run.yml is given").
 					WithHint("add -f run.yml")
@@ -97,6 +99,7 @@ no errors (warnings are allowed) and 2 when there is at least one error.`,
 			return runValidate(c.Context(), opts)
 		},
 	}
+	pathFlag(cmd, "source", &opts.Path)
 	cmd.Flags().StringVarP(&opts.RunFile, "file", "f", "", "also check the run definition `run.yml` (its flow is checked when no flow is named)")
 	cmd.Flags().StringVar(&opts.Run, "run", "", "the `NAME` of the run an evaluation run.yml evaluates (as run create --run)")
 	return cmd

@@ -190,6 +190,7 @@ type InstallRequest struct {
 // PipError is a failed pip install: the few lines that say why, and the
 // exit code.
 type PipError struct {
+	Tool     string // the installer that failed: "pip" or "uv"
 	Summary  string
 	ExitCode int
 }
@@ -234,7 +235,8 @@ func runInstall(ctx context.Context, cmd *exec.Cmd, dir, what string, log io.Wri
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
-	return &fault.Error{Kind: fault.Failed, Msg: what + " failed", Err: &PipError{Summary: tail.summary(), ExitCode: code}}
+	tool, _, _ := strings.Cut(what, " ")
+	return &fault.Error{Kind: fault.Failed, Msg: what + " failed", Err: &PipError{Tool: tool, Summary: tail.summary(), ExitCode: code}}
 }
 
 // List returns the distributions installed in python's environment, as pip

@@ -164,36 +164,51 @@ func imageExt(mt string) string {
 // (to the run folder dir, as a run's records write them) made absolute, so
 // a run that reads another's records (an evaluation run's
 // ${run.outputs.x}) loads the images from that run's folder, as promptflow
-// does. Other values come back as they are.
-func AbsImages(dir string, v any) any {
+// does. Other values come back as they are. A relative path that leaves
+// the run folder (../x, records edited or copied in) is an error: an
+// evaluation must not read, and send to a model, a file elsewhere.
+func AbsImages(dir string, v any) (any, error) {
 	if !hasImage(v) {
-		return v
+		return v, nil
 	}
 	if mt, kind, payload, ok := executor.ImageRef(v); ok {
 		if kind == "path" && !filepath.IsAbs(payload) {
-			return map[string]any{"data:" + mt + ";path": filepath.Join(dir, filepath.FromSlash(payload))}
+			rel := filepath.FromSlash(payload)
+			if !filepath.IsLocal(rel) {
+				return nil, fmt.Errorf("the records of %s name an image outside the run's folder: %q", dir, payload)
+			}
+			return map[string]any{"data:" + mt + ";path": filepath.Join(dir, rel)}, nil
 		}
-		return v
+		return v, nil
+	}
+	var err error
+	abs := func(e any) any {
+		if err != nil {
+			return e
+		}
+		var out any
+		out, err = AbsImages(dir, e)
+		return out
 	}
 	switch x := v.(type) {
 	case pyjson.Object:
 		o := make(pyjson.Object, len(x))
 		for i, e := range x {
-			o[i] = pyjson.Member{Key: e.Key, Value: AbsImages(dir, e.Value)}
+			o[i] = pyjson.Member{Key: e.Key, Value: abs(e.Value)}
 		}
-		return o
+		return o, err
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = AbsImages(dir, e)
+			m[k] = abs(e)
 		}
-		return m
+		return m, err
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = AbsImages(dir, e)
+			s[i] = abs(e)
 		}
-		return s
+		return s, err
 	}
-	return v
+	return v, nil
 }

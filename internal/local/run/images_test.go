@@ -137,9 +137,23 @@ func TestAbsImages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.out, AbsImages(dir, tt.in)); diff != "" {
+			got, err := AbsImages(dir, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.out, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+	// A relative path that leaves the run's folder is refused, also deep
+	// inside a value.
+	for _, hostile := range []any{
+		map[string]any{"data:image/png;path": "../other/a.png"},
+		[]any{"x", map[string]any{"k": map[string]any{"data:image/png;path": "images/../../../etc/passwd"}}},
+	} {
+		if got, err := AbsImages(dir, hostile); err == nil {
+			t.Errorf("AbsImages(%v) = %v, want an error", hostile, got)
+		}
 	}
 }

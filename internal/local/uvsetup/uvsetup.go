@@ -80,7 +80,15 @@ type Installer struct {
 	Stderr io.Writer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// VerifyTimeout bounds `uv --version`; 0 is 30 s.
+	VerifyTimeout time.Duration
+	// LockWait bounds the wait for another pfz that is installing uv;
+	// 0 is DefaultLockWait. After it, this pfz uses venv and pip.
+	LockWait time.Duration
 }
+
+// DefaultLockWait is how long pfz waits for another pfz's install of uv.
+const DefaultLockWait = 5 * time.Minute
 
 // Dir is the folder the installed uv lives in.
 func (in *Installer) Dir() string { return filepath.Join(in.Home, string(toolsKind), name) }
@@ -140,9 +148,16 @@ func (in *Installer) say(format string, args ...any) {
 // Ensure returns the installed uv, installing it first with python's pip
 // when there is none. It fails without trying when an install failed less
 // than RetryAfter ago (an *Error with Earlier set).
+//
+// An installed uv is replaced only when it is shown to be damaged (missing,
+// another version, failing): a check that was interrupted or that uv did
+// not answer in time (a loaded machine) leaves it in place and returns the
+// error, so this command uses venv and pip and the next one uses uv again.
 func (in *Installer) Ensure(ctx context.Context, python string) (string, error) {
-	if verify(ctx, in.Bin()) == nil {
+	if err := in.verify(ctx, in.Bin()); err == nil {
 		return in.Bin(), nil
+	} else if inconclusive(ctx, err) {
+		return "", err
 	}
 	if err := in.recentFailure(); err != nil {
 		return "", err
@@ -151,25 +166,74 @@ func (in *Installer) Ensure(ctx context.Context, python string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	lk, ok, err := st.TryLock(toolsKind, name)
+	lk, err := in.lock(ctx, st)
 	if err != nil {
 		return "", err
 	}
-	if !ok {
-		in.say("waiting for another pfz process that is installing uv %s into %s", Version, in.Dir())
-		if lk, err = st.Lock(ctx, toolsKind, name); err != nil {
-			return "", err
-		}
-	}
 	defer lk.Unlock()
 	// The other process may have finished (or failed) meanwhile.
-	if verify(ctx, in.Bin()) == nil {
+	if err := in.verify(ctx, in.Bin()); err == nil {
 		return in.Bin(), nil
+	} else if inconclusive(ctx, err) {
+		return "", err
 	}
 	if err := in.recentFailure(); err != nil {
 		return "", err
 	}
 	return in.install(ctx, st, python)
+}
+
+// lock takes the install lock, waiting at most LockWait for another pfz
+// that holds it and saying every heartbeat that it still waits.
+func (in *Installer) lock(ctx context.Context, st *store.Store) (*store.Lock, error) {
+	lk, ok, err := st.TryLock(toolsKind, name)
+	if err != nil || ok {
+		return lk, err
+	}
+	wait := in.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	in.say("waiting for another pfz process that is installing uv %s into %s", Version, in.Dir())
+	start := time.Now()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	said := start
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for another pfz's install of uv %s was interrupted: %w", Version, ctx.Err())
+		case now := <-poll.C:
+			if lk, ok, err = st.TryLock(toolsKind, name); err != nil || ok {
+				return lk, err
+			}
+			waited := now.Sub(start)
+			if waited >= wait {
+				return nil, fmt.Errorf("another pfz process has been installing uv %s for %s, longer than pfz waits (%s)", Version, waited.Round(time.Second), wait)
+			}
+			if now.Sub(said) >= heartbeat {
+				in.say("still waiting for another pfz process to install uv %s (%s)", Version, waited.Round(time.Second))
+				said = now
+			}
+		}
+	}
+}
+
+// inconclusive reports whether a failed verify says nothing about the
+// installed uv: the command was interrupted, or uv did not answer in time.
+func inconclusive(ctx context.Context, err error) bool {
+	var slow *slowError
+	return ctx.Err() != nil || errors.As(err, &slow)
+}
+
+// slowError is a uv that did not answer --version in time.
+type slowError struct {
+	bin     string
+	timeout time.Duration
+}
+
+func (e *slowError) Error() string {
+	return fmt.Sprintf("%s did not answer --version within %s (a busy machine?); venv and pip are used this time", e.bin, e.timeout)
 }
 
 func (in *Installer) recentFailure() error {
@@ -217,7 +281,7 @@ func (in *Installer) install(ctx context.Context, st *store.Store, python string
 	start := in.now()
 	err = in.pip(ctx, python, stage)
 	if err == nil {
-		err = verify(ctx, binIn(stage))
+		err = in.verify(ctx, binIn(stage))
 	}
 	if err == nil {
 		err = os.Rename(stage, in.Dir())
@@ -225,6 +289,9 @@ func (in *Installer) install(ctx context.Context, st *store.Store, python string
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("installing uv %s was interrupted: %w", Version, ctx.Err())
+		}
+		if inconclusive(ctx, err) { // a slow machine is not a failed install
+			return "", err
 		}
 		f := failure{At: in.now(), Reason: err.Error()}
 		if werr := store.WriteJSON(in.failedRecord(), f, 0o600); werr != nil {
@@ -303,14 +370,33 @@ func pipReason(out string) string {
 }
 
 // verify checks that bin runs and is uv Version.
-func verify(ctx context.Context, bin string) error {
+// defaultVerifyTimeout bounds uv --version.
+const defaultVerifyTimeout = 30 * time.Second
+
+func (in *Installer) verify(ctx context.Context, bin string) error {
+	timeout := in.VerifyTimeout
+	if timeout <= 0 {
+		timeout = defaultVerifyTimeout
+	}
+	return verify(ctx, bin, timeout)
+}
+
+func verify(ctx context.Context, bin string, timeout time.Duration) error {
 	if _, err := os.Stat(bin); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	vctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	cmd := exec.CommandContext(vctx, bin, "--version")
+	cmd.WaitDelay = time.Second // a child holding the pipe must not extend the bound
+	out, err := cmd.Output()
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("checking %s was interrupted: %w", bin, ctx.Err())
+		}
+		if vctx.Err() != nil {
+			return &slowError{bin: bin, timeout: timeout}
+		}
 		return fmt.Errorf("%s --version: %w", bin, err)
 	}
 	if got := strings.TrimSpace(string(out)); !strings.HasPrefix(got, "uv "+Version) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/pfz-cli/pfz/internal/local/store"
 	"net"
 	"os"
 	"os/exec"
@@ -368,5 +369,77 @@ func TestRunnerUsesTheInstalledUV(t *testing.T) {
 	}
 	if _, err := os.Stat(info.Python); err != nil {
 		t.Error(err)
+	}
+}
+
+// putUV writes a script standing for the installed uv.
+func putUV(t *testing.T, in *uvsetup.Installer, script string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(in.Bin()), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in.Bin(), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A check of the installed uv that was interrupted, or that uv did not
+// answer in time, says nothing against it: the uv stays, no failure is
+// recorded, and this one command goes without it.
+func TestInconclusiveCheckKeepsTheInstalledUV(t *testing.T) {
+	py := need.Command(t, "python3", "the test runs pip")
+	for name, tc := range map[string]struct {
+		script string
+		ctx    func() context.Context
+		want   string
+	}{
+		"interrupted": {script: "#!/bin/sh\necho 'uv " + uvsetup.Version + "'\n", ctx: func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, want: "interrupted"},
+		"too slow to answer": {script: "#!/bin/sh\nsleep 5\necho 'uv " + uvsetup.Version + "'\n", ctx: context.Background, want: "did not answer --version"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			home := t.TempDir()
+			// An index that is never reached: an install attempt would fail.
+			in := &uvsetup.Installer{Home: home, Env: pipEnv(t), IndexURL: "http://127.0.0.1:9/simple", VerifyTimeout: 300 * time.Millisecond}
+			putUV(t, in, tc.script)
+			_, err := in.Ensure(tc.ctx(), py)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Ensure: %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(in.Bin()); err != nil {
+				t.Errorf("the installed uv was removed: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(home, "tools", "uv-"+uvsetup.Version+".failed.json")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("an inconclusive check was recorded as a failed install: %v", err)
+			}
+		})
+	}
+}
+
+// A pfz waiting for another pfz's install of uv says so, keeps saying so,
+// and gives up after LockWait instead of waiting without end.
+func TestWaitForAnotherInstallIsBounded(t *testing.T) {
+	py := need.Command(t, "python3", "the test runs pip")
+	home := t.TempDir()
+	st, err := store.New(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, ok, err := st.TryLock(store.Kind("tools"), "uv-"+uvsetup.Version)
+	if err != nil || !ok {
+		t.Fatalf("TryLock: %v %v", ok, err)
+	}
+	defer lk.Unlock()
+	var stderr syncBuffer
+	in := &uvsetup.Installer{Home: home, Env: pipEnv(t), IndexURL: "http://127.0.0.1:9/simple", Stderr: &stderr, LockWait: 500 * time.Millisecond}
+	_, err = in.Ensure(context.Background(), py)
+	if err == nil || !strings.Contains(err.Error(), "longer than pfz waits") {
+		t.Fatalf("Ensure: %v, want the bounded wait's error", err)
+	}
+	if !strings.Contains(stderr.String(), "waiting for another pfz process") {
+		t.Errorf("the wait was silent: %q", stderr.String())
 	}
 }

@@ -176,13 +176,10 @@ class Worker:
     def settle(self, result):
         if inspect.isawaitable(result):
             result = self.run_async(result)
-        # A generator goes on to the nodes that read it (see _wire); a flow
-        # output joins what is left of it into one string (its items through
-        # str()), as promptflow does. Other iterators are joined here.
-        if isinstance(result, collections.abc.AsyncIterator):
-            result = self.run_async(_collect_async(result))
-        elif isinstance(result, collections.abc.Iterator) and not isinstance(result, types.GeneratorType):
-            result = "".join(str(chunk) for chunk in result)
+        # A generator, async generator or other iterator goes on to the nodes
+        # that read it as one of its kind (see _wire); a flow output joins
+        # what is left of it into one string (its items through str()), as
+        # promptflow does.
         return result
 
     def run_async(self, aw):
@@ -192,6 +189,10 @@ class Worker:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop.run_until_complete(aw)
+
+    def wire(self, v):
+        """v as it is sent to pfz (_wire), async iterators drained on this worker's loop."""
+        return _wire(v, lambda a: self.run_async(_drain_async(a)))
 
     # ---- flex flows
 
@@ -345,7 +346,7 @@ class Worker:
             reply = {"id": rid, "ok": True}
             try:
                 if op == "call":
-                    reply["output"] = _wire(self.call(msg))
+                    reply["output"] = self.wire(self.call(msg))
                 elif op == "inspect":
                     reply["result"] = self.inspect_tool(msg["source"])
                 elif op == "render":
@@ -377,22 +378,26 @@ class Worker:
             if _REPLAYED:
                 # How far the call read each generator it was given: the
                 # next reader, and a flow output, get only the rest.
-                reply["consumed"] = [[gid, n[0]] for gid, n in _REPLAYED]
+                reply["consumed"] = [[gid, _read_count(n)] for gid, n in _REPLAYED]
             self.end_marks(rid)
             self.send(reply)
 
 
 # Values keep their Python identity between nodes, as promptflow passes live
 # objects: what JSON cannot say travels as {TAG: [kind, payload]} (pyjson's
-# wire.go is the Go side). A tuple stays a tuple; a generator a node returns
-# (alone or inside a dict or list) is consumed here and a node reading it
-# gets a new generator of its items, which reports how far it was read; a
-# dict that has TAG as a key is sent as its pairs.
+# wire.go is the Go side). A tuple stays a tuple; a generator, an async
+# generator or another iterator a node returns (alone or inside a dict or
+# list) is consumed here and a node reading it gets a new one of its items
+# (of the same type where Python can make one, else of a type of the same
+# name), which reports how far it was read; a dict that has TAG as a key, or
+# keys that are not strings (int, float, bool, None), is sent as its pairs:
+# [key, value] or [json.dumps(key), value, 1].
 TAG = "\x00pfz"
 _TAG_JSON = b'"\\u0000pfz"'
 _SCALARS = (str, int, float, bool, type(None))
-_REPLAYED = []  # (generator id, [items read]) of the request being served
-_GEN_NAME = re.compile(r"^<generator object (\S+) at ")
+_REPLAYED = []  # (generator id, [items read] or a list_iterator and its length) of the request being served
+_GEN_NAME = re.compile(r"^<(?:async_)?generator object (\S+) at ")
+_ITER_TYPES = {}  # type name -> a replaying iterator class of that name
 
 
 def _replay(items, read):
@@ -401,21 +406,64 @@ def _replay(items, read):
         yield x
 
 
-def _wire(v):
+async def _replay_async(items, read):
+    for x in items:
+        read[0] += 1
+        yield x
+
+
+async def _drain_async(a):
+    return [x async for x in a]
+
+
+class _Replay:
+    """An iterator over items that counts what was read (named as the type it stands for)."""
+
+    def __init__(self, items, read):
+        self._it, self._read = iter(items), read
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        x = next(self._it)
+        self._read[0] += 1
+        return x
+
+
+def _replay_iter(type_name, items, read):
+    if type_name == "list_iterator":
+        it = iter(items)  # the real thing; __length_hint__ tells how far it was read
+        return it, (it, len(items))
+    cls = _ITER_TYPES.get(type_name)
+    if cls is None:
+        cls = type(type_name if type_name.isidentifier() else "iterator", (_Replay,), {})
+        _ITER_TYPES[type_name] = cls
+    return cls(items, read), None
+
+
+def _wire(v, drain=None):
     if isinstance(v, _SCALARS):
         return v
     if isinstance(v, dict):
-        out = {k: _wire(x) for k, x in v.items()}
-        if TAG in out:
-            return {TAG: ["dict", [[k, x] for k, x in out.items()]]}
+        out = {k: _wire(x, drain) for k, x in v.items()}
+        # (A key of another type is left to json.dumps, which refuses it.)
+        if (TAG in out or any(not isinstance(k, str) for k in out)) and all(isinstance(k, _SCALARS) for k in out):
+            return {TAG: ["dict", [[k, x] if isinstance(k, str) else [json.dumps(k), x, 1] for k, x in out.items()]]}
         return out
     if isinstance(v, list):
-        return [_wire(x) for x in v]
+        return [_wire(x, drain) for x in v]
     if isinstance(v, tuple):
-        return {TAG: ["tuple", [_wire(x) for x in v]]}
+        return {TAG: ["tuple", [_wire(x, drain) for x in v]]}
     if isinstance(v, types.GeneratorType):
         text = repr(v)  # what promptflow records: str() of the value holding it
-        return {TAG: ["generator", [text, [_wire(x) for x in v]]]}
+        return {TAG: ["generator", [text, [_wire(x, drain) for x in v]]]}
+    if isinstance(v, collections.abc.AsyncIterator) and drain is not None:
+        text = repr(v)
+        return {TAG: ["async_generator", [text, [_wire(x, drain) for x in drain(v)]]]}
+    if isinstance(v, collections.abc.Iterator):
+        text = repr(v)
+        return {TAG: ["iterator", [text, [_wire(x, drain) for x in v], None, type(v).__name__]]}
     return v
 
 
@@ -424,18 +472,31 @@ def _unwire(d):
         kind, payload = d[TAG]
         if kind == "tuple":
             return tuple(payload)
-        if kind == "generator":
+        if kind in ("generator", "async_generator", "iterator"):
             read = [0]
-            if len(payload) > 2:
-                _REPLAYED.append((payload[2], read))
-            g = _replay(payload[1], read)
+            gid = payload[2] if len(payload) > 2 else None
+            if kind == "iterator":
+                g, probe = _replay_iter(payload[3] if len(payload) > 3 else "iterator", payload[1], read)
+                if gid is not None:
+                    _REPLAYED.append((gid, probe or read))
+                return g
+            if gid is not None:
+                _REPLAYED.append((gid, read))
+            g = (_replay_async if kind == "async_generator" else _replay)(payload[1], read)
             m = _GEN_NAME.match(payload[0])
             if m:  # it prints as the generator it stands for
                 g.__name__ = g.__qualname__ = m.group(1)
             return g
         if kind == "dict":
-            return dict(payload)
+            return dict((json.loads(p[0]), p[1]) if len(p) > 2 else (p[0], p[1]) for p in payload)
     return d
+
+
+def _read_count(n):
+    """How many items a replayed value was read: a [count], or (list_iterator, length)."""
+    if isinstance(n, tuple):
+        return n[1] - n[0].__length_hint__()
+    return n[0]
 
 
 _CALLBACK_ERRORS = {}
@@ -472,10 +533,6 @@ def _helper(name):
 
 def _renderer():
     return _helper("pfz_render")
-
-
-async def _collect_async(agen):
-    return "".join([str(chunk) async for chunk in agen])
 
 
 class AttrDict(dict):

@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def make_it(word: str):
+    return iter(list(word))

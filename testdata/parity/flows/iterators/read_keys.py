@@ -1,0 +1,6 @@
+from promptflow.core import tool
+
+
+@tool
+def read_keys(x) -> str:
+    return repr(x)
