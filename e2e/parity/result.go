@@ -18,14 +18,16 @@ type Result struct {
 	Outcome string
 	Detail  string // why it was refused or failed, for messages
 	Lines   map[int]*Line
-	Metrics map[string]any
+	// Metrics in the order the side wrote them (promptflow: as logged).
+	Metrics *Object
 }
 
-// Line is one data line's record.
+// Line is one data line's record. Inputs and outputs keep the order the
+// side recorded them in: it is compared, as inside every dict.
 type Line struct {
 	Status  string
-	Inputs  map[string]any
-	Outputs map[string]any
+	Inputs  *Object
+	Outputs *Object
 }
 
 const (
@@ -135,14 +137,14 @@ func compareRuns(pf, pfz *Result) []Divergence {
 			diffValues("inputs", a.Inputs, b.Inputs, &vd)
 		}
 		if a.Status == "Completed" && b.Status == "Completed" {
-			diffValues("outputs", a.Outputs, b.Outputs, &vd)
+			diffValues("outputs", orEmpty(a.Outputs), orEmpty(b.Outputs), &vd)
 		}
 		for _, d := range vd {
 			out = append(out, Divergence{at + ": " + d.path, d.a, d.b})
 		}
 	}
 	var vd []valueDiff
-	diffValues("metrics", pf.Metrics, pfz.Metrics, &vd)
+	diffValues("metrics", orEmpty(pf.Metrics), orEmpty(pfz.Metrics), &vd)
 	for _, d := range vd {
 		out = append(out, Divergence{d.path, d.a, d.b})
 	}
@@ -153,7 +155,7 @@ func compareRuns(pf, pfz *Result) []Divergence {
 // or {"data:image/png;base64": b}) in v by {"image": "image/png sha256:..."},
 // reading a relative path from the first of bases where it exists: the two
 // sides keep images in different files, so their content is what is compared.
-// Objects keep their key order; a map (a line's inputs or outputs) stays a map.
+// Objects keep their key order.
 func resolveImages(v any, bases ...string) any {
 	switch x := v.(type) {
 	case *Object:
@@ -165,12 +167,6 @@ func resolveImages(v any, bases ...string) any {
 		out := newObject()
 		for _, k := range x.Keys {
 			out.Set(k, resolveImages(x.Vals[k], bases...))
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = resolveImages(e, bases...)
 		}
 		return out
 	case []any:
@@ -225,9 +221,18 @@ func readFrom(p string, bases []string) ([]byte, error) {
 	return nil, fmt.Errorf("%s not found under %v: %w", p, bases, err)
 }
 
-func showInputs(m map[string]any) string {
+func showInputs(m *Object) string {
 	if m == nil {
 		return "(none recorded)"
 	}
 	return show(m)
+}
+
+// orEmpty is o, or an empty object for none: what a side did not record
+// compares as an object without members.
+func orEmpty(o *Object) *Object {
+	if o == nil {
+		return newObject()
+	}
+	return o
 }

@@ -81,7 +81,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{}, Metrics: map[string]any{}}
+	res := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{}, Metrics: newObject()}
 	if c.code != 0 {
 		// pf failed; it may still have recorded lines (it can crash after
 		// running them), which are then compared.
@@ -132,13 +132,12 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 				return nil, fmt.Errorf("%s: line_number %s: %w", f, n, err)
 			}
 			line := &Line{Status: fmt.Sprint(info["status"])}
-			if in := members(info["inputs"]); in != nil {
+			if in := asObject(info["inputs"]); in != nil {
 				// promptflow adds the line number to each line's inputs.
-				delete(in, "line_number")
-				line.Inputs = resolveImages(in, filepath.Dir(f), dir).(map[string]any)
+				line.Inputs = resolveImages(in.without("line_number"), filepath.Dir(f), dir).(*Object)
 			}
-			if o := members(info["output"]); o != nil {
-				line.Outputs = resolveImages(o, filepath.Dir(f), filepath.Join(dir, "flow_outputs"), dir).(map[string]any)
+			if o := asObject(info["output"]); o != nil {
+				line.Outputs = resolveImages(o, filepath.Dir(f), filepath.Join(dir, "flow_outputs"), dir).(*Object)
 			}
 			res.Lines[num] = line
 		}
@@ -148,7 +147,7 @@ func (s *pfSide) run(ctx context.Context, cs *Case, runYML, name string) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("metrics.json: %w", err)
 		}
-		res.Metrics = members(v)
+		res.Metrics = asObject(v)
 	}
 	if len(res.Lines) == 0 && res.Outcome == outcomeFailed {
 		res.Outcome = outcomeRefused
@@ -204,7 +203,7 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 	}
 	run := members(shown)
 	status, _ := run["status"].(string)
-	res := &Result{Outcome: status, Lines: map[int]*Line{}, Metrics: map[string]any{}}
+	res := &Result{Outcome: status, Lines: map[int]*Line{}, Metrics: newObject()}
 	if status != outcomeCompleted {
 		res.Outcome = outcomeFailed
 		res.Detail = pfzError(c.stderr.String())
@@ -231,23 +230,23 @@ func (s *pfzSide) run(ctx context.Context, _ *Case, runYML, name string) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("pfz show-details: line_number %s: %w", n, err)
 		}
-		line := &Line{Status: fmt.Sprint(row.Vals["status"]), Inputs: map[string]any{}, Outputs: map[string]any{}}
-		for k, v := range row.Vals {
+		line := &Line{Status: fmt.Sprint(row.Vals["status"]), Inputs: newObject(), Outputs: newObject()}
+		for _, k := range row.Keys { // the columns in pfz's order
 			if in, ok := strings.CutPrefix(k, "inputs."); ok {
-				line.Inputs[in] = v
+				line.Inputs.Set(in, row.Vals[k])
 			} else if out, ok := strings.CutPrefix(k, "outputs."); ok {
-				line.Outputs[out] = v
+				line.Outputs.Set(out, row.Vals[k])
 			}
 		}
-		line.Inputs = resolveImages(line.Inputs, runDir, filepath.Join(runDir, "snapshot"), dir).(map[string]any)
-		line.Outputs = resolveImages(line.Outputs, runDir).(map[string]any)
+		line.Inputs = resolveImages(line.Inputs, runDir, filepath.Join(runDir, "snapshot"), dir).(*Object)
+		line.Outputs = resolveImages(line.Outputs, runDir).(*Object)
 		res.Lines[num] = line
 	}
 	metrics, err := s.json(ctx, dir, name+".metrics", "run", "show-metrics", "--target", "local", "-n", name, "-o", "json")
 	if err != nil {
 		return nil, err
 	}
-	res.Metrics = members(metrics)
+	res.Metrics = asObject(metrics)
 	if len(res.Lines) == 0 && res.Outcome == outcomeFailed {
 		res.Outcome = outcomeRefused
 	}

@@ -37,6 +37,23 @@ func (o *Object) Set(k string, v any) {
 	o.Vals[k] = v
 }
 
+// without is o without key k (a copy; o itself is left as it is).
+func (o *Object) without(k string) *Object {
+	out := newObject()
+	for _, key := range o.Keys {
+		if key != k {
+			out.Set(key, o.Vals[key])
+		}
+	}
+	return out
+}
+
+// asObject is v as an object, nil for a value that is no object.
+func asObject(v any) *Object {
+	o, _ := v.(*Object)
+	return o
+}
+
 // members is the object's key/value map, nil for a value that is no object.
 func members(v any) map[string]any {
 	if o, ok := v.(*Object); ok {

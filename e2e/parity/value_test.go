@@ -95,23 +95,29 @@ func TestDiffValuesKeyOrder(t *testing.T) {
 	}
 }
 
-// The named maps (a line's inputs and outputs, the metrics) are compared as
-// sets; the objects in them by order.
+// A line's inputs and outputs and the metrics are compared with their order,
+// as the objects in them: promptflow records them in an order of its own (the
+// inputs as it builds them, the outputs in the flow's order, the metrics as
+// logged), which a comparison of sets would not see.
 func TestCompareRunsKeyOrder(t *testing.T) {
-	obj := func(s string) any {
+	obj := func(s string) *Object {
 		v, err := decodeJSON(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v
+		return v.(*Object)
 	}
 	line := func(in, out string) *Line {
-		return &Line{Status: "Completed", Inputs: map[string]any{"data": obj(in)}, Outputs: map[string]any{"d": obj(out), "n": Number("1")}}
+		return &Line{Status: "Completed", Inputs: obj(in), Outputs: obj(out)}
 	}
-	pf := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{0: line(`{"b": 1, "a": 2}`, `{"zeta": 1, "alpha": 2, "mid": 3}`)},
-		Metrics: map[string]any{"m": obj(`{"y": 1, "x": 2}`), "n": Number("1")}}
-	pfz := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{0: line(`{"a": 2, "b": 1}`, `{"alpha": 2, "mid": 3, "zeta": 1}`)},
-		Metrics: map[string]any{"n": Number("1"), "m": obj(`{"x": 2, "y": 1}`)}}
+	pf := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{
+		0: line(`{"data": {"b": 1, "a": 2}, "word": "w"}`, `{"d": {"zeta": 1, "alpha": 2, "mid": 3}, "n": 1}`),
+		1: line(`{"word": "w", "data": {}}`, `{"zz": 1, "aa": 2}`),
+	}, Metrics: obj(`{"m": {"y": 1, "x": 2}, "n": 1, "a": 1.0}`)}
+	pfz := &Result{Outcome: outcomeCompleted, Lines: map[int]*Line{
+		0: line(`{"data": {"a": 2, "b": 1}, "word": "w"}`, `{"d": {"alpha": 2, "mid": 3, "zeta": 1}, "n": 1}`),
+		1: line(`{"data": {}, "word": "w"}`, `{"aa": 2, "zz": 1}`),
+	}, Metrics: obj(`{"a": 1.0, "m": {"x": 2, "y": 1}, "n": 1}`)}
 	var got []string
 	for _, d := range compare(pf, pfz) {
 		got = append(got, d.String())
@@ -119,10 +125,17 @@ func TestCompareRunsKeyOrder(t *testing.T) {
 	want := []string{
 		"line 0: inputs.data: key order: promptflow [b a] | pfz [a b]",
 		"line 0: outputs.d: key order: promptflow [zeta alpha mid] | pfz [alpha mid zeta]",
+		"line 1: inputs: key order: promptflow [word data] | pfz [data word]",
+		"line 1: outputs: key order: promptflow [zz aa] | pfz [aa zz]",
+		"metrics: key order: promptflow [m n a] | pfz [a m n]",
 		"metrics.m: key order: promptflow [y x] | pfz [x y]",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("divergences\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The same members in the same order: no divergence.
+	if d := compare(pf, pf); len(d) != 0 {
+		t.Errorf("a result compared with itself: %v", d)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/cmd/cmdtest"
 	"github.com/pfz-cli/pfz/internal/cmdutil"
 	"github.com/pfz-cli/pfz/internal/config"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -180,10 +181,10 @@ func TestRunReadCommands(t *testing.T) {
 	e.ws.RunByName["r2"] = newRun("r2", workspace.RunFailed)
 	e.ws.RunByName["old"] = newRun("old", workspace.RunCompleted)
 	e.ws.RunByName["old"].IsArchived = true
-	e.ws.MetricsByRun["r1"] = map[string]any{"accuracy": 0.75, "count": 4}
+	e.ws.MetricsByRun["r1"] = pyjson.ObjectOf(map[string]any{"accuracy": 0.75, "count": 4})
 	e.ws.DetailsByRun["r1"] = []workspace.LineDetail{
-		{LineNumber: 0, Status: "Completed", Inputs: map[string]any{"q": "a"}, Outputs: map[string]any{"answer": "x"}},
-		{LineNumber: 1, Status: "Failed", Inputs: map[string]any{"q": "b"}, Error: &workspace.RunError{Message: "boom"}},
+		{LineNumber: 0, Status: "Completed", Inputs: pyjson.ObjectOf(map[string]any{"q": "a"}), Outputs: pyjson.ObjectOf(map[string]any{"answer": "x"})},
+		{LineNumber: 1, Status: "Failed", Inputs: pyjson.ObjectOf(map[string]any{"q": "b"}), Error: &workspace.RunError{Message: "boom"}},
 	}
 
 	e.run("run", "list").expect(t, 0, []string{"r1\tCompleted\t2025-01-02T03:04:05Z\tr1 display\n", "r2\tFailed"}, []string{})
@@ -669,10 +670,10 @@ func TestValidateEvaluationRun(t *testing.T) {
 		expect(t, 0, []string{"warning\trun.needs-run", "pfz flow validate --run NAME"}, []string{"0 errors, 1 warning"})
 
 	e.ws.RunByName["base"] = newRun("base", workspace.RunCompleted)
-	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"sentiment": "positive", "explanation": "x"}}}
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: pyjson.ObjectOf(map[string]any{"sentiment": "positive", "explanation": "x"})}}
 	e.run("flow", "validate", root, "-f", runYML, "--run", "base").expect(t, 0, []string{}, []string{"0 errors, 0 warnings"})
 
-	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: map[string]any{"label": "positive"}}}
+	e.ws.DetailsByRun["base"] = []workspace.LineDetail{{LineNumber: 0, Status: "Completed", Outputs: pyjson.ObjectOf(map[string]any{"label": "positive"})}}
 	e.run("flow", "validate", root, "-f", runYML, "--run", "base").
 		expect(t, 2, []string{`column_mapping.prediction: run base has no output "sentiment"`, "its outputs are: label"}, nil)
 

@@ -675,7 +675,9 @@ type childRun struct {
 }
 
 func (c childRun) detail() workspace.LineDetail {
-	d := workspace.LineDetail{Status: c.Status, Inputs: map[string]any{}, Outputs: map[string]any{}}
+	// The service's records carry no key order: inputs and outputs sorted.
+	d := workspace.LineDetail{Status: c.Status}
+	inputs := map[string]any{}
 	if c.Index != nil {
 		d.LineNumber = *c.Index
 	} else if ln, ok := c.Inputs["line_number"].(float64); ok {
@@ -683,13 +685,14 @@ func (c childRun) detail() workspace.LineDetail {
 	}
 	for k, v := range c.Inputs {
 		if k != "line_number" {
-			d.Inputs[k] = v
+			inputs[k] = v
 		}
 	}
+	d.Inputs = pyjson.ObjectOf(inputs)
 	if m, ok := c.Output.(map[string]any); ok {
-		for k, v := range m {
-			d.Outputs[k] = v
-		}
+		d.Outputs = pyjson.ObjectOf(m)
+	} else {
+		d.Outputs = pyjson.Object{}
 	}
 	if c.Error != nil && c.Error.Message != "" {
 		d.Error = &workspace.RunError{Code: c.Error.Code, Message: c.Error.Message}
@@ -708,7 +711,7 @@ func systemMetric(name string) bool {
 }
 
 // Metrics returns the run's user metrics.
-func (r *runs) Metrics(ctx context.Context, name string) (map[string]any, error) {
+func (r *runs) Metrics(ctx context.Context, name string) (pyjson.Object, error) {
 	w := r.w
 	if err := w.requireCompleted(ctx, name); err != nil {
 		return nil, err
@@ -723,7 +726,7 @@ func (r *runs) Metrics(ctx context.Context, name string) (map[string]any, error)
 			out[k] = v
 		}
 	}
-	return out, nil
+	return pyjson.ObjectOf(out), nil // the service keeps no order
 }
 
 func (w *Workspace) lastValues(ctx context.Context, name string) (map[string]any, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // ConnectionResolver returns a connection's values by name: "type"
@@ -74,13 +75,13 @@ func (e *LineError) Error() string { return e.Message }
 
 // LineResult is one data line's outcome.
 type LineResult struct {
-	LineNumber int            `json:"line_number"`
-	Status     string         `json:"status"`
-	Inputs     map[string]any `json:"inputs"`
-	Outputs    map[string]any `json:"outputs,omitempty"`
-	Error      *LineError     `json:"error,omitempty"`
-	Start      time.Time      `json:"start_time"`
-	End        time.Time      `json:"end_time"`
+	LineNumber int           `json:"line_number"`
+	Status     string        `json:"status"`
+	Inputs     pyjson.Object `json:"inputs"`
+	Outputs    pyjson.Object `json:"outputs,omitempty"`
+	Error      *LineError    `json:"error,omitempty"`
+	Start      time.Time     `json:"start_time"`
+	End        time.Time     `json:"end_time"`
 }
 
 // NodeRunRecord is one node's run within a line (Line is -1 for aggregation nodes).
@@ -180,7 +181,9 @@ type Summary struct {
 	// AggregationErrors are the aggregation nodes that failed; they do not
 	// fail the run.
 	AggregationErrors map[string]*LineError `json:"aggregation_errors,omitempty"`
-	Metrics           map[string]any        `json:"metrics,omitempty"`
+	// Metrics are in the order they were logged (a metric logged again
+	// keeps its place), as promptflow writes metrics.json.
+	Metrics pyjson.Object `json:"metrics,omitempty"`
 	// Error is the error of the first failed line (by line number), when a
 	// line failed.
 	Error  *LineError `json:"error,omitempty"`

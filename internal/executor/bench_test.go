@@ -38,7 +38,7 @@ func (s *discardSink) LineDone(r LineResult) {
 	if r.Status != StatusCompleted {
 		s.fail.Add(1)
 	}
-	if n, ok := r.Outputs["out"].(interface{ Float64() (float64, error) }); ok {
+	if n, ok := r.Outputs.Map()["out"].(interface{ Float64() (float64, error) }); ok {
 		if f, err := n.Float64(); err == nil {
 			s.tool.Add(int64(f * 1e9))
 		}

@@ -25,7 +25,7 @@ func TestConformancePromptAndLLMFlows(t *testing.T) {
 		check      func(t *testing.T, s *recSink)
 	}{
 		{"prompt_tools", "samples.json", func(t *testing.T, s *recSink) {
-			out, _ := s.lines[2].Outputs["output_prompt"].(string)
+			out, _ := s.lines[2].Outputs.Map()["output_prompt"].(string)
 			if !strings.Contains(out, "Text: text_3\n") || !strings.HasPrefix(out, "Please summarize the following content") {
 				t.Errorf("output = %q", out)
 			}
@@ -33,18 +33,18 @@ func TestConformancePromptAndLLMFlows(t *testing.T) {
 		// An input with a default does not read the data column of the same
 		// name unless the mapping says so (promptflow's rule).
 		{"flow_with_non_english_input", "data.jsonl", func(t *testing.T, s *recSink) {
-			if got := s.lines[1].Outputs["output"]; got != "Hello 日本語" {
+			if got := s.lines[1].Outputs.Map()["output"]; got != "Hello 日本語" {
 				t.Errorf("output = %q", got)
 			}
 		}},
 		// The llm node renders its own template, whose {{text}} it is not given.
 		{"basic_with_builtin_llm_node", emptyLines, func(t *testing.T, s *recSink) {
-			if got := s.lines[0].Outputs["output"]; got != "echo: Write a simple  program that displays the greeting message." {
+			if got := s.lines[0].Outputs.Map()["output"]; got != "echo: Write a simple  program that displays the greeting message." {
 				t.Errorf("output = %q", got)
 			}
 		}},
 		{"chat_flow_with_default_history", emptyLines, func(t *testing.T, s *recSink) {
-			if got := s.lines[0].Outputs["answer"]; got != "echo: What is ChatGPT?" {
+			if got := s.lines[0].Outputs.Map()["answer"]; got != "echo: What is ChatGPT?" {
 				t.Errorf("output = %q", got)
 			}
 			reqs := srv.Requests()

@@ -309,7 +309,7 @@ func (r *runner) modelConfigConnections(ctx context.Context, params []FlexParam,
 func (fx *flexEntry) aggregates() bool { return fx.info.Aggregate }
 
 // line calls the entry with one line's inputs and returns its outputs.
-func (fx *flexEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
+func (fx *flexEntry) line(ctx context.Context, r *runner, st *lineState) (pyjson.Object, *LineError) {
 	rec := NodeRunRecord{Node: fx.name, Line: st.n, Inputs: st.inputs, Start: time.Now()}
 	out, lerr := fx.call(ctx, r, st)
 	rec.End = time.Now()
@@ -327,7 +327,7 @@ func (fx *flexEntry) line(ctx context.Context, r *runner, st *lineState) (map[st
 	return out, nil
 }
 
-func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
+func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (pyjson.Object, *LineError) {
 	conns, err := r.modelConfigConnections(ctx, fx.info.Params, st.inputs)
 	if err != nil {
 		return nil, &LineError{Code: CodeConnection, Message: fmt.Sprintf("Execution failure in '%s': %v", fx.name, err)}
@@ -356,9 +356,9 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 	}
 	// A dataclass arrives as a dict; anything else but a dict is the output
 	// named `output`, as promptflow names it.
-	out, ok := pyjson.AsMap(res.Output)
+	out, ok := pyjson.AsObject(res.Output) // a dict in its own order
 	if !ok {
-		out = map[string]any{"output": res.Output}
+		out = pyjson.Object{{Key: "output", Value: res.Output}}
 		if fx.info.Aggregate {
 			fx.mu.Lock()
 			if fx.primitive == nil {
@@ -375,7 +375,7 @@ func (fx *flexEntry) call(ctx context.Context, r *runner, st *lineState) (map[st
 // in line order; a dict it returns is the run's metrics. A failure is
 // logged and leaves the metrics empty, as in promptflow; the run still
 // completes.
-func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, outputs map[int]map[string]any) {
+func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, outputs map[int]pyjson.Object) {
 	lines := make([]int, 0, len(outputs))
 	for n := range outputs {
 		lines = append(lines, n)
@@ -386,7 +386,7 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	for i, n := range lines {
 		results[i] = outputs[n]
 		if fx.primitive[n] {
-			results[i] = outputs[n]["output"]
+			results[i], _ = outputs[n].Get("output")
 		}
 	}
 	fx.mu.Unlock()
@@ -424,14 +424,9 @@ func (fx *flexEntry) aggregate(ctx context.Context, r *runner, sum *Summary, out
 	rec.Status, rec.Output = StatusCompleted, res.Output
 	r.sink.NodeRun(rec)
 	sum.AggregationOutputs = map[string]any{name: res.Output}
-	if m, ok := pyjson.AsMap(res.Output); ok {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			r.metric(Metric{Name: k, Value: m[k]})
+	if m, ok := pyjson.AsObject(res.Output); ok {
+		for _, e := range m { // in the dict's order
+			r.metric(Metric{Name: e.Key, Value: e.Value})
 		}
 	} else {
 		r.logf("WARNING: the output of %s is not a dictionary, so the run has no metrics from it", name)

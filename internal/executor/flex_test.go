@@ -129,7 +129,7 @@ func TestFlexModelConfigConnection(t *testing.T) {
 	if _, err := Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	if got := sink.lines[0].Outputs["answer"]; got != "WHAT? https://x.example k-123" {
+	if got := sink.lines[0].Outputs.Map()["answer"]; got != "WHAT? https://x.example k-123" {
 		t.Errorf("answer = %v", got)
 	}
 	cfg, _ = baseConfig(t, "flex_class")

@@ -126,7 +126,7 @@ func TestImageFlow(t *testing.T) {
 			_ = json.Unmarshal(raw, &v)
 			want[k] = imageDigest(t, v, files)
 			var g any
-			_ = json.Unmarshal([]byte(jsonOf(sink.lines[n].Outputs[k])), &g)
+			_ = json.Unmarshal([]byte(jsonOf(sink.lines[n].Outputs.Map()[k])), &g)
 			got[k] = imageDigest(t, g, nil)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {

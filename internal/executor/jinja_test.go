@@ -48,7 +48,7 @@ func TestJinjaFeatureGroups(t *testing.T) {
 				continue
 			}
 			groups[g] = true
-			out, _ := got.Outputs[g].(string)
+			out, _ := got.Outputs.Map()[g].(string)
 			if d, ok := knownJinjaDiffs[g]; ok {
 				if out == w {
 					t.Errorf("group %s line %d now renders as promptflow does: drop it from knownJinjaDiffs and docs/jinja.md", g, n)

@@ -367,10 +367,7 @@ func (r *runner) runLLM(ctx context.Context, st *lineState, nd *node, inputs map
 
 func (r *runner) metric(m Metric) {
 	r.aggMu.Lock()
-	if r.metrics == nil {
-		r.metrics = map[string]any{}
-	}
-	r.metrics[m.Name] = m.Value
+	r.metrics.Set(m.Name, m.Value) // in the order they were logged
 	r.aggMu.Unlock()
 	r.sink.Metric(m.Name, m.Value)
 }
@@ -432,41 +429,48 @@ var bindingRe = regexp.MustCompile(`^\$\{([^{}]+)\}$`)
 
 // flowInputs applies the column mapping to a line's sources and converts the
 // values to the flow inputs' types (pfazure-surface.md §2.4).
-func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
+func (r *runner) flowInputs(job lineJob) (pyjson.Object, *LineError) {
+	// The order is promptflow's: the flow inputs read from the data column
+	// of their name (flow order), then the mapping's other keys (promptflow
+	// takes them in the mapping's order; pfz's mapping is a Go map, so they
+	// come sorted), then the flow inputs left to their default (flow order).
 	mapping := map[string]any{}
 	auto := map[string]bool{}
+	var keys []string
 	for _, in := range r.f.Inputs {
 		// An input with a (non-null) default does not read the data column of
 		// its name unless the mapping says so, as in promptflow.
 		if r.mapAllInputs || !in.HasDefault || in.Default == nil {
 			mapping[in.Name] = "${data." + in.Name + "}"
 			auto[in.Name] = true
+			keys = append(keys, in.Name)
 		}
 	}
+	extra := make([]string, 0, len(r.cfg.Mapping))
 	for k, v := range r.cfg.Mapping {
 		if k == "line_number" {
 			continue
 		}
+		if _, ok := mapping[k]; !ok {
+			extra = append(extra, k)
+		}
 		mapping[k] = v
 		delete(auto, k)
 	}
-	values := map[string]any{}
+	sort.Strings(extra)
+	keys = append(keys, extra...)
+	values := make(pyjson.Object, 0, len(keys)+len(r.f.Inputs))
 	var notFound []string
-	keys := make([]string, 0, len(mapping))
-	for k := range mapping {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	for _, k := range keys {
 		mv := mapping[k]
 		s, ok := mv.(string)
 		if !ok {
-			values[k] = mv
+			values = append(values, pyjson.Member{Key: k, Value: mv})
 			continue
 		}
 		m := bindingRe.FindStringSubmatch(s)
 		if m == nil {
-			values[k] = s
+			values = append(values, pyjson.Member{Key: k, Value: s})
 			continue
 		}
 		v, found := lookupBinding(job.sources, m[1])
@@ -476,7 +480,7 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			found = false
 		}
 		if found {
-			values[k] = v
+			values = append(values, pyjson.Member{Key: k, Value: v})
 		} else if !auto[k] {
 			notFound = append(notFound, s)
 		}
@@ -487,12 +491,12 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 	}
 	// Mapping keys that are not flow inputs stay in the line's inputs, as
 	// promptflow keeps them; only flow inputs are converted.
-	out := make(map[string]any, len(values)+len(r.f.Inputs))
-	for k, v := range values {
-		out[k] = pyjson.Plain(v) // a YAML literal's float becomes a line value
+	out := make(pyjson.Object, len(values), len(values)+len(r.f.Inputs))
+	for i, m := range values {
+		out[i] = pyjson.Member{Key: m.Key, Value: pyjson.Plain(m.Value)} // a YAML literal's float becomes a line value
 	}
 	for _, in := range r.f.Inputs {
-		v, ok := values[in.Name]
+		v, ok := values.Get(in.Name)
 		if !ok {
 			if !in.HasDefault {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("The input for flow is incorrect. The value for flow input '%s' is not provided in line %d of input data. "+
@@ -505,7 +509,7 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 			// cell stays the float NaN); the prompty converts them to its
 			// signature's types for its own call (promptyEntry.line) and
 			// reads its image inputs itself.
-			out[in.Name] = v
+			out.Set(in.Name, v)
 			continue
 		}
 		cv, lerr := typedInput(in.Name, in.Type, v, job.n)
@@ -522,7 +526,7 @@ func (r *runner) flowInputs(job lineJob) (map[string]any, *LineError) {
 				return out, &LineError{Code: CodeInput, Message: fmt.Sprintf("Failed to load image for input '%s': %v", in.Name, err)}
 			}
 		}
-		out[in.Name] = cv
+		out.Set(in.Name, cv)
 	}
 	return out, nil
 }

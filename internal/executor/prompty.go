@@ -46,7 +46,7 @@ func (r *runner) preparePrompty(ctx context.Context) error {
 
 func (e *promptyEntry) aggregates() bool { return false }
 
-func (e *promptyEntry) aggregate(context.Context, *runner, *Summary, map[int]map[string]any) {}
+func (e *promptyEntry) aggregate(context.Context, *runner, *Summary, map[int]pyjson.Object) {}
 
 // promptyOptions are what a prompty in dir reads from the run: its
 // environment (for ${env:…}), files and images.
@@ -95,7 +95,7 @@ func (e *promptyEntry) name(r *runner) string {
 }
 
 // line runs a prompty flow's line and returns its outputs.
-func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError) {
+func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (pyjson.Object, *LineError) {
 	name := e.name(r)
 	start := time.Now()
 	given := make(map[string]any, len(st.inputs))
@@ -121,10 +121,10 @@ func (e *promptyEntry) line(ctx context.Context, r *runner, st *lineState) (map[
 	if lerr != nil {
 		return nil, lerr
 	}
-	if m, ok := pyjson.AsMap(out); ok && e.p.Response != "all" {
+	if m, ok := pyjson.AsObject(out); ok && e.p.Response != "all" {
 		return m, nil
 	}
-	return map[string]any{"output": out}, nil
+	return pyjson.Object{{Key: "output", Value: out}}, nil
 }
 
 // call is one call of the prompty with the given input values; usage is

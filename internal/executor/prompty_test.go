@@ -26,10 +26,10 @@ func TestRunPromptyFlow(t *testing.T) {
 	if sum.Status != StatusCompleted || sum.Completed != 2 {
 		t.Fatalf("summary %+v, errors %v %v", sum, sink.lines[0].Error, sink.lines[1].Error)
 	}
-	if diff := cmp.Diff(map[string]any{"answer": "brief answer"}, sink.lines[0].Outputs); diff != "" {
+	if diff := cmp.Diff(map[string]any{"answer": "brief answer"}, sink.lines[0].Outputs.Map()); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
-	if got := sink.lines[0].Inputs["style"]; got != "brief" {
+	if got := sink.lines[0].Inputs.Map()["style"]; got != "brief" {
 		t.Errorf("an input with a default read the data column: %v", got)
 	}
 	var msgs [][]map[string]any
@@ -75,7 +75,7 @@ func TestPromptyFromPython(t *testing.T) {
 		"rendered": "[{'role': 'user', 'content': 'hello'}]",
 		"missing":  "MissingRequiredInputError: Missing required inputs: ['question']",
 	}
-	if diff := cmp.Diff(want, sink.lines[0].Outputs); diff != "" {
+	if diff := cmp.Diff(want, sink.lines[0].Outputs.Map()); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	reqs := srv.Requests()
@@ -120,7 +120,7 @@ func TestPromptyStreamAndToolCalls(t *testing.T) {
 		if sum.Status != StatusCompleted {
 			t.Fatalf("%s: %+v %+v", c.flow, sum, sink.lines[0].Error)
 		}
-		if diff := cmp.Diff(c.want, sink.lines[0].Outputs); diff != "" {
+		if diff := cmp.Diff(c.want, sink.lines[0].Outputs.Map()); diff != "" {
 			t.Errorf("%s (-promptflow +pfz):\n%s", c.flow, diff)
 		}
 		var wantBody map[string]any

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"testing"
 )
 
@@ -33,11 +34,8 @@ func TestRunReuse(t *testing.T) {
 	reuse := memReuse{lines: map[int]LineResult{}, nodes: map[int][]NodeRunRecord{}}
 	for _, n := range []int{0, 2} { // line 0 has bypassed nodes
 		r := full.lines[n]
-		r.Outputs = map[string]any{}
-		for k, v := range full.lines[n].Outputs {
-			r.Outputs[k] = v
-		}
-		r.Outputs["reused"] = true // a run would not produce it
+		r.Outputs = append(pyjson.Object{}, full.lines[n].Outputs...)
+		r.Outputs.Set("reused", true) // a run would not produce it
 		reuse.lines[n] = r
 		for _, nr := range full.nodes {
 			if nr.Line == n {
@@ -55,7 +53,7 @@ func TestRunReuse(t *testing.T) {
 		t.Fatalf("summary = %+v", sum)
 	}
 	for n := 0; n < 4; n++ {
-		_, reused := sink.lines[n].Outputs["reused"]
+		_, reused := sink.lines[n].Outputs.Map()["reused"]
 		if reused != (n == 0 || n == 2) {
 			t.Errorf("line %d: reused = %v", n, reused)
 		}

@@ -60,13 +60,13 @@ type runner struct {
 	aggMu     sync.Mutex
 	aggInputs map[int]map[string]any // line -> ref string -> value
 	aggRefs   []flow.Value           // the references aggregation nodes read from lines
-	metrics   map[string]any
+	metrics   pyjson.Object
 
 	// entry runs the lines of a flow that is not a DAG (flex; prompty plugs
 	// in the same way); nil for a DAG flow. entryOutputs keeps the completed
 	// lines' outputs when the entry aggregates them.
 	entry        lineEntry
-	entryOutputs map[int]map[string]any
+	entryOutputs map[int]pyjson.Object
 	// mapAllInputs makes every flow input read the data column of its name,
 	// defaults or not (flex flows).
 	mapAllInputs bool
@@ -802,7 +802,7 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	st := &lineState{n: job.n, inputs: inputs, outputs: map[string]any{}, bypassed: map[string]bool{}}
+	st := &lineState{n: job.n, inputs: inputs.Map(), outputs: map[string]any{}, bypassed: map[string]bool{}}
 	if r.entry != nil {
 		res.Outputs, lerr = r.entry.line(lctx, r, st)
 	} else {
@@ -825,7 +825,8 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 		r.keepEntryOutput(job.n, res.Outputs)
 		return res
 	}
-	res.Outputs = map[string]any{}
+	// The outputs in the flow's order, as promptflow records them.
+	res.Outputs = make(pyjson.Object, 0, len(r.f.Outputs))
 	for _, o := range r.f.Outputs {
 		ref := flow.ParseRef(o.Reference)
 		if ref.Kind == flow.RefNode {
@@ -851,7 +852,7 @@ func (r *runner) runLine(ctx context.Context, job lineJob) (res LineResult) {
 					"Please verify your flow output and make sure the value serializable.", o.Name, g.Unserializable())}
 			return res
 		}
-		res.Outputs[o.Name] = v
+		res.Outputs.Set(o.Name, v)
 	}
 	res.Status = StatusCompleted
 	r.keepForAggregation(st)
@@ -870,7 +871,7 @@ func (r *runner) replayLine(prev *LineResult, nodes []NodeRunRecord) LineResult 
 	if r.entry != nil {
 		r.keepEntryOutput(prev.LineNumber, prev.Outputs)
 	} else {
-		st := &lineState{n: prev.LineNumber, inputs: prev.Inputs, outputs: map[string]any{}, bypassed: map[string]bool{}}
+		st := &lineState{n: prev.LineNumber, inputs: prev.Inputs.Map(), outputs: map[string]any{}, bypassed: map[string]bool{}}
 		for _, nr := range nodes {
 			switch nr.Status {
 			case StatusCompleted:
@@ -888,21 +889,21 @@ func (r *runner) replayLine(prev *LineResult, nodes []NodeRunRecord) LineResult 
 // lineEntry runs whole lines of a flow kind that has no DAG nodes.
 type lineEntry interface {
 	// line runs one line with its flow inputs and returns its outputs.
-	line(ctx context.Context, r *runner, st *lineState) (map[string]any, *LineError)
+	line(ctx context.Context, r *runner, st *lineState) (pyjson.Object, *LineError)
 	// aggregates says whether aggregate wants the lines' outputs.
 	aggregates() bool
 	// aggregate runs once after the lines with the completed lines' outputs,
 	// by line number; it records metrics and fills sum's aggregation fields.
-	aggregate(ctx context.Context, r *runner, sum *Summary, outputs map[int]map[string]any)
+	aggregate(ctx context.Context, r *runner, sum *Summary, outputs map[int]pyjson.Object)
 }
 
-func (r *runner) keepEntryOutput(n int, out map[string]any) {
+func (r *runner) keepEntryOutput(n int, out pyjson.Object) {
 	if !r.entry.aggregates() {
 		return
 	}
 	r.aggMu.Lock()
 	if r.entryOutputs == nil {
-		r.entryOutputs = map[int]map[string]any{}
+		r.entryOutputs = map[int]pyjson.Object{}
 	}
 	r.entryOutputs[n] = out
 	r.aggMu.Unlock()

@@ -97,7 +97,7 @@ func (t *Tester) Line(ctx context.Context, lt LineTest) LineResult {
 	}
 	if len(missing) > 0 {
 		now := time.Now()
-		return LineResult{Status: StatusFailed, Inputs: inputs, Start: now, End: now, Error: &LineError{Code: CodeInput,
+		return LineResult{Status: StatusFailed, Inputs: pyjson.ObjectOf(inputs), Start: now, End: now, Error: &LineError{Code: CodeInput,
 			Message: fmt.Sprintf("the flow input(s) %s have no default; give --inputs %s", strings.TrimSuffix(strings.Join(missing, ", "), "=..."), strings.Join(missing, " "))}}
 	}
 	mapping := make(map[string]any, len(inputs))
@@ -113,7 +113,7 @@ func (t *Tester) Line(ctx context.Context, lt LineTest) LineResult {
 // node runs one node of a DAG flow with inputs given by hand.
 func (t *Tester) node(ctx context.Context, lt LineTest) (res LineResult) {
 	r := t.r
-	res = LineResult{LineNumber: 0, Start: time.Now(), Inputs: lt.Inputs}
+	res = LineResult{LineNumber: 0, Start: time.Now(), Inputs: pyjson.ObjectOf(lt.Inputs)}
 	defer func() { res.End = time.Now() }()
 	nd, ok := r.nodes[lt.Node]
 	if !ok || r.entry != nil {
@@ -205,7 +205,7 @@ func (t *Tester) node(ctx context.Context, lt LineTest) (res LineResult) {
 	if g, ok := out.(*pyjson.Generator); ok {
 		out = g.Joined() // as a flow output of it would be
 	}
-	res.Outputs = map[string]any{lt.Node: pyjson.Record(out)}
+	res.Outputs = pyjson.Object{{Key: lt.Node, Value: pyjson.Record(out)}}
 	return res
 }
 

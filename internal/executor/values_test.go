@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,16 +32,16 @@ func TestRunValuesCSV(t *testing.T) {
 	}
 	// The echo dict's keys come in the tool's order, as in promptflow.
 	want := []struct{ inputs, echo string }{
-		{`{"d":NaN,"extra":"lit","i":7,"kind":"plain","s":"007"}`, `{"i":7,"ti":"int","d":NaN,"td":"float","s":"007","ts":"str"}`},
-		{`{"d":Infinity,"extra":"lit","i":9223372036854775808,"kind":"plain","s":"x"}`, `{"i":9223372036854775808,"ti":"int","d":Infinity,"td":"float","s":"x","ts":"str"}`},
-		{`{"d":Infinity,"extra":"lit","i":1000,"kind":"plain","s":""}`, `{"i":1000,"ti":"int","d":Infinity,"td":"float","s":"","ts":"str"}`},
+		{`{"i":7,"d":NaN,"s":"007","extra":"lit","kind":"plain"}`, `{"i":7,"ti":"int","d":NaN,"td":"float","s":"007","ts":"str"}`},
+		{`{"i":9223372036854775808,"d":Infinity,"s":"x","extra":"lit","kind":"plain"}`, `{"i":9223372036854775808,"ti":"int","d":Infinity,"td":"float","s":"x","ts":"str"}`},
+		{`{"i":1000,"d":Infinity,"s":"","extra":"lit","kind":"plain"}`, `{"i":1000,"ti":"int","d":Infinity,"td":"float","s":"","ts":"str"}`},
 	}
 	for n, w := range want {
 		l := sink.lines[n]
 		if got := jsonOf(l.Inputs); got != w.inputs {
 			t.Errorf("line %d inputs = %s\nwant %s", n, got, w.inputs)
 		}
-		if got := jsonOf(l.Outputs["echo"]); got != w.echo {
+		if got := jsonOf(l.Outputs.Map()["echo"]); got != w.echo {
 			t.Errorf("line %d echo = %s\nwant %s", n, got, w.echo)
 		}
 	}
@@ -66,16 +67,16 @@ func TestRunValuesJSONL(t *testing.T) {
 		// jsonl NaN stays NaN (pandas turns it into None, which promptflow
 		// then refuses for a double: a difference kept on purpose); a list
 		// given to a string input is its Python repr.
-		{0, StatusFailed, `{"d":NaN,"i":9223372036854775808,"kind":"set","s":"[1, 'a', None]"}`, "Object of type set is not JSON serializable"},
-		{1, StatusFailed, `{"d":Infinity,"i":5,"kind":"datetime","s":"None"}`, "Object of type datetime is not JSON serializable"},
-		{2, StatusFailed, `{"d":-Infinity,"i":1,"kind":"object","s":"True"}`, "Object of type object is not JSON serializable"},
-		{3, StatusCompleted, `{"d":1.0,"i":1000,"kind":"generator","s":"1.5"}`, `"a1None"`},
+		{0, StatusFailed, `{"i":9223372036854775808,"d":NaN,"s":"[1, 'a', None]","kind":"set"}`, "Object of type set is not JSON serializable"},
+		{1, StatusFailed, `{"i":5,"d":Infinity,"s":"None","kind":"datetime"}`, "Object of type datetime is not JSON serializable"},
+		{2, StatusFailed, `{"i":1,"d":-Infinity,"s":"True","kind":"object"}`, "Object of type object is not JSON serializable"},
+		{3, StatusCompleted, `{"i":1000,"d":1.0,"s":"1.5","kind":"generator"}`, `"a1None"`},
 		{4, StatusFailed, "", "does not match the expected type 'int'"},
 		{5, StatusCompleted, "", `NaN`},
 		{6, StatusCompleted, "", `1180591620717411303424`},
 		{7, StatusCompleted, "", `1.0`},
 		// No "kind" on this row while other rows have it: NaN, so "nan".
-		{8, StatusCompleted, `{"d":1.0,"i":1,"kind":"nan","s":"x"}`, `NaN`},
+		{8, StatusCompleted, `{"i":1,"d":1.0,"s":"x","kind":"nan"}`, `NaN`},
 	}
 	for _, tt := range tests {
 		l := sink.lines[tt.line]
@@ -94,12 +95,12 @@ func TestRunValuesJSONL(t *testing.T) {
 			}
 			continue
 		}
-		if got := jsonOf(l.Outputs["made"]); got != tt.output {
+		if got := jsonOf(l.Outputs.Map()["made"]); got != tt.output {
 			t.Errorf("line %d made = %s, want %s", tt.line, got, tt.output)
 		}
 		// A bypassed dependency leaves the input out (the default applies),
 		// or None when the parameter has no default.
-		if got := jsonOf(l.Outputs["after"]); got != `{"with_default":"the default","without_default":null}` {
+		if got := jsonOf(l.Outputs.Map()["after"]); got != `{"with_default":"the default","without_default":null}` {
 			t.Errorf("line %d after = %s", tt.line, got)
 		}
 	}
@@ -159,14 +160,20 @@ func TestRunValuesKeepIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var order []string
 		for _, m := range want.(pyjson.Object) {
 			if m.Key == "line_number" {
 				continue
 			}
+			order = append(order, m.Key)
 			// Compared as JSON text: key order counts.
-			if got := jsonOf(sink.lines[n].Outputs[m.Key]); got != jsonOf(m.Value) {
+			if got := jsonOf(sink.lines[n].Outputs.Map()[m.Key]); got != jsonOf(m.Value) {
 				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, got, jsonOf(m.Value))
 			}
+		}
+		// The outputs in promptflow's order (the flow's).
+		if got := sink.lines[n].Outputs.Keys(); !slices.Equal(got, order) {
+			t.Errorf("line %d outputs in the order %v, promptflow %v", n, got, order)
 		}
 	}
 	// A value holding a generator is recorded as its str(), as promptflow
@@ -250,17 +257,25 @@ func TestRunValuesIterators(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var order []string
 		for _, m := range want.(pyjson.Object) {
 			if m.Key == "line_number" {
 				continue
 			}
-			if got := jsonOf(sink.lines[n].Outputs[m.Key]); got != jsonOf(m.Value) {
-				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, got, jsonOf(m.Value))
+			order = append(order, m.Key)
+			if got, _ := sink.lines[n].Outputs.Get(m.Key); jsonOf(got) != jsonOf(m.Value) {
+				t.Errorf("line %d output %s =\n%s\npromptflow:\n%s", n, m.Key, jsonOf(got), jsonOf(m.Value))
 			}
+		}
+		// The outputs promptflow recorded come in its order (the flow's);
+		// map_read was added to the flow after.
+		got := slices.DeleteFunc(sink.lines[n].Outputs.Keys(), func(k string) bool { return !slices.Contains(order, k) })
+		if !slices.Equal(got, order) {
+			t.Errorf("line %d outputs in the order %v, promptflow %v", n, got, order)
 		}
 	}
 	// Another iterator is of a type of the same name (promptflow 1.18.5: "map:ABC").
-	if got := sink.lines[0].Outputs["map_read"]; got != "map:ABC" {
+	if got, _ := sink.lines[0].Outputs.Get("map_read"); got != "map:ABC" {
 		t.Errorf("map_read = %v, want map:ABC", got)
 	}
 	records := map[string]*regexp.Regexp{

@@ -17,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -342,7 +343,7 @@ func (r *Runs) Details(ctx context.Context, name string, max int) ([]workspace.L
 }
 
 // Metrics returns what the run's aggregation nodes logged.
-func (r *Runs) Metrics(ctx context.Context, name string) (map[string]any, error) {
+func (r *Runs) Metrics(ctx context.Context, name string) (pyjson.Object, error) {
 	if _, err := r.ended(ctx, name); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/local/run"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -77,15 +78,17 @@ func (p *parentRun) Line(ctx context.Context, n int) (map[string]any, map[string
 		if err != nil {
 			return nil, nil, false, err
 		}
-		inputs, _ = in.(map[string]any)
+		if o, ok := in.(pyjson.Object); ok {
+			inputs = o.Map()
+		}
 	}
 	out, err := run.AbsImages(p.dir, res.Outputs)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	outputs, _ := out.(map[string]any)
-	if outputs == nil {
-		outputs = map[string]any{}
+	outputs := map[string]any{}
+	if o, ok := out.(pyjson.Object); ok {
+		outputs = o.Map()
 	}
 	return inputs, outputs, true, nil
 }

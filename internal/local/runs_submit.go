@@ -25,6 +25,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/human"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/redact"
 	"github.com/pfz-cli/pfz/internal/session"
 	"github.com/pfz-cli/pfz/internal/snapshot"
@@ -88,7 +89,7 @@ func (r *Runs) Submit(ctx context.Context, sub *workspace.Submission, rep worksp
 	}
 	defer hold.Unlock()
 	rep.Report(workspace.Event{Kind: workspace.EventSubmitted, Message: rec.Name})
-	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, prev: prev, metrics: map[string]any{}}
+	x := &execution{r: r, sub: sub, rec: rec, dir: r.st.RunDir(rec.Name), rep: rep, parent: parent, prev: prev}
 	return x.run(ctx)
 }
 
@@ -306,7 +307,7 @@ type execution struct {
 	mu          sync.Mutex
 	rec         *run.Record // the owner's copy; see save
 	dirty       bool
-	metrics     map[string]any
+	metrics     pyjson.Object // as they were logged
 	running     bool
 	lastEvent   time.Time
 	lastLogged  time.Time
@@ -875,13 +876,8 @@ func (x *execution) summarize(sum *executor.Summary) {
 	for _, n := range names {
 		x.logf("ERROR", "Aggregation node %s failed: %s", n, sum.AggregationErrors[n].Message)
 	}
-	keys := make([]string, 0, len(metrics))
-	for k := range metrics {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		x.logf("INFO", "Metric %s = %v", k, metrics[k])
+	for _, m := range metrics {
+		x.logf("INFO", "Metric %s = %v", m.Key, m.Value)
 	}
 }
 
@@ -988,6 +984,6 @@ func (s *runSink) Log(e executor.LogEntry) {
 func (s *runSink) Metric(name string, v any) {
 	x := s.x()
 	x.mu.Lock()
-	x.metrics[name] = v
+	x.metrics.Set(name, v)
 	x.mu.Unlock()
 }

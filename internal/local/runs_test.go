@@ -17,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/local/run"
 	"github.com/pfz-cli/pfz/internal/local/store"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -61,7 +62,7 @@ func putRun(t *testing.T, r *Runs, rec *run.Record, lines int) string {
 		if i == 1 {
 			st = executor.StatusFailed
 		}
-		if err := w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: map[string]any{"x": i}, Outputs: map[string]any{"y": i}}); err != nil {
+		if err := w.Line(executor.LineResult{LineNumber: i, Status: st, Inputs: pyjson.ObjectOf(map[string]any{"x": i}), Outputs: pyjson.ObjectOf(map[string]any{"y": i})}); err != nil {
 			t.Fatal(err)
 		}
 	}

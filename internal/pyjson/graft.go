@@ -23,11 +23,20 @@ func UnmarshalOrdered(data []byte, v any) error {
 	return nil
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	objectType      = reflect.TypeFor[Object]()
+)
 
 // graft puts the ordered values of t into the plain-value slots of v, which
 // encoding/json filled from the same text.
 func graft(v reflect.Value, t any) {
+	if v.Type() == objectType {
+		if o, ok := t.(Object); ok && v.CanSet() {
+			v.Set(reflect.ValueOf(o))
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {

@@ -59,6 +59,36 @@ func (o Object) Map() map[string]any {
 	return m
 }
 
+// Set puts v under k: in its place when o has k, else last (a dict's
+// assignment).
+func (o *Object) Set(k string, v any) {
+	for i := range *o {
+		if (*o)[i].Key == k {
+			(*o)[i].Value = v
+			return
+		}
+	}
+	*o = append(*o, Member{Key: k, Value: v})
+}
+
+// UnmarshalJSON reads a JSON object keeping its key order (null is a nil
+// Object), so records typed Object read back in the order they were written.
+func (o *Object) UnmarshalJSON(b []byte) error {
+	v, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+		*o = nil
+	case Object:
+		*o = x
+	default:
+		return fmt.Errorf("pyjson: a %T where an object was expected", v)
+	}
+	return nil
+}
+
 // MarshalJSON writes the members in order, as Python's json.dumps does.
 func (o Object) MarshalJSON() ([]byte, error) {
 	w := newValueWriter()
@@ -253,6 +283,35 @@ func AsMap(v any) (map[string]any, bool) {
 	return nil, false
 }
 
+// AsObject is v as an Object when it is a JSON object: an Object as it is,
+// a map (which has no order) with its keys sorted.
+func AsObject(v any) (Object, bool) {
+	switch x := v.(type) {
+	case Object:
+		return x, true
+	case map[string]any:
+		return ObjectOf(x), true
+	}
+	return nil, false
+}
+
+// ObjectOf is m as an Object, its keys sorted (a nil map is a nil Object).
+func ObjectOf(m map[string]any) Object {
+	if m == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	o := make(Object, len(keys))
+	for i, k := range keys {
+		o[i] = Member{Key: k, Value: m[k]}
+	}
+	return o
+}
+
 // valueWriter writes values as encoding/json writes them without HTML
 // escaping (NonFinite values as the marks Marshal replaces); kinds it does
 // not know itself go through one reused json.Encoder.
@@ -326,3 +385,27 @@ func plainASCII(s string) bool {
 	}
 	return true
 }
+
+// KeyUnion gathers the keys of several objects in the order they are first
+// seen: the columns of a table whose rows are objects (a run's lines, whose
+// keys come in the same order, or runs that share most of them).
+type KeyUnion struct {
+	seen map[string]bool
+	keys []string
+}
+
+// Add adds o's keys that are not there yet, in o's order.
+func (u *KeyUnion) Add(o Object) {
+	if u.seen == nil {
+		u.seen = map[string]bool{}
+	}
+	for _, m := range o {
+		if !u.seen[m.Key] {
+			u.seen[m.Key] = true
+			u.keys = append(u.keys, m.Key)
+		}
+	}
+}
+
+// Keys lists the keys gathered.
+func (u *KeyUnion) Keys() []string { return u.keys }

@@ -17,5 +17,3 @@ func marshalJSON(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
-
-func marshalFlat(m map[string]any) ([]byte, error) { return marshalJSON(m) }

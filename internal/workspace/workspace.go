@@ -7,6 +7,8 @@ package workspace
 import (
 	"context"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Target names.
@@ -68,7 +70,7 @@ type Runs interface {
 	Cancel(ctx context.Context, name string) error
 	// Details returns one row per data line, at most max rows (max <= 0: all).
 	Details(ctx context.Context, name string, max int) ([]LineDetail, error)
-	Metrics(ctx context.Context, name string) (map[string]any, error)
+	Metrics(ctx context.Context, name string) (pyjson.Object, error)
 	// Logs returns the run's log text so far.
 	Logs(ctx context.Context, name string) (string, error)
 	Update(ctx context.Context, name string, upd RunUpdate) (*Run, error)
@@ -294,34 +296,37 @@ type RunError struct {
 
 // LineDetail is one data line of a run; it marshals to the flat object
 // `run show-details -o json` prints: line_number, status, inputs.<k>, outputs.<k>.
+// Inputs and outputs keep the order of the line's record (promptflow's).
 type LineDetail struct {
-	LineNumber int            `json:"line_number"`
-	Status     string         `json:"status"`
-	Inputs     map[string]any `json:"-"`
-	Outputs    map[string]any `json:"-"`
-	Error      *RunError      `json:"-"`
+	LineNumber int           `json:"line_number"`
+	Status     string        `json:"status"`
+	Inputs     pyjson.Object `json:"-"`
+	Outputs    pyjson.Object `json:"-"`
+	Error      *RunError     `json:"-"`
 }
 
-// Flat returns the flattened object of the line.
-func (d LineDetail) Flat() map[string]any {
-	m := map[string]any{"line_number": d.LineNumber, "status": d.Status}
-	for k, v := range d.Inputs {
-		m["inputs."+k] = v
+// Flat returns the flattened object of the line, in order.
+func (d LineDetail) Flat() pyjson.Object {
+	m := make(pyjson.Object, 0, 3+len(d.Inputs)+len(d.Outputs))
+	m = append(m, pyjson.Member{Key: "line_number", Value: d.LineNumber}, pyjson.Member{Key: "status", Value: d.Status})
+	for _, e := range d.Inputs {
+		m = append(m, pyjson.Member{Key: "inputs." + e.Key, Value: e.Value})
 	}
-	for k, v := range d.Outputs {
-		m["outputs."+k] = v
+	for _, e := range d.Outputs {
+		m = append(m, pyjson.Member{Key: "outputs." + e.Key, Value: e.Value})
 	}
 	if d.Error != nil {
-		m["error"] = d.Error.Message
+		m = append(m, pyjson.Member{Key: "error", Value: d.Error.Message})
 	}
 	return m
 }
 
 // MarshalJSON writes the flat object.
-func (d LineDetail) MarshalJSON() ([]byte, error) { return marshalFlat(d.Flat()) }
+func (d LineDetail) MarshalJSON() ([]byte, error) { return d.Flat().MarshalJSON() }
 
-// MarshalYAML writes the flat object.
-func (d LineDetail) MarshalYAML() (any, error) { return d.Flat(), nil }
+// MarshalYAML writes the flat object (as a map: YAML output goes through
+// MarshalJSON, which keeps the order).
+func (d LineDetail) MarshalYAML() (any, error) { return d.Flat().Map(), nil }
 
 // ListOptions narrows Runs.List.
 type ListOptions struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -27,7 +28,7 @@ type Workspace struct {
 	PackagesByID map[string]*workspace.PackageList
 	RunByName    map[string]*workspace.Run
 	DetailsByRun map[string][]workspace.LineDetail
-	MetricsByRun map[string]map[string]any
+	MetricsByRun map[string]pyjson.Object
 	LogsByRun    map[string][]string // successive log texts returned by Logs
 	// Statuses are successive statuses Get returns for a run (then the last).
 	StatusesByRun map[string][]string
@@ -52,7 +53,7 @@ func New(target string) *Workspace {
 		PackagesByID:  map[string]*workspace.PackageList{},
 		RunByName:     map[string]*workspace.Run{},
 		DetailsByRun:  map[string][]workspace.LineDetail{},
-		MetricsByRun:  map[string]map[string]any{},
+		MetricsByRun:  map[string]pyjson.Object{},
 		LogsByRun:     map[string][]string{},
 		StatusesByRun: map[string][]string{},
 		InstalledByID: map[string][]string{},
@@ -360,7 +361,7 @@ func (r *runs) Details(_ context.Context, name string, max int) ([]workspace.Lin
 	return d, nil
 }
 
-func (r *runs) Metrics(_ context.Context, name string) (map[string]any, error) {
+func (r *runs) Metrics(_ context.Context, name string) (pyjson.Object, error) {
 	w := r.w()
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -97,10 +97,7 @@ func checkAgainstRun(ctx context.Context, opts *ValidateOptions, spec *runspec.S
 	if err != nil || len(lines) == 0 || len(lines[0].Outputs) == 0 {
 		return nil // no line with outputs to compare with
 	}
-	outputs := make([]string, 0, len(lines[0].Outputs))
-	for k := range lines[0].Outputs {
-		outputs = append(outputs, k)
-	}
+	outputs := lines[0].Outputs.Keys()
 	sort.Strings(outputs)
 	var out diag.List
 	for k, v := range spec.ColumnMapping {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -177,9 +176,9 @@ func runTest(ctx context.Context, opts *TestOptions) error {
 		return lineFailure(res)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s\n", opts.IO.ColorScheme().Green("✓"), testedWhat(opts), ms(res.End.Sub(res.Start)))
-	out := res.Outputs
+	out := res.Outputs // in the flow's order, as promptflow prints them
 	if out == nil {
-		out = map[string]any{}
+		out = pyjson.Object{}
 	}
 	return cmdutil.WriteDocument(opts.IO.Out, format, "", out)
 }
@@ -495,22 +494,17 @@ func chat(ctx context.Context, opts *TestOptions, lr executor.LineRunner, sink *
 	}
 }
 
-func answerOf(out map[string]any, key string) any {
+func answerOf(out pyjson.Object, key string) any {
 	if key != "" {
-		if v, ok := out[key]; ok {
+		if v, ok := out.Get(key); ok {
 			return v
 		}
 	}
-	if v, ok := out["output"]; ok {
+	if v, ok := out.Get("output"); ok {
 		return v
 	}
-	keys := make([]string, 0, len(out))
-	for k := range out {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) == 1 {
-		return out[keys[0]]
+	if len(out) == 1 {
+		return out[0].Value
 	}
 	return out
 }

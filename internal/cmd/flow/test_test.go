@@ -11,6 +11,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/fault"
 	"github.com/pfz-cli/pfz/internal/flow"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 func TestChatShapeOf(t *testing.T) {
@@ -86,13 +87,13 @@ func TestTestInputs(t *testing.T) {
 }
 
 func TestAnswerOf(t *testing.T) {
-	if got := answerOf(map[string]any{"answer": "a", "x": 1}, "answer"); got != "a" {
+	if got := answerOf(pyjson.ObjectOf(map[string]any{"answer": "a", "x": 1}), "answer"); got != "a" {
 		t.Errorf("named output: %v", got)
 	}
-	if got := answerOf(map[string]any{"output": "o"}, ""); got != "o" {
+	if got := answerOf(pyjson.ObjectOf(map[string]any{"output": "o"}), ""); got != "o" {
 		t.Errorf("flex output: %v", got)
 	}
-	if got := answerOf(map[string]any{"only": 3}, ""); got != 3 {
+	if got := answerOf(pyjson.ObjectOf(map[string]any{"only": 3}), ""); got != 3 {
 		t.Errorf("single output: %v", got)
 	}
 }

@@ -2,13 +2,13 @@ package run
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -71,18 +71,16 @@ func runShowDetails(ctx context.Context, opts *ShowDetailsOptions) error {
 }
 
 func detailsTable(t *cmdutil.Table, details []workspace.LineDetail) {
-	inputs, outputs := map[string]bool{}, map[string]bool{}
+	// Columns in the order of the lines' records (promptflow's: the inputs
+	// as it builds them, the outputs in the flow's order).
+	var inputs, outputs pyjson.KeyUnion
 	failed := false
 	for _, d := range details {
-		for k := range d.Inputs {
-			inputs[k] = true
-		}
-		for k := range d.Outputs {
-			outputs[k] = true
-		}
+		inputs.Add(d.Inputs)
+		outputs.Add(d.Outputs)
 		failed = failed || d.Error != nil
 	}
-	in, out := sortedKeys(inputs), sortedKeys(outputs)
+	in, out := inputs.Keys(), outputs.Keys()
 	header := []string{"line", "status"}
 	for _, k := range in {
 		header = append(header, "inputs."+k)
@@ -97,10 +95,11 @@ func detailsTable(t *cmdutil.Table, details []workspace.LineDetail) {
 	for _, d := range details {
 		row := []string{strconv.Itoa(d.LineNumber), d.Status}
 		for _, k := range in {
-			row = append(row, valueString(d.Inputs[k]))
+			v, _ := d.Inputs.Get(k)
+			row = append(row, valueString(v))
 		}
 		for _, k := range out {
-			v, ok := d.Outputs[k]
+			v, ok := d.Outputs.Get(k)
 			if !ok && d.Error != nil {
 				row = append(row, "(Failed)")
 				continue
@@ -116,13 +115,4 @@ func detailsTable(t *cmdutil.Table, details []workspace.LineDetail) {
 		}
 		t.Row(row...)
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,11 +2,11 @@ package run
 
 import (
 	"context"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pfz-cli/pfz/internal/cmdutil"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // ShowMetricsOptions are the inputs of `run show-metrics`.
@@ -40,17 +40,13 @@ func runShowMetrics(ctx context.Context, opts *ShowMetricsOptions) error {
 		return err
 	}
 	if m == nil {
-		m = map[string]any{}
+		m = pyjson.Object{}
 	}
+	// In the run's order (local runs: as they were logged, as promptflow).
 	return p.Print(m, func(t *cmdutil.Table) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		t.Header("metric", "value")
-		for _, k := range keys {
-			t.Row(k, valueString(m[k]))
+		for _, e := range m {
+			t.Row(e.Key, valueString(e.Value))
 		}
 	})
 }

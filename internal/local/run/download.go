@@ -196,12 +196,12 @@ func (j *jsonl) close() error {
 // writes it.
 func flat(r *executor.LineResult) map[string]any {
 	m := map[string]any{"line_number": r.LineNumber, "status": r.Status}
-	for k, v := range r.Inputs {
-		m["inputs."+k] = v
+	for _, e := range r.Inputs {
+		m["inputs."+e.Key] = e.Value
 	}
 	m["inputs.line_number"] = r.LineNumber
-	for k, v := range r.Outputs {
-		m[k] = v
+	for _, e := range r.Outputs {
+		m[e.Key] = e.Value
 	}
 	return m
 }
@@ -267,11 +267,9 @@ func writeLines(ctx context.Context, src, name, dst string) (err error) {
 }
 
 func writeLine(fa, inst, outs *jsonl, name string, r *executor.LineResult) error {
-	inputs := map[string]any{}
-	for k, v := range r.Inputs {
-		inputs[k] = v
-	}
-	inputs["line_number"] = r.LineNumber
+	// promptflow's order: the line's inputs, then its line number.
+	inputs := append(make(pyjson.Object, 0, len(r.Inputs)+1), r.Inputs...)
+	inputs.Set("line_number", r.LineNumber)
 	var output any
 	if r.Outputs != nil {
 		output = r.Outputs
@@ -312,9 +310,9 @@ func writeLine(fa, inst, outs *jsonl, name string, r *executor.LineResult) error
 	if r.Status != executor.StatusCompleted {
 		return nil
 	}
-	o := map[string]any{"line_number": r.LineNumber}
-	for k, v := range r.Outputs {
-		o[k] = v
+	o := pyjson.Object{{Key: "line_number", Value: r.LineNumber}}
+	for _, e := range r.Outputs {
+		o.Set(e.Key, e.Value)
 	}
 	return outs.put(o)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/executor"
 	"github.com/pfz-cli/pfz/internal/fault"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -31,7 +32,7 @@ func sampleRun(t *testing.T) string {
 		{Node: "../escape", Line: 1, Status: "Completed"}, // never a path outside node_artifacts
 	}
 	dir := writeRun(t, lines, nodes)
-	if err := WriteMetrics(dir, map[string]any{"accuracy": 0.5}); err != nil {
+	if err := WriteMetrics(dir, pyjson.ObjectOf(map[string]any{"accuracy": 0.5})); err != nil {
 		t.Fatal(err)
 	}
 	snap := filepath.Join(dir, SnapshotDir)

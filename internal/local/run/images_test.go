@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pfz-cli/pfz/internal/executor"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // TestWriterKeepsImages: an image a tool returned (base64, inside a list and
@@ -32,13 +33,13 @@ func TestWriterKeepsImages(t *testing.T) {
 	}
 	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 	line := executor.LineResult{LineNumber: 0, Status: executor.StatusCompleted,
-		Inputs: map[string]any{"image": map[string]any{"data:image/png;path": src}, "n": 1},
-		Outputs: map[string]any{
+		Inputs: pyjson.ObjectOf(map[string]any{"image": map[string]any{"data:image/png;path": src}, "n": 1}),
+		Outputs: pyjson.ObjectOf(map[string]any{
 			"made":  map[string]any{"data:image/png;base64": b64(pngOut)},
 			"list":  []any{map[string]any{"data:image/jpeg;base64": b64(jpg)}, "text"},
 			"url":   map[string]any{"data:image/png;url": "https://example.test/a.png"},
 			"plain": map[string]any{"k": "v"},
-		}}
+		})}
 	if err := w.Line(line); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestWriterKeepsImages(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if line.Outputs["made"].(map[string]any)["data:image/png;base64"] == nil {
+	if line.Outputs.Map()["made"].(map[string]any)["data:image/png;base64"] == nil {
 		t.Error("the caller's line was changed")
 	}
 	var rec struct {
@@ -108,7 +109,7 @@ func TestWriterImageReadErrorIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	err = w.Line(executor.LineResult{Inputs: map[string]any{"image": map[string]any{"data:image/png;path": "/nonexistent/x.png"}}})
+	err = w.Line(executor.LineResult{Inputs: pyjson.ObjectOf(map[string]any{"image": map[string]any{"data:image/png;path": "/nonexistent/x.png"}})})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/x.png") {
 		t.Fatalf("err = %v", err)
 	}

@@ -214,14 +214,12 @@ func decodeNumbers(b []byte, v any) error {
 
 // Detail turns a recorded line into the neutral row `run show-details` prints.
 func Detail(r *executor.LineResult) workspace.LineDetail {
-	d := workspace.LineDetail{LineNumber: r.LineNumber, Status: r.Status, Inputs: map[string]any{}, Outputs: map[string]any{}}
-	for k, v := range r.Inputs {
-		if k != "line_number" {
-			d.Inputs[k] = v
+	d := workspace.LineDetail{LineNumber: r.LineNumber, Status: r.Status,
+		Inputs: make(pyjson.Object, 0, len(r.Inputs)), Outputs: append(pyjson.Object{}, r.Outputs...)}
+	for _, e := range r.Inputs {
+		if e.Key != "line_number" {
+			d.Inputs = append(d.Inputs, e)
 		}
-	}
-	for k, v := range r.Outputs {
-		d.Outputs[k] = v
 	}
 	if r.Error != nil {
 		d.Error = &workspace.RunError{Code: r.Error.Code, Message: r.Error.Message}
@@ -251,17 +249,17 @@ func Details(dir string, max int) ([]workspace.LineDetail, error) {
 	return out, nil
 }
 
-// ReadMetrics reads metrics.json; none is an empty map.
-func ReadMetrics(dir string) (map[string]any, error) {
+// ReadMetrics reads metrics.json in its order; none is an empty Object.
+func ReadMetrics(dir string) (pyjson.Object, error) {
 	p := filepath.Join(dir, MetricsFile)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]any{}, nil
+		return pyjson.Object{}, nil
 	}
 	if err != nil {
 		return nil, fault.Wrap(fault.Failed, err, "cannot read %s", p)
 	}
-	m := map[string]any{}
+	m := pyjson.Object{}
 	if err := decodeNumbers(b, &m); err != nil {
 		return nil, fault.Wrap(fault.Failed, &store.CorruptError{Path: p, Err: err}, "the metrics of the run are damaged").
 			WithHint("move %s away to show the run without metrics", p)
@@ -270,10 +268,10 @@ func ReadMetrics(dir string) (map[string]any, error) {
 }
 
 // WriteMetrics writes metrics.json atomically, as Python's JSON (a NaN
-// metric stays NaN).
-func WriteMetrics(dir string, m map[string]any) error {
+// metric stays NaN), in m's order (promptflow's: as they were logged).
+func WriteMetrics(dir string, m pyjson.Object) error {
 	if m == nil {
-		m = map[string]any{}
+		m = pyjson.Object{}
 	}
 	p := filepath.Join(dir, MetricsFile)
 	b, err := pyjson.MarshalIndent(m, "  ")

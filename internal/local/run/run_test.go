@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var t0 = time.Date(2024, 2, 7, 16, 56, 21, 0, time.UTC)
 
 func line(n int, status string, in, out map[string]any) executor.LineResult {
-	r := executor.LineResult{LineNumber: n, Status: status, Inputs: in, Outputs: out,
+	r := executor.LineResult{LineNumber: n, Status: status, Inputs: pyjson.ObjectOf(in), Outputs: pyjson.ObjectOf(out),
 		Start: t0.Add(time.Duration(n) * time.Second), End: t0.Add(time.Duration(n)*time.Second + 250*time.Millisecond)}
 	if status == executor.StatusFailed {
 		r.Outputs = nil
@@ -82,7 +82,7 @@ func TestLinesOrderDuplicatesAndTornTail(t *testing.T) {
 		t.Errorf("numbers = %v", got)
 	}
 	r, ok, err := l.Get(1)
-	if err != nil || !ok || r.Status != "Completed" || r.Outputs["y"] != "B" {
+	if err != nil || !ok || r.Status != "Completed" || r.Outputs.Map()["y"] != "B" {
 		t.Errorf("line 1 = %+v %v %v", r, ok, err)
 	}
 	if _, ok, _ := l.Get(3); ok {
@@ -95,7 +95,7 @@ func TestLinesOrderDuplicatesAndTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := json.Marshal(d)
-	if want := `[{"inputs.x":"a","line_number":0,"outputs.y":"A","status":"Completed"},{"inputs.x":"b","line_number":1,"outputs.y":"B","status":"Completed"}]`; string(got) != want {
+	if want := `[{"line_number":0,"status":"Completed","inputs.x":"a","outputs.y":"A"},{"line_number":1,"status":"Completed","inputs.x":"b","outputs.y":"B"}]`; string(got) != want {
 		t.Errorf("details:\n got %s\nwant %s", got, want)
 	}
 
@@ -242,11 +242,11 @@ func TestMetrics(t *testing.T) {
 	if m, err := ReadMetrics(dir); err != nil || len(m) != 0 {
 		t.Errorf("no metrics: %v %v", m, err)
 	}
-	if err := WriteMetrics(dir, map[string]any{"accuracy": 0.67, "n": 3}); err != nil {
+	if err := WriteMetrics(dir, pyjson.ObjectOf(map[string]any{"accuracy": 0.67, "n": 3})); err != nil {
 		t.Fatal(err)
 	}
 	m, err := ReadMetrics(dir)
-	if err != nil || m["accuracy"] != json.Number("0.67") || m["n"] != json.Number("3") {
+	if err != nil || m.Map()["accuracy"] != json.Number("0.67") || m.Map()["n"] != json.Number("3") {
 		t.Errorf("metrics = %v %v", m, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetricsFile), []byte("[1"), 0o600); err != nil {
@@ -301,7 +301,7 @@ func TestRecordKeepsEveryValue(t *testing.T) {
 	if !bytes.Contains(raw, []byte(`"d":NaN`)) || !bytes.Contains(raw, []byte(`"d":-Infinity`)) {
 		t.Errorf("lines.jsonl does not hold Python's JSON: %s", raw)
 	}
-	if err := WriteMetrics(dir, map[string]any{"acc": json.Number("1.0"), "n": nan}); err != nil {
+	if err := WriteMetrics(dir, pyjson.ObjectOf(map[string]any{"acc": json.Number("1.0"), "n": nan})); err != nil {
 		t.Fatal(err)
 	}
 	m, err := ReadMetrics(dir)

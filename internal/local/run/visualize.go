@@ -18,7 +18,7 @@ const MaxVisualRows = 2000
 // Compared is one run of a comparison page.
 type Compared struct {
 	Run     *workspace.Run
-	Metrics map[string]any
+	Metrics pyjson.Object
 	Dir     string // the run folder, whose lines.jsonl is read
 }
 
@@ -109,11 +109,11 @@ func Visualize(w io.Writer, runs []Compared, now time.Time) error {
 	// Read the shown lines once, then lay out the columns.
 	type lineOf = map[int]*lineView
 	read := make([]lineOf, len(runs))
-	inputSet := map[string]bool{}
-	outSets := make([]map[string]bool, len(runs))
+	// Columns in the records' order (promptflow's).
+	var inputCols pyjson.KeyUnion
+	outCols := make([]pyjson.KeyUnion, len(runs))
 	for i, o := range all {
 		read[i] = lineOf{}
-		outSets[i] = map[string]bool{}
 		for _, n := range nums {
 			r, ok, err := o.l.Get(n)
 			if err != nil {
@@ -124,17 +124,13 @@ func Visualize(w io.Writer, runs []Compared, now time.Time) error {
 			}
 			d := Detail(r)
 			read[i][n] = &lineView{d: d}
-			for k := range d.Inputs {
-				inputSet[k] = true
-			}
-			for k := range d.Outputs {
-				outSets[i][k] = true
-			}
+			inputCols.Add(d.Inputs)
+			outCols[i].Add(d.Outputs)
 		}
 	}
-	data.Inputs = sortedSet(inputSet)
+	data.Inputs = inputCols.Keys()
 	for i, c := range runs {
-		data.RunCols = append(data.RunCols, runCols{Name: c.Run.Name, Outputs: sortedSet(outSets[i])})
+		data.RunCols = append(data.RunCols, runCols{Name: c.Run.Name, Outputs: outCols[i].Keys()})
 	}
 	for _, n := range nums {
 		rw := row{Line: n}
@@ -142,7 +138,7 @@ func Visualize(w io.Writer, runs []Compared, now time.Time) error {
 			v := ""
 			for i := range runs {
 				if lv := read[i][n]; lv != nil {
-					if x, ok := lv.d.Inputs[k]; ok {
+					if x, ok := lv.d.Inputs.Get(k); ok {
 						v = text(x)
 						break
 					}
@@ -163,7 +159,7 @@ func Visualize(w io.Writer, runs []Compared, now time.Time) error {
 			for _, k := range data.RunCols[i].Outputs {
 				v := ""
 				if lv != nil {
-					if x, ok := lv.d.Outputs[k]; ok {
+					if x, ok := lv.d.Outputs.Get(k); ok {
 						v = text(x)
 					}
 				}
@@ -179,17 +175,15 @@ func Visualize(w io.Writer, runs []Compared, now time.Time) error {
 type lineView struct{ d workspace.LineDetail }
 
 func metricRows(runs []Compared) []metricRow {
-	names := map[string]bool{}
+	var names pyjson.KeyUnion
 	for _, c := range runs {
-		for k := range c.Metrics {
-			names[k] = true
-		}
+		names.Add(c.Metrics)
 	}
 	var out []metricRow
-	for _, k := range sortedSet(names) {
+	for _, k := range names.Keys() {
 		mr := metricRow{Name: k}
 		for _, c := range runs {
-			v, ok := c.Metrics[k]
+			v, ok := c.Metrics.Get(k)
 			s := ""
 			if ok {
 				s = text(v)

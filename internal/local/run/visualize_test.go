@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/executor"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 	"github.com/pfz-cli/pfz/internal/workspace"
 )
 
@@ -22,8 +23,8 @@ func TestVisualizeGoldenAndEscaping(t *testing.T) {
 	}, nil)
 	created := t0
 	runs := []Compared{
-		{Run: &workspace.Run{Name: "run_a", DisplayName: evil, Status: "Completed", CreatedOn: &created, Duration: "1s", LinesTotal: 2}, Metrics: map[string]any{"accuracy": 0.5}, Dir: a},
-		{Run: &workspace.Run{Name: "run_b", Status: "Completed", Run: "run_a", LinesTotal: 2, LinesFailed: 1}, Metrics: map[string]any{"accuracy": 1, "extra": "<i>"}, Dir: b},
+		{Run: &workspace.Run{Name: "run_a", DisplayName: evil, Status: "Completed", CreatedOn: &created, Duration: "1s", LinesTotal: 2}, Metrics: pyjson.ObjectOf(map[string]any{"accuracy": 0.5}), Dir: a},
+		{Run: &workspace.Run{Name: "run_b", Status: "Completed", Run: "run_a", LinesTotal: 2, LinesFailed: 1}, Metrics: pyjson.ObjectOf(map[string]any{"accuracy": 1, "extra": "<i>"}), Dir: b},
 	}
 	var buf bytes.Buffer
 	if err := Visualize(&buf, runs, t0.Add(time.Hour)); err != nil {

@@ -98,7 +98,7 @@ func marshalLine(v any) ([]byte, error) {
 // Line appends one finished data line; its images are stored as files
 // (see ImagesDir).
 func (w *Writer) Line(r executor.LineResult) error {
-	if err := w.keepImages(&r.Inputs, &r.Outputs); err != nil {
+	if err := keepImages(w.dir, &r.Inputs, &r.Outputs); err != nil {
 		return err
 	}
 	err := w.writeRecord(w.lines, r)
@@ -113,7 +113,7 @@ func (w *Writer) Line(r executor.LineResult) error {
 
 // NodeRun appends one node run; its images are stored as files.
 func (w *Writer) NodeRun(r executor.NodeRunRecord) error {
-	if err := w.keepImages(&r.Inputs); err != nil {
+	if err := keepImages(w.dir, &r.Inputs); err != nil {
 		return err
 	}
 	out, err := storeImages(w.dir, r.Output)
@@ -130,16 +130,17 @@ func (w *Writer) NodeRun(r executor.NodeRunRecord) error {
 	return err
 }
 
-func (w *Writer) keepImages(maps ...*map[string]any) error {
-	for _, m := range maps {
+// keepImages stores the images in each of vals as files under dir.
+func keepImages[T map[string]any | pyjson.Object](dir string, vals ...*T) error {
+	for _, m := range vals {
 		if *m == nil {
 			continue
 		}
-		v, err := storeImages(w.dir, *m)
+		v, err := storeImages(dir, *m)
 		if err != nil {
 			return err
 		}
-		*m = v.(map[string]any)
+		*m = v.(T)
 	}
 	return nil
 }

@@ -221,7 +221,7 @@ func TestRunLifecycleOnAzurite(t *testing.T) {
 	}
 	rows, err := e.ws.Runs().Details(ctx, "run1", 0)
 	must(t, err)
-	if len(rows) != 3 || rows[1].LineNumber != 1 || rows[1].Inputs["name"] != "Grace" || rows[1].Outputs["greeting"] != "Grace" || rows[1].Status != "Completed" {
+	if len(rows) != 3 || rows[1].LineNumber != 1 || rows[1].Inputs.Map()["name"] != "Grace" || rows[1].Outputs.Map()["greeting"] != "Grace" || rows[1].Status != "Completed" {
 		t.Fatalf("details %+v", rows)
 	}
 	m, err := e.ws.Runs().Metrics(ctx, "run1")

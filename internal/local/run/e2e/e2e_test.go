@@ -60,11 +60,13 @@ func TestHelloPythonStartsSessionAndRecordsTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := json.Marshal(details)
-	want := `[{"inputs.greeting":"Hello","inputs.name":"Ada","line_number":0,"outputs.length":11,"outputs.message":"Hello, Ada!","status":"Completed"},` +
-		`{"inputs.greeting":"Good morning","inputs.name":"Grace","line_number":1,"outputs.length":20,"outputs.message":"Good morning, Grace!","status":"Completed"},` +
-		`{"inputs.greeting":"Hi","inputs.name":"Linus","line_number":2,"outputs.length":10,"outputs.message":"Hi, Linus!","status":"Completed"},` +
-		`{"inputs.greeting":"Welcome","inputs.name":"Margaret","line_number":3,"outputs.length":18,"outputs.message":"Welcome, Margaret!","status":"Completed"},` +
-		`{"inputs.greeting":"Hello","inputs.name":"  ","line_number":4,"outputs.length":16,"outputs.message":"Hello, stranger!","status":"Completed"}]`
+	// promptflow's order: the inputs as it builds them (name, then the
+	// mapped greeting), the outputs in the flow's order.
+	want := `[{"line_number":0,"status":"Completed","inputs.name":"Ada","inputs.greeting":"Hello","outputs.message":"Hello, Ada!","outputs.length":11},` +
+		`{"line_number":1,"status":"Completed","inputs.name":"Grace","inputs.greeting":"Good morning","outputs.message":"Good morning, Grace!","outputs.length":20},` +
+		`{"line_number":2,"status":"Completed","inputs.name":"Linus","inputs.greeting":"Hi","outputs.message":"Hi, Linus!","outputs.length":10},` +
+		`{"line_number":3,"status":"Completed","inputs.name":"Margaret","inputs.greeting":"Welcome","outputs.message":"Welcome, Margaret!","outputs.length":18},` +
+		`{"line_number":4,"status":"Completed","inputs.name":"  ","inputs.greeting":"Hello","outputs.message":"Hello, stranger!","outputs.length":16}]`
 	if string(got) != want {
 		t.Errorf("show-details -o json:\n got %s\nwant %s", got, want)
 	}
@@ -135,7 +137,7 @@ func TestClassifyWithVariantAndAggregationMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"accuracy", "labelled_lines", "share_positive", "share_negative", "share_neutral"} {
-		if _, ok := m[k]; !ok {
+		if _, ok := m.Get(k); !ok {
 			t.Errorf("metric %s missing: %v", k, m)
 		}
 	}
@@ -147,10 +149,10 @@ func TestClassifyWithVariantAndAggregationMetrics(t *testing.T) {
 		t.Fatalf("%d details for %d lines", len(details), r.LinesTotal)
 	}
 	d0 := details[0]
-	if d0.Outputs["sentiment"] != "positive" || !strings.Contains(d0.Outputs["prompt"].(string), "You label customer reviews") {
+	if d0.Outputs.Map()["sentiment"] != "positive" || !strings.Contains(d0.Outputs.Map()["prompt"].(string), "You label customer reviews") {
 		t.Errorf("line 0 = %+v (the detailed variant writes the system prompt)", d0)
 	}
-	if _, ok := details[1].Outputs["complaint"]; !ok || details[1].Outputs["sentiment"] != "negative" {
+	if _, ok := details[1].Outputs.Map()["complaint"]; !ok || details[1].Outputs.Map()["sentiment"] != "negative" {
 		t.Errorf("line 1 should activate explain_negative: %+v", details[1])
 	}
 	props := r.Properties
@@ -183,17 +185,17 @@ func TestEvaluationReadsTheReferencedRun(t *testing.T) {
 	correct := 0
 	for i, d := range details {
 		p := pd[i]
-		if d.Inputs["prediction"] != p.Outputs["sentiment"] || d.Inputs["review"] != p.Inputs["review"] {
-			t.Errorf("line %d: prediction/review %v/%v, parent %v/%v", i, d.Inputs["prediction"], d.Inputs["review"], p.Outputs["sentiment"], p.Inputs["review"])
+		if d.Inputs.Map()["prediction"] != p.Outputs.Map()["sentiment"] || d.Inputs.Map()["review"] != p.Inputs.Map()["review"] {
+			t.Errorf("line %d: prediction/review %v/%v, parent %v/%v", i, d.Inputs.Map()["prediction"], d.Inputs.Map()["review"], p.Outputs.Map()["sentiment"], p.Inputs.Map()["review"])
 		}
-		if d.Outputs["grade"] == "Correct" {
+		if d.Outputs.Map()["grade"] == "Correct" {
 			correct++
 		}
 	}
 	want := float64(int(float64(correct)/float64(len(details))*100+0.5)) / 100
-	acc, _ := strconv.ParseFloat(string(m["accuracy"].(json.Number)), 64)
+	acc, _ := strconv.ParseFloat(string(m.Map()["accuracy"].(json.Number)), 64)
 	if acc != want {
-		t.Errorf("accuracy = %v, want %v from the grades", m["accuracy"], want)
+		t.Errorf("accuracy = %v, want %v from the grades", m.Map()["accuracy"], want)
 	}
 
 	// An evaluation of a run that does not exist stops before anything is recorded.

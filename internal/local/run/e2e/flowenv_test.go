@@ -62,7 +62,7 @@ def show(name: str) -> str:
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("details: %v %v", rows, err)
 	}
-	got, _ := rows[0].Outputs["env"].(string)
+	got, _ := rows[0].Outputs.Map()["env"].(string)
 	if want := "PFZ_PRIVATE_FEED_TOKEN=-|AZURE_CLIENT_SECRET=-|MY_SETTING=visible|DECLARED=yes"; got != want {
 		t.Fatalf("the flow saw %q, want %q", got, want)
 	}
@@ -77,7 +77,7 @@ def show(name: str) -> str:
 	}
 	res := lr.Line(context.Background(), executor.LineTest{Inputs: map[string]any{"name": "x"}})
 	lr.Close()
-	if tgot, _ := res.Outputs["env"].(string); tgot != "PFZ_PRIVATE_FEED_TOKEN=-|AZURE_CLIENT_SECRET=-|MY_SETTING=visible|DECLARED=yes" {
+	if tgot, _ := res.Outputs.Map()["env"].(string); tgot != "PFZ_PRIVATE_FEED_TOKEN=-|AZURE_CLIENT_SECRET=-|MY_SETTING=visible|DECLARED=yes" {
 		t.Fatalf("flow test: the flow saw %q (%+v)", tgot, res.Error)
 	}
 	// Nor is either value written anywhere in the run's folder.
