@@ -338,8 +338,8 @@ func TestRunSiblingGeneratorReaders(t *testing.T) {
 		got := sink.lines[n].Outputs
 		want := map[string]any{"r1": "generator:" + w[0:1], "r2": "generator:" + w[1:2], "r3": "generator:" + w[2:3], "rest": w[3:]}
 		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("line %d %s = %v, want %v", n, k, got[k], v)
+			if g, _ := got.Get(k); g != v {
+				t.Errorf("line %d %s = %v, want %v", n, k, g, v)
 			}
 		}
 	}
