@@ -15,6 +15,7 @@ import (
 
 	"github.com/pfz-cli/pfz/internal/flow"
 	"github.com/pfz-cli/pfz/internal/prompty"
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // llm tool parameters and how their (often string) values are typed.
@@ -410,13 +411,32 @@ func (r *llmRequest) output(data []byte) (any, error) {
 		return resp.Choices[0].Text, nil
 	}
 	m := resp.Choices[0].Message
-	// As promptflow: the content for a plain answer, the whole message when
-	// the model calls a function or tool.
-	if m["tool_calls"] != nil || m["function_call"] != nil {
-		return m, nil
+	// As promptflow-tools' post_process_chat_api_response: the whole message
+	// (as the OpenAI client dumps it) when the request gave functions or
+	// tools, whatever the model answered; else the content.
+	if truthy(r.params["functions"]) || truthy(r.params["tools"]) {
+		return prompty.DumpedMessage(m), nil
 	}
 	c, _ := m["content"].(string)
 	return c, nil
+}
+
+// truthy is Python's bool() of a request parameter: a list or dict that
+// is not empty, any other value that is not None.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	case pyjson.Object:
+		return len(x) > 0
+	case string:
+		return x != ""
+	}
+	return true
 }
 
 // visionTools are the custom_llm tools of promptflow-tools that send the

@@ -523,3 +523,23 @@ func (s *cancelSink) Log(e LogEntry) {
 		}
 	}
 }
+
+// An llm node given tools returns the whole message as the OpenAI client
+// dumps it (its fields in order, absent ones null), also when the model
+// answers in plain text, as promptflow-tools' post_process_chat_api_response.
+func TestRunLLMWithToolsReturnsTheMessage(t *testing.T) {
+	srv := fakeopenai.New(t, "k-1")
+	cfg, sink := baseConfig(t, "llm_tools")
+	cfg.Connections = mapResolver{"aoai": {"type": "AzureOpenAI", "api_key": "k-1", "api_base": srv.URL, "api_version": "2024-02-01"}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted {
+		t.Fatalf("summary = %+v, line error %+v", sum, sink.lines[0].Error)
+	}
+	want := `{"answer":{"content":"echo: hi","refusal":null,"role":"assistant","annotations":null,"audio":null,"function_call":null,"tool_calls":null}}`
+	if got := jsonOf(sink.lines[0].Outputs); got != want {
+		t.Errorf("outputs\n%s\nwant (promptflow)\n%s", got, want)
+	}
+}

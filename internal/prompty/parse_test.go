@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 const goodFront = `---
@@ -131,8 +133,24 @@ func TestLoadAndCall(t *testing.T) {
 	}
 	resp := map[string]any{"choices": []any{map[string]any{"finish_reason": "stop", "message": map[string]any{"content": `{"answer": "a", "x": 1}`}}}}
 	out, err := p.FormatResponse(resp)
-	if diff := cmp.Diff(map[string]any{"answer": "a"}, out); diff != "" || err != nil {
+	if diff := cmp.Diff(pyjson.Object{{Key: "answer", Value: "a"}}, out); diff != "" || err != nil {
 		t.Errorf("json answer cut to outputs (-want +got):\n%s %v", diff, err)
+	}
+	// Without declared outputs the answer keeps the model's key order, as
+	// json.loads keeps it; a tool call is the message as the client dumps
+	// it, its fields in the client's order.
+	p.Outputs = nil
+	resp["choices"].([]any)[0].(map[string]any)["message"] = map[string]any{"content": `{"zeta": 1, "alpha": {"b": 2, "a": 1}}`}
+	out, err = p.FormatResponse(resp)
+	if got, _ := pyjson.Marshal(out); string(got) != `{"zeta":1,"alpha":{"b":2,"a":1}}` || err != nil {
+		t.Errorf("json answer without outputs: %s %v", got, err)
+	}
+	p.Outputs = []string{"answer"}
+	toolCall := map[string]any{"choices": []any{map[string]any{"finish_reason": "tool_calls", "message": map[string]any{
+		"role": "assistant", "tool_calls": []any{}, "content": nil, "extra_b": 1, "extra_a": 2}}}}
+	out, err = p.FormatResponse(toolCall)
+	if o, ok := out.(pyjson.Object); !ok || err != nil || strings.Join(o.Keys(), " ") != "content refusal role annotations audio function_call tool_calls extra_a extra_b" {
+		t.Errorf("tool call message: %v %v", out, err)
 	}
 	resp["choices"].([]any)[0].(map[string]any)["message"] = map[string]any{"content": `{"x": 1}`}
 	if _, err := p.FormatResponse(resp); err == nil || !strings.Contains(err.Error(), "Cannot find answer in response") {

@@ -3,7 +3,11 @@ package prompty
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // Connection is the model endpoint a call goes to, in the shape of pfz's
@@ -291,23 +295,61 @@ func (p *Prompty) FormatResponse(resp any) (any, error) {
 		msg, _ := first["message"].(map[string]any)
 		switch first["finish_reason"] {
 		case "tool_calls", "function_calls":
-			out := map[string]any{}
-			for _, k := range dumpedMessageKeys {
-				out[k] = nil
-			}
-			for k, v := range msg {
-				out[k] = v
-			}
-			return out, nil
+			return DumpedMessage(msg), nil
 		}
 		content = msg["content"]
 	}
 	return p.formatChoice(content)
 }
 
-// dumpedMessageKeys are the fields the OpenAI Python client (3.x) gives a
-// chat message; promptflow returns its model_dump, so absent ones are null.
-var dumpedMessageKeys = []string{"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+// DumpedMessage is a chat message as promptflow returns it, the OpenAI
+// Python client's model_dump: the client's fields in its order (absent ones
+// null), a tool or function call's fields in theirs, then any extra fields
+// the server sent (sorted: their order in the answer is not kept).
+func DumpedMessage(msg map[string]any) pyjson.Object {
+	out := dumped(msg, "content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls")
+	for i, m := range out {
+		switch m.Key {
+		case "function_call":
+			if f, ok := m.Value.(map[string]any); ok {
+				out[i].Value = dumped(f, "arguments", "name")
+			}
+		case "tool_calls":
+			calls, ok := m.Value.([]any)
+			if !ok {
+				continue
+			}
+			dump := make([]any, len(calls))
+			for j, c := range calls {
+				dump[j] = c
+				if cm, ok := c.(map[string]any); ok {
+					call := dumped(cm, "id", "function", "type")
+					if f, ok := cm["function"].(map[string]any); ok {
+						call[1].Value = dumped(f, "arguments", "name")
+					}
+					dump[j] = call
+				}
+			}
+			out[i].Value = dump
+		}
+	}
+	return out
+}
+
+// dumped is m with the fields first, in their order (null when absent),
+// then m's other keys, sorted.
+func dumped(m map[string]any, fields ...string) pyjson.Object {
+	out := make(pyjson.Object, 0, len(fields)+len(m))
+	for _, k := range fields {
+		out = append(out, pyjson.Member{Key: k, Value: m[k]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(fields, k) {
+			out = append(out, pyjson.Member{Key: k, Value: m[k]})
+		}
+	}
+	return out
+}
 
 // joinStream joins a streamed chat answer as promptflow's format_stream:
 // the content deltas of the first choice index that has content, up to the
@@ -384,28 +426,30 @@ func (p *Prompty) formatChoice(content any) (any, error) {
 	if !ok {
 		return nil, userErr("TypeError", "the JSON object must be str, bytes or bytearray, not %T", content)
 	}
-	v, err := decodeJSON([]byte(text))
+	// json.loads keeps the model's key order; the declared outputs come
+	// in their own order, as promptflow builds them.
+	v, err := pyjson.Decode([]byte(text))
 	if err != nil {
 		return nil, userErr("JSONDecodeError", "the model's answer is not JSON although response_format is json_object: %v", err)
 	}
 	if len(p.Outputs) == 0 {
 		return v, nil
 	}
-	obj, ok := v.(map[string]any)
+	obj, ok := v.(pyjson.Object)
 	if !ok {
 		return nil, userErr("InvalidOutputKeyError", "the model's JSON answer is not an object, so it has none of the outputs %v", p.Outputs)
 	}
-	out := map[string]any{}
-	var keys []string
-	for k := range obj {
-		keys = append(keys, "'"+k+"'")
-	}
+	out := make(pyjson.Object, 0, len(p.Outputs))
 	for _, k := range p.Outputs {
-		val, ok := obj[k]
+		val, ok := obj.Get(k)
 		if !ok {
+			keys := make([]string, 0, len(obj))
+			for _, m := range obj {
+				keys = append(keys, "'"+m.Key+"'")
+			}
 			return nil, userErr("InvalidOutputKeyError", "Cannot find %s in response [%s]", k, strings.Join(keys, ", "))
 		}
-		out[k] = val
+		out = append(out, pyjson.Member{Key: k, Value: val})
 	}
 	return out, nil
 }
