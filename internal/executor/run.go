@@ -950,20 +950,46 @@ func (r *runner) runNodes(ctx context.Context, st *lineState, names []string, ag
 		err  *LineError
 	}
 	results := make(chan done, len(names))
-	start := func(name string) {
-		go func() { results <- done{name, r.runNode(ctx, st, r.nodes[name], agg)} }()
-	}
+	// Nodes that read the same generator take turns, in flow order: in
+	// promptflow they share one live generator, so the first reader takes
+	// the first items and the next one what it left. A reader holds the
+	// generator's source while it runs; another ready reader waits in queue.
+	busy := map[string]bool{}
+	held := map[string][]string{}
+	var queued []string
 	running := 0
+	start := func(name string) bool {
+		srcs := r.generatorSources(st, name)
+		for _, s := range srcs {
+			if busy[s] {
+				return false
+			}
+		}
+		for _, s := range srcs {
+			busy[s] = true
+		}
+		held[name] = srcs
+		running++
+		go func() { results <- done{name, r.runNode(ctx, st, r.nodes[name], agg)} }()
+		return true
+	}
+	launch := func(name string) {
+		if !start(name) {
+			queued = append(queued, name)
+		}
+	}
 	for _, name := range names {
 		if pending[name] == 0 {
-			start(name)
-			running++
+			launch(name)
 		}
 	}
 	var first *LineError
 	for running > 0 {
 		d := <-results
 		running--
+		for _, s := range held[d.name] {
+			delete(busy, s)
+		}
 		if d.err != nil {
 			if first == nil {
 				first = d.err
@@ -974,15 +1000,38 @@ func (r *runner) runNodes(ctx context.Context, st *lineState, names []string, ag
 		if first != nil {
 			continue
 		}
+		waiting := queued // ready earlier: their turn comes first
+		queued = nil
+		for _, name := range waiting {
+			launch(name)
+		}
 		for _, w := range waiters[d.name] {
 			pending[w]--
 			if pending[w] == 0 {
-				start(w)
-				running++
+				launch(w)
 			}
 		}
 	}
 	return first
+}
+
+// generatorSources lists the nodes whose outputs name reads and that hold a
+// generator now (they have run: name is ready).
+func (r *runner) generatorSources(st *lineState, name string) []string {
+	var out []string
+	for _, in := range r.nodes[name].def.Inputs {
+		v := refOf(in.Value)
+		if v.Kind != flow.RefNode || slices.Contains(out, v.Name) {
+			continue
+		}
+		st.mu.Lock()
+		val, ok := st.outputs[v.Name]
+		st.mu.Unlock()
+		if ok && pyjson.HasGenerator(val) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
 }
 
 // resolve reads a reference within a line.

@@ -320,3 +320,27 @@ func TestRunValuesIteratorOutputFails(t *testing.T) {
 		}
 	}
 }
+
+// Nodes that read one generator take turns in flow order, as they share
+// promptflow's one live generator (pf 1.18.5: r1 a, r2 b, r3 c, the flow
+// output the rest), also with several workers free to run them at once.
+func TestRunSiblingGeneratorReaders(t *testing.T) {
+	cfg, sink := baseConfig(t, "sibling_readers")
+	cfg.Workers = 3
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCompleted || sum.Completed != 2 {
+		t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
+	}
+	for n, w := range []string{"abcd", "wxyz"} {
+		got := sink.lines[n].Outputs
+		want := map[string]any{"r1": "generator:" + w[0:1], "r2": "generator:" + w[1:2], "r3": "generator:" + w[2:3], "rest": w[3:]}
+		for k, v := range want {
+			if g, _ := got.Get(k); g != v {
+				t.Errorf("line %d %s = %v, want %v", n, k, g, v)
+			}
+		}
+	}
+}
