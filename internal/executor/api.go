@@ -137,6 +137,10 @@ type Config struct {
 	// Mapping is the column mapping (run.yml column_mapping): ${data.x},
 	// ${run.outputs.x}, ${run.inputs.x} or literals, by flow input.
 	Mapping map[string]any
+	// MappingOrder is Mapping's keys in the run definition's order; the
+	// line's inputs take the mapped keys that are no flow input read by
+	// default in it. Keys it lacks (or all, when nil) follow sorted.
+	MappingOrder []string
 	// Data is the data file or folder; with no data the lines are the Parent's.
 	Data   string
 	Parent ParentRun

@@ -427,13 +427,34 @@ func normalize(v any) any {
 
 var bindingRe = regexp.MustCompile(`^\$\{([^{}]+)\}$`)
 
+// mappingKeys lists mapping's keys in order (the run definition's order),
+// then those order lacks, sorted.
+func mappingKeys(mapping map[string]any, order []string) []string {
+	keys := make([]string, 0, len(mapping))
+	seen := make(map[string]bool, len(mapping))
+	for _, k := range order {
+		if _, ok := mapping[k]; ok && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	rest := len(keys)
+	for k := range mapping {
+		if !seen[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys[rest:])
+	return keys
+}
+
 // flowInputs applies the column mapping to a line's sources and converts the
 // values to the flow inputs' types (pfazure-surface.md §2.4).
 func (r *runner) flowInputs(job lineJob) (pyjson.Object, *LineError) {
 	// The order is promptflow's: the flow inputs read from the data column
-	// of their name (flow order), then the mapping's other keys (promptflow
-	// takes them in the mapping's order; pfz's mapping is a Go map, so they
-	// come sorted), then the flow inputs left to their default (flow order).
+	// of their name (flow order), then the mapping's other keys in the
+	// mapping's order (cfg.MappingOrder; sorted for a mapping recorded
+	// without it), then the flow inputs left to their default (flow order).
 	mapping := map[string]any{}
 	auto := map[string]bool{}
 	var keys []string
@@ -446,19 +467,16 @@ func (r *runner) flowInputs(job lineJob) (pyjson.Object, *LineError) {
 			keys = append(keys, in.Name)
 		}
 	}
-	extra := make([]string, 0, len(r.cfg.Mapping))
-	for k, v := range r.cfg.Mapping {
+	for _, k := range mappingKeys(r.cfg.Mapping, r.cfg.MappingOrder) {
 		if k == "line_number" {
 			continue
 		}
 		if _, ok := mapping[k]; !ok {
-			extra = append(extra, k)
+			keys = append(keys, k)
 		}
-		mapping[k] = v
+		mapping[k] = r.cfg.Mapping[k]
 		delete(auto, k)
 	}
-	sort.Strings(extra)
-	keys = append(keys, extra...)
 	values := make(pyjson.Object, 0, len(keys)+len(r.f.Inputs))
 	var notFound []string
 	for _, k := range keys {

@@ -104,9 +104,9 @@ func (t *Tester) Line(ctx context.Context, lt LineTest) LineResult {
 	for k := range inputs {
 		mapping[k] = "${data." + k + "}"
 	}
-	saved := r.cfg.Mapping
-	r.cfg.Mapping = mapping
-	defer func() { r.cfg.Mapping = saved }()
+	saved, savedOrder := r.cfg.Mapping, r.cfg.MappingOrder
+	r.cfg.Mapping, r.cfg.MappingOrder = mapping, nil
+	defer func() { r.cfg.Mapping, r.cfg.MappingOrder = saved, savedOrder }()
 	return r.runLine(ctx, lineJob{n: 0, sources: map[string]map[string]any{"data": inputs}})
 }
 

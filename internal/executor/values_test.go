@@ -344,3 +344,37 @@ func TestRunSiblingGeneratorReaders(t *testing.T) {
 		}
 	}
 }
+
+// A line's inputs follow promptflow's order: the flow inputs read from the
+// data column of their name (flow order), then the mapping's other keys in
+// the mapping's order (MappingOrder; keys it lacks sorted after it, all
+// sorted without it), then the defaulted inputs. Before: always sorted.
+func TestRunInputsFollowMappingOrder(t *testing.T) {
+	mapping := map[string]any{"zz": "z", "s": "${data.s}", "kind": "${data.s}", "extra": "lit"}
+	tests := []struct {
+		name  string
+		order []string
+		want  string
+	}{
+		{"mapping order", []string{"zz", "s", "kind", "extra"}, `{"i":7,"d":NaN,"s":"007","zz":"z","kind":"007","extra":"lit"}`},
+		{"partial order, the rest sorted", []string{"zz", "gone"}, `{"i":7,"d":NaN,"s":"007","zz":"z","extra":"lit","kind":"007"}`},
+		{"no order (an old record): sorted", nil, `{"i":7,"d":NaN,"s":"007","extra":"lit","kind":"007","zz":"z"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, sink := baseConfig(t, "values")
+			cfg.Data = filepath.Join(cfg.Flow.Dir, "data.csv")
+			cfg.Mapping, cfg.MappingOrder = mapping, tc.order
+			sum, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Status != StatusCompleted || sum.Completed != 3 {
+				t.Fatalf("summary = %+v (error %+v)", sum, sum.Error)
+			}
+			if got := jsonOf(sink.lines[0].Inputs); got != tc.want {
+				t.Errorf("line 0 inputs = %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

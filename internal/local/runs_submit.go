@@ -537,20 +537,21 @@ func (x *execution) execute(ctx context.Context) (*executor.Summary, error) {
 	x.logf("INFO", "Python %s, %d workers, line timeout %s", python, workers, lineTimeoutOf(sub))
 
 	cfg := executor.Config{
-		Flow:        f,
-		Dir:         snapDir,
-		Python:      python,
-		Workers:     workers,
-		MemLimitMB:  memMB,
-		BaseEnv:     flowBaseEnv(x.r.opts.Env),
-		Env:         sub.EnvironmentVariables,
-		Connections: x.r.opts.Connections,
-		LineTimeout: sub.LineTimeout,
-		Mapping:     sub.ColumnMapping,
-		Sink:        (*runSink)(x),
-		RuntimeDir:  filepath.Join(x.r.st.Home(), "cache"),
-		HTTPClient:  x.r.opts.HTTPClient,
-		Init:        sub.Init,
+		Flow:         f,
+		Dir:          snapDir,
+		Python:       python,
+		Workers:      workers,
+		MemLimitMB:   memMB,
+		BaseEnv:      flowBaseEnv(x.r.opts.Env),
+		Env:          sub.EnvironmentVariables,
+		Connections:  x.r.opts.Connections,
+		LineTimeout:  sub.LineTimeout,
+		Mapping:      sub.ColumnMapping,
+		MappingOrder: sub.ColumnMappingOrder,
+		Sink:         (*runSink)(x),
+		RuntimeDir:   filepath.Join(x.r.st.Home(), "cache"),
+		HTTPClient:   x.r.opts.HTTPClient,
+		Init:         sub.Init,
 	}
 	if sub.Data != nil {
 		cfg.Data = sub.Data.Local

@@ -885,15 +885,20 @@ func (l *loader) decodeColumnMapping(v *node) {
 		return
 	}
 	m := make(map[string]any, len(v.entries))
+	order := make([]string, 0, len(v.entries))
 	for _, e := range v.entries {
 		path := "column_mapping." + e.key
 		if !l.keyIsString(path, e) {
 			continue
 		}
 		l.spec.Pos[path] = e.val.pos
+		if _, dup := m[e.key]; !dup {
+			order = append(order, e.key)
+		}
 		m[e.key] = toValue(e.val)
 	}
 	l.spec.ColumnMapping = m
+	l.spec.ColumnMappingOrder = order
 }
 
 func (l *loader) decodeConnections(v *node) {

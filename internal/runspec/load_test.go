@@ -910,3 +910,52 @@ func TestRunNames(t *testing.T) {
 		})
 	}
 }
+
+// TestColumnMappingOrder checks that the mapping's key order (promptflow
+// records a line's mapped inputs in it) is the run definition's: YAML order,
+// --set keys in place or appended, --column-mapping pairs in flag order.
+func TestColumnMappingOrder(t *testing.T) {
+	fx := newFixture(t)
+	yml := minimal + "column_mapping:\n  zeta: ${data.url}\n  url: ${data.url}\n  alpha: lit\n  mid: 3\n"
+	flow, data := fx.path("flows/web"), fx.path("data/data.jsonl")
+	tests := []struct {
+		name  string
+		yml   string
+		flags Flags
+		want  []string
+	}{
+		{"YAML order, not sorted", yml, Flags{}, []string{"zeta", "url", "alpha", "mid"}},
+		{"--set keeps an existing key's place and appends a new one", yml,
+			Flags{Set: []string{"column_mapping.new=${data.answer}", "column_mapping.url=${data.answer}", "column_mapping.beta=b"}},
+			[]string{"zeta", "url", "alpha", "mid", "new", "beta"}},
+		{"--column-mapping replaces the YAML mapping, in flag order", yml,
+			Flags{ColumnMapping: []string{"zz=${data.url}", "url=${data.answer}", "aa=x"}},
+			[]string{"zz", "url", "aa"}},
+		{"flags alone, a repeated key keeps its first place", "",
+			Flags{Flow: flow, Data: data, ColumnMapping: []string{"b=${data.url}", "a=1", "b=${data.answer}", "c=2"}},
+			[]string{"b", "a", "c"}},
+		{"flags then --set", "",
+			Flags{Flow: flow, Data: data, ColumnMapping: []string{"b=${data.url}", "a=1"}, Set: []string{"column_mapping.b=2", "column_mapping.0=z"}},
+			[]string{"b", "a", "0"}},
+		{"no mapping", minimal, Flags{}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ds, err := fx.load(t, tc.yml, tc.flags)
+			if err != nil || ds.HasErrors() {
+				t.Fatalf("err=%v diags=%v", err, ds)
+			}
+			if diff := cmp.Diff(tc.want, s.ColumnMappingOrder); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+			if len(s.ColumnMappingOrder) != len(s.ColumnMapping) {
+				t.Errorf("order %v does not list the mapping %v", s.ColumnMappingOrder, s.ColumnMapping)
+			}
+			for _, k := range s.ColumnMappingOrder {
+				if _, ok := s.ColumnMapping[k]; !ok {
+					t.Errorf("order names %q, which the mapping lacks", k)
+				}
+			}
+		})
+	}
+}

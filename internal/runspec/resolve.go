@@ -106,6 +106,7 @@ func (s *Spec) Resolve(ctx context.Context, ro ResolveOptions) (*workspace.Submi
 	}
 
 	sub.ColumnMapping = s.ColumnMapping
+	sub.ColumnMappingOrder = s.ColumnMappingOrder
 	sub.Variant = s.Variant
 	sub.Connections = s.Connections
 	sub.EnvironmentVariables = s.EnvironmentVariables

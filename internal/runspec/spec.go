@@ -107,9 +107,14 @@ type Spec struct {
 	DataRemote bool   `json:"data_remote,omitempty"`
 	Run        string `json:"run,omitempty"`
 
-	ColumnMapping map[string]any               `json:"column_mapping,omitempty"`
-	Variant       string                       `json:"variant,omitempty"`
-	Connections   map[string]map[string]string `json:"connections,omitempty"`
+	ColumnMapping map[string]any `json:"column_mapping,omitempty"`
+	// ColumnMappingOrder is ColumnMapping's keys in the order the run
+	// definition gives them (run.yml order; a --set key keeps its place or
+	// comes last; --column-mapping replaces the mapping in flag order):
+	// promptflow records a line's extra mapped inputs in that order.
+	ColumnMappingOrder []string                     `json:"column_mapping_order,omitempty"`
+	Variant            string                       `json:"variant,omitempty"`
+	Connections        map[string]map[string]string `json:"connections,omitempty"`
 
 	EnvironmentVariables map[string]string `json:"environment_variables,omitempty"`
 	// EnvironmentFile is the dotenv file the variables came from, if one.

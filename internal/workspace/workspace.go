@@ -365,7 +365,11 @@ type Submission struct {
 	// and identity, and targets rerun that run's failed lines.
 	ResumeFrom string `json:"resume_from,omitempty"`
 
-	ColumnMapping        map[string]any               `json:"inputs_mapping,omitempty"`
+	ColumnMapping map[string]any `json:"inputs_mapping,omitempty"`
+	// ColumnMappingOrder is ColumnMapping's keys in the run definition's
+	// order (the local executor records a line's inputs in it; a submission
+	// recorded without it falls back to sorted keys).
+	ColumnMappingOrder   []string                     `json:"column_mapping_order,omitempty"`
 	Variant              string                       `json:"node_variant,omitempty"`
 	Connections          map[string]map[string]string `json:"connections,omitempty"`
 	EnvironmentVariables map[string]string            `json:"environment_variables,omitempty"`
