@@ -160,6 +160,7 @@ identity:
 				Run:         "base_run",
 				ColumnMapping: map[string]any{"url": "${data.url}", "n": int64(3),
 					"obj": map[string]any{"a": int64(1)}},
+				ColumnMappingOrder:   []string{"url", "n", "obj"},
 				Variant:              "${summarize_text_content.variant_1}",
 				Connections:          map[string]map[string]string{"classify_with_llm": {"connection": "aoai", "deployment_name": "gpt-35-turbo", "temperature": "0.5"}},
 				EnvironmentVariables: map[string]string{"API_BASE": "${azure_open_ai_connection.api_base}"},
