@@ -211,23 +211,31 @@ func TestRunValuesKeepIdentity(t *testing.T) {
 	}
 }
 
-// A flow output holding a generator fails the line, in promptflow's words.
-func TestRunValuesGeneratorOutputFails(t *testing.T) {
-	cfg, sink := baseConfig(t, "identity")
-	cfg.Flow.Outputs = append(cfg.Flow.Outputs, flow.Output{Name: "holder", Type: "object", Reference: "${mk.output}", HasReference: true})
-	sum, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Failed != 2 {
-		t.Fatalf("summary = %+v", sum)
-	}
-	want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
-		"Object of type generator is not JSON serializable. Please verify your flow output and make sure the value serializable."
-	for n, l := range sink.lines {
-		if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
-			t.Errorf("line %d error = %+v", n, l.Error)
-		}
+// A flow output holding a generator or another iterator fails the line in
+// promptflow's words, naming the value's type as json.dumps does.
+func TestRunValuesIteratorOutputFails(t *testing.T) {
+	for _, tc := range []struct{ flow, node, typ string }{
+		{"identity", "mk", "generator"},
+		{"iterators", "hold", "list_iterator"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			cfg, sink := baseConfig(t, tc.flow)
+			cfg.Flow.Outputs = append(cfg.Flow.Outputs, flow.Output{Name: "holder", Type: "object", Reference: "${" + tc.node + ".output}", HasReference: true})
+			sum, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Failed != 2 {
+				t.Fatalf("summary = %+v", sum)
+			}
+			want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
+				"Object of type " + tc.typ + " is not JSON serializable. Please verify your flow output and make sure the value serializable."
+			for n, l := range sink.lines {
+				if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
+					t.Errorf("line %d error = %+v", n, l.Error)
+				}
+			}
+		})
 	}
 }
 
@@ -297,27 +305,6 @@ func TestRunValuesIterators(t *testing.T) {
 	}
 	if seen != 6 {
 		t.Errorf("%d node runs of the makers, want 6", seen)
-	}
-}
-
-// A flow output holding an iterator fails the line in promptflow's words,
-// naming the iterator's type as json.dumps does.
-func TestRunValuesIteratorOutputFails(t *testing.T) {
-	cfg, sink := baseConfig(t, "iterators")
-	cfg.Flow.Outputs = append(cfg.Flow.Outputs, flow.Output{Name: "holder", Type: "object", Reference: "${hold.output}", HasReference: true})
-	sum, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Failed != 2 {
-		t.Fatalf("summary = %+v", sum)
-	}
-	want := "The output 'holder' for flow is incorrect. The output value is not JSON serializable. JSON dump failed: (TypeError) " +
-		"Object of type list_iterator is not JSON serializable. Please verify your flow output and make sure the value serializable."
-	for n, l := range sink.lines {
-		if l.Error == nil || l.Error.Message != want || l.Error.Code != CodeToolError {
-			t.Errorf("line %d error = %+v", n, l.Error)
-		}
 	}
 }
 
