@@ -2,8 +2,9 @@ package executor
 
 import (
 	"context"
-	"github.com/pfz-cli/pfz/internal/pyjson"
 	"testing"
+
+	"github.com/pfz-cli/pfz/internal/pyjson"
 )
 
 // memReuse serves recorded lines, as a resumed run's record does.

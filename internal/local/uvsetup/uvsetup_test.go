@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/pfz-cli/pfz/internal/local/store"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/local/pyenv"
+	"github.com/pfz-cli/pfz/internal/local/store"
 	"github.com/pfz-cli/pfz/internal/local/uvsetup"
 	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
