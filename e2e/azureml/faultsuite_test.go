@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pfz-cli/pfz/internal/netpolicy"
 	"github.com/pfz-cli/pfz/internal/testutil/fakews"
 	"github.com/pfz-cli/pfz/internal/testutil/need"
+	"github.com/pfz-cli/pfz/internal/testutil/silent"
 )
 
 // The fault suite: every fault of the fault layer (fakews.Fault) on every
@@ -354,37 +353,13 @@ func syncReliabilityDoc(t *testing.T, name, body string) {
 // with exit 1, having said after 2 s what pfz waits for. Before, pfz waited
 // 1m33s in silence.
 func TestSilentTLSEndpoint(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
+	addr := silent.Listen(t)
 	h := newHarness(t, fakews.Options{})
-	h.env["PFZ_ARM_ENDPOINT"] = "https://" + ln.Addr().String()
+	h.env["PFZ_ARM_ENDPOINT"] = "https://" + addr
 	h.env["PFZ_NETWORK_CONNECT_TIMEOUT"] = "4s"
 	r := h.run("run", "list")
-	checkFaultResult(t, h, r, 1, "no answer from "+ln.Addr().String()+" after 4s (TLS handshake)", 4*time.Second+40*time.Second)
-	if !strings.Contains(r.stderr, "waiting for "+ln.Addr().String()) {
+	checkFaultResult(t, h, r, 1, "no answer from "+addr+" after 4s (TLS handshake)", 4*time.Second+40*time.Second)
+	if !strings.Contains(r.stderr, "waiting for "+addr) {
 		t.Fatalf("no notice of the wait:\n%s", r)
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pfz-cli/pfz/internal/testutil/silent"
 )
 
 // The servers below are real ones on 127.0.0.1 that misbehave: they accept
@@ -138,34 +139,10 @@ func TestSteadyTransferIsNotSilence(t *testing.T) {
 // handshake gives up after ConnectTimeout, not Go's default of 10 s or the
 // minutes the issue saw.
 func TestTLSHandshakeTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-	}()
+	addr := silent.Listen(t)
 	p := Policy{ConnectTimeout: 300 * time.Millisecond, AnswerTimeout: 10 * time.Second}
 	began := time.Now()
-	resp, err := p.Client(nil).Get("https://" + ln.Addr().String() + "/")
+	resp, err := p.Client(nil).Get("https://" + addr + "/")
 	closeBody(resp)
 	bound(t, time.Since(began), p.ConnectTimeout)
 	var na *NoAnswerError

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/pfz-cli/pfz/internal/local/uvsetup"
 	"github.com/pfz-cli/pfz/internal/testutil/need"
 	"github.com/pfz-cli/pfz/internal/testutil/pyindex"
+	"github.com/pfz-cli/pfz/internal/testutil/silent"
 	"github.com/pfz-cli/pfz/internal/testutil/uvtool"
 )
 
@@ -208,32 +208,7 @@ func TestConcurrentInstall(t *testing.T) {
 
 // hangingIndex accepts connections and never answers: pip waits on it.
 func hangingIndex(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String() + "/simple/"
+	return "http://" + silent.Listen(t) + "/simple/"
 }
 
 // An install interrupted while pip runs leaves no uv and no failure record
